@@ -1,0 +1,9 @@
+//! sea-orm entities of siyu: one module per table, rows only.
+//!
+//! Nothing here derives GraphQL traits: API types are built from these models
+//! in each domain's `types.rs`, so a column such as a supplier's cost price can
+//! never reach a client by accident. Money columns are `i64` fen.
+
+pub mod admin;
+pub mod customer;
+pub mod refresh_token;

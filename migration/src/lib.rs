@@ -1,0 +1,18 @@
+//! Schema migrations, applied at start-up by the server (and by tests).
+//!
+//! Written with sea-query's builder so that one migration runs on SQLite
+//! (embedded default) and PostgreSQL (production) alike. Invariants that money
+//! and stock depend on are enforced here too (CHECK constraints), as a backstop
+//! to the conditional updates in the services.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_identity;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_identity::Migration)]
+    }
+}

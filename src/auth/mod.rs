@@ -1,0 +1,126 @@
+//! Who is calling, and what each role may do.
+//!
+//! The GraphQL handler turns the `Authorization: Bearer` token into a
+//! [`Viewer`] and puts it into the request data. Resolvers never inspect
+//! tokens or roles themselves: they call one guard of [`ViewerExt`]
+//! (`customer_id`, `admin_id`, `supplier_id`), which is the single place per
+//! role where access is decided and where `UNAUTHENTICATED` vs `FORBIDDEN` is
+//! chosen.
+pub mod password;
+pub mod resolver;
+pub mod service;
+pub mod token;
+pub mod types;
+
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::error::{AppError, AppResult};
+pub use types::Role;
+
+/// The caller of one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Viewer {
+    /// No token.
+    Anonymous,
+    /// A token was sent but is bad, expired or forged. Public fields still
+    /// answer; anything that needs a role fails with `UNAUTHENTICATED`.
+    InvalidToken,
+    Customer(i64),
+    Admin(i64),
+    Supplier(i64),
+}
+
+impl Viewer {
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Viewer::Customer(_) => Some(Role::Customer),
+            Viewer::Admin(_) => Some(Role::Admin),
+            Viewer::Supplier(_) => Some(Role::Supplier),
+            Viewer::Anonymous | Viewer::InvalidToken => None,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Viewer::Admin(_))
+    }
+
+    fn require(&self, role: Role) -> AppResult<i64> {
+        match (self, role) {
+            (Viewer::Customer(id), Role::Customer)
+            | (Viewer::Admin(id), Role::Admin)
+            | (Viewer::Supplier(id), Role::Supplier) => Ok(*id),
+            (Viewer::Anonymous, _) => Err(AppError::Unauthenticated(
+                "sign in first: this needs an access token (Authorization: Bearer …)".into(),
+            )),
+            (Viewer::InvalidToken, _) => Err(AppError::Unauthenticated(
+                "the access token is invalid or expired; refresh it or sign in again".into(),
+            )),
+            _ => Err(AppError::Forbidden(format!("only the {} role may do this", role.as_str()))),
+        }
+    }
+
+    /// The calling customer's id, or the right error.
+    pub fn customer_id(&self) -> AppResult<i64> {
+        self.require(Role::Customer)
+    }
+
+    /// The calling admin's id, or the right error.
+    pub fn admin_id(&self) -> AppResult<i64> {
+        self.require(Role::Admin)
+    }
+
+    /// The calling supplier's id, or the right error.
+    pub fn supplier_id(&self) -> AppResult<i64> {
+        self.require(Role::Supplier)
+    }
+}
+
+/// Reads the viewer from a resolver's context.
+pub trait ViewerExt {
+    fn viewer(&self) -> Viewer;
+}
+
+impl ViewerExt for async_graphql::Context<'_> {
+    fn viewer(&self) -> Viewer {
+        self.data_opt::<Viewer>().copied().unwrap_or(Viewer::Anonymous)
+    }
+}
+
+/// A random URL-safe token of `bytes` random bytes.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// Hex SHA-256, for storing tokens and API keys that must only be compared.
+pub fn sha256_hex(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards_pick_the_right_code() {
+        assert_eq!(Viewer::Customer(7).customer_id().unwrap(), 7);
+        assert_eq!(Viewer::Admin(1).admin_id().unwrap(), 1);
+        assert_eq!(Viewer::Supplier(3).supplier_id().unwrap(), 3);
+        assert_eq!(Viewer::Anonymous.customer_id().unwrap_err().code(), "UNAUTHENTICATED");
+        assert_eq!(Viewer::InvalidToken.admin_id().unwrap_err().code(), "UNAUTHENTICATED");
+        assert_eq!(Viewer::Customer(7).admin_id().unwrap_err().code(), "FORBIDDEN");
+        assert_eq!(Viewer::Admin(1).customer_id().unwrap_err().code(), "FORBIDDEN");
+        assert_eq!(Viewer::Supplier(1).customer_id().unwrap_err().code(), "FORBIDDEN");
+        assert_eq!(Viewer::Customer(1).supplier_id().unwrap_err().code(), "FORBIDDEN");
+    }
+
+    #[test]
+    fn tokens_are_random_and_urlsafe() {
+        let a = random_token(32);
+        assert_ne!(a, random_token(32));
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    }
+}

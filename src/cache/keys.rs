@@ -1,0 +1,26 @@
+//! Every cache key, built in one place.
+//!
+//! `VERSION` is bumped whenever the shape of a cached value changes, so that
+//! instances of the new release never read bytes written by the old one.
+const VERSION: &str = "v1";
+
+/// `prefix:v1:logical`.
+pub fn full(prefix: &str, logical: &str) -> String {
+    format!("{prefix}:{VERSION}:{logical}")
+}
+
+/// Login attempts from one client IP in the current minute.
+pub fn login_attempts(ip: &str) -> String {
+    format!("ratelimit:login:{ip}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_are_prefixed_and_versioned() {
+        assert_eq!(
+            super::full("siyu", &super::login_attempts("1.2.3.4")),
+            "siyu:v1:ratelimit:login:1.2.3.4"
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! The in-process cache of the embedded mode (moka), with a TTL per entry.
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use moka::{Expiry, future::Cache as Moka, ops::compute::Op};
+
+use super::{CacheBackend, CacheError};
+
+#[derive(Clone)]
+struct Entry {
+    bytes: Arc<Vec<u8>>,
+    ttl: Duration,
+}
+
+struct PerEntryTtl;
+
+impl Expiry<String, Entry> for PerEntryTtl {
+    fn expire_after_create(&self, _key: &String, value: &Entry, _now: Instant) -> Option<Duration> {
+        Some(value.ttl)
+    }
+    fn expire_after_update(
+        &self,
+        _key: &String,
+        value: &Entry,
+        _now: Instant,
+        current: Option<Duration>,
+    ) -> Option<Duration> {
+        // A counter keeps its window's end; a plain `set` starts a new TTL.
+        if value.ttl.is_zero() { current } else { Some(value.ttl) }
+    }
+}
+
+/// In-process cache: for one instance only (embedded mode).
+pub struct MemoryCache {
+    inner: Moka<String, Entry>,
+}
+
+impl MemoryCache {
+    pub fn new(max_entries: u64) -> Self {
+        Self {
+            inner: Moka::builder().max_capacity(max_entries).expire_after(PerEntryTtl).build(),
+        }
+    }
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        Self::new(100_000)
+    }
+}
+
+#[async_trait]
+impl CacheBackend for MemoryCache {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        Ok(self.inner.get(key).await.map(|e| e.bytes.as_ref().clone()))
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
+        self.inner.insert(key.to_string(), Entry { bytes: Arc::new(value), ttl }).await;
+        Ok(())
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<(), CacheError> {
+        for k in keys {
+            self.inner.invalidate(k).await;
+        }
+        Ok(())
+    }
+
+    async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError> {
+        let entry = self
+            .inner
+            .entry(key.to_string())
+            .and_compute_with(|current| {
+                let (next, ttl) = match current {
+                    Some(e) => {
+                        let n = std::str::from_utf8(&e.value().bytes)
+                            .ok()
+                            .and_then(|s| s.parse::<i64>().ok())
+                            .unwrap_or(0);
+                        // ttl zero: keep the window's original end (see PerEntryTtl).
+                        (n + 1, Duration::ZERO)
+                    }
+                    None => (1, window),
+                };
+                std::future::ready(Op::Put(Entry { bytes: Arc::new(next.to_string().into_bytes()), ttl }))
+            })
+            .await;
+        let value = entry.into_entry().map(|e| e.into_value()).ok_or_else(|| CacheError("counter vanished".into()))?;
+        Ok(std::str::from_utf8(&value.bytes).ok().and_then(|s| s.parse().ok()).unwrap_or(1))
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn entries_expire_and_counters_count() {
+        let c = MemoryCache::default();
+        c.set("a", b"1".to_vec(), Duration::from_millis(50)).await.unwrap();
+        assert_eq!(c.get("a").await.unwrap(), Some(b"1".to_vec()));
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert_eq!(c.get("a").await.unwrap(), None);
+
+        for expected in 1..=3 {
+            assert_eq!(c.incr("n", Duration::from_millis(100)).await.unwrap(), expected);
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(c.incr("n", Duration::from_millis(100)).await.unwrap(), 1);
+    }
+}

@@ -1,0 +1,147 @@
+//! The cache: Redis when `REDIS_URL` is set, an in-process cache otherwise,
+//! behind one trait ([`CacheBackend`]).
+//!
+//! Invariants:
+//! - The cache never fails a request. A backend error or time-out is logged,
+//!   counted in `/metrics` (`siyu_cache_errors_total`), and the caller falls
+//!   back to the database; after a failure the backend is skipped for a short
+//!   while so that a dead Redis costs one time-out, not one per request.
+//! - Every key goes through [`keys`], which adds the deployment prefix and a
+//!   schema version, so a deploy that changes a cached shape never reads old bytes.
+//! - No in-process layer sits in front of Redis: several instances share one
+//!   Redis, and an edit through one instance is seen by all on the next read.
+mod memory;
+mod redis_backend;
+
+pub mod keys;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+
+pub use memory::MemoryCache;
+pub use redis_backend::RedisCache;
+
+/// A failed cache operation (already logged by the caller of the backend).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CacheError(pub String);
+
+/// What a cache store must do. Keys arrive fully built (prefix included).
+#[async_trait]
+pub trait CacheBackend: Send + Sync + 'static {
+    /// `redis` or `memory`, for logs, metrics and `/readyz`.
+    fn kind(&self) -> &'static str;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError>;
+    async fn delete(&self, keys: &[String]) -> Result<(), CacheError>;
+    /// Adds one to a counter that starts at zero and disappears `window` after
+    /// its first increment (a fixed window, for rate limits); returns the new count.
+    async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError>;
+    async fn ping(&self) -> Result<(), CacheError>;
+}
+
+/// The application's handle on the cache: swallows failures (see module doc).
+#[derive(Clone)]
+pub struct Cache {
+    backend: Arc<dyn CacheBackend>,
+    prefix: Arc<str>,
+    /// Milliseconds since `epoch` until which the backend is skipped after a failure.
+    skip_until_ms: Arc<AtomicU64>,
+    epoch: Instant,
+}
+
+/// How long a failed backend is left alone before it is tried again.
+const BACKOFF_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+impl Cache {
+    pub fn new(backend: Arc<dyn CacheBackend>, prefix: &str) -> Self {
+        Self {
+            backend,
+            prefix: Arc::from(prefix),
+            skip_until_ms: Arc::new(AtomicU64::new(0)),
+            epoch: Instant::now(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.backend.kind()
+    }
+
+    /// The full key for a logical key (see [`keys`]).
+    pub fn key(&self, logical: &str) -> String {
+        keys::full(&self.prefix, logical)
+    }
+
+    fn skipping(&self) -> bool {
+        (self.epoch.elapsed().as_millis() as u64) < self.skip_until_ms.load(Ordering::Relaxed)
+    }
+
+    fn failed(&self, op: &'static str, err: CacheError) {
+        tracing::warn!(backend = self.kind(), op, error = %err, "cache unavailable; using the database");
+        crate::metrics::count_cache_error(self.kind(), op);
+        let until = self.epoch.elapsed() + BACKOFF_AFTER_FAILURE;
+        self.skip_until_ms.store(until.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Raw bytes under a logical key; `None` on a miss or a cache failure.
+    pub async fn get_bytes(&self, logical: &str) -> Option<Vec<u8>> {
+        if self.skipping() {
+            return None;
+        }
+        match self.backend.get(&self.key(logical)).await {
+            Ok(v) => v,
+            Err(e) => {
+                self.failed("get", e);
+                None
+            }
+        }
+    }
+
+    pub async fn set_bytes(&self, logical: &str, value: Vec<u8>, ttl: Duration) {
+        if self.skipping() {
+            return;
+        }
+        if let Err(e) = self.backend.set(&self.key(logical), value, ttl).await {
+            self.failed("set", e);
+        }
+    }
+
+    /// Removes keys after a commit. A failure here is logged; the entries then
+    /// live at most their TTL, which is why every entry has a short one.
+    pub async fn invalidate(&self, logical: &[String]) {
+        let full: Vec<String> = logical.iter().map(|k| self.key(k)).collect();
+        if full.is_empty() {
+            return;
+        }
+        if let Err(e) = self.backend.delete(&full).await {
+            self.failed("delete", e);
+        }
+    }
+
+    /// Counts one hit in a fixed window; `None` when the cache is unavailable
+    /// (callers fail open: a dead cache must not lock everybody out).
+    pub async fn hit(&self, logical: &str, window: Duration) -> Option<i64> {
+        if self.skipping() {
+            return None;
+        }
+        match self.backend.incr(&self.key(logical), window).await {
+            Ok(n) => Some(n),
+            Err(e) => {
+                self.failed("incr", e);
+                None
+            }
+        }
+    }
+
+    /// For `/readyz`: reachable or not, without the back-off.
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        self.backend.ping().await
+    }
+}

@@ -1,0 +1,87 @@
+//! Redis, shared by every instance. Each call is bounded by a short time-out
+//! so that a slow Redis degrades to the database instead of stalling requests.
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::{AsyncCommands, aio::ConnectionManager, aio::ConnectionManagerConfig};
+
+use super::{CacheBackend, CacheError};
+
+pub struct RedisCache {
+    conn: ConnectionManager,
+    op_timeout: Duration,
+}
+
+impl RedisCache {
+    /// Connects lazily: the server starts even when Redis is unreachable.
+    pub fn new(url: &str, op_timeout: Duration) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(op_timeout))
+            .set_response_timeout(Some(op_timeout))
+            .set_number_of_retries(1);
+        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(Self { conn, op_timeout })
+    }
+
+    async fn run<T>(
+        &self,
+        fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, CacheError> {
+        match tokio::time::timeout(self.op_timeout, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(CacheError(format!("redis: {e}"))),
+            Err(_) => Err(CacheError(format!("redis: no answer within {:?}", self.op_timeout))),
+        }
+    }
+}
+
+#[async_trait]
+impl CacheBackend for RedisCache {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let mut c = self.conn.clone();
+        self.run(async move { c.get::<_, Option<Vec<u8>>>(key).await }).await
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
+        let mut c = self.conn.clone();
+        let ms = ttl.as_millis().max(1) as u64;
+        self.run(async move { c.pset_ex::<_, _, ()>(key, value, ms).await }).await
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<(), CacheError> {
+        let mut c = self.conn.clone();
+        self.run(async move { c.del::<_, ()>(keys).await }).await
+    }
+
+    async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError> {
+        let mut c = self.conn.clone();
+        let ms = window.as_millis().max(1) as u64;
+        // SET NX PX starts the window once; INCR counts; MULTI keeps them together.
+        let fut = async move {
+            let (n,): (i64,) = redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(key)
+                .arg(0)
+                .arg("PX")
+                .arg(ms)
+                .arg("NX")
+                .ignore()
+                .incr(key, 1)
+                .query_async(&mut c)
+                .await?;
+            Ok(n)
+        };
+        self.run(fut).await
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        let mut c = self.conn.clone();
+        self.run(async move { redis::cmd("PING").query_async::<String>(&mut c).await }).await.map(|_| ())
+    }
+}

@@ -1,0 +1,319 @@
+//! Settings, read once from the environment (and `.env` when present).
+//!
+//! With nothing set the server runs the embedded demo: SQLite under `./data`,
+//! the in-process cache, demo WeChat login. `APP_ENV=production` turns every
+//! missing secret into a start-up error instead of a silent default.
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+
+/// Where the server runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A secret that never prints itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Mini-program credentials for `jscode2session`.
+#[derive(Clone, Debug)]
+pub struct WechatSettings {
+    pub appid: String,
+    pub secret: Secret,
+    pub api_base: String,
+}
+
+/// Everything the application reads from its environment.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: String,
+    pub app_env: AppEnv,
+    pub database_url: String,
+    /// PostgreSQL schema to use (tests isolate themselves this way); `None` = default.
+    pub database_schema: Option<String>,
+    pub redis_url: Option<String>,
+    /// Prefix of every cache key, so that several deployments (or tests) can share one Redis.
+    pub cache_prefix: String,
+    pub jwt_secret: Secret,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub admin_username: Option<String>,
+    pub admin_password: Option<Secret>,
+    /// Login attempts per client IP per minute; 0 turns the limit off.
+    pub login_rate_limit_per_min: u32,
+    /// `None` = demo mode (only in development).
+    pub wechat: Option<WechatSettings>,
+    /// Timeout of every outbound HTTP call.
+    pub outbound_timeout: Duration,
+    pub log_format: LogFormat,
+    pub graphiql: bool,
+    pub introspection: bool,
+    /// Trust `X-Forwarded-For` for the client IP (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    /// Seed the demo store into an empty database at start.
+    pub seed_demo: bool,
+    /// HTTP worker threads; `None` = one per core.
+    pub workers: Option<usize>,
+}
+
+impl Settings {
+    /// Demo mode: WeChat login by `demo:<name>` and `demoPay`. Never in production.
+    pub fn demo_mode(&self) -> bool {
+        self.wechat.is_none() && self.app_env == AppEnv::Development
+    }
+
+    /// Reads the process environment (after loading `.env` when present).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Builds settings from any lookup function, so tests can check the rules
+    /// without touching the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let app_env = match get("APP_ENV").as_deref() {
+            None | Some("development") => AppEnv::Development,
+            Some("production") => AppEnv::Production,
+            Some(other) => bail!("APP_ENV must be development or production, not {other:?}"),
+        };
+        let prod = app_env == AppEnv::Production;
+
+        if prod {
+            let mut missing = Vec::new();
+            for key in ["JWT_SECRET", "DATABASE_URL", "WECHAT_APPID", "WECHAT_SECRET"] {
+                if get(key).is_none() {
+                    missing.push(key);
+                }
+            }
+            if !missing.is_empty() {
+                bail!(
+                    "APP_ENV=production requires {} to be set",
+                    missing.join(", ")
+                );
+            }
+        }
+
+        let jwt_secret = match get("JWT_SECRET") {
+            Some(s) if s.len() >= 32 => Secret::new(s),
+            Some(_) => bail!("JWT_SECRET must be at least 32 bytes long"),
+            None => Secret::new(dev_jwt_secret()?),
+        };
+
+        let wechat = match (get("WECHAT_APPID"), get("WECHAT_SECRET")) {
+            (Some(appid), Some(secret)) => Some(WechatSettings {
+                appid,
+                secret: Secret::new(secret),
+                api_base: get("WECHAT_API_BASE")
+                    .unwrap_or_else(|| "https://api.weixin.qq.com".into())
+                    .trim_end_matches('/')
+                    .to_string(),
+            }),
+            (None, None) => None,
+            _ => bail!("WECHAT_APPID and WECHAT_SECRET must be set together"),
+        };
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://./data/siyu.db".into());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            bail!("DATABASE_URL must start with sqlite: or postgres://");
+        }
+
+        let admin_username = get("ADMIN_USERNAME");
+        let admin_password = get("ADMIN_PASSWORD").map(Secret::new);
+        if admin_username.is_some() != admin_password.is_some() {
+            bail!("ADMIN_USERNAME and ADMIN_PASSWORD must be set together");
+        }
+        if prod && admin_password.as_ref().is_some_and(|p| p.expose().len() < 12) {
+            bail!("ADMIN_PASSWORD must be at least 12 characters in production");
+        }
+
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("LOG_FORMAT must be text or json, not {other:?}"),
+        };
+        let seed_demo = parse_bool(&get, "SEED_DEMO")?.unwrap_or(!prod);
+        if prod && seed_demo {
+            bail!("SEED_DEMO cannot be on in production");
+        }
+
+        Ok(Self {
+            bind: get("BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            app_env,
+            database_url,
+            database_schema: None,
+            redis_url: get("REDIS_URL"),
+            cache_prefix: get("CACHE_PREFIX").unwrap_or_else(|| "siyu".into()),
+            jwt_secret,
+            access_token_ttl: Duration::from_secs(parse_num(&get, "ACCESS_TOKEN_TTL_SECS")?.unwrap_or(7200)),
+            refresh_token_ttl: Duration::from_secs(
+                parse_num(&get, "REFRESH_TOKEN_TTL_SECS")?.unwrap_or(30 * 24 * 3600),
+            ),
+            admin_username,
+            admin_password,
+            login_rate_limit_per_min: parse_num(&get, "LOGIN_RATE_LIMIT_PER_MIN")?.unwrap_or(60),
+            wechat,
+            outbound_timeout: Duration::from_millis(
+                parse_num(&get, "OUTBOUND_TIMEOUT_MS")?.unwrap_or(5000),
+            ),
+            log_format,
+            graphiql: parse_bool(&get, "GRAPHIQL")?.unwrap_or(!prod),
+            introspection: parse_bool(&get, "INTROSPECTION")?.unwrap_or(!prod),
+            trust_forwarded_for: parse_bool(&get, "TRUST_FORWARDED_FOR")?.unwrap_or(false),
+            max_body_bytes: parse_num(&get, "MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),
+            max_batch: parse_num(&get, "MAX_BATCH")?.unwrap_or(10),
+            max_depth: parse_num(&get, "MAX_QUERY_DEPTH")?.unwrap_or(12),
+            max_complexity: parse_num(&get, "MAX_QUERY_COMPLEXITY")?.unwrap_or(2000),
+            seed_demo,
+            workers: parse_num(&get, "WORKERS")?,
+        })
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+) -> anyhow::Result<Option<T>> {
+    get(key)
+        .map(|v| v.trim().parse::<T>().ok().with_context(|| format!("{key} must be a non-negative integer, not {v:?}")))
+        .transpose()
+}
+
+fn parse_bool(get: &impl Fn(&str) -> Option<String>, key: &str) -> anyhow::Result<Option<bool>> {
+    get(key)
+        .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => bail!("{key} must be true or false, not {v:?}"),
+        })
+        .transpose()
+}
+
+/// In development without `JWT_SECRET`, a random secret is made once and kept
+/// in `./data/jwt_secret`, so that tokens survive restarts.
+fn dev_jwt_secret() -> anyhow::Result<String> {
+    let path = PathBuf::from("data/jwt_secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    std::fs::create_dir_all("data").context("creating ./data")?;
+    let secret = crate::auth::random_token(48);
+    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret)
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        f.write_all(content.as_bytes())
+    }
+    #[cfg(not(unix))]
+    std::fs::write(path, content)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn production_names_what_is_missing() {
+        let err = settings(&[("APP_ENV", "production"), ("JWT_SECRET", SECRET)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "APP_ENV=production requires DATABASE_URL, WECHAT_APPID, WECHAT_SECRET to be set"
+        );
+    }
+
+    #[test]
+    fn production_rejects_short_secret_and_never_demo() {
+        let base = [
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "postgres://x/y"),
+            ("WECHAT_APPID", "wx1"),
+            ("WECHAT_SECRET", "s"),
+        ];
+        let mut short = base.to_vec();
+        short.push(("JWT_SECRET", "short"));
+        assert!(settings(&short).unwrap_err().to_string().contains("at least 32 bytes"));
+        let mut ok = base.to_vec();
+        ok.push(("JWT_SECRET", SECRET));
+        let s = settings(&ok).unwrap();
+        assert!(!s.demo_mode());
+        assert!(!s.graphiql && !s.introspection && !s.seed_demo);
+        let mut seeded = ok.clone();
+        seeded.push(("SEED_DEMO", "true"));
+        assert!(settings(&seeded).is_err());
+    }
+
+    #[test]
+    fn development_defaults_are_the_embedded_demo() {
+        let s = settings(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert!(s.demo_mode());
+        assert_eq!(s.database_url, "sqlite://./data/siyu.db");
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.access_token_ttl, Duration::from_secs(7200));
+        assert_eq!(s.refresh_token_ttl, Duration::from_secs(2_592_000));
+        assert_eq!(s.login_rate_limit_per_min, 60);
+        assert!(s.redis_url.is_none());
+    }
+
+    #[test]
+    fn bad_numbers_are_named() {
+        let err = settings(&[("JWT_SECRET", SECRET), ("ACCESS_TOKEN_TTL_SECS", "abc")]).unwrap_err();
+        assert!(err.to_string().contains("ACCESS_TOKEN_TTL_SECS"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = settings(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert!(!format!("{s:?}").contains(SECRET));
+    }
+}

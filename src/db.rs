@@ -1,0 +1,86 @@
+//! Connecting to the database and applying migrations.
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    Statement, TransactionTrait, sqlx::sqlite::SqliteJournalMode,
+};
+
+use crate::config::Settings;
+
+/// Opens the pool. SQLite gets one connection: it has a single writer, and a
+/// deferred transaction that upgrades to a write fails with SQLITE_BUSY
+/// whatever the busy timeout, so one connection serializes cleanly instead.
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let url = &settings.database_url;
+    let mut opts = ConnectOptions::new(url.clone());
+    opts.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        if let Some(dir) = sqlite_file_dir(url) {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        // An in-memory database vanishes with its last connection: keep it open.
+        opts.max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None::<Duration>)
+            .max_lifetime(None::<Duration>)
+            .map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .foreign_keys(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(5))
+            });
+    } else {
+        let max = std::env::var("DATABASE_MAX_CONNECTIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20);
+        opts.max_connections(max).min_connections(1);
+        if let Some(schema) = &settings.database_schema {
+            opts.set_schema_search_path(schema.clone());
+        }
+    }
+    let db = Database::connect(opts).await.context("connecting to the database")?;
+    migrate(&db).await?;
+    Ok(db)
+}
+
+/// Applies pending migrations. On PostgreSQL they run in one transaction
+/// under an advisory lock, so instances starting together migrate once.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let txn = db.begin().await?;
+        txn.execute_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(7303823311)",
+        ))
+        .await?;
+        Migrator::up(&txn, None).await.context("applying migrations")?;
+        txn.commit().await?;
+    } else {
+        Migrator::up(db, None).await.context("applying migrations")?;
+    }
+    Ok(())
+}
+
+/// The folder of a file database, to create it; `None` for in-memory ones.
+fn sqlite_file_dir(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    std::path::Path::new(path).parent().map(|p| p.to_path_buf()).filter(|p| !p.as_os_str().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn file_dir_of_sqlite_urls() {
+        assert_eq!(super::sqlite_file_dir("sqlite://./data/siyu.db"), Some("./data".into()));
+        assert_eq!(super::sqlite_file_dir("sqlite::memory:"), None);
+        assert_eq!(super::sqlite_file_dir("sqlite://siyu.db"), None);
+    }
+}

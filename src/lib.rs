@@ -1,0 +1,24 @@
+//! siyu: the GraphQL backend of a private-domain (私域) storefront in a WeChat
+//! mini-program.
+//!
+//! A guided tour, in the order a request meets the code:
+//! - [`config`]: settings from the environment; the embedded demo by default.
+//! - [`startup`]: builds the actix-web server (routes, middleware, metrics).
+//! - [`graphql`]: the `/graphql` handler, the merged schema and its limits.
+//! - [`auth`]: tokens → [`auth::Viewer`], the per-role guards, logins.
+//! - [`modules`]: the business domains, each `resolver` → `service` → `entity`.
+//! - [`error`]: one error type with the contract's codes.
+//! - [`cache`]: Redis or in-process, behind one trait, never failing a request.
+//! - [`db`]: the pool and migrations; [`wechat`]: WeChat's servers.
+pub mod auth;
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod metrics;
+pub mod modules;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod wechat;

@@ -1,0 +1,113 @@
+//! Prometheus metrics beyond the HTTP ones that actix-web-prom records.
+//!
+//! The collectors are process-wide (an error can be counted from anywhere);
+//! each application registry registers clones of them, which share their data.
+use std::sync::LazyLock;
+
+use prometheus::{
+    IntCounterVec, Opts, Registry,
+    core::{Collector, Desc},
+    proto::MetricFamily,
+};
+use sea_orm::DatabaseConnection;
+
+static GRAPHQL_OPERATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    IntCounterVec::new(
+        Opts::new("siyu_graphql_operations_total", "GraphQL operations executed, by operation name"),
+        &["operation"],
+    )
+    .expect("valid metric")
+});
+
+static ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    IntCounterVec::new(
+        Opts::new("siyu_graphql_errors_total", "GraphQL errors returned, by extensions.code"),
+        &["code"],
+    )
+    .expect("valid metric")
+});
+
+static CACHE_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    IntCounterVec::new(
+        Opts::new("siyu_cache_errors_total", "Cache operations that failed or timed out (answered from the database)"),
+        &["backend", "op"],
+    )
+    .expect("valid metric")
+});
+
+/// Counts one executed operation. Unnamed operations count as `anonymous`;
+/// names are cut to 64 characters so a client cannot blow up the label set.
+pub fn count_operation(name: Option<&str>) {
+    let name = name.unwrap_or("anonymous");
+    let name: String = name.chars().take(64).collect();
+    GRAPHQL_OPERATIONS.with_label_values(&[name.as_str()]).inc();
+}
+
+pub fn count_error(code: &str) {
+    ERRORS.with_label_values(&[code]).inc();
+}
+
+pub fn count_cache_error(backend: &str, op: &str) {
+    CACHE_ERRORS.with_label_values(&[backend, op]).inc();
+}
+
+/// Database pool size and idle connections, read at scrape time.
+struct DbPoolCollector {
+    db: DatabaseConnection,
+    size: Desc,
+    idle: Desc,
+}
+
+impl DbPoolCollector {
+    fn new(db: DatabaseConnection) -> Self {
+        let desc = |name: &str, help: &str| {
+            Desc::new(name.into(), help.into(), vec![], Default::default()).expect("valid metric")
+        };
+        Self {
+            db,
+            size: desc("siyu_db_pool_connections", "Open database connections"),
+            idle: desc("siyu_db_pool_idle_connections", "Idle database connections"),
+        }
+    }
+
+    fn stats(&self) -> (u32, usize) {
+        match &self.db {
+            db if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            db => {
+                let pool = db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        }
+    }
+}
+
+impl Collector for DbPoolCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        vec![&self.size, &self.idle]
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let (size, idle) = self.stats();
+        let gauge = |name: &str, help: &str, v: f64| {
+            let g = prometheus::Gauge::new(name, help).expect("valid metric");
+            g.set(v);
+            g.collect()
+        };
+        let mut out = gauge("siyu_db_pool_connections", "Open database connections", size as f64);
+        out.extend(gauge("siyu_db_pool_idle_connections", "Idle database connections", idle as f64));
+        out
+    }
+}
+
+/// A registry for one application: the shared collectors plus its pool gauges.
+pub fn registry(db: DatabaseConnection) -> anyhow::Result<Registry> {
+    let registry = Registry::new();
+    registry.register(Box::new(GRAPHQL_OPERATIONS.clone()))?;
+    registry.register(Box::new(ERRORS.clone()))?;
+    registry.register(Box::new(CACHE_ERRORS.clone()))?;
+    registry.register(Box::new(DbPoolCollector::new(db)))?;
+    Ok(registry)
+}

@@ -1,0 +1,176 @@
+//! Finding and creating customers.
+use chrono::Utc;
+use entity::customer;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+
+use super::referral_code;
+use crate::{
+    auth::types::WechatLoginInput,
+    error::{AppError, AppResult},
+    state::AppState,
+    wechat::login::{WechatIdentity, code2session},
+};
+
+pub async fn find(state: &AppState, id: i64) -> AppResult<Option<customer::Model>> {
+    Ok(customer::Entity::find_by_id(id).one(&state.db).await?)
+}
+
+pub async fn get(state: &AppState, id: i64) -> AppResult<customer::Model> {
+    find(state, id).await?.ok_or_else(|| {
+        // A token for a customer that no longer exists.
+        AppError::Unauthenticated("this account no longer exists; sign in again".into())
+    })
+}
+
+/// Checked login input, before WeChat is asked.
+struct Profile {
+    nickname: Option<String>,
+    avatar_url: Option<String>,
+    scene: Option<String>,
+    referral_code: Option<String>,
+}
+
+fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
+    match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > max => {
+            Err(AppError::bad_input(field, format!("must be at most {max} characters")))
+        }
+        other => Ok(other),
+    }
+}
+
+fn check_profile(input: &WechatLoginInput) -> AppResult<Profile> {
+    let avatar_url = optional_text(input.avatar_url.clone(), "avatarUrl", 512)?;
+    if let Some(url) = &avatar_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(AppError::bad_input("avatarUrl", "must be an http(s) URL"));
+        }
+    }
+    Ok(Profile {
+        nickname: optional_text(input.nickname.clone(), "nickname", 64)?,
+        avatar_url,
+        scene: optional_text(input.scene.clone(), "scene", 64)?,
+        referral_code: optional_text(input.referral_code.clone(), "referralCode", 32)?,
+    })
+}
+
+/// A demo code `demo:<name>`: letters, digits, `_` or `-`, 1-32 long.
+fn demo_name(code: &str) -> AppResult<Option<&str>> {
+    let Some(name) = code.strip_prefix("demo:") else { return Ok(None) };
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(Some(name))
+    } else {
+        Err(AppError::bad_input("code", "a demo code is demo:<name>, with a name of 1-32 letters, digits, _ or -"))
+    }
+}
+
+/// Logs a customer in by WeChat code, creating them on the first login.
+pub async fn wechat_login(state: &AppState, input: WechatLoginInput) -> AppResult<customer::Model> {
+    let code = input.code.trim();
+    if code.is_empty() || code.len() > 128 {
+        return Err(AppError::bad_input("code", "must be the 1-128 character code from wx.login()"));
+    }
+    let profile = check_profile(&input)?;
+    let identity = match (&state.settings.wechat, state.settings.demo_mode()) {
+        (Some(wechat), _) => code2session(&state.http, wechat, code).await?,
+        (None, true) => match demo_name(code)? {
+            Some(name) => WechatIdentity { openid: format!("demo:{name}"), unionid: None },
+            None => {
+                return Err(AppError::WechatLoginFailed(
+                    "demo mode (no WECHAT_APPID configured): log in with a code of the form demo:<name>".into(),
+                ));
+            }
+        },
+        (None, false) => {
+            return Err(AppError::internal(anyhow::anyhow!("WeChat login is not configured")));
+        }
+    };
+    let default_nickname = identity.openid.strip_prefix("demo:").map(str::to_string);
+    find_or_create(state, identity, profile, default_nickname).await
+}
+
+async fn find_or_create(
+    state: &AppState,
+    identity: WechatIdentity,
+    profile: Profile,
+    default_nickname: Option<String>,
+) -> AppResult<customer::Model> {
+    let db = &state.db;
+    let by_openid = || customer::Entity::find().filter(customer::Column::Openid.eq(identity.openid.clone()));
+    if let Some(existing) = by_openid().one(db).await? {
+        return touch(state, existing, identity.unionid, profile).await;
+    }
+
+    let referrer_id = match profile.referral_code.as_deref() {
+        Some(raw) => match referral_code::normalize(raw) {
+            Some(code) => customer::Entity::find()
+                .filter(customer::Column::ReferralCode.eq(code))
+                .one(db)
+                .await?
+                .map(|c| c.id),
+            None => None,
+        },
+        None => None,
+    };
+    if profile.referral_code.is_some() && referrer_id.is_none() {
+        // A stale or mistyped share link must not stop anyone from signing in.
+        tracing::info!("first login with an unknown referral code; not bound");
+    }
+
+    let now = Utc::now();
+    // Retry only on a referral-code collision; an openid collision means a
+    // concurrent first login of the same person, whose row we then use.
+    for _ in 0..8 {
+        let inserted = customer::ActiveModel {
+            openid: Set(identity.openid.clone()),
+            unionid: Set(identity.unionid.clone()),
+            nickname: Set(profile.nickname.clone().or_else(|| default_nickname.clone())),
+            avatar_url: Set(profile.avatar_url.clone()),
+            referral_code: Set(referral_code::generate()),
+            referrer_id: Set(referrer_id),
+            scene: Set(profile.scene.clone()),
+            created_at: Set(now),
+            last_login_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await;
+        match inserted {
+            Ok(model) => {
+                tracing::info!(customer_id = model.id, referred = referrer_id.is_some(), "new customer");
+                return Ok(model);
+            }
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                if let Some(existing) = by_openid().one(db).await? {
+                    return Ok(existing);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::internal(anyhow::anyhow!("could not find a free referral code")))
+}
+
+/// Later logins refresh the profile and unionid; referrer and scene stay.
+async fn touch(
+    state: &AppState,
+    existing: customer::Model,
+    unionid: Option<String>,
+    profile: Profile,
+) -> AppResult<customer::Model> {
+    let mut active: customer::ActiveModel = existing.clone().into();
+    active.last_login_at = Set(Utc::now());
+    if unionid.is_some() && existing.unionid != unionid {
+        active.unionid = Set(unionid);
+    }
+    if profile.nickname.is_some() {
+        active.nickname = Set(profile.nickname);
+    }
+    if profile.avatar_url.is_some() {
+        active.avatar_url = Set(profile.avatar_url);
+    }
+    Ok(active.update(&state.db).await?)
+}

@@ -1,0 +1,6 @@
+//! Business domains, one folder each, layered the same way inside:
+//! `resolver.rs` (thin GraphQL layer: viewer, guard, call, map), `types.rs`
+//! (GraphQL shapes built from entities), `service.rs` (the rules: queries,
+//! transactions, cache). A domain calls another domain's service, never its
+//! tables.
+pub mod customer;

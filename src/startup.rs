@@ -1,0 +1,169 @@
+//! Building and running the HTTP server: the one place where the pieces meet.
+use std::{net::TcpListener, sync::Arc, time::Duration};
+
+use actix_web::{
+    App, HttpMessage, HttpResponse, HttpServer,
+    body::MessageBody,
+    dev::{Server, ServiceRequest, ServiceResponse},
+    http::{StatusCode, header::HeaderValue},
+    middleware::Next,
+    web,
+};
+use actix_web_prom::PrometheusMetricsBuilder;
+use anyhow::Context;
+use serde_json::json;
+use tracing_actix_web::{RequestId, TracingLogger};
+
+use crate::{
+    auth::{service::ensure_admin, token::JwtKeys},
+    cache::{Cache, CacheBackend, MemoryCache, RedisCache},
+    config::Settings,
+    db,
+    graphql::{self, AppSchema},
+    state::AppState,
+};
+
+/// A built server, bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+/// Redis calls give up after this, and the request goes to the database.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(100);
+
+impl Application {
+    /// Connects, migrates, creates the configured admin and binds `settings.bind`
+    /// (port 0 picks a free port: tests use that).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // reqwest is built without a crypto provider (no C toolchain needed); ring it is.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+
+        let db = db::connect(&settings).await?;
+        if let (Some(user), Some(pass)) = (&settings.admin_username, &settings.admin_password) {
+            ensure_admin(&db, user, pass.expose())
+                .await
+                .map_err(|e| anyhow::anyhow!("creating the admin: {e:?}"))?;
+        }
+
+        let backend: Arc<dyn CacheBackend> = match &settings.redis_url {
+            Some(url) => Arc::new(RedisCache::new(url, REDIS_TIMEOUT).context("REDIS_URL is not a valid Redis URL")?),
+            None => Arc::new(MemoryCache::default()),
+        };
+        let cache = Cache::new(backend, &settings.cache_prefix);
+        if let Err(e) = cache.ping().await {
+            tracing::warn!(error = %e, "cache unreachable at start; serving from the database until it answers");
+        }
+
+        let http = reqwest::Client::builder()
+            .timeout(settings.outbound_timeout)
+            .connect_timeout(settings.outbound_timeout)
+            .build()
+            .context("building the HTTP client")?;
+        let state = AppState {
+            jwt: Arc::new(JwtKeys::new(settings.jwt_secret.expose(), settings.access_token_ttl)),
+            db,
+            cache,
+            settings: Arc::new(settings),
+            http,
+        };
+        if state.settings.demo_mode() {
+            tracing::warn!("demo mode: WeChat login accepts demo:<name> codes; never use this for a real store");
+        }
+
+        let listener = TcpListener::bind(&state.settings.bind)
+            .with_context(|| format!("binding {}", state.settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let server = run(listener, state.clone())?;
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let schema: AppSchema = graphql::build_schema(state.clone());
+    let registry = crate::metrics::registry(state.db.clone())?;
+    let prometheus = PrometheusMetricsBuilder::new("siyu")
+        .registry(registry)
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNKNOWN")
+        .build()
+        .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+    let workers = state.settings.workers;
+    let schema = web::Data::new(schema);
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(request_id_header))
+            .wrap(TracingLogger::default())
+            .wrap(prometheus.clone())
+            .app_data(schema.clone())
+            .app_data(data.clone())
+            .route("/graphql", web::post().to(graphql::graphql))
+            .route("/graphql", web::get().to(graphql::graphiql))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .default_service(web::to(not_found))
+    })
+    .shutdown_timeout(30)
+    .listen(listener)?;
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    Ok(server.run())
+}
+
+/// Echoes the request id of the tracing span as `x-request-id`, so a client
+/// report can be matched with the server's logs.
+async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+    let mut res = next.call(req).await?;
+    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(res)
+}
+
+/// The process is up.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Ready to serve: the database answers. A cache that does not answer makes
+/// the instance `degraded` (still serving, from the database), not unready.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let db_ok = state.db.ping().await.is_ok();
+    let cache = state.cache.ping().await;
+    let cache_status = if cache.is_ok() { "ok" } else { "unreachable" };
+    let status = match (db_ok, cache.is_ok()) {
+        (false, _) => "unavailable",
+        (true, false) => "degraded",
+        (true, true) => "ready",
+    };
+    let code = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    HttpResponse::build(code).json(json!({
+        "status": status,
+        "database": if db_ok { "ok" } else { "unreachable" },
+        "cache": { "kind": state.cache.kind(), "status": cache_status },
+    }))
+}
+
+async fn not_found() -> HttpResponse {
+    graphql::error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; the API is POST /graphql")
+}

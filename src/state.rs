@@ -1,0 +1,21 @@
+//! What every request can reach: the database, the cache, settings and clients.
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{auth::token::JwtKeys, cache::Cache, config::Settings};
+
+/// Shared, cheap to clone; instances share nothing else in memory.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub cache: Cache,
+    pub settings: Arc<Settings>,
+    pub jwt: Arc<JwtKeys>,
+    /// Outbound HTTP (WeChat), with a time-out on every call.
+    pub http: reqwest::Client,
+}
+
+/// The client's IP address, for per-IP limits.
+#[derive(Clone, Debug)]
+pub struct ClientIp(pub String);

@@ -1,0 +1,2 @@
+//! Clients for WeChat's servers. Every call has a time-out (`OUTBOUND_TIMEOUT_MS`).
+pub mod login;
