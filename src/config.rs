@@ -109,7 +109,12 @@ impl Settings {
 
         if prod {
             let mut missing = Vec::new();
-            for key in ["JWT_SECRET", "DATABASE_URL", "WECHAT_APPID", "WECHAT_SECRET"] {
+            for key in [
+                "JWT_SECRET",
+                "DATABASE_URL",
+                "WECHAT_APPID",
+                "WECHAT_SECRET",
+            ] {
                 if get(key).is_none() {
                     missing.push(key);
                 }
@@ -151,7 +156,11 @@ impl Settings {
         if admin_username.is_some() != admin_password.is_some() {
             bail!("ADMIN_USERNAME and ADMIN_PASSWORD must be set together");
         }
-        if prod && admin_password.as_ref().is_some_and(|p| p.expose().len() < 12) {
+        if prod
+            && admin_password
+                .as_ref()
+                .is_some_and(|p| p.expose().len() < 12)
+        {
             bail!("ADMIN_PASSWORD must be at least 12 characters in production");
         }
 
@@ -173,7 +182,9 @@ impl Settings {
             redis_url: get("REDIS_URL"),
             cache_prefix: get("CACHE_PREFIX").unwrap_or_else(|| "siyu".into()),
             jwt_secret,
-            access_token_ttl: Duration::from_secs(parse_num(&get, "ACCESS_TOKEN_TTL_SECS")?.unwrap_or(7200)),
+            access_token_ttl: Duration::from_secs(
+                parse_num(&get, "ACCESS_TOKEN_TTL_SECS")?.unwrap_or(7200),
+            ),
             refresh_token_ttl: Duration::from_secs(
                 parse_num(&get, "REFRESH_TOKEN_TTL_SECS")?.unwrap_or(30 * 24 * 3600),
             ),
@@ -203,7 +214,12 @@ fn parse_num<T: std::str::FromStr>(
     key: &str,
 ) -> anyhow::Result<Option<T>> {
     get(key)
-        .map(|v| v.trim().parse::<T>().ok().with_context(|| format!("{key} must be a non-negative integer, not {v:?}")))
+        .map(|v| {
+            v.trim()
+                .parse::<T>()
+                .ok()
+                .with_context(|| format!("{key} must be a non-negative integer, not {v:?}"))
+        })
         .transpose()
 }
 
@@ -256,8 +272,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -282,7 +300,12 @@ mod tests {
         ];
         let mut short = base.to_vec();
         short.push(("JWT_SECRET", "short"));
-        assert!(settings(&short).unwrap_err().to_string().contains("at least 32 bytes"));
+        assert!(
+            settings(&short)
+                .unwrap_err()
+                .to_string()
+                .contains("at least 32 bytes")
+        );
         let mut ok = base.to_vec();
         ok.push(("JWT_SECRET", SECRET));
         let s = settings(&ok).unwrap();
@@ -307,7 +330,8 @@ mod tests {
 
     #[test]
     fn bad_numbers_are_named() {
-        let err = settings(&[("JWT_SECRET", SECRET), ("ACCESS_TOKEN_TTL_SECS", "abc")]).unwrap_err();
+        let err =
+            settings(&[("JWT_SECRET", SECRET), ("ACCESS_TOKEN_TTL_SECS", "abc")]).unwrap_err();
         assert!(err.to_string().contains("ACCESS_TOKEN_TTL_SECS"));
     }
 

@@ -4,8 +4,8 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    Statement, TransactionTrait, sqlx::sqlite::SqliteJournalMode,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, Statement,
+    TransactionTrait, sqlx::sqlite::SqliteJournalMode,
 };
 
 use crate::config::Settings;
@@ -16,7 +16,8 @@ use crate::config::Settings;
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = &settings.database_url;
     let mut opts = ConnectOptions::new(url.clone());
-    opts.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+    opts.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
         if let Some(dir) = sqlite_file_dir(url) {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -42,7 +43,9 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             opts.set_schema_search_path(schema.clone());
         }
     }
-    let db = Database::connect(opts).await.context("connecting to the database")?;
+    let db = Database::connect(opts)
+        .await
+        .context("connecting to the database")?;
     migrate(&db).await?;
     Ok(db)
 }
@@ -57,10 +60,14 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
             "SELECT pg_advisory_xact_lock(7303823311)",
         ))
         .await?;
-        Migrator::up(&txn, None).await.context("applying migrations")?;
+        Migrator::up(&txn, None)
+            .await
+            .context("applying migrations")?;
         txn.commit().await?;
     } else {
-        Migrator::up(db, None).await.context("applying migrations")?;
+        Migrator::up(db, None)
+            .await
+            .context("applying migrations")?;
     }
     Ok(())
 }
@@ -72,14 +79,20 @@ fn sqlite_file_dir(url: &str) -> Option<std::path::PathBuf> {
     if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
         return None;
     }
-    std::path::Path::new(path).parent().map(|p| p.to_path_buf()).filter(|p| !p.as_os_str().is_empty())
+    std::path::Path::new(path)
+        .parent()
+        .map(|p| p.to_path_buf())
+        .filter(|p| !p.as_os_str().is_empty())
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn file_dir_of_sqlite_urls() {
-        assert_eq!(super::sqlite_file_dir("sqlite://./data/siyu.db"), Some("./data".into()));
+        assert_eq!(
+            super::sqlite_file_dir("sqlite://./data/siyu.db"),
+            Some("./data".into())
+        );
         assert_eq!(super::sqlite_file_dir("sqlite::memory:"), None);
         assert_eq!(super::sqlite_file_dir("sqlite://siyu.db"), None);
     }

@@ -76,7 +76,10 @@ impl AppError {
     }
 
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::BadUserInput { field: field.into(), message: message.into() }
+        AppError::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
@@ -142,13 +145,22 @@ mod tests {
             (AppError::Unauthenticated("a".into()), "UNAUTHENTICATED"),
             (AppError::Forbidden("a".into()), "FORBIDDEN"),
             (AppError::NotFound("a".into()), "NOT_FOUND"),
-            (AppError::bad_input("title", "must not be empty"), "BAD_USER_INPUT"),
+            (
+                AppError::bad_input("title", "must not be empty"),
+                "BAD_USER_INPUT",
+            ),
             (AppError::Conflict("a".into()), "CONFLICT"),
             (AppError::OutOfStock("a".into()), "OUT_OF_STOCK"),
-            (AppError::InsufficientBalance("a".into()), "INSUFFICIENT_BALANCE"),
+            (
+                AppError::InsufficientBalance("a".into()),
+                "INSUFFICIENT_BALANCE",
+            ),
             (AppError::CouponInvalid("a".into()), "COUPON_INVALID"),
             (AppError::PaymentFailed("a".into()), "PAYMENT_FAILED"),
-            (AppError::WechatLoginFailed("a".into()), "WECHAT_LOGIN_FAILED"),
+            (
+                AppError::WechatLoginFailed("a".into()),
+                "WECHAT_LOGIN_FAILED",
+            ),
             (AppError::RateLimited("a".into()), "RATE_LIMITED"),
             (AppError::QueryTooComplex("a".into()), "QUERY_TOO_COMPLEX"),
         ];
@@ -169,6 +181,9 @@ mod tests {
         let v = json(err);
         assert_eq!(v["extensions"]["code"], "INTERNAL");
         let text = v.to_string();
-        assert!(!text.contains("SELECT") && !text.contains("hunter2"), "{text}");
+        assert!(
+            !text.contains("SELECT") && !text.contains("hunter2"),
+            "{text}"
+        );
     }
 }

@@ -13,7 +13,10 @@ use sea_orm::DatabaseConnection;
 
 static GRAPHQL_OPERATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     IntCounterVec::new(
-        Opts::new("siyu_graphql_operations_total", "GraphQL operations executed, by operation name"),
+        Opts::new(
+            "siyu_graphql_operations_total",
+            "GraphQL operations executed, by operation name",
+        ),
         &["operation"],
     )
     .expect("valid metric")
@@ -21,7 +24,10 @@ static GRAPHQL_OPERATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 
 static ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     IntCounterVec::new(
-        Opts::new("siyu_graphql_errors_total", "GraphQL errors returned, by extensions.code"),
+        Opts::new(
+            "siyu_graphql_errors_total",
+            "GraphQL errors returned, by extensions.code",
+        ),
         &["code"],
     )
     .expect("valid metric")
@@ -29,7 +35,10 @@ static ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 
 static CACHE_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     IntCounterVec::new(
-        Opts::new("siyu_cache_errors_total", "Cache operations that failed or timed out (answered from the database)"),
+        Opts::new(
+            "siyu_cache_errors_total",
+            "Cache operations that failed or timed out (answered from the database)",
+        ),
         &["backend", "op"],
     )
     .expect("valid metric")
@@ -96,8 +105,16 @@ impl Collector for DbPoolCollector {
             g.set(v);
             g.collect()
         };
-        let mut out = gauge("siyu_db_pool_connections", "Open database connections", size as f64);
-        out.extend(gauge("siyu_db_pool_idle_connections", "Idle database connections", idle as f64));
+        let mut out = gauge(
+            "siyu_db_pool_connections",
+            "Open database connections",
+            size as f64,
+        );
+        out.extend(gauge(
+            "siyu_db_pool_idle_connections",
+            "Idle database connections",
+            idle as f64,
+        ));
         out
     }
 }

@@ -48,7 +48,10 @@ impl Application {
         }
 
         let backend: Arc<dyn CacheBackend> = match &settings.redis_url {
-            Some(url) => Arc::new(RedisCache::new(url, REDIS_TIMEOUT).context("REDIS_URL is not a valid Redis URL")?),
+            Some(url) => Arc::new(
+                RedisCache::new(url, REDIS_TIMEOUT)
+                    .context("REDIS_URL is not a valid Redis URL")?,
+            ),
             None => Arc::new(MemoryCache::default()),
         };
         let cache = Cache::new(backend, &settings.cache_prefix);
@@ -62,21 +65,30 @@ impl Application {
             .build()
             .context("building the HTTP client")?;
         let state = AppState {
-            jwt: Arc::new(JwtKeys::new(settings.jwt_secret.expose(), settings.access_token_ttl)),
+            jwt: Arc::new(JwtKeys::new(
+                settings.jwt_secret.expose(),
+                settings.access_token_ttl,
+            )),
             db,
             cache,
             settings: Arc::new(settings),
             http,
         };
         if state.settings.demo_mode() {
-            tracing::warn!("demo mode: WeChat login accepts demo:<name> codes; never use this for a real store");
+            tracing::warn!(
+                "demo mode: WeChat login accepts demo:<name> codes; never use this for a real store"
+            );
         }
 
         let listener = TcpListener::bind(&state.settings.bind)
             .with_context(|| format!("binding {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();
         let server = run(listener, state.clone())?;
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -135,7 +147,10 @@ async fn request_id_header(
     let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
     let mut res = next.call(req).await?;
     if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), value);
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            value,
+        );
     }
     Ok(res)
 }
@@ -156,7 +171,11 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         (true, false) => "degraded",
         (true, true) => "ready",
     };
-    let code = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     HttpResponse::build(code).json(json!({
         "status": status,
         "database": if db_ok { "ok" } else { "unreachable" },
@@ -165,5 +184,9 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn not_found() -> HttpResponse {
-    graphql::error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; the API is POST /graphql")
+    graphql::error_response(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "no such endpoint; the API is POST /graphql",
+    )
 }

@@ -57,7 +57,10 @@ impl Viewer {
             (Viewer::InvalidToken, _) => Err(AppError::Unauthenticated(
                 "the access token is invalid or expired; refresh it or sign in again".into(),
             )),
-            _ => Err(AppError::Forbidden(format!("only the {} role may do this", role.as_str()))),
+            _ => Err(AppError::Forbidden(format!(
+                "only the {} role may do this",
+                role.as_str()
+            ))),
         }
     }
 
@@ -84,7 +87,9 @@ pub trait ViewerExt {
 
 impl ViewerExt for async_graphql::Context<'_> {
     fn viewer(&self) -> Viewer {
-        self.data_opt::<Viewer>().copied().unwrap_or(Viewer::Anonymous)
+        self.data_opt::<Viewer>()
+            .copied()
+            .unwrap_or(Viewer::Anonymous)
     }
 }
 
@@ -109,18 +114,39 @@ mod tests {
         assert_eq!(Viewer::Customer(7).customer_id().unwrap(), 7);
         assert_eq!(Viewer::Admin(1).admin_id().unwrap(), 1);
         assert_eq!(Viewer::Supplier(3).supplier_id().unwrap(), 3);
-        assert_eq!(Viewer::Anonymous.customer_id().unwrap_err().code(), "UNAUTHENTICATED");
-        assert_eq!(Viewer::InvalidToken.admin_id().unwrap_err().code(), "UNAUTHENTICATED");
-        assert_eq!(Viewer::Customer(7).admin_id().unwrap_err().code(), "FORBIDDEN");
-        assert_eq!(Viewer::Admin(1).customer_id().unwrap_err().code(), "FORBIDDEN");
-        assert_eq!(Viewer::Supplier(1).customer_id().unwrap_err().code(), "FORBIDDEN");
-        assert_eq!(Viewer::Customer(1).supplier_id().unwrap_err().code(), "FORBIDDEN");
+        assert_eq!(
+            Viewer::Anonymous.customer_id().unwrap_err().code(),
+            "UNAUTHENTICATED"
+        );
+        assert_eq!(
+            Viewer::InvalidToken.admin_id().unwrap_err().code(),
+            "UNAUTHENTICATED"
+        );
+        assert_eq!(
+            Viewer::Customer(7).admin_id().unwrap_err().code(),
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            Viewer::Admin(1).customer_id().unwrap_err().code(),
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            Viewer::Supplier(1).customer_id().unwrap_err().code(),
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            Viewer::Customer(1).supplier_id().unwrap_err().code(),
+            "FORBIDDEN"
+        );
     }
 
     #[test]
     fn tokens_are_random_and_urlsafe() {
         let a = random_token(32);
         assert_ne!(a, random_token(32));
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
     }
 }

@@ -12,6 +12,7 @@ use crate::{
     cache::keys,
     error::{AppError, AppResult},
     modules::customer,
+    modules::customer::types::Customer,
     state::{AppState, ClientIp},
 };
 
@@ -23,7 +24,11 @@ impl AuthMutation {
     /// Mini-program login with the code from `wx.login()`. The server calls
     /// WeChat's jscode2session; `referralCode` binds the inviter and `scene`
     /// records the traffic entry, both on the first login only.
-    async fn wechat_login(&self, ctx: &Context<'_>, input: WechatLoginInput) -> Result<AuthPayload> {
+    async fn wechat_login(
+        &self,
+        ctx: &Context<'_>,
+        input: WechatLoginInput,
+    ) -> Result<AuthPayload> {
         let state = ctx.data_unchecked::<AppState>();
         limit_login_attempts(ctx).await?;
         let found = customer::service::wechat_login(state, input).await?;
@@ -32,7 +37,12 @@ impl AuthMutation {
     }
 
     /// Admin panel login.
-    async fn admin_login(&self, ctx: &Context<'_>, username: String, password: String) -> Result<AuthPayload> {
+    async fn admin_login(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+    ) -> Result<AuthPayload> {
         let state = ctx.data_unchecked::<AppState>();
         limit_login_attempts(ctx).await?;
         if username.len() > 64 || password.len() > 256 {
@@ -62,7 +72,7 @@ fn payload(tokens: Tokens, found: Option<entity::customer::Model>) -> AuthPayloa
         refresh_token: tokens.refresh_token,
         expires_at: tokens.expires_at,
         role: tokens.role,
-        customer: found.map(Into::into),
+        customer: found.map(Customer::own),
     }
 }
 
@@ -74,8 +84,15 @@ async fn limit_login_attempts(ctx: &Context<'_>) -> AppResult<()> {
     if limit == 0 {
         return Ok(());
     }
-    let ip = ctx.data_opt::<ClientIp>().map(|c| c.0.as_str()).unwrap_or("unknown");
-    match state.cache.hit(&keys::login_attempts(ip), Duration::from_secs(60)).await {
+    let ip = ctx
+        .data_opt::<ClientIp>()
+        .map(|c| c.0.as_str())
+        .unwrap_or("unknown");
+    match state
+        .cache
+        .hit(&keys::login_attempts(ip), Duration::from_secs(60))
+        .await
+    {
         Some(n) if n > i64::from(limit) => Err(AppError::RateLimited(
             "too many login attempts from this address; wait a minute and try again".into(),
         )),

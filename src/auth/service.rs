@@ -2,8 +2,8 @@
 use chrono::{DateTime, Utc};
 use entity::{admin, refresh_token};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    sea_query::Expr,
 };
 
 use super::{Role, password, random_token, sha256_hex};
@@ -31,7 +31,8 @@ pub async fn issue_tokens(
     let (access_token, expires_at) = state.jwt.issue(role, subject_id)?;
     let refresh = random_token(32);
     let now = Utc::now();
-    let ttl = chrono::Duration::from_std(state.settings.refresh_token_ttl).map_err(AppError::internal)?;
+    let ttl =
+        chrono::Duration::from_std(state.settings.refresh_token_ttl).map_err(AppError::internal)?;
     refresh_token::ActiveModel {
         token_hash: Set(sha256_hex(&refresh)),
         family_id: Set(family.unwrap_or_else(|| random_token(16))),
@@ -45,14 +46,22 @@ pub async fn issue_tokens(
     }
     .insert(&state.db)
     .await?;
-    Ok(Tokens { access_token, refresh_token: refresh, expires_at, role, subject_id })
+    Ok(Tokens {
+        access_token,
+        refresh_token: refresh,
+        expires_at,
+        role,
+        subject_id,
+    })
 }
 
 /// Exchanges a refresh token for a new pair. A token works once: presenting
 /// it again means it leaked, so its whole family is revoked and the holder
 /// must sign in again.
 pub async fn rotate(state: &AppState, presented: &str) -> AppResult<Tokens> {
-    let invalid = || AppError::Unauthenticated("the refresh token is invalid or expired; sign in again".into());
+    let invalid = || {
+        AppError::Unauthenticated("the refresh token is invalid or expired; sign in again".into())
+    };
     let db = &state.db;
     let row = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(sha256_hex(presented)))
@@ -76,10 +85,12 @@ pub async fn rotate(state: &AppState, presented: &str) -> AppResult<Tokens> {
         revoke_family(db, &row.family_id).await?;
         tracing::warn!(family = %row.family_id, "refresh token reused; family revoked");
         return Err(AppError::Unauthenticated(
-            "this refresh token was already used; for safety every session from it is signed out".into(),
+            "this refresh token was already used; for safety every session from it is signed out"
+                .into(),
         ));
     }
-    let role = Role::parse(&row.role).ok_or_else(|| AppError::internal(anyhow::anyhow!("bad role {}", row.role)))?;
+    let role = Role::parse(&row.role)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("bad role {}", row.role)))?;
     issue_tokens(state, role, row.subject_id, Some(row.family_id)).await
 }
 
@@ -94,7 +105,11 @@ async fn revoke_family(db: &DatabaseConnection, family: &str) -> AppResult<()> {
 }
 
 /// Checks an admin's password; the same error whether the user or the password is wrong.
-pub async fn admin_login(state: &AppState, username: &str, password_text: &str) -> AppResult<Tokens> {
+pub async fn admin_login(
+    state: &AppState,
+    username: &str,
+    password_text: &str,
+) -> AppResult<Tokens> {
     let found = admin::Entity::find()
         .filter(admin::Column::Username.eq(username.trim()))
         .one(&state.db)
@@ -103,19 +118,26 @@ pub async fn admin_login(state: &AppState, username: &str, password_text: &str) 
     let pw = password_text.to_string();
     // argon2 is deliberately slow: keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || {
-        password::verify(&pw, stored.as_deref().unwrap_or(password::dummy_hash())) && stored.is_some()
+        password::verify(&pw, stored.as_deref().unwrap_or(password::dummy_hash()))
+            && stored.is_some()
     })
     .await
     .map_err(AppError::internal)?;
     match (ok, found) {
         (true, Some(a)) => issue_tokens(state, Role::Admin, a.id, None).await,
-        _ => Err(AppError::Unauthenticated("wrong username or password".into())),
+        _ => Err(AppError::Unauthenticated(
+            "wrong username or password".into(),
+        )),
     }
 }
 
 /// Creates the configured admin at start when it does not exist yet (an
 /// existing admin's password is left as it is).
-pub async fn ensure_admin(db: &DatabaseConnection, username: &str, password_text: &str) -> AppResult<()> {
+pub async fn ensure_admin(
+    db: &DatabaseConnection,
+    username: &str,
+    password_text: &str,
+) -> AppResult<()> {
     let exists = admin::Entity::find()
         .filter(admin::Column::Username.eq(username))
         .one(db)
@@ -125,7 +147,9 @@ pub async fn ensure_admin(db: &DatabaseConnection, username: &str, password_text
         return Ok(());
     }
     let pw = password_text.to_string();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await.map_err(AppError::internal)??;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(AppError::internal)??;
     let inserted = admin::ActiveModel {
         username: Set(username.to_string()),
         password_hash: Set(hash),
@@ -140,7 +164,14 @@ pub async fn ensure_admin(db: &DatabaseConnection, username: &str, password_text
             Ok(())
         }
         // Another instance created it at the same moment.
-        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Ok(()),
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -65,7 +65,8 @@ impl JwtKeys {
 
     /// The viewer a token speaks for; any defect gives `InvalidToken`.
     pub fn viewer(&self, token: &str) -> Viewer {
-        let Ok(data) = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) else {
+        let Ok(data) = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        else {
             return Viewer::InvalidToken;
         };
         let Ok(id) = data.claims.sub.parse::<i64>() else {
@@ -108,7 +109,11 @@ mod tests {
 
         let now = Utc::now().timestamp();
         let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "1", "role": "ADMIN", "iat": now, "exp": now + 600});
-        let none = format!("{}.{}.", b64(serde_json::json!({"alg": "none", "typ": "JWT"})), b64(claims.clone()));
+        let none = format!(
+            "{}.{}.",
+            b64(serde_json::json!({"alg": "none", "typ": "JWT"})),
+            b64(claims.clone())
+        );
         assert_eq!(keys().viewer(&none), Viewer::InvalidToken);
 
         let enc = EncodingKey::from_secret(SECRET.as_bytes());

@@ -29,7 +29,11 @@ impl Expiry<String, Entry> for PerEntryTtl {
         current: Option<Duration>,
     ) -> Option<Duration> {
         // A counter keeps its window's end; a plain `set` starts a new TTL.
-        if value.ttl.is_zero() { current } else { Some(value.ttl) }
+        if value.ttl.is_zero() {
+            current
+        } else {
+            Some(value.ttl)
+        }
     }
 }
 
@@ -41,7 +45,10 @@ pub struct MemoryCache {
 impl MemoryCache {
     pub fn new(max_entries: u64) -> Self {
         Self {
-            inner: Moka::builder().max_capacity(max_entries).expire_after(PerEntryTtl).build(),
+            inner: Moka::builder()
+                .max_capacity(max_entries)
+                .expire_after(PerEntryTtl)
+                .build(),
         }
     }
 }
@@ -63,7 +70,15 @@ impl CacheBackend for MemoryCache {
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
-        self.inner.insert(key.to_string(), Entry { bytes: Arc::new(value), ttl }).await;
+        self.inner
+            .insert(
+                key.to_string(),
+                Entry {
+                    bytes: Arc::new(value),
+                    ttl,
+                },
+            )
+            .await;
         Ok(())
     }
 
@@ -90,11 +105,20 @@ impl CacheBackend for MemoryCache {
                     }
                     None => (1, window),
                 };
-                std::future::ready(Op::Put(Entry { bytes: Arc::new(next.to_string().into_bytes()), ttl }))
+                std::future::ready(Op::Put(Entry {
+                    bytes: Arc::new(next.to_string().into_bytes()),
+                    ttl,
+                }))
             })
             .await;
-        let value = entry.into_entry().map(|e| e.into_value()).ok_or_else(|| CacheError("counter vanished".into()))?;
-        Ok(std::str::from_utf8(&value.bytes).ok().and_then(|s| s.parse().ok()).unwrap_or(1))
+        let value = entry
+            .into_entry()
+            .map(|e| e.into_value())
+            .ok_or_else(|| CacheError("counter vanished".into()))?;
+        Ok(std::str::from_utf8(&value.bytes)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1))
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
@@ -109,13 +133,18 @@ mod tests {
     #[tokio::test]
     async fn entries_expire_and_counters_count() {
         let c = MemoryCache::default();
-        c.set("a", b"1".to_vec(), Duration::from_millis(50)).await.unwrap();
+        c.set("a", b"1".to_vec(), Duration::from_millis(50))
+            .await
+            .unwrap();
         assert_eq!(c.get("a").await.unwrap(), Some(b"1".to_vec()));
         tokio::time::sleep(Duration::from_millis(80)).await;
         assert_eq!(c.get("a").await.unwrap(), None);
 
         for expected in 1..=3 {
-            assert_eq!(c.incr("n", Duration::from_millis(100)).await.unwrap(), expected);
+            assert_eq!(
+                c.incr("n", Duration::from_millis(100)).await.unwrap(),
+                expected
+            );
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(c.incr("n", Duration::from_millis(100)).await.unwrap(), 1);

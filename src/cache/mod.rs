@@ -87,7 +87,8 @@ impl Cache {
         tracing::warn!(backend = self.kind(), op, error = %err, "cache unavailable; using the database");
         crate::metrics::count_cache_error(self.kind(), op);
         let until = self.epoch.elapsed() + BACKOFF_AFTER_FAILURE;
-        self.skip_until_ms.store(until.as_millis() as u64, Ordering::Relaxed);
+        self.skip_until_ms
+            .store(until.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Raw bytes under a logical key; `None` on a miss or a cache failure.

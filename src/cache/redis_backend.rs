@@ -31,7 +31,10 @@ impl RedisCache {
         match tokio::time::timeout(self.op_timeout, fut).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(CacheError(format!("redis: {e}"))),
-            Err(_) => Err(CacheError(format!("redis: no answer within {:?}", self.op_timeout))),
+            Err(_) => Err(CacheError(format!(
+                "redis: no answer within {:?}",
+                self.op_timeout
+            ))),
         }
     }
 }
@@ -44,13 +47,15 @@ impl CacheBackend for RedisCache {
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         let mut c = self.conn.clone();
-        self.run(async move { c.get::<_, Option<Vec<u8>>>(key).await }).await
+        self.run(async move { c.get::<_, Option<Vec<u8>>>(key).await })
+            .await
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
         let mut c = self.conn.clone();
         let ms = ttl.as_millis().max(1) as u64;
-        self.run(async move { c.pset_ex::<_, _, ()>(key, value, ms).await }).await
+        self.run(async move { c.pset_ex::<_, _, ()>(key, value, ms).await })
+            .await
     }
 
     async fn delete(&self, keys: &[String]) -> Result<(), CacheError> {
@@ -82,6 +87,8 @@ impl CacheBackend for RedisCache {
 
     async fn ping(&self) -> Result<(), CacheError> {
         let mut c = self.conn.clone();
-        self.run(async move { redis::cmd("PING").query_async::<String>(&mut c).await }).await.map(|_| ())
+        self.run(async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .await
+            .map(|_| ())
     }
 }

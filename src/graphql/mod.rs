@@ -51,7 +51,11 @@ pub fn build_schema(state: AppState) -> AppSchema {
 /// `GET /graphql`: GraphiQL where enabled (development by default).
 pub async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
     if !state.settings.graphiql {
-        return error_response(actix_web::http::StatusCode::NOT_FOUND, "NOT_FOUND", "GraphiQL is disabled here");
+        return error_response(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "GraphiQL is disabled here",
+        );
     }
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -59,7 +63,11 @@ pub async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// A JSON body in the GraphQL error shape, for failures before execution.
-pub fn error_response(status: actix_web::http::StatusCode, code: &str, message: &str) -> HttpResponse {
+pub fn error_response(
+    status: actix_web::http::StatusCode,
+    code: &str,
+    message: &str,
+) -> HttpResponse {
     crate::metrics::count_error(code);
     HttpResponse::build(status).json(json!({
         "errors": [{ "message": message, "extensions": { "code": code } }]
@@ -74,7 +82,10 @@ fn viewer(req: &HttpRequest, state: &AppState) -> Viewer {
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     match token {
         Some(t) if !t.is_empty() => state.jwt.viewer(t),
@@ -85,19 +96,20 @@ fn viewer(req: &HttpRequest, state: &AppState) -> Viewer {
 /// The client's address: the socket peer, or the first `X-Forwarded-For` hop
 /// when `TRUST_FORWARDED_FOR` says a proxy in front sets it.
 pub fn client_ip(req: &HttpRequest, state: &AppState) -> String {
-    if state.settings.trust_forwarded_for {
-        if let Some(first) = req
+    if state.settings.trust_forwarded_for
+        && let Some(first) = req
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty())
-        {
-            return first.to_string();
-        }
+    {
+        return first.to_string();
     }
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// `POST /graphql`.
@@ -112,7 +124,11 @@ pub async fn graphql(
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let Ok(chunk) = chunk else {
-            return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request body could not be read");
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                "the request body could not be read",
+            );
         };
         if body.len() + chunk.len() > limit {
             return error_response(
@@ -123,36 +139,18 @@ pub async fn graphql(
         }
         body.extend_from_slice(&chunk);
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    let batch = match parse_batch(&body, state.settings.max_batch) {
         Ok(b) => b,
-        Err(e) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
-                &format!("the body must be a GraphQL request in JSON ({{\"query\": …}}): {e}"),
-            );
-        }
-    };
-    let max_batch = state.settings.max_batch;
-    let batch = match batch {
-        BatchRequest::Batch(v) if v.is_empty() => {
-            return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "an empty batch has nothing to run");
-        }
-        BatchRequest::Batch(v) if v.len() > max_batch => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
-                &format!("a batch may hold at most {max_batch} operations"),
-            );
-        }
-        other => other,
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &message),
     };
 
     let viewer = viewer(&req, &state);
     let ip = ClientIp(client_ip(&req, &state));
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(prepare(r, viewer, &ip)),
-        BatchRequest::Batch(v) => BatchRequest::Batch(v.into_iter().map(|r| prepare(r, viewer, &ip)).collect()),
+        BatchRequest::Batch(v) => {
+            BatchRequest::Batch(v.into_iter().map(|r| prepare(r, viewer, &ip)).collect())
+        }
     };
     let response = match schema.execute_batch(batch).await {
         BatchResponse::Single(r) => BatchResponse::Single(with_codes(r)),
@@ -161,8 +159,57 @@ pub async fn graphql(
     HttpResponse::Ok().json(response)
 }
 
-fn prepare(request: async_graphql::Request, viewer: Viewer, ip: &ClientIp) -> async_graphql::Request {
-    crate::metrics::count_operation(request.operation_name.as_deref());
+/// A single request (a JSON object) or a batch (a non-empty array of at most
+/// `max_batch` objects); anything else is a client error with a message.
+fn parse_batch(body: &[u8], max_batch: usize) -> Result<BatchRequest, String> {
+    const SHAPE: &str =
+        "the body must be a GraphQL request in JSON: {\"query\": \"…\", \"variables\": {…}}";
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("{SHAPE} ({e})"))?;
+    let one = |v: serde_json::Value| -> Result<async_graphql::Request, String> {
+        if !v.is_object() {
+            return Err(SHAPE.to_string());
+        }
+        serde_json::from_value(v).map_err(|e| format!("{SHAPE} ({e})"))
+    };
+    match value {
+        serde_json::Value::Array(items) if items.is_empty() => {
+            Err("an empty batch has nothing to run".into())
+        }
+        serde_json::Value::Array(items) if items.len() > max_batch => {
+            Err(format!("a batch may hold at most {max_batch} operations"))
+        }
+        serde_json::Value::Array(items) => Ok(BatchRequest::Batch(
+            items.into_iter().map(one).collect::<Result<_, _>>()?,
+        )),
+        other => Ok(BatchRequest::Single(one(other)?)),
+    }
+}
+
+/// The name of the operation for metrics: `operationName`, else the name
+/// written after the first `query`/`mutation`/`subscription` keyword.
+fn operation_name(request: &async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    let query = request.query.trim_start();
+    let rest = ["query", "mutation", "subscription"]
+        .iter()
+        .find_map(|kw| query.strip_prefix(kw))?
+        .trim_start();
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+fn prepare(
+    request: async_graphql::Request,
+    viewer: Viewer,
+    ip: &ClientIp,
+) -> async_graphql::Request {
+    crate::metrics::count_operation(operation_name(&request).as_deref());
     request.data(viewer).data(ip.clone())
 }
 
@@ -176,7 +223,11 @@ fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response 
 }
 
 fn add_code(err: &mut ServerError) {
-    let has_code = err.extensions.as_ref().and_then(|e| e.get("code")).is_some();
+    let has_code = err
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .is_some();
     if has_code {
         return;
     }
@@ -190,11 +241,31 @@ fn add_code(err: &mut ServerError) {
         "BAD_USER_INPUT"
     };
     crate::metrics::count_error(code);
-    err.extensions.get_or_insert_with(Default::default).set("code", code);
+    err.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn operation_names_for_metrics() {
+        let name = |q: &str| super::operation_name(&async_graphql::Request::new(q));
+        assert_eq!(
+            name("query WhoAmI { me { id } }").as_deref(),
+            Some("WhoAmI")
+        );
+        assert_eq!(
+            name("  mutation Login($x: Int) { a }").as_deref(),
+            Some("Login")
+        );
+        assert_eq!(name("{ me { id } }"), None);
+        assert_eq!(name("query { me { id } }"), None);
+        assert_eq!(name("query($a: Int) { me }"), None);
+        let named = async_graphql::Request::new("{ a }").operation_name("Given");
+        assert_eq!(super::operation_name(&named).as_deref(), Some("Given"));
+    }
+
     /// Keeps `schema/schema.graphql` equal to the served schema.
     /// `UPDATE_SCHEMA=1 cargo test schema_file` (or `cargo run -- print-schema`) rewrites it.
     #[test]

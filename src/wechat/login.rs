@@ -42,7 +42,11 @@ pub async fn code2session(
         .await
         .map_err(|e| {
             // The error text holds the URL with the app secret: log without it.
-            let kind = if e.is_timeout() { "timed out" } else { "unreachable" };
+            let kind = if e.is_timeout() {
+                "timed out"
+            } else {
+                "unreachable"
+            };
             tracing::warn!(kind, "WeChat jscode2session call failed");
             AppError::WechatLoginFailed(format!("WeChat login service {kind}; try again"))
         })?;
@@ -53,7 +57,9 @@ pub async fn code2session(
     })?;
     let parsed: Code2SessionResponse = serde_json::from_slice(&body).map_err(|_| {
         tracing::warn!(%status, "WeChat jscode2session answered something that is not JSON");
-        AppError::WechatLoginFailed("WeChat login service gave an unexpected answer; try again".into())
+        AppError::WechatLoginFailed(
+            "WeChat login service gave an unexpected answer; try again".into(),
+        )
     })?;
     if let Some(code) = parsed.errcode.filter(|c| *c != 0) {
         let msg = parsed.errmsg.unwrap_or_default();
@@ -66,10 +72,17 @@ pub async fn code2session(
             -1 => "WeChat is busy; try again",
             _ => "WeChat refused the login",
         };
-        return Err(AppError::WechatLoginFailed(format!("{hint} (errcode {code}); call wx.login() again")));
+        return Err(AppError::WechatLoginFailed(format!(
+            "{hint} (errcode {code}); call wx.login() again"
+        )));
     }
     match parsed.openid.filter(|o| !o.is_empty()) {
-        Some(openid) => Ok(WechatIdentity { openid, unionid: parsed.unionid.filter(|u| !u.is_empty()) }),
-        None => Err(AppError::WechatLoginFailed("WeChat returned no openid; try again".into())),
+        Some(openid) => Ok(WechatIdentity {
+            openid,
+            unionid: parsed.unionid.filter(|u| !u.is_empty()),
+        }),
+        None => Err(AppError::WechatLoginFailed(
+            "WeChat returned no openid; try again".into(),
+        )),
     }
 }

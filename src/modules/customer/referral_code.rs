@@ -7,7 +7,9 @@ pub const LEN: usize = 6;
 
 pub fn generate() -> String {
     let mut rng = rand::rng();
-    (0..LEN).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..LEN)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Upper-cases and trims what a user typed; `None` when it cannot be a code.

@@ -13,6 +13,6 @@ impl CustomerQuery {
     async fn me(&self, ctx: &Context<'_>) -> Result<Customer> {
         let id = ctx.viewer().customer_id()?;
         let state = ctx.data_unchecked::<AppState>();
-        Ok(service::get(state, id).await?.into())
+        Ok(Customer::own(service::get(state, id).await?))
     }
 }

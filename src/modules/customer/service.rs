@@ -31,20 +31,24 @@ struct Profile {
 }
 
 fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
-    match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
-        Some(v) if v.chars().count() > max => {
-            Err(AppError::bad_input(field, format!("must be at most {max} characters")))
-        }
+    match value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    {
+        Some(v) if v.chars().count() > max => Err(AppError::bad_input(
+            field,
+            format!("must be at most {max} characters"),
+        )),
         other => Ok(other),
     }
 }
 
 fn check_profile(input: &WechatLoginInput) -> AppResult<Profile> {
     let avatar_url = optional_text(input.avatar_url.clone(), "avatarUrl", 512)?;
-    if let Some(url) = &avatar_url {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(AppError::bad_input("avatarUrl", "must be an http(s) URL"));
-        }
+    if let Some(url) = &avatar_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(AppError::bad_input("avatarUrl", "must be an http(s) URL"));
     }
     Ok(Profile {
         nickname: optional_text(input.nickname.clone(), "nickname", 64)?,
@@ -56,14 +60,21 @@ fn check_profile(input: &WechatLoginInput) -> AppResult<Profile> {
 
 /// A demo code `demo:<name>`: letters, digits, `_` or `-`, 1-32 long.
 fn demo_name(code: &str) -> AppResult<Option<&str>> {
-    let Some(name) = code.strip_prefix("demo:") else { return Ok(None) };
+    let Some(name) = code.strip_prefix("demo:") else {
+        return Ok(None);
+    };
     let ok = !name.is_empty()
         && name.len() <= 32
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if ok {
         Ok(Some(name))
     } else {
-        Err(AppError::bad_input("code", "a demo code is demo:<name>, with a name of 1-32 letters, digits, _ or -"))
+        Err(AppError::bad_input(
+            "code",
+            "a demo code is demo:<name>, with a name of 1-32 letters, digits, _ or -",
+        ))
     }
 }
 
@@ -71,13 +82,19 @@ fn demo_name(code: &str) -> AppResult<Option<&str>> {
 pub async fn wechat_login(state: &AppState, input: WechatLoginInput) -> AppResult<customer::Model> {
     let code = input.code.trim();
     if code.is_empty() || code.len() > 128 {
-        return Err(AppError::bad_input("code", "must be the 1-128 character code from wx.login()"));
+        return Err(AppError::bad_input(
+            "code",
+            "must be the 1-128 character code from wx.login()",
+        ));
     }
     let profile = check_profile(&input)?;
     let identity = match (&state.settings.wechat, state.settings.demo_mode()) {
         (Some(wechat), _) => code2session(&state.http, wechat, code).await?,
         (None, true) => match demo_name(code)? {
-            Some(name) => WechatIdentity { openid: format!("demo:{name}"), unionid: None },
+            Some(name) => WechatIdentity {
+                openid: format!("demo:{name}"),
+                unionid: None,
+            },
             None => {
                 return Err(AppError::WechatLoginFailed(
                     "demo mode (no WECHAT_APPID configured): log in with a code of the form demo:<name>".into(),
@@ -85,7 +102,9 @@ pub async fn wechat_login(state: &AppState, input: WechatLoginInput) -> AppResul
             }
         },
         (None, false) => {
-            return Err(AppError::internal(anyhow::anyhow!("WeChat login is not configured")));
+            return Err(AppError::internal(anyhow::anyhow!(
+                "WeChat login is not configured"
+            )));
         }
     };
     let default_nickname = identity.openid.strip_prefix("demo:").map(str::to_string);
@@ -99,7 +118,8 @@ async fn find_or_create(
     default_nickname: Option<String>,
 ) -> AppResult<customer::Model> {
     let db = &state.db;
-    let by_openid = || customer::Entity::find().filter(customer::Column::Openid.eq(identity.openid.clone()));
+    let by_openid =
+        || customer::Entity::find().filter(customer::Column::Openid.eq(identity.openid.clone()));
     if let Some(existing) = by_openid().one(db).await? {
         return touch(state, existing, identity.unionid, profile).await;
     }
@@ -127,7 +147,10 @@ async fn find_or_create(
         let inserted = customer::ActiveModel {
             openid: Set(identity.openid.clone()),
             unionid: Set(identity.unionid.clone()),
-            nickname: Set(profile.nickname.clone().or_else(|| default_nickname.clone())),
+            nickname: Set(profile
+                .nickname
+                .clone()
+                .or_else(|| default_nickname.clone())),
             avatar_url: Set(profile.avatar_url.clone()),
             referral_code: Set(referral_code::generate()),
             referrer_id: Set(referrer_id),
@@ -140,7 +163,11 @@ async fn find_or_create(
         .await;
         match inserted {
             Ok(model) => {
-                tracing::info!(customer_id = model.id, referred = referrer_id.is_some(), "new customer");
+                tracing::info!(
+                    customer_id = model.id,
+                    referred = referrer_id.is_some(),
+                    "new customer"
+                );
                 return Ok(model);
             }
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -151,7 +178,9 @@ async fn find_or_create(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AppError::internal(anyhow::anyhow!("could not find a free referral code")))
+    Err(AppError::internal(anyhow::anyhow!(
+        "could not find a free referral code"
+    )))
 }
 
 /// Later logins refresh the profile and unionid; referrer and scene stay.

@@ -24,23 +24,36 @@ pub struct Customer {
     pub scene_value: Option<String>,
     #[graphql(skip)]
     pub raw_id: i64,
+    /// Built for the customer itself (login payloads, `me`), whose private
+    /// fields it may see even before its token is in the request.
+    #[graphql(skip)]
+    pub is_self: bool,
 }
 
 #[ComplexObject]
 impl Customer {
     /// Who invited this customer (bound at the first login, never changed).
     async fn referrer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
-        let Some(id) = self.referrer_id else { return Ok(None) };
+        let Some(id) = self.referrer_id else {
+            return Ok(None);
+        };
         let state = ctx.data_unchecked::<AppState>();
-        Ok(crate::modules::customer::service::find(state, id).await?.map(Into::into))
+        Ok(crate::modules::customer::service::find(state, id)
+            .await?
+            .map(Into::into))
     }
 
     /// Traffic entry of the first login (QR code, share, ad channel).
     /// Visible to ADMIN and to the customer itself; null for anyone else.
     async fn scene(&self, ctx: &Context<'_>) -> Option<String> {
         let viewer = ctx.viewer();
-        let allowed = viewer.is_admin() || viewer.customer_id().ok() == Some(self.raw_id);
-        if allowed { self.scene_value.clone() } else { None }
+        let allowed =
+            self.is_self || viewer.is_admin() || viewer.customer_id().ok() == Some(self.raw_id);
+        if allowed {
+            self.scene_value.clone()
+        } else {
+            None
+        }
     }
 }
 
@@ -55,6 +68,17 @@ impl From<entity::customer::Model> for Customer {
             referrer_id: m.referrer_id,
             scene_value: m.scene,
             raw_id: m.id,
+            is_self: false,
+        }
+    }
+}
+
+impl Customer {
+    /// The customer as seen by itself.
+    pub fn own(m: entity::customer::Model) -> Self {
+        Self {
+            is_self: true,
+            ..m.into()
         }
     }
 }

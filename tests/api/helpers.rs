@@ -1,0 +1,125 @@
+//! `spawn_app()` and small helpers for talking GraphQL to it.
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use siyu::{config::Settings, startup::Application, state::AppState};
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const ADMIN_USER: &str = "admin";
+pub const ADMIN_PASS: &str = "admin-password-123";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+}
+
+/// An app with the default test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// An app with extra environment variables (they win over the defaults).
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let mut vars: HashMap<String, String> = [
+        ("BIND", "127.0.0.1:0"),
+        ("JWT_SECRET", JWT_SECRET),
+        ("WORKERS", "1"),
+        ("ADMIN_USERNAME", ADMIN_USER),
+        ("ADMIN_PASSWORD", ADMIN_PASS),
+        ("LOGIN_RATE_LIMIT_PER_MIN", "10000"),
+        ("SEED_DEMO", "false"),
+        ("DATABASE_URL", "sqlite::memory:"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let mut schema = None;
+    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+        let name = format!("t_{unique}");
+        let conn = Database::connect(&url)
+            .await
+            .expect("TEST_DATABASE_URL reachable");
+        conn.execute_unprepared(&format!("CREATE SCHEMA {name}"))
+            .await
+            .expect("create schema");
+        conn.close().await.ok();
+        vars.insert("DATABASE_URL".into(), url);
+        schema = Some(name);
+    }
+    if let Ok(url) = std::env::var("TEST_REDIS_URL") {
+        vars.insert("REDIS_URL".into(), url);
+        vars.insert("CACHE_PREFIX".into(), format!("test:{unique}"));
+    }
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let mut settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
+    settings.database_schema = schema;
+    let app = Application::build(settings).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        state,
+    }
+}
+
+impl TestApp {
+    /// POSTs a query; returns the whole JSON response.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request sent");
+        res.json().await.expect("JSON response")
+    }
+
+    /// Signs in the demo customer `name`; returns the access token.
+    pub async fn customer_token(&self, name: &str) -> String {
+        let v = self.login(&format!("demo:{name}"), None, None).await;
+        v["data"]["wechatLogin"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {v}"))
+            .to_string()
+    }
+
+    pub async fn login(&self, code: &str, referral: Option<&str>, scene: Option<&str>) -> Value {
+        self.gql(
+            None,
+            "mutation($input: WechatLoginInput!) { wechatLogin(input: $input) {
+                accessToken refreshToken expiresAt role customer { id referralCode nickname scene referrer { id } } } }",
+            json!({ "input": { "code": code, "referralCode": referral, "scene": scene } }),
+        )
+        .await
+    }
+
+    pub async fn admin_token(&self) -> String {
+        let v = self
+            .gql(
+                None,
+                "mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken role } }",
+                json!({ "u": ADMIN_USER, "p": ADMIN_PASS }),
+            )
+            .await;
+        v["data"]["adminLogin"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("admin login failed: {v}"))
+            .to_string()
+    }
+}
+
+/// The `extensions.code` of the first error, or a panic showing the response.
+pub fn error_code(v: &Value) -> &str {
+    v["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error with a code: {v}"))
+}

@@ -1,0 +1,10 @@
+//! API tests: the real application on port 0, driven over HTTP.
+//!
+//! On the embedded default (SQLite in memory, in-process cache) unless
+//! `TEST_DATABASE_URL` (a PostgreSQL database: each test gets its own schema)
+//! and `TEST_REDIS_URL` (each test gets its own key prefix) are set.
+mod auth;
+mod helpers;
+mod http_limits;
+mod ops;
+mod wechat_login;
