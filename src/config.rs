@@ -83,6 +83,8 @@ pub struct Settings {
     pub seed_demo: bool,
     /// HTTP worker threads; `None` = one per core.
     pub workers: Option<usize>,
+    /// Hot products rank by units sold in this many recent days.
+    pub hot_window_days: u32,
 }
 
 impl Settings {
@@ -205,6 +207,7 @@ impl Settings {
             max_complexity: parse_num(&get, "MAX_QUERY_COMPLEXITY")?.unwrap_or(2000),
             seed_demo,
             workers: parse_num(&get, "WORKERS")?,
+            hot_window_days: parse_num(&get, "HOT_WINDOW_DAYS")?.unwrap_or(30),
         })
     }
 }

@@ -1,5 +1,11 @@
 //! Connecting to the database and applying migrations.
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
@@ -13,7 +19,13 @@ use crate::config::Settings;
 /// Opens the pool. SQLite gets one connection: it has a single writer, and a
 /// deferred transaction that upgrades to a write fails with SQLITE_BUSY
 /// whatever the busy timeout, so one connection serializes cleanly instead.
-pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+///
+/// `statements` counts every SQL statement run (exported in `/metrics`; tests
+/// use it to check that DataLoaders and the cache bound the queries).
+pub async fn connect(
+    settings: &Settings,
+    statements: Arc<AtomicU64>,
+) -> anyhow::Result<DatabaseConnection> {
     let url = &settings.database_url;
     let mut opts = ConnectOptions::new(url.clone());
     opts.sqlx_logging(false)
@@ -43,9 +55,12 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             opts.set_schema_search_path(schema.clone());
         }
     }
-    let db = Database::connect(opts)
+    let mut db = Database::connect(opts)
         .await
         .context("connecting to the database")?;
+    db.set_metric_callback(move |_| {
+        statements.fetch_add(1, Ordering::Relaxed);
+    });
     migrate(&db).await?;
     Ok(db)
 }

@@ -110,6 +110,37 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
     }
 }
 
+/// Shared errors (DataLoader, single-flight) are cloned; an internal cause
+/// keeps its full text for the log.
+impl Clone for AppError {
+    fn clone(&self) -> Self {
+        match self {
+            AppError::Unauthenticated(m) => AppError::Unauthenticated(m.clone()),
+            AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
+            AppError::NotFound(m) => AppError::NotFound(m.clone()),
+            AppError::BadUserInput { field, message } => AppError::BadUserInput {
+                field: field.clone(),
+                message: message.clone(),
+            },
+            AppError::Conflict(m) => AppError::Conflict(m.clone()),
+            AppError::OutOfStock(m) => AppError::OutOfStock(m.clone()),
+            AppError::InsufficientBalance(m) => AppError::InsufficientBalance(m.clone()),
+            AppError::CouponInvalid(m) => AppError::CouponInvalid(m.clone()),
+            AppError::PaymentFailed(m) => AppError::PaymentFailed(m.clone()),
+            AppError::WechatLoginFailed(m) => AppError::WechatLoginFailed(m.clone()),
+            AppError::RateLimited(m) => AppError::RateLimited(m.clone()),
+            AppError::QueryTooComplex(m) => AppError::QueryTooComplex(m.clone()),
+            AppError::Internal(e) => AppError::Internal(anyhow::anyhow!("{e:#}")),
+        }
+    }
+}
+
+impl From<std::sync::Arc<AppError>> for AppError {
+    fn from(err: std::sync::Arc<AppError>) -> Self {
+        std::sync::Arc::try_unwrap(err).unwrap_or_else(|shared| (*shared).clone())
+    }
+}
+
 impl From<AppError> for async_graphql::Error {
     fn from(err: AppError) -> Self {
         if let AppError::Internal(cause) = &err {

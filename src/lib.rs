@@ -11,6 +11,7 @@
 //! - [`cache`]: Redis or in-process, behind one trait, never failing a request.
 //! - [`db`]: the pool and migrations; [`wechat`]: WeChat's servers.
 pub mod auth;
+pub mod bench;
 pub mod cache;
 pub mod config;
 pub mod db;

@@ -2,7 +2,10 @@
 //!
 //! The collectors are process-wide (an error can be counted from anywhere);
 //! each application registry registers clones of them, which share their data.
-use std::sync::LazyLock;
+use std::sync::{
+    Arc, LazyLock,
+    atomic::{AtomicU64, Ordering},
+};
 
 use prometheus::{
     IntCounterVec, Opts, Registry,
@@ -63,19 +66,23 @@ pub fn count_cache_error(backend: &str, op: &str) {
 /// Database pool size and idle connections, read at scrape time.
 struct DbPoolCollector {
     db: DatabaseConnection,
+    statements: Arc<AtomicU64>,
     size: Desc,
     idle: Desc,
+    statements_desc: Desc,
 }
 
 impl DbPoolCollector {
-    fn new(db: DatabaseConnection) -> Self {
+    fn new(db: DatabaseConnection, statements: Arc<AtomicU64>) -> Self {
         let desc = |name: &str, help: &str| {
             Desc::new(name.into(), help.into(), vec![], Default::default()).expect("valid metric")
         };
         Self {
             db,
+            statements,
             size: desc("siyu_db_pool_connections", "Open database connections"),
             idle: desc("siyu_db_pool_idle_connections", "Idle database connections"),
+            statements_desc: desc("siyu_db_statements_total", "SQL statements executed"),
         }
     }
 
@@ -95,7 +102,7 @@ impl DbPoolCollector {
 
 impl Collector for DbPoolCollector {
     fn desc(&self) -> Vec<&Desc> {
-        vec![&self.size, &self.idle]
+        vec![&self.size, &self.idle, &self.statements_desc]
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
@@ -115,16 +122,21 @@ impl Collector for DbPoolCollector {
             "Idle database connections",
             idle as f64,
         ));
+        let statements =
+            prometheus::IntCounter::new("siyu_db_statements_total", "SQL statements executed")
+                .expect("valid metric");
+        statements.inc_by(self.statements.load(Ordering::Relaxed));
+        out.extend(statements.collect());
         out
     }
 }
 
 /// A registry for one application: the shared collectors plus its pool gauges.
-pub fn registry(db: DatabaseConnection) -> anyhow::Result<Registry> {
+pub fn registry(db: DatabaseConnection, statements: Arc<AtomicU64>) -> anyhow::Result<Registry> {
     let registry = Registry::new();
     registry.register(Box::new(GRAPHQL_OPERATIONS.clone()))?;
     registry.register(Box::new(ERRORS.clone()))?;
     registry.register(Box::new(CACHE_ERRORS.clone()))?;
-    registry.register(Box::new(DbPoolCollector::new(db)))?;
+    registry.register(Box::new(DbPoolCollector::new(db, statements)))?;
     Ok(registry)
 }

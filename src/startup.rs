@@ -1,5 +1,9 @@
 //! Building and running the HTTP server: the one place where the pieces meet.
-use std::{net::TcpListener, sync::Arc, time::Duration};
+use std::{
+    net::TcpListener,
+    sync::{Arc, atomic::AtomicU64},
+    time::Duration,
+};
 
 use actix_web::{
     App, HttpMessage, HttpResponse, HttpServer,
@@ -37,46 +41,19 @@ impl Application {
     /// Connects, migrates, creates the configured admin and binds `settings.bind`
     /// (port 0 picks a free port: tests use that).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        // reqwest is built without a crypto provider (no C toolchain needed); ring it is.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-
-        let db = db::connect(&settings).await?;
-        if let (Some(user), Some(pass)) = (&settings.admin_username, &settings.admin_password) {
-            ensure_admin(&db, user, pass.expose())
-                .await
-                .map_err(|e| anyhow::anyhow!("creating the admin: {e:?}"))?;
-        }
-
-        let backend: Arc<dyn CacheBackend> = match &settings.redis_url {
-            Some(url) => Arc::new(
-                RedisCache::new(url, REDIS_TIMEOUT)
-                    .context("REDIS_URL is not a valid Redis URL")?,
-            ),
-            None => Arc::new(MemoryCache::default()),
-        };
-        let cache = Cache::new(backend, &settings.cache_prefix);
-        if let Err(e) = cache.ping().await {
-            tracing::warn!(error = %e, "cache unreachable at start; serving from the database until it answers");
-        }
-
-        let http = reqwest::Client::builder()
-            .timeout(settings.outbound_timeout)
-            .connect_timeout(settings.outbound_timeout)
-            .build()
-            .context("building the HTTP client")?;
-        let state = AppState {
-            jwt: Arc::new(JwtKeys::new(
-                settings.jwt_secret.expose(),
-                settings.access_token_ttl,
-            )),
-            db,
-            cache,
-            settings: Arc::new(settings),
-            http,
-        };
+        let state = build_state(settings).await?;
         if state.settings.demo_mode() {
             tracing::warn!(
                 "demo mode: WeChat login accepts demo:<name> codes; never use this for a real store"
+            );
+        }
+        if state.settings.seed_demo
+            && crate::modules::catalogue::seed::seed_demo(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("seeding the demo store: {e:?}"))?
+        {
+            tracing::info!(
+                "empty database: the demo store was seeded (SEED_DEMO=false turns this off)"
             );
         }
 
@@ -105,9 +82,52 @@ impl Application {
     }
 }
 
+/// Everything but the HTTP server: database (migrated), admin, cache,
+/// clients. The CLI commands use it too.
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    // reqwest is built without a crypto provider (no C toolchain needed); ring it is.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let db_statements = Arc::new(AtomicU64::new(0));
+    let db = db::connect(&settings, db_statements.clone()).await?;
+    if let (Some(user), Some(pass)) = (&settings.admin_username, &settings.admin_password) {
+        ensure_admin(&db, user, pass.expose())
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the admin: {e:?}"))?;
+    }
+
+    let backend: Arc<dyn CacheBackend> = match &settings.redis_url {
+        Some(url) => Arc::new(
+            RedisCache::new(url, REDIS_TIMEOUT).context("REDIS_URL is not a valid Redis URL")?,
+        ),
+        None => Arc::new(MemoryCache::default()),
+    };
+    let cache = Cache::new(backend, &settings.cache_prefix);
+    if let Err(e) = cache.ping().await {
+        tracing::warn!(error = %e, "cache unreachable at start; serving from the database until it answers");
+    }
+
+    let http = reqwest::Client::builder()
+        .timeout(settings.outbound_timeout)
+        .connect_timeout(settings.outbound_timeout)
+        .build()
+        .context("building the HTTP client")?;
+    Ok(AppState {
+        jwt: Arc::new(JwtKeys::new(
+            settings.jwt_secret.expose(),
+            settings.access_token_ttl,
+        )),
+        db,
+        cache,
+        settings: Arc::new(settings),
+        http,
+        db_statements,
+    })
+}
+
 fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let schema: AppSchema = graphql::build_schema(state.clone());
-    let registry = crate::metrics::registry(state.db.clone())?;
+    let registry = crate::metrics::registry(state.db.clone(), state.db_statements.clone())?;
     let prometheus = PrometheusMetricsBuilder::new("siyu")
         .registry(registry)
         .endpoint("/metrics")

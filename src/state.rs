@@ -1,5 +1,5 @@
 //! What every request can reach: the database, the cache, settings and clients.
-use std::sync::Arc;
+use std::sync::{Arc, atomic::AtomicU64};
 
 use sea_orm::DatabaseConnection;
 
@@ -14,6 +14,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Outbound HTTP (WeChat), with a time-out on every call.
     pub http: reqwest::Client,
+    /// SQL statements run through `db` (see `db::connect`).
+    pub db_statements: Arc<AtomicU64>,
 }
 
 /// The client's IP address, for per-IP limits.

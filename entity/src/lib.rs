@@ -5,5 +5,11 @@
 //! never reach a client by accident. Money columns are `i64` fen.
 
 pub mod admin;
+pub mod category;
 pub mod customer;
+pub mod product;
+pub mod product_sales_daily;
 pub mod refresh_token;
+pub mod sku;
+pub mod supplier;
+pub mod supplier_sku_link;

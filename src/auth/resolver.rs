@@ -11,8 +11,8 @@ use super::{
 use crate::{
     cache::keys,
     error::{AppError, AppResult},
-    modules::customer,
     modules::customer::types::Customer,
+    modules::{customer, supplier},
     state::{AppState, ClientIp},
 };
 
@@ -49,6 +49,15 @@ impl AuthMutation {
             return Err(AppError::Unauthenticated("wrong username or password".into()).into());
         }
         let tokens = service::admin_login(state, &username, &password).await?;
+        Ok(payload(tokens, None))
+    }
+
+    /// A supplier integration signs in with the API key it was given once.
+    async fn supplier_login(&self, ctx: &Context<'_>, api_key: String) -> Result<AuthPayload> {
+        let state = ctx.data_unchecked::<AppState>();
+        limit_login_attempts(ctx).await?;
+        let found = supplier::service::authenticate(state, &api_key).await?;
+        let tokens = service::issue_tokens(state, Role::Supplier, found.id, None).await?;
         Ok(payload(tokens, None))
     }
 

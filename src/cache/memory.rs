@@ -69,6 +69,14 @@ impl CacheBackend for MemoryCache {
         Ok(self.inner.get(key).await.map(|e| e.bytes.as_ref().clone()))
     }
 
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(self.inner.get(k).await.map(|e| e.bytes.as_ref().clone()));
+        }
+        Ok(out)
+    }
+
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
         self.inner
             .insert(

@@ -24,6 +24,9 @@ use std::{
 };
 
 use async_trait::async_trait;
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::error::{AppError, AppResult};
 
 pub use memory::MemoryCache;
 pub use redis_backend::RedisCache;
@@ -39,6 +42,8 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// `redis` or `memory`, for logs, metrics and `/readyz`.
     fn kind(&self) -> &'static str;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
+    /// Several keys in one round trip, in order.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, CacheError>;
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError>;
     async fn delete(&self, keys: &[String]) -> Result<(), CacheError>;
     /// Adds one to a counter that starts at zero and disappears `window` after
@@ -55,6 +60,8 @@ pub struct Cache {
     /// Milliseconds since `epoch` until which the backend is skipped after a failure.
     skip_until_ms: Arc<AtomicU64>,
     epoch: Instant,
+    /// Loads in flight in this instance, by logical key (single-flight).
+    flights: moka::future::Cache<String, Arc<Vec<u8>>>,
 }
 
 /// How long a failed backend is left alone before it is tried again.
@@ -67,6 +74,10 @@ impl Cache {
             prefix: Arc::from(prefix),
             skip_until_ms: Arc::new(AtomicU64::new(0)),
             epoch: Instant::now(),
+            flights: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(5))
+                .build(),
         }
     }
 
@@ -105,6 +116,72 @@ impl Cache {
         }
     }
 
+    /// Several logical keys at once; misses and failures are `None`.
+    pub async fn get_many_bytes(&self, logical: &[String]) -> Vec<Option<Vec<u8>>> {
+        if self.skipping() || logical.is_empty() {
+            return vec![None; logical.len()];
+        }
+        let full: Vec<String> = logical.iter().map(|k| self.key(k)).collect();
+        match self.backend.get_many(&full).await {
+            Ok(v) if v.len() == logical.len() => v,
+            Ok(_) => vec![None; logical.len()],
+            Err(e) => {
+                self.failed("get_many", e);
+                vec![None; logical.len()]
+            }
+        }
+    }
+
+    /// Cache-aside read: the cached value, or `load()` stored for `ttl`.
+    /// Concurrent misses of one key in this instance run `load` once and
+    /// share its result (single-flight); errors are not cached.
+    pub async fn get_or_load<T, Fut>(
+        &self,
+        logical: &str,
+        ttl: Duration,
+        load: impl FnOnce() -> Fut,
+    ) -> AppResult<T>
+    where
+        T: Serialize + DeserializeOwned,
+        Fut: Future<Output = AppResult<T>>,
+    {
+        if let Some(hit) = self
+            .get_bytes(logical)
+            .await
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            return Ok(hit);
+        }
+        let bytes = self.load_once(logical, ttl, load).await?;
+        serde_json::from_slice(&bytes).map_err(AppError::internal)
+    }
+
+    /// Runs `load` once per key among concurrent callers and stores the result.
+    pub async fn load_once<T, Fut>(
+        &self,
+        logical: &str,
+        ttl: Duration,
+        load: impl FnOnce() -> Fut,
+    ) -> AppResult<Arc<Vec<u8>>>
+    where
+        T: Serialize,
+        Fut: Future<Output = AppResult<T>>,
+    {
+        let key = logical.to_string();
+        let result = self
+            .flights
+            .try_get_with(key.clone(), async {
+                let value = load().await?;
+                let bytes = serde_json::to_vec(&value).map_err(AppError::internal)?;
+                self.set_bytes(&key, bytes.clone(), ttl).await;
+                Ok::<_, AppError>(Arc::new(bytes))
+            })
+            .await;
+        // The flight is over: the next miss must load again, not reuse this.
+        self.flights.invalidate(&key).await;
+        result.map_err(AppError::from)
+    }
+
     pub async fn set_bytes(&self, logical: &str, value: Vec<u8>, ttl: Duration) {
         if self.skipping() {
             return;
@@ -120,6 +197,9 @@ impl Cache {
         let full: Vec<String> = logical.iter().map(|k| self.key(k)).collect();
         if full.is_empty() {
             return;
+        }
+        for k in logical {
+            self.flights.invalidate(k).await;
         }
         if let Err(e) = self.backend.delete(&full).await {
             self.failed("delete", e);

@@ -51,6 +51,21 @@ impl CacheBackend for RedisCache {
             .await
     }
 
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut c = self.conn.clone();
+        // MGET with one key returns a scalar in some client versions: always ask for a list.
+        self.run(async move {
+            redis::cmd("MGET")
+                .arg(keys)
+                .query_async::<Vec<Option<Vec<u8>>>>(&mut c)
+                .await
+        })
+        .await
+    }
+
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
         let mut c = self.conn.clone();
         let ms = ttl.as_millis().max(1) as u64;

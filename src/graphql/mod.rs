@@ -1,27 +1,41 @@
 //! The GraphQL endpoint: the schema (one Query/Mutation struct per domain,
 //! merged), its limits, and the HTTP handler that reads the token, guards the
 //! body, and makes sure every error carries an `extensions.code`.
+pub mod ids;
+pub mod pagination;
+pub mod scalars;
+
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use async_graphql::{
     BatchRequest, BatchResponse, EmptySubscription, MergedObject, Schema, SchemaBuilder,
-    ServerError, http::GraphiQLSource,
+    ServerError, dataloader::DataLoader, http::GraphiQLSource,
 };
 use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::{
     auth::{Viewer, resolver::AuthMutation},
-    modules::customer::resolver::CustomerQuery,
+    modules::{
+        catalogue::{
+            loader::{CategoryLoader, SkusByProductLoader},
+            resolver::{CatalogueAdminMutation, CatalogueQuery},
+        },
+        customer::resolver::CustomerQuery,
+        supplier::{
+            loader::{SupplierLinkLoader, SupplierLoader},
+            resolver::{SupplierAdminMutation, SupplierQuery},
+        },
+    },
     state::{AppState, ClientIp},
 };
 
 /// Everything a client can read.
 #[derive(MergedObject, Default)]
-pub struct Query(CustomerQuery);
+pub struct Query(CustomerQuery, CatalogueQuery, SupplierQuery);
 
 /// Everything a client can change.
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation);
+pub struct Mutation(AuthMutation, CatalogueAdminMutation, SupplierAdminMutation);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -147,10 +161,12 @@ pub async fn graphql(
     let viewer = viewer(&req, &state);
     let ip = ClientIp(client_ip(&req, &state));
     let batch = match batch {
-        BatchRequest::Single(r) => BatchRequest::Single(prepare(r, viewer, &ip)),
-        BatchRequest::Batch(v) => {
-            BatchRequest::Batch(v.into_iter().map(|r| prepare(r, viewer, &ip)).collect())
-        }
+        BatchRequest::Single(r) => BatchRequest::Single(prepare(r, viewer, &ip, &state)),
+        BatchRequest::Batch(v) => BatchRequest::Batch(
+            v.into_iter()
+                .map(|r| prepare(r, viewer, &ip, &state))
+                .collect(),
+        ),
     };
     let response = match schema.execute_batch(batch).await {
         BatchResponse::Single(r) => BatchResponse::Single(with_codes(r)),
@@ -204,13 +220,29 @@ fn operation_name(request: &async_graphql::Request) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// Per-request data: the viewer, the client IP, and fresh DataLoaders (they
+/// batch within one request and cache nothing across requests).
 fn prepare(
     request: async_graphql::Request,
     viewer: Viewer,
     ip: &ClientIp,
+    state: &AppState,
 ) -> async_graphql::Request {
     crate::metrics::count_operation(operation_name(&request).as_deref());
-    request.data(viewer).data(ip.clone())
+    let db = &state.db;
+    request
+        .data(viewer)
+        .data(ip.clone())
+        .data(DataLoader::new(CategoryLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(
+            SkusByProductLoader(db.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            SupplierLinkLoader(db.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(SupplierLoader(db.clone()), tokio::spawn))
 }
 
 /// Gives a code to errors that async-graphql raised itself (parse and

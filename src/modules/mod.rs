@@ -3,4 +3,6 @@
 //! (GraphQL shapes built from entities), `service.rs` (the rules: queries,
 //! transactions, cache). A domain calls another domain's service, never its
 //! tables.
+pub mod catalogue;
 pub mod customer;
+pub mod supplier;

@@ -1,0 +1,21 @@
+//! A drop-shipping supplier (一件代发) and its integration's credentials.
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "supplier")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub contact: Option<String>,
+    pub webhook_url: Option<String>,
+    /// SHA-256 of the API key; the key itself is shown once and never stored.
+    #[sea_orm(unique)]
+    pub api_key_hash: String,
+    /// Key for signing webhook deliveries to this supplier (HMAC-SHA256).
+    pub webhook_secret: String,
+    pub created_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

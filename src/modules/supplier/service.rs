@@ -1,0 +1,175 @@
+//! Supplier accounts and SKU links.
+use chrono::Utc;
+use entity::{sku, supplier, supplier_sku_link};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, SqlErr, sea_query::OnConflict,
+};
+
+use crate::{
+    auth::{random_token, sha256_hex},
+    error::{AppError, AppResult},
+    modules::catalogue::service::MAX_PRICE_FEN,
+    state::AppState,
+};
+
+pub struct SupplierDraft {
+    pub name: String,
+    pub contact: Option<String>,
+    pub webhook_url: Option<String>,
+}
+
+pub struct LinkDraft {
+    pub supplier_id: i64,
+    pub supplier_sku_code: String,
+    pub cost_fen: i64,
+    pub drop_ship: bool,
+}
+
+/// Creates a supplier; returns it with its API key, which is not stored and
+/// cannot be shown again.
+pub async fn create_supplier(
+    state: &AppState,
+    draft: SupplierDraft,
+) -> AppResult<(supplier::Model, String)> {
+    let name = draft.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(AppError::bad_input("name", "must be 1-64 characters"));
+    }
+    let contact = draft
+        .contact
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    if contact.as_ref().is_some_and(|c| c.chars().count() > 128) {
+        return Err(AppError::bad_input(
+            "contact",
+            "must be at most 128 characters",
+        ));
+    }
+    let webhook_url = draft
+        .webhook_url
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty());
+    if let Some(u) = &webhook_url
+        && (!(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 1024)
+    {
+        return Err(AppError::bad_input("webhookUrl", "must be an http(s) URL"));
+    }
+    let api_key = format!("sk_{}", random_token(32));
+    let created = supplier::ActiveModel {
+        name: Set(name),
+        contact: Set(contact),
+        webhook_url: Set(webhook_url),
+        api_key_hash: Set(sha256_hex(&api_key)),
+        webhook_secret: Set(random_token(32)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    Ok((created, api_key))
+}
+
+/// The supplier an API key belongs to; the same error for any wrong key.
+pub async fn authenticate(state: &AppState, api_key: &str) -> AppResult<supplier::Model> {
+    let wrong = || AppError::Unauthenticated("unknown API key".into());
+    if api_key.len() > 128 {
+        return Err(wrong());
+    }
+    supplier::Entity::find()
+        .filter(supplier::Column::ApiKeyHash.eq(sha256_hex(api_key.trim())))
+        .one(&state.db)
+        .await?
+        .ok_or_else(wrong)
+}
+
+pub async fn list(state: &AppState) -> AppResult<Vec<supplier::Model>> {
+    Ok(supplier::Entity::find()
+        .order_by_asc(supplier::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+/// Links a SKU to a supplier (or moves the link): one supplier per SKU.
+pub async fn link_sku(state: &AppState, sku_id: i64, draft: LinkDraft) -> AppResult<sku::Model> {
+    let code = draft.supplier_sku_code.trim().to_string();
+    if code.is_empty() || code.len() > 64 {
+        return Err(AppError::bad_input(
+            "supplierSkuCode",
+            "must be 1-64 characters",
+        ));
+    }
+    if !(0..=MAX_PRICE_FEN).contains(&draft.cost_fen) {
+        return Err(AppError::bad_input(
+            "costFen",
+            format!("must be between 0 and {MAX_PRICE_FEN} fen"),
+        ));
+    }
+    let found = sku::Entity::find_by_id(sku_id)
+        .one(&state.db)
+        .await?
+        .filter(|s| !s.archived)
+        .ok_or_else(|| AppError::NotFound(format!("SKU {sku_id} does not exist")))?;
+    if supplier::Entity::find_by_id(draft.supplier_id)
+        .one(&state.db)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound(format!(
+            "supplier {} does not exist",
+            draft.supplier_id
+        )));
+    }
+    let row = supplier_sku_link::ActiveModel {
+        sku_id: Set(sku_id),
+        supplier_id: Set(draft.supplier_id),
+        supplier_sku_code: Set(code.clone()),
+        cost_fen: Set(draft.cost_fen),
+        drop_ship: Set(draft.drop_ship),
+        updated_at: Set(Utc::now()),
+    };
+    let upsert = supplier_sku_link::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(supplier_sku_link::Column::SkuId)
+                .update_columns([
+                    supplier_sku_link::Column::SupplierId,
+                    supplier_sku_link::Column::SupplierSkuCode,
+                    supplier_sku_link::Column::CostFen,
+                    supplier_sku_link::Column::DropShip,
+                    supplier_sku_link::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&state.db)
+        .await;
+    match upsert {
+        Ok(_) => Ok(found),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(AppError::Conflict(format!(
+                "supplier {} already uses code {code} for another SKU",
+                draft.supplier_id
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn links_by_skus(
+    db: &DatabaseConnection,
+    sku_ids: &[i64],
+) -> AppResult<Vec<supplier_sku_link::Model>> {
+    Ok(supplier_sku_link::Entity::find()
+        .filter(supplier_sku_link::Column::SkuId.is_in(sku_ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+pub async fn suppliers_by_ids(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> AppResult<Vec<supplier::Model>> {
+    Ok(supplier::Entity::find()
+        .filter(supplier::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,96 @@
+//! GraphQL shapes of suppliers. Everything here is for ADMIN and the owning SUPPLIER.
+use async_graphql::{
+    Context, ID, InputObject, Object, Result, SimpleObject, dataloader::DataLoader,
+};
+use chrono::{DateTime, Utc};
+use entity::{supplier, supplier_sku_link};
+
+use super::loader::SupplierLoader;
+use crate::graphql::{ids::to_id, scalars::Money};
+
+/// A drop-shipping supplier (一件代发).
+pub struct Supplier(pub supplier::Model);
+
+#[Object]
+impl Supplier {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+    /// Company or shop name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Contact person or phone.
+    async fn contact(&self) -> Option<&str> {
+        self.0.contact.as_deref()
+    }
+    /// Where new fulfillments are POSTed (signed), if anywhere.
+    async fn webhook_url(&self) -> Option<&str> {
+        self.0.webhook_url.as_deref()
+    }
+    /// When the supplier was added.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A new supplier and its API key: shown this once, stored only as a hash.
+#[derive(SimpleObject)]
+pub struct SupplierWithKey {
+    /// The supplier.
+    pub supplier: Supplier,
+    /// The integration's key for `supplierLogin`. Keep it secret; it cannot be shown again.
+    pub api_key: String,
+}
+
+/// Who ships a SKU and at what cost (ADMIN and the owning SUPPLIER only).
+pub struct SupplierLink(pub supplier_sku_link::Model);
+
+#[Object]
+impl SupplierLink {
+    /// The supplier that ships this SKU.
+    async fn supplier(&self, ctx: &Context<'_>) -> Result<Supplier> {
+        let loader = ctx.data_unchecked::<DataLoader<SupplierLoader>>();
+        let found = loader.load_one(self.0.supplier_id).await?;
+        found
+            .map(Supplier)
+            .ok_or_else(|| crate::error::AppError::NotFound("supplier not found".into()).into())
+    }
+    /// The supplier's own code for the SKU.
+    async fn supplier_sku_code(&self) -> &str {
+        &self.0.supplier_sku_code
+    }
+    /// What the store pays the supplier per unit (fen).
+    async fn cost_fen(&self) -> Money {
+        Money(self.0.cost_fen)
+    }
+    /// Shipped by the supplier straight to the buyer.
+    async fn drop_ship(&self) -> bool {
+        self.0.drop_ship
+    }
+}
+
+/// A new supplier.
+#[derive(InputObject)]
+pub struct SupplierInput {
+    /// 1-64 characters.
+    pub name: String,
+    /// Contact person or phone.
+    pub contact: Option<String>,
+    /// http(s) URL that receives new fulfillments.
+    pub webhook_url: Option<String>,
+}
+
+/// Links a SKU to a supplier.
+#[derive(InputObject)]
+pub struct SupplierLinkInput {
+    /// An existing supplier.
+    pub supplier_id: ID,
+    /// The supplier's code for the SKU, unique per supplier.
+    pub supplier_sku_code: String,
+    /// Cost per unit (fen).
+    pub cost_fen: Money,
+    /// Shipped by the supplier straight to the buyer.
+    pub drop_ship: bool,
+}
