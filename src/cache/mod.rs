@@ -171,6 +171,11 @@ impl Cache {
         let result = self
             .flights
             .try_get_with(key.clone(), async {
+                // A caller whose read missed just before another flight stored
+                // the value finds it here instead of loading again.
+                if let Some(bytes) = self.get_bytes(&key).await {
+                    return Ok(Arc::new(bytes));
+                }
                 let value = load().await?;
                 let bytes = serde_json::to_vec(&value).map_err(AppError::internal)?;
                 self.set_bytes(&key, bytes.clone(), ttl).await;
