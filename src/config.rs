@@ -85,6 +85,31 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Hot products rank by units sold in this many recent days.
     pub hot_window_days: u32,
+    /// Flat shipping fee (fen).
+    pub shipping_fee_fen: i64,
+    /// Goods (after discounts) from this amount ship free (fen).
+    pub free_shipping_from_fen: i64,
+    /// Unpaid orders are cancelled after this many minutes.
+    pub order_payment_timeout_mins: u32,
+    /// Shipped orders complete by themselves after this many days.
+    pub auto_complete_days: u32,
+    /// WeChat Pay API v3; `None` = no WeChat Pay (demo pay in demo mode).
+    pub wechatpay: Option<WechatPaySettings>,
+    /// Run the background jobs loop in this instance.
+    pub jobs: bool,
+}
+
+/// WeChat Pay API v3 merchant settings (key material is read from files).
+#[derive(Clone, Debug)]
+pub struct WechatPaySettings {
+    pub mchid: String,
+    pub merchant_serial: String,
+    pub merchant_key_file: PathBuf,
+    pub apiv3_key: Secret,
+    pub public_key_file: PathBuf,
+    pub public_key_id: String,
+    pub api_base: String,
+    pub notify_url: String,
 }
 
 impl Settings {
@@ -148,6 +173,38 @@ impl Settings {
             _ => bail!("WECHAT_APPID and WECHAT_SECRET must be set together"),
         };
 
+        let wechatpay = match get("WECHATPAY_MCHID") {
+            None => None,
+            Some(mchid) => {
+                let need = |key: &str| {
+                    get(key)
+                        .with_context(|| format!("WECHATPAY_MCHID is set, so {key} must be too"))
+                };
+                if wechat.is_none() {
+                    bail!(
+                        "WeChat Pay needs WECHAT_APPID and WECHAT_SECRET (the mini-program pays with its appid)"
+                    );
+                }
+                let apiv3_key = need("WECHATPAY_APIV3_KEY")?;
+                if apiv3_key.len() != 32 {
+                    bail!("WECHATPAY_APIV3_KEY must be 32 bytes");
+                }
+                Some(WechatPaySettings {
+                    mchid,
+                    merchant_serial: need("WECHATPAY_MERCHANT_SERIAL")?,
+                    merchant_key_file: need("WECHATPAY_MERCHANT_KEY_FILE")?.into(),
+                    apiv3_key: Secret::new(apiv3_key),
+                    public_key_file: need("WECHATPAY_PUBLIC_KEY_FILE")?.into(),
+                    public_key_id: need("WECHATPAY_PUBLIC_KEY_ID")?,
+                    api_base: get("WECHATPAY_API_BASE")
+                        .unwrap_or_else(|| "https://api.mch.weixin.qq.com".into())
+                        .trim_end_matches('/')
+                        .to_string(),
+                    notify_url: need("WECHATPAY_NOTIFY_URL")?,
+                })
+            }
+        };
+
         let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://./data/siyu.db".into());
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
             bail!("DATABASE_URL must start with sqlite: or postgres://");
@@ -208,6 +265,13 @@ impl Settings {
             seed_demo,
             workers: parse_num(&get, "WORKERS")?,
             hot_window_days: parse_num(&get, "HOT_WINDOW_DAYS")?.unwrap_or(30),
+            shipping_fee_fen: parse_num(&get, "SHIPPING_FEE_FEN")?.unwrap_or(800),
+            free_shipping_from_fen: parse_num(&get, "FREE_SHIPPING_FROM_FEN")?.unwrap_or(9900),
+            order_payment_timeout_mins: parse_num(&get, "ORDER_PAYMENT_TIMEOUT_MINS")?
+                .unwrap_or(30),
+            auto_complete_days: parse_num(&get, "AUTO_COMPLETE_DAYS")?.unwrap_or(10),
+            wechatpay,
+            jobs: parse_bool(&get, "JOBS")?.unwrap_or(true),
         })
     }
 }

@@ -25,6 +25,7 @@ use crate::{
     db,
     graphql::{self, AppSchema},
     state::AppState,
+    wechat::pay::{WechatPay, WechatPayConfig},
 };
 
 /// A built server, bound to its port, not yet running.
@@ -46,6 +47,9 @@ impl Application {
             tracing::warn!(
                 "demo mode: WeChat login accepts demo:<name> codes; never use this for a real store"
             );
+        }
+        if state.settings.jobs {
+            crate::jobs::spawn(state.clone());
         }
         if state.settings.seed_demo
             && crate::modules::catalogue::seed::seed_demo(&state)
@@ -112,7 +116,30 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .connect_timeout(settings.outbound_timeout)
         .build()
         .context("building the HTTP client")?;
+    let pay = match (&settings.wechatpay, &settings.wechat) {
+        (Some(p), Some(w)) => {
+            let read = |path: &std::path::Path| {
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+            };
+            let config = WechatPayConfig {
+                appid: w.appid.clone(),
+                mchid: p.mchid.clone(),
+                merchant_serial: p.merchant_serial.clone(),
+                merchant_key_pem: read(&p.merchant_key_file)?,
+                apiv3_key: p.apiv3_key.expose().to_string(),
+                platform_public_key_pem: read(&p.public_key_file)?,
+                platform_public_key_id: p.public_key_id.clone(),
+                api_base: p.api_base.clone(),
+                notify_url: p.notify_url.clone(),
+            };
+            Some(Arc::new(
+                WechatPay::new(config).context("WeChat Pay settings")?,
+            ))
+        }
+        _ => None,
+    };
     Ok(AppState {
+        pay,
         jwt: Arc::new(JwtKeys::new(
             settings.jwt_secret.expose(),
             settings.access_token_ttl,
@@ -148,6 +175,10 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .route("/graphql", web::get().to(graphql::graphiql))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
+            .route(
+                "/webhooks/wechat-pay",
+                web::post().to(crate::modules::order::payment::webhook),
+            )
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(30)

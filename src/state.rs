@@ -3,7 +3,7 @@ use std::sync::{Arc, atomic::AtomicU64};
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::token::JwtKeys, cache::Cache, config::Settings};
+use crate::{auth::token::JwtKeys, cache::Cache, config::Settings, wechat::pay::WechatPay};
 
 /// Shared, cheap to clone; instances share nothing else in memory.
 #[derive(Clone)]
@@ -16,6 +16,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// SQL statements run through `db` (see `db::connect`).
     pub db_statements: Arc<AtomicU64>,
+    /// WeChat Pay, when configured.
+    pub pay: Option<Arc<WechatPay>>,
 }
 
 /// The client's IP address, for per-IP limits.

@@ -4,12 +4,19 @@
 //! in each domain's `types.rs`, so a column such as a supplier's cost price can
 //! never reach a client by accident. Money columns are `i64` fen.
 
+pub mod address;
 pub mod admin;
+pub mod cart_item;
 pub mod category;
 pub mod customer;
+pub mod fulfillment;
+pub mod order_line;
+pub mod payment;
 pub mod product;
 pub mod product_sales_daily;
 pub mod refresh_token;
+pub mod refund;
+pub mod shop_order;
 pub mod sku;
 pub mod supplier;
 pub mod supplier_sku_link;

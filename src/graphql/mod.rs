@@ -21,9 +21,10 @@ use crate::{
             resolver::{CatalogueAdminMutation, CatalogueQuery},
         },
         customer::resolver::CustomerQuery,
+        order::resolver::{OrderMutation, OrderQuery},
         supplier::{
             loader::{SupplierLinkLoader, SupplierLoader},
-            resolver::{SupplierAdminMutation, SupplierQuery},
+            resolver::{SupplierAdminMutation, SupplierMutation, SupplierQuery},
         },
     },
     state::{AppState, ClientIp},
@@ -31,11 +32,17 @@ use crate::{
 
 /// Everything a client can read.
 #[derive(MergedObject, Default)]
-pub struct Query(CustomerQuery, CatalogueQuery, SupplierQuery);
+pub struct Query(CustomerQuery, CatalogueQuery, SupplierQuery, OrderQuery);
 
 /// Everything a client can change.
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, CatalogueAdminMutation, SupplierAdminMutation);
+pub struct Mutation(
+    AuthMutation,
+    CatalogueAdminMutation,
+    SupplierAdminMutation,
+    SupplierMutation,
+    OrderMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

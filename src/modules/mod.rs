@@ -5,4 +5,5 @@
 //! tables.
 pub mod catalogue;
 pub mod customer;
+pub mod order;
 pub mod supplier;

@@ -1,2 +1,3 @@
 //! Clients for WeChat's servers. Every call has a time-out (`OUTBOUND_TIMEOUT_MS`).
 pub mod login;
+pub mod pay;

@@ -5,14 +5,14 @@ use std::{
 };
 
 use chrono::Utc;
-use entity::{category, product, sku};
+use entity::{category, product, product_sales_daily, sku};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
     ExprTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
     TransactionTrait,
-    sea_query::{Expr, Func, LikeExpr},
+    sea_query::{Expr, Func, LikeExpr, OnConflict},
 };
 use serde::{Deserialize, Serialize};
 
@@ -549,6 +549,74 @@ pub async fn invalidate_product(state: &AppState, product_id: i64) {
         .cache
         .invalidate(&[keys::product(product_id), keys::HOT_IDS.to_string()])
         .await;
+}
+
+/// After a payment: the products' entries (units sold) and the hot list,
+/// whose rank follows sales.
+pub async fn invalidate_sales(state: &AppState, product_ids: &[i64]) {
+    let mut keys: Vec<String> = product_ids.iter().map(|id| keys::product(*id)).collect();
+    keys.push(keys::HOT_IDS.to_string());
+    state.cache.invalidate(&keys).await;
+}
+
+/// Counts `units` sold of a product today (all-time counter and the daily
+/// row the hot list ranks by), in the payment's transaction.
+pub async fn count_sale(
+    db: &impl ConnectionTrait,
+    product_id: i64,
+    day: &str,
+    units: i64,
+) -> AppResult<()> {
+    product::Entity::update_many()
+        .col_expr(
+            product::Column::SalesCount,
+            Expr::col(product::Column::SalesCount).add(units),
+        )
+        .filter(product::Column::Id.eq(product_id))
+        .exec(db)
+        .await?;
+    product_sales_daily::Entity::insert(product_sales_daily::ActiveModel {
+        product_id: Set(product_id),
+        day: Set(day.to_string()),
+        units: Set(units),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            product_sales_daily::Column::ProductId,
+            product_sales_daily::Column::Day,
+        ])
+        .value(
+            product_sales_daily::Column::Units,
+            Expr::cust("product_sales_daily.units + excluded.units"),
+        )
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Sets stock of several SKUs at once (supplier stock sync), then refreshes their products.
+pub async fn set_stocks(state: &AppState, stocks: &[(i64, i32)]) -> AppResult<()> {
+    let txn = state.db.begin().await?;
+    let now = Utc::now();
+    for (sku_id, stock) in stocks {
+        sku::Entity::update_many()
+            .col_expr(sku::Column::Stock, Expr::value(*stock))
+            .col_expr(sku::Column::UpdatedAt, Expr::value(now))
+            .filter(sku::Column::Id.eq(*sku_id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    let ids: Vec<i64> = stocks.iter().map(|s| s.0).collect();
+    let products: Vec<i64> = skus_by_ids(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|s| s.product_id)
+        .collect();
+    invalidate_stock(state, &products).await;
+    Ok(())
 }
 
 /// After stock or sales changes: the products' entries only (the hot list

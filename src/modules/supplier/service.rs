@@ -173,3 +173,72 @@ pub async fn suppliers_by_ids(
         .all(db)
         .await?)
 }
+
+/// One SKU's stock from a supplier's system.
+pub struct StockUpdate {
+    pub supplier_sku_code: String,
+    pub stock: i32,
+    pub cost_fen: Option<i64>,
+}
+
+/// Applies a supplier's stock (and cost) by its own SKU codes. Unknown codes
+/// are reported, not fatal; the known ones are applied in one transaction.
+pub async fn sync_stock(
+    state: &AppState,
+    supplier_id: i64,
+    items: &[StockUpdate],
+) -> AppResult<(usize, Vec<String>)> {
+    if items.is_empty() || items.len() > 500 {
+        return Err(AppError::bad_input("items", "send 1 to 500 SKUs at a time"));
+    }
+    for (i, it) in items.iter().enumerate() {
+        crate::modules::catalogue::service::check_stock(it.stock, &format!("items[{i}].stock"))?;
+        if let Some(c) = it.cost_fen
+            && !(0..=MAX_PRICE_FEN).contains(&c)
+        {
+            return Err(AppError::bad_input(
+                format!("items[{i}].costFen"),
+                "out of range",
+            ));
+        }
+    }
+    let codes: Vec<String> = items
+        .iter()
+        .map(|i| i.supplier_sku_code.trim().to_string())
+        .collect();
+    let links: std::collections::HashMap<String, supplier_sku_link::Model> =
+        supplier_sku_link::Entity::find()
+            .filter(supplier_sku_link::Column::SupplierId.eq(supplier_id))
+            .filter(supplier_sku_link::Column::SupplierSkuCode.is_in(codes.clone()))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|l| (l.supplier_sku_code.clone(), l))
+            .collect();
+    let mut unknown = Vec::new();
+    let mut stocks = Vec::new();
+    for (it, code) in items.iter().zip(&codes) {
+        match links.get(code) {
+            Some(link) => {
+                stocks.push((link.sku_id, it.stock));
+                if let Some(cost) = it.cost_fen {
+                    supplier_sku_link::Entity::update_many()
+                        .col_expr(
+                            supplier_sku_link::Column::CostFen,
+                            sea_orm::sea_query::Expr::value(cost),
+                        )
+                        .col_expr(
+                            supplier_sku_link::Column::UpdatedAt,
+                            sea_orm::sea_query::Expr::value(Utc::now()),
+                        )
+                        .filter(supplier_sku_link::Column::SkuId.eq(link.sku_id))
+                        .exec(&state.db)
+                        .await?;
+                }
+            }
+            None => unknown.push(code.clone()),
+        }
+    }
+    crate::modules::catalogue::service::set_stocks(state, &stocks).await?;
+    Ok((stocks.len(), unknown))
+}

@@ -94,3 +94,23 @@ pub struct SupplierLinkInput {
     /// Shipped by the supplier straight to the buyer.
     pub drop_ship: bool,
 }
+
+/// Result of a supplier's stock sync.
+#[derive(SimpleObject)]
+pub struct StockSyncResult {
+    /// SKUs updated.
+    pub updated: i32,
+    /// Codes that match no SKU of this supplier (nothing was done for them).
+    pub unknown_codes: Vec<String>,
+}
+
+/// One SKU's stock (and optionally cost) from a supplier, by the supplier's code.
+#[derive(InputObject)]
+pub struct SupplierStockInput {
+    /// The supplier's SKU code.
+    pub supplier_sku_code: String,
+    /// Units in stock, 0 to 10,000,000.
+    pub stock: i32,
+    /// New cost per unit (fen).
+    pub cost_fen: Option<Money>,
+}

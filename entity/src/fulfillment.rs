@@ -1,0 +1,23 @@
+//! The part of a paid order that one supplier (or the store itself) ships.
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "fulfillment")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub order_id: i64,
+    /// `None` = self-operated.
+    pub supplier_id: Option<i64>,
+    /// `PENDING`, `SHIPPED` or `DELIVERED`.
+    pub status: String,
+    pub carrier: Option<String>,
+    pub tracking_no: Option<String>,
+    /// Sum of the lines' supplier cost.
+    pub cost_fen: i64,
+    pub created_at: DateTimeUtc,
+    pub shipped_at: Option<DateTimeUtc>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,25 @@
+//! A refund of an order: the WeChat part goes back through WeChat Pay, the
+//! balance part back to the wallet.
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "refund")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub order_id: i64,
+    /// `PENDING` (asked), `PROCESSING` (sent to WeChat), `REFUNDED`, `REJECTED`.
+    pub status: String,
+    pub amount_fen: i64,
+    pub wechat_fen: i64,
+    pub balance_fen: i64,
+    pub reason: String,
+    #[sea_orm(unique)]
+    pub out_refund_no: String,
+    pub wechat_refund_id: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,38 @@
+//! Background jobs: each is an "everything due now" function, safe when
+//! several instances run it at once (conditional updates decide who does
+//! what). This loop calls them; admins and tests can call them directly.
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::{modules::order::service, state::AppState};
+
+/// How often the loop looks for due work.
+const TICK: Duration = Duration::from_secs(30);
+
+/// Runs the jobs every [`TICK`] until the process ends.
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            run_due(&state).await;
+        }
+    });
+}
+
+/// One pass over every job; failures are logged and retried next tick.
+pub async fn run_due(state: &AppState) {
+    let now = Utc::now();
+    match service::expire_unpaid(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(cancelled = n, "unpaid orders timed out"),
+        Err(e) => tracing::error!(error = ?e, "order time-out job failed"),
+    }
+    match service::auto_complete(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(completed = n, "shipped orders auto-completed"),
+        Err(e) => tracing::error!(error = ?e, "auto-complete job failed"),
+    }
+}

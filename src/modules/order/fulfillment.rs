@@ -1,0 +1,111 @@
+//! Fulfillments: the part of a paid order one supplier (or the store) ships.
+//! A SUPPLIER sees and ships only its own; ADMIN sees and ships all.
+use chrono::Utc;
+use entity::fulfillment;
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::Expr,
+};
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+pub const PENDING: &str = "PENDING";
+pub const SHIPPED: &str = "SHIPPED";
+
+/// The fulfillment if the viewer may see it: ADMIN any, SUPPLIER its own.
+pub async fn visible(state: &AppState, viewer: Viewer, id: i64) -> AppResult<fulfillment::Model> {
+    let not_found = || AppError::NotFound(format!("fulfillment {id} not found"));
+    let f = fulfillment::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(not_found)?;
+    match viewer {
+        Viewer::Admin(_) => Ok(f),
+        Viewer::Supplier(s) if f.supplier_id == Some(s) => Ok(f),
+        Viewer::Supplier(_) => Err(not_found()),
+        _ => viewer.admin_id().map(|_| f),
+    }
+}
+
+pub async fn ship(
+    state: &AppState,
+    viewer: Viewer,
+    id: i64,
+    carrier: &str,
+    tracking_no: &str,
+) -> AppResult<fulfillment::Model> {
+    let carrier = carrier.trim();
+    let tracking_no = tracking_no.trim();
+    if carrier.is_empty() || carrier.chars().count() > 32 {
+        return Err(AppError::bad_input("carrier", "must be 1-32 characters"));
+    }
+    if tracking_no.is_empty() || tracking_no.len() > 64 {
+        return Err(AppError::bad_input("trackingNo", "must be 1-64 characters"));
+    }
+    let f = visible(state, viewer, id).await?;
+    if f.status != PENDING {
+        return Err(AppError::Conflict(format!(
+            "the fulfillment is already {}",
+            f.status
+        )));
+    }
+    let txn = state.db.begin().await?;
+    let moved = fulfillment::Entity::update_many()
+        .col_expr(fulfillment::Column::Status, Expr::value(SHIPPED))
+        .col_expr(fulfillment::Column::Carrier, Expr::value(carrier))
+        .col_expr(fulfillment::Column::TrackingNo, Expr::value(tracking_no))
+        .col_expr(fulfillment::Column::ShippedAt, Expr::value(Utc::now()))
+        .filter(fulfillment::Column::Id.eq(id))
+        .filter(fulfillment::Column::Status.eq(PENDING))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the fulfillment was shipped meanwhile".into(),
+        ));
+    }
+    super::service::ship_if_complete(&txn, f.order_id).await?;
+    txn.commit().await?;
+    visible(state, viewer, id).await
+}
+
+/// Fulfillments newest first: a supplier's own, or (ADMIN) all.
+pub async fn list(
+    state: &AppState,
+    supplier_id: Option<i64>,
+    status: Option<&str>,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<fulfillment::Model>, bool)> {
+    let mut cond = Condition::all();
+    if let Some(s) = supplier_id {
+        cond = cond.add(fulfillment::Column::SupplierId.eq(s));
+    }
+    if let Some(st) = status {
+        cond = cond.add(fulfillment::Column::Status.eq(st));
+    }
+    if let Some(a) = after_id {
+        cond = cond.add(fulfillment::Column::Id.lt(a));
+    }
+    let mut rows = fulfillment::Entity::find()
+        .filter(cond)
+        .order_by_desc(fulfillment::Column::Id)
+        .limit(first + 1)
+        .all(&state.db)
+        .await?;
+    let more = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+
+pub async fn of_orders(state: &AppState, order_ids: &[i64]) -> AppResult<Vec<fulfillment::Model>> {
+    Ok(fulfillment::Entity::find()
+        .filter(fulfillment::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(fulfillment::Column::Id)
+        .all(&state.db)
+        .await?)
+}

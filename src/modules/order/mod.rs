@@ -1,0 +1,21 @@
+//! Checkout and orders: addresses, cart, pricing, placing, paying (WeChat Pay
+//! v3 or demo pay), the order state machine, fulfilment per supplier,
+//! refunds and the order history.
+//!
+//! Owns `address`, `cart_item`, `shop_order`, `order_line`, `payment`,
+//! `fulfillment` and `refund`. Invariants: stock is taken with a conditional
+//! update in the transaction that writes the order, and given back exactly
+//! once (by the call that moved the order to CANCELLED); an idempotency key
+//! is one order per customer; an order becomes PAID only through
+//! `service::confirm_payment`, which checks the amount and deduplicates by
+//! transaction id; every status move is checked by `state` and done with a
+//! conditional update.
+pub mod address;
+pub mod cart;
+pub mod fulfillment;
+pub mod payment;
+pub mod pricing;
+pub mod resolver;
+pub mod service;
+pub mod state;
+pub mod types;

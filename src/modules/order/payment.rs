@@ -1,0 +1,272 @@
+//! Paying and refunding through WeChat Pay (or demo pay), and the WeChat Pay
+//! notification webhook. Every way money arrives ends in
+//! `service::confirm_payment`.
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use chrono::Utc;
+use entity::{payment, refund, shop_order};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use serde_json::json;
+
+use super::service::{self, Confirmation, PaymentOutcome};
+use crate::{
+    error::{AppError, AppResult},
+    state::AppState,
+    wechat::pay::{JsapiParams, NotificationHeaders, PayError, PrepayRequest, RefundRequest},
+};
+
+pub const REFUND_PENDING: &str = "PENDING";
+pub const REFUND_PROCESSING: &str = "PROCESSING";
+pub const REFUND_DONE: &str = "REFUNDED";
+
+fn pay_failed(e: PayError) -> AppError {
+    tracing::warn!(error = %e, "WeChat Pay call failed");
+    AppError::PaymentFailed(match e {
+        PayError::Timeout | PayError::Unreachable => {
+            "WeChat Pay is not answering; try again shortly".into()
+        }
+        _ => "WeChat Pay refused the payment; try again or contact the store".into(),
+    })
+}
+
+/// Opens the WeChat Pay transaction of an unpaid order (once: a replay reuses
+/// the stored prepay id) and returns the `wx.requestPayment` parameters.
+/// `None` in demo mode (use `demoPay`) or when nothing is left to pay.
+pub async fn start(
+    state: &AppState,
+    order: &shop_order::Model,
+    openid: &str,
+) -> AppResult<Option<JsapiParams>> {
+    if order.status != "PENDING_PAYMENT" {
+        return Ok(None);
+    }
+    if order.payable_fen == 0 {
+        // Fully covered (by the balance, or a free order): paid right away.
+        service::confirm_payment(
+            state,
+            Confirmation {
+                order_no: order.order_no.clone(),
+                transaction_id: format!("internal-{}", order.order_no),
+                amount_fen: 0,
+                provider: "INTERNAL",
+            },
+        )
+        .await?;
+        return Ok(None);
+    }
+    let Some(pay) = &state.pay else {
+        if state.settings.demo_mode() {
+            return Ok(None);
+        }
+        return Err(AppError::PaymentFailed(
+            "WeChat Pay is not configured on this store".into(),
+        ));
+    };
+    let prepay_id = match &order.prepay_id {
+        Some(p) => p.clone(),
+        None => {
+            let lines = service::lines_of(&state.db, &[order.id]).await?;
+            let mut description: String = lines
+                .first()
+                .map(|l| l.title.clone())
+                .unwrap_or_else(|| "订单".into());
+            if lines.len() > 1 {
+                description = format!("{description} 等{}件", lines.len());
+            }
+            let req = PrepayRequest {
+                out_trade_no: order.order_no.clone(),
+                description: description.chars().take(120).collect(),
+                amount_fen: order.payable_fen,
+                payer_openid: openid.to_string(),
+                time_expire: order.expires_at,
+            };
+            let id = pay
+                .jsapi_prepay(&state.http, &req)
+                .await
+                .map_err(pay_failed)?;
+            service::set_prepay_id(state, order.id, &id).await?;
+            id
+        }
+    };
+    Ok(Some(pay.jsapi_params(&prepay_id)))
+}
+
+/// `demoPay`: completes the payment through the same path as a verified
+/// notification. Demo mode only.
+pub async fn demo_pay(
+    state: &AppState,
+    customer_id: i64,
+    order_id: i64,
+) -> AppResult<shop_order::Model> {
+    if !state.settings.demo_mode() {
+        return Err(AppError::Forbidden(
+            "demoPay is only available in demo mode".into(),
+        ));
+    }
+    let order = service::own(state, customer_id, order_id).await?;
+    if order.status != "PENDING_PAYMENT" {
+        return Err(AppError::Conflict(format!(
+            "the order is {} and cannot be paid",
+            order.status
+        )));
+    }
+    service::confirm_payment(
+        state,
+        Confirmation {
+            order_no: order.order_no.clone(),
+            transaction_id: format!("demo-{}", order.order_no),
+            amount_fen: order.payable_fen,
+            provider: "DEMO",
+        },
+    )
+    .await?;
+    service::own(state, customer_id, order_id).await
+}
+
+/// Who took the money of an order: `WECHAT`, `DEMO`, `INTERNAL` or `NONE`.
+pub async fn provider_of(state: &AppState, order_id: i64) -> AppResult<&'static str> {
+    let p = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(order_id))
+        .filter(payment::Column::Outcome.eq("APPLIED"))
+        .one(&state.db)
+        .await?;
+    Ok(match p.as_ref().map(|p| p.provider.as_str()) {
+        Some("WECHAT") => "WECHAT",
+        Some("DEMO") => "DEMO",
+        Some(_) => "INTERNAL",
+        None => "NONE",
+    })
+}
+
+/// Sends a pending refund's money back. The WeChat part goes through WeChat
+/// Pay's refund API; a refund accepted there (SUCCESS or PROCESSING) counts
+/// as done. Claimed with a conditional update, so it is sent once.
+pub async fn process_refund(state: &AppState, refund_id: i64, provider: &str) -> AppResult<()> {
+    let claimed = refund::Entity::update_many()
+        .col_expr(refund::Column::Status, Expr::value(REFUND_PROCESSING))
+        .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(refund::Column::Id.eq(refund_id))
+        .filter(refund::Column::Status.eq(REFUND_PENDING))
+        .exec(&state.db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the refund is already being processed".into(),
+        ));
+    }
+    let r = refund::Entity::find_by_id(refund_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("refund not found".into()))?;
+    let mut wechat_refund_id = None;
+    if provider == "WECHAT" && r.wechat_fen > 0 {
+        let order = service::find(state, r.order_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("order not found".into()))?;
+        let pay = state
+            .pay
+            .as_ref()
+            .ok_or_else(|| AppError::PaymentFailed("WeChat Pay is not configured".into()))?;
+        let req = RefundRequest {
+            out_trade_no: order.order_no.clone(),
+            out_refund_no: r.out_refund_no.clone(),
+            refund_fen: r.wechat_fen,
+            total_fen: r.wechat_fen.max(order.payable_fen),
+            reason: r.reason.chars().take(80).collect(),
+        };
+        match pay.refund(&state.http, &req).await {
+            Ok(result) => wechat_refund_id = Some(result.refund_id),
+            Err(e) => {
+                // Give it back to PENDING so that it can be approved again.
+                refund::Entity::update_many()
+                    .col_expr(refund::Column::Status, Expr::value(REFUND_PENDING))
+                    .filter(refund::Column::Id.eq(refund_id))
+                    .exec(&state.db)
+                    .await?;
+                return Err(pay_failed(e));
+            }
+        }
+    }
+    refund::Entity::update_many()
+        .col_expr(refund::Column::Status, Expr::value(REFUND_DONE))
+        .col_expr(
+            refund::Column::WechatRefundId,
+            Expr::value(wechat_refund_id),
+        )
+        .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(refund::Column::Id.eq(refund_id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+fn notify_answer(status: StatusCode, message: &str) -> HttpResponse {
+    if status.is_success() {
+        HttpResponse::Ok().json(json!({ "code": "SUCCESS", "message": "OK" }))
+    } else {
+        HttpResponse::build(status).json(json!({ "code": "FAIL", "message": message }))
+    }
+}
+
+/// `POST /webhooks/wechat-pay`: a verified, decrypted, matching notification
+/// pays the order once. Anything forged, stale or mismatched changes nothing
+/// and gets an error status; a genuine repeat gets success.
+pub async fn webhook(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Some(pay) = &state.pay else {
+        return notify_answer(StatusCode::NOT_FOUND, "WeChat Pay is not configured");
+    };
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let Some(headers) = NotificationHeaders::from_lookup(header) else {
+        return notify_answer(StatusCode::BAD_REQUEST, "missing Wechatpay-* headers");
+    };
+    let tx = match pay.verify_notification(&headers, &body, Utc::now()) {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::warn!(error = %e, "WeChat Pay notification refused");
+            crate::metrics::count_error("PAYMENT_NOTIFICATION_REFUSED");
+            return notify_answer(StatusCode::UNAUTHORIZED, "verification failed");
+        }
+    };
+    if tx.appid != pay.appid() || tx.mchid != pay.mchid() {
+        tracing::warn!(out_trade_no = %tx.out_trade_no, "WeChat Pay notification for another merchant or app");
+        return notify_answer(StatusCode::BAD_REQUEST, "appid or mchid mismatch");
+    }
+    if tx.trade_state != "SUCCESS" {
+        // Only successful payments change anything; acknowledge the rest.
+        return notify_answer(StatusCode::OK, "");
+    }
+    let confirmed = service::confirm_payment(
+        &state,
+        Confirmation {
+            order_no: tx.out_trade_no.clone(),
+            transaction_id: tx.transaction_id.clone(),
+            amount_fen: tx.total_fen,
+            provider: "WECHAT",
+        },
+    )
+    .await;
+    match confirmed {
+        Ok(PaymentOutcome::Applied | PaymentOutcome::Duplicate | PaymentOutcome::Refunded) => {
+            notify_answer(StatusCode::OK, "")
+        }
+        Err(AppError::Internal(e)) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "processing a WeChat Pay notification"
+            );
+            notify_answer(StatusCode::INTERNAL_SERVER_ERROR, "try again")
+        }
+        Err(e) => {
+            tracing::warn!(out_trade_no = %tx.out_trade_no, error = %e, "WeChat Pay notification does not match an order");
+            notify_answer(StatusCode::BAD_REQUEST, "does not match an order")
+        }
+    }
+}

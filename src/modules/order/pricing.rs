@@ -1,0 +1,283 @@
+//! The price of an order, as one pure function: member price → promotion →
+//! coupon → shipping → stored balance. `previewOrder` and `placeOrder` both
+//! call [`price`], so they agree to the fen. Steps whose feature is not
+//! switched on for the customer contribute zero.
+use crate::money::percent_half_up;
+
+/// One line as priced: list price, optional member price, quantity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineInput {
+    pub list_price_fen: i64,
+    pub member_price_fen: Option<i64>,
+    pub quantity: i64,
+}
+
+/// An active membership's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Membership {
+    /// 90 = pay 90%.
+    pub discount_percent: i64,
+    pub free_shipping: bool,
+}
+
+/// A full-reduction promotion (满减): `off_fen` off when goods reach `threshold_fen`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Promotion {
+    pub threshold_fen: i64,
+    pub off_fen: i64,
+}
+
+/// A coupon: `off_fen` off when goods reach `threshold_fen`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Coupon {
+    pub threshold_fen: i64,
+    pub off_fen: i64,
+}
+
+/// Store shipping settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shipping {
+    pub flat_fee_fen: i64,
+    /// Goods after discounts at or above this ship free.
+    pub free_from_fen: i64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PricingInput {
+    pub lines: Vec<LineInput>,
+    pub membership: Option<Membership>,
+    pub promotion: Option<Promotion>,
+    pub coupon: Option<Coupon>,
+    /// `None` = nothing to ship (membership and top-up orders).
+    pub shipping: Option<Shipping>,
+    /// Balance the customer chose to use (0 when not using it).
+    pub balance_available_fen: i64,
+}
+
+/// The breakdown shown in the preview and stored on the order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Breakdown {
+    /// Per line: the unit price charged (member price applied) and the line total.
+    pub lines: Vec<(i64, i64)>,
+    pub items_fen: i64,
+    pub member_discount_fen: i64,
+    pub promotion_discount_fen: i64,
+    pub coupon_discount_fen: i64,
+    pub shipping_fen: i64,
+    /// Goods after discounts plus shipping.
+    pub total_fen: i64,
+    pub balance_fen: i64,
+    /// What WeChat Pay collects.
+    pub payable_fen: i64,
+}
+
+pub fn price(input: &PricingInput) -> Breakdown {
+    let mut b = Breakdown::default();
+    for line in &input.lines {
+        let unit = match input.membership {
+            Some(m) => line
+                .member_price_fen
+                .unwrap_or_else(|| percent_half_up(line.list_price_fen, m.discount_percent))
+                .min(line.list_price_fen),
+            None => line.list_price_fen,
+        };
+        b.items_fen += line.list_price_fen * line.quantity;
+        b.member_discount_fen += (line.list_price_fen - unit) * line.quantity;
+        b.lines.push((unit, unit * line.quantity));
+    }
+    let mut goods = b.items_fen - b.member_discount_fen;
+    if let Some(p) = input.promotion
+        && goods >= p.threshold_fen
+    {
+        b.promotion_discount_fen = p.off_fen.min(goods);
+        goods -= b.promotion_discount_fen;
+    }
+    if let Some(c) = input.coupon
+        && goods >= c.threshold_fen
+    {
+        b.coupon_discount_fen = c.off_fen.min(goods);
+        goods -= b.coupon_discount_fen;
+    }
+    b.shipping_fen = match input.shipping {
+        None => 0,
+        Some(_) if input.membership.is_some_and(|m| m.free_shipping) => 0,
+        Some(s) if goods >= s.free_from_fen => 0,
+        Some(s) => s.flat_fee_fen,
+    };
+    b.total_fen = goods + b.shipping_fen;
+    b.balance_fen = input.balance_available_fen.clamp(0, b.total_fen);
+    b.payable_fen = b.total_fen - b.balance_fen;
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIP: Shipping = Shipping {
+        flat_fee_fen: 800,
+        free_from_fen: 9900,
+    };
+
+    fn line(price: i64, member: Option<i64>, q: i64) -> LineInput {
+        LineInput {
+            list_price_fen: price,
+            member_price_fen: member,
+            quantity: q,
+        }
+    }
+
+    #[test]
+    fn plain_order_pays_shipping_below_the_threshold() {
+        let b = price(&PricingInput {
+            lines: vec![line(3990, None, 2)],
+            shipping: Some(SHIP),
+            ..Default::default()
+        });
+        assert_eq!(b.items_fen, 7980);
+        assert_eq!(b.shipping_fen, 800);
+        assert_eq!(b.total_fen, 8780);
+        assert_eq!(b.payable_fen, 8780);
+        assert_eq!(b.lines, vec![(3990, 7980)]);
+    }
+
+    #[test]
+    fn free_shipping_from_the_threshold_after_discounts() {
+        let b = price(&PricingInput {
+            lines: vec![line(9900, None, 1)],
+            shipping: Some(SHIP),
+            ..Default::default()
+        });
+        assert_eq!(b.shipping_fen, 0);
+        let promo = Some(Promotion {
+            threshold_fen: 9900,
+            off_fen: 1000,
+        });
+        let b = price(&PricingInput {
+            lines: vec![line(9900, None, 1)],
+            promotion: promo,
+            shipping: Some(SHIP),
+            ..Default::default()
+        });
+        assert_eq!(b.promotion_discount_fen, 1000);
+        assert_eq!(
+            b.shipping_fen, 800,
+            "8900 of goods after the promotion is below 9900"
+        );
+        assert_eq!(b.total_fen, 9700);
+    }
+
+    #[test]
+    fn members_pay_member_price_or_the_plan_discount_half_up() {
+        let m = Some(Membership {
+            discount_percent: 90,
+            free_shipping: false,
+        });
+        let b = price(&PricingInput {
+            lines: vec![line(1995, None, 1), line(5000, Some(4000), 2)],
+            membership: m,
+            shipping: Some(SHIP),
+            ..Default::default()
+        });
+        assert_eq!(b.lines, vec![(1796, 1796), (4000, 8000)]);
+        assert_eq!(b.member_discount_fen, 199 + 2000);
+        assert_eq!(b.items_fen - b.member_discount_fen, 9796);
+        assert_eq!(b.shipping_fen, 800);
+        let free = Some(Membership {
+            discount_percent: 100,
+            free_shipping: true,
+        });
+        let b = price(&PricingInput {
+            lines: vec![line(100, None, 1)],
+            membership: free,
+            shipping: Some(SHIP),
+            ..Default::default()
+        });
+        assert_eq!(b.shipping_fen, 0);
+        assert_eq!(b.total_fen, 100);
+    }
+
+    #[test]
+    fn coupon_after_promotion_never_below_zero() {
+        let b = price(&PricingInput {
+            lines: vec![line(1000, None, 1)],
+            promotion: Some(Promotion {
+                threshold_fen: 0,
+                off_fen: 600,
+            }),
+            coupon: Some(Coupon {
+                threshold_fen: 0,
+                off_fen: 600,
+            }),
+            shipping: None,
+            ..Default::default()
+        });
+        assert_eq!(b.promotion_discount_fen, 600);
+        assert_eq!(b.coupon_discount_fen, 400);
+        assert_eq!(b.total_fen, 0);
+    }
+
+    #[test]
+    fn balance_covers_what_it_can() {
+        let input = |bal| PricingInput {
+            lines: vec![line(5000, None, 1)],
+            shipping: Some(SHIP),
+            balance_available_fen: bal,
+            ..Default::default()
+        };
+        let b = price(&input(2000));
+        assert_eq!((b.balance_fen, b.payable_fen), (2000, 3800));
+        let b = price(&input(100_000));
+        assert_eq!((b.balance_fen, b.payable_fen), (5800, 0));
+    }
+
+    /// Property: whatever the inputs, the parts add up and nothing is negative.
+    #[test]
+    fn the_breakdown_always_adds_up() {
+        let mut seed: u64 = 42;
+        let mut next = |m: i64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as i64) % m
+        };
+        for _ in 0..5000 {
+            let lines = (0..1 + next(4))
+                .map(|_| {
+                    let p = next(20_000);
+                    line(p, (next(2) == 0).then(|| next(p + 1)), 1 + next(99))
+                })
+                .collect();
+            let input = PricingInput {
+                lines,
+                membership: (next(2) == 0).then(|| Membership {
+                    discount_percent: 50 + next(51),
+                    free_shipping: next(2) == 0,
+                }),
+                promotion: (next(2) == 0).then(|| Promotion {
+                    threshold_fen: next(50_000),
+                    off_fen: next(5_000),
+                }),
+                coupon: (next(2) == 0).then(|| Coupon {
+                    threshold_fen: next(50_000),
+                    off_fen: next(5_000),
+                }),
+                shipping: (next(3) > 0).then_some(SHIP),
+                balance_available_fen: next(100_000),
+            };
+            let b = price(&input);
+            let goods = b.items_fen
+                - b.member_discount_fen
+                - b.promotion_discount_fen
+                - b.coupon_discount_fen;
+            assert!(goods >= 0 && b.member_discount_fen >= 0);
+            assert_eq!(b.total_fen, goods + b.shipping_fen);
+            assert_eq!(b.total_fen, b.balance_fen + b.payable_fen);
+            assert!(b.balance_fen >= 0 && b.payable_fen >= 0);
+            assert_eq!(
+                b.lines.iter().map(|l| l.1).sum::<i64>(),
+                b.items_fen - b.member_discount_fen
+            );
+        }
+    }
+}

@@ -1,0 +1,412 @@
+//! Checkout and order operations.
+use async_graphql::{
+    Context, ID, Object, Result,
+    connection::{Connection, Edge},
+};
+use entity::{product, sku};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{
+    address::{self, AddressData},
+    cart, fulfillment, payment, service,
+    service::{ItemRequest, OrderRequest},
+    types::{
+        Address, AddressInput, Cart, CartItem, Fulfillment, FulfillmentStatus, Order, OrderFilter,
+        OrderInput, OrderPreview, OrderStatus, PlaceOrderPayload, Refund, WechatPayParams,
+    },
+};
+use crate::{
+    auth::{Viewer, ViewerExt},
+    error::AppResult,
+    graphql::{
+        ids::{lookup_id, parse_id},
+        pagination::{decode_cursor, encode_cursor, page_size},
+    },
+    modules::{catalogue::service as catalogue, customer},
+    state::AppState,
+};
+
+pub type OrderConnection = Connection<String, Order>;
+pub type FulfillmentConnection = Connection<String, Fulfillment>;
+
+fn order_request(input: OrderInput) -> AppResult<OrderRequest> {
+    Ok(OrderRequest {
+        items: input
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| {
+                Ok(ItemRequest {
+                    sku_id: parse_id(&it.sku_id, &format!("items[{i}].skuId"))?,
+                    quantity: it.quantity,
+                })
+            })
+            .collect::<AppResult<_>>()?,
+        address_id: input
+            .address_id
+            .as_ref()
+            .map(|a| parse_id(a, "addressId"))
+            .transpose()?,
+        coupon_id: input
+            .coupon_id
+            .as_ref()
+            .map(|c| parse_id(c, "couponId"))
+            .transpose()?,
+        use_balance: input.use_balance.unwrap_or(false),
+        remark: input.remark,
+    })
+}
+
+async fn load_cart(state: &AppState, customer_id: i64) -> AppResult<Cart> {
+    let items = cart::items(state, customer_id).await?;
+    let sku_ids: Vec<i64> = items.iter().map(|i| i.sku_id).collect();
+    let skus: std::collections::HashMap<i64, sku::Model> =
+        catalogue::skus_by_ids(&state.db, &sku_ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+    let products: std::collections::HashMap<i64, product::Model> = product::Entity::find()
+        .filter(product::Column::Id.is_in(skus.values().map(|s| s.product_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    Ok(Cart {
+        items: items
+            .into_iter()
+            .filter_map(|i| {
+                let sku = skus.get(&i.sku_id)?.clone();
+                let product = products.get(&sku.product_id)?.clone();
+                Some(CartItem {
+                    sku,
+                    product,
+                    quantity: i.quantity,
+                })
+            })
+            .collect(),
+    })
+}
+
+fn page<T>(
+    rows: Vec<T>,
+    more: bool,
+    had_after: bool,
+    id: impl Fn(&T) -> i64,
+) -> Connection<String, T>
+where
+    T: async_graphql::OutputType,
+{
+    let mut conn = Connection::new(had_after, more);
+    conn.edges.extend(
+        rows.into_iter()
+            .map(|r| Edge::new(encode_cursor(&id(&r)), r)),
+    );
+    conn
+}
+
+#[derive(Default)]
+pub struct OrderQuery;
+
+#[Object]
+impl OrderQuery {
+    /// The signed-in customer's cart (CUSTOMER).
+    async fn cart(&self, ctx: &Context<'_>) -> Result<Cart> {
+        let me = ctx.viewer().customer_id()?;
+        Ok(load_cart(ctx.data_unchecked::<AppState>(), me).await?)
+    }
+
+    /// The customer's addresses, default first (CUSTOMER).
+    async fn my_addresses(&self, ctx: &Context<'_>) -> Result<Vec<Address>> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(address::my_addresses(state, me)
+            .await?
+            .into_iter()
+            .map(Address::from)
+            .collect())
+    }
+
+    /// The price `placeOrder` would charge for this input (CUSTOMER).
+    async fn preview_order(&self, ctx: &Context<'_>, input: OrderInput) -> Result<OrderPreview> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::preview(state, me, &order_request(input)?)
+            .await?
+            .into())
+    }
+
+    /// The customer's order history, newest first (CUSTOMER).
+    async fn my_orders(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<OrderStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<OrderConnection> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let filter = service::OrderFilter {
+            customer_id: Some(me),
+            status: status.map(Into::into),
+            ..Default::default()
+        };
+        let (rows, more) = service::list(state, &filter, first, after).await?;
+        Ok(page(
+            rows.into_iter().map(Order).collect(),
+            more,
+            after.is_some(),
+            |o| o.0.id,
+        ))
+    }
+
+    /// One order: its buyer's or, for ADMIN, any. Null for anyone else.
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
+        let viewer = ctx.viewer();
+        if !matches!(viewer, Viewer::Admin(_) | Viewer::Customer(_)) {
+            viewer.customer_id()?;
+        }
+        let state = ctx.data_unchecked::<AppState>();
+        let Some(id) = lookup_id(&id) else {
+            return Ok(None);
+        };
+        let found = service::find(state, id).await?;
+        Ok(found
+            .filter(|o| viewer.is_admin() || viewer.customer_id().ok() == Some(o.customer_id))
+            .map(Order))
+    }
+
+    /// Every order, newest first, filtered (ADMIN).
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OrderFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<OrderConnection> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let f = filter.unwrap_or_default();
+        let filter = service::OrderFilter {
+            customer_id: f
+                .customer_id
+                .as_ref()
+                .map(|c| parse_id(c, "filter.customerId"))
+                .transpose()?,
+            supplier_id: f
+                .supplier_id
+                .as_ref()
+                .map(|s| parse_id(s, "filter.supplierId"))
+                .transpose()?,
+            status: f.status.map(Into::into),
+            from: f.from,
+            to: f.to,
+        };
+        let (rows, more) = service::list(state, &filter, first, after).await?;
+        Ok(page(
+            rows.into_iter().map(Order).collect(),
+            more,
+            after.is_some(),
+            |o| o.0.id,
+        ))
+    }
+
+    /// Fulfillments to ship, newest first: a SUPPLIER's own, or (ADMIN) all.
+    async fn supplier_fulfillments(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<FulfillmentStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<FulfillmentConnection> {
+        let supplier = match ctx.viewer() {
+            Viewer::Admin(_) => None,
+            v => Some(v.supplier_id()?),
+        };
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let status = status.map(|s| match s {
+            FulfillmentStatus::Pending => fulfillment::PENDING,
+            FulfillmentStatus::Shipped => fulfillment::SHIPPED,
+            FulfillmentStatus::Delivered => "DELIVERED",
+        });
+        let (rows, more) = fulfillment::list(state, supplier, status, first, after).await?;
+        Ok(page(
+            rows.into_iter().map(Fulfillment).collect(),
+            more,
+            after.is_some(),
+            |f| f.0.id,
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct OrderMutation;
+
+#[Object]
+impl OrderMutation {
+    /// Adds units of a SKU to the cart (CUSTOMER); a line holds at most 99.
+    async fn add_to_cart(&self, ctx: &Context<'_>, sku_id: ID, quantity: i32) -> Result<Cart> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        cart::add(state, me, parse_id(&sku_id, "skuId")?, quantity).await?;
+        Ok(load_cart(state, me).await?)
+    }
+
+    /// Sets a cart line's quantity, 1 to 99 (CUSTOMER).
+    async fn update_cart_item(&self, ctx: &Context<'_>, sku_id: ID, quantity: i32) -> Result<Cart> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        cart::update(state, me, parse_id(&sku_id, "skuId")?, quantity).await?;
+        Ok(load_cart(state, me).await?)
+    }
+
+    /// Removes SKUs from the cart (CUSTOMER).
+    async fn remove_from_cart(&self, ctx: &Context<'_>, sku_ids: Vec<ID>) -> Result<Cart> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let ids = sku_ids
+            .iter()
+            .enumerate()
+            .map(|(i, s)| parse_id(s, &format!("skuIds[{i}]")))
+            .collect::<AppResult<Vec<_>>>()?;
+        cart::remove(state, me, &ids).await?;
+        Ok(load_cart(state, me).await?)
+    }
+
+    /// Saves a shipping address (CUSTOMER).
+    async fn save_address(&self, ctx: &Context<'_>, input: AddressInput) -> Result<Address> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let data = AddressData {
+            name: input.name,
+            phone: input.phone,
+            province: input.province,
+            city: input.city,
+            district: input.district,
+            detail: input.detail,
+        };
+        Ok(address::save_address(state, me, data, input.is_default)
+            .await?
+            .into())
+    }
+
+    /// Places an order and takes its stock (CUSTOMER). The same
+    /// `idempotencyKey` returns the same order and opens no second payment;
+    /// with a different input it is a CONFLICT.
+    async fn place_order(
+        &self,
+        ctx: &Context<'_>,
+        input: OrderInput,
+        idempotency_key: String,
+    ) -> Result<PlaceOrderPayload> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let req = order_request(input)?;
+        let placed = service::place(state, me, &req, &idempotency_key).await?;
+        if placed.created {
+            let sku_ids: Vec<i64> = req.items.iter().map(|i| i.sku_id).collect();
+            cart::remove(state, me, &sku_ids).await?;
+        }
+        let buyer = customer::service::get(state, me).await?;
+        let params = payment::start(state, &placed.order, &buyer.openid).await?;
+        let order = service::find(state, placed.order.id)
+            .await?
+            .unwrap_or(placed.order);
+        Ok(PlaceOrderPayload {
+            order: Order(order),
+            wechat_pay_params: params.map(|p| WechatPayParams {
+                app_id: p.app_id,
+                time_stamp: p.time_stamp,
+                nonce_str: p.nonce_str,
+                package: p.package,
+                sign_type: p.sign_type,
+                pay_sign: p.pay_sign,
+            }),
+        })
+    }
+
+    /// Pays an order without money (demo mode only), through the same path
+    /// as a verified WeChat Pay notification (CUSTOMER, own orders).
+    async fn demo_pay(&self, ctx: &Context<'_>, order_id: ID) -> Result<Order> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Order(
+            payment::demo_pay(state, me, parse_id(&order_id, "orderId")?).await?,
+        ))
+    }
+
+    /// Cancels an unpaid order and gives its stock back (CUSTOMER, own orders).
+    async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Order(
+            service::cancel_own(state, me, parse_id(&id, "id")?).await?,
+        ))
+    }
+
+    /// Confirms a shipped order was received (CUSTOMER, own orders).
+    async fn confirm_receipt(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Order(
+            service::confirm_receipt(state, me, parse_id(&id, "id")?).await?,
+        ))
+    }
+
+    /// Asks for a full refund of a paid or shipped order (CUSTOMER, own orders).
+    async fn request_refund(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        reason: String,
+    ) -> Result<Refund> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Refund(
+            service::request_refund(state, me, parse_id(&order_id, "orderId")?, &reason).await?,
+        ))
+    }
+
+    /// Approves a refund: the money goes back (ADMIN).
+    async fn approve_refund(&self, ctx: &Context<'_>, refund_id: ID) -> Result<Refund> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Refund(
+            service::approve_refund(state, parse_id(&refund_id, "refundId")?).await?,
+        ))
+    }
+
+    /// Ships a fulfillment: a SUPPLIER its own, ADMIN any. The order becomes
+    /// SHIPPED when all its fulfillments have shipped.
+    async fn ship_fulfillment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        carrier: String,
+        tracking_no: String,
+    ) -> Result<Fulfillment> {
+        let viewer = ctx.viewer();
+        if !viewer.is_admin() {
+            viewer.supplier_id()?;
+        }
+        let state = ctx.data_unchecked::<AppState>();
+        let id = parse_id(&id, "id")?;
+        Ok(Fulfillment(
+            fulfillment::ship(state, viewer, id, &carrier, &tracking_no).await?,
+        ))
+    }
+
+    /// Runs the due background jobs now (ADMIN): order time-outs and auto-completion.
+    async fn run_order_jobs(&self, ctx: &Context<'_>) -> Result<bool> {
+        ctx.viewer().admin_id()?;
+        crate::jobs::run_due(ctx.data_unchecked::<AppState>()).await;
+        Ok(true)
+    }
+}

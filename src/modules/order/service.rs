@@ -1,0 +1,892 @@
+//! Placing, paying, cancelling, refunding and listing orders.
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::{fulfillment, order_line, payment, product, refund, shop_order, sku};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    sea_query::{Expr, Query},
+};
+use serde::Serialize;
+
+use super::{
+    address::{self, AddressData},
+    pricing::{self, Breakdown, LineInput, PricingInput, Shipping},
+    state::{self, Status},
+};
+use crate::{
+    auth::sha256_hex,
+    error::{AppError, AppResult},
+    modules::{
+        catalogue::service::{self as catalogue, ON_SHELF},
+        supplier::service as supplier,
+    },
+    state::AppState,
+};
+
+pub const KIND_GOODS: &str = "GOODS";
+const MAX_LINES: usize = 50;
+
+/// One requested line.
+#[derive(Clone, Debug, Serialize)]
+pub struct ItemRequest {
+    pub sku_id: i64,
+    pub quantity: i32,
+}
+
+/// What a customer asks to buy (preview and place).
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderRequest {
+    pub items: Vec<ItemRequest>,
+    pub address_id: Option<i64>,
+    pub coupon_id: Option<i64>,
+    pub use_balance: bool,
+    pub remark: Option<String>,
+}
+
+/// A line ready to price and to snapshot.
+struct PricedLine {
+    sku: sku::Model,
+    product: product::Model,
+    quantity: i32,
+}
+
+fn check_request(req: &OrderRequest) -> AppResult<()> {
+    if req.items.is_empty() || req.items.len() > MAX_LINES {
+        return Err(AppError::bad_input(
+            "items",
+            format!("an order needs 1 to {MAX_LINES} lines"),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, item) in req.items.iter().enumerate() {
+        if !(1..=99).contains(&item.quantity) {
+            return Err(AppError::bad_input(
+                format!("items[{i}].quantity"),
+                "must be between 1 and 99",
+            ));
+        }
+        if !seen.insert(item.sku_id) {
+            return Err(AppError::bad_input(
+                format!("items[{i}].skuId"),
+                "appears twice; put it on one line",
+            ));
+        }
+    }
+    if let Some(r) = &req.remark
+        && r.chars().count() > 200
+    {
+        return Err(AppError::bad_input(
+            "remark",
+            "must be at most 200 characters",
+        ));
+    }
+    if req.coupon_id.is_some() {
+        return Err(AppError::CouponInvalid(
+            "coupons are not available yet".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Loads and checks every line: the SKU exists (`NOT_FOUND`) and is sold (`BAD_USER_INPUT`).
+async fn load_lines(state: &AppState, req: &OrderRequest) -> AppResult<Vec<PricedLine>> {
+    let ids: Vec<i64> = req.items.iter().map(|i| i.sku_id).collect();
+    let skus: HashMap<i64, sku::Model> = catalogue::skus_by_ids(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let product_ids: Vec<i64> = skus.values().map(|s| s.product_id).collect();
+    let products: HashMap<i64, product::Model> = product::Entity::find()
+        .filter(product::Column::Id.is_in(product_ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    req.items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let sku = skus.get(&item.sku_id).ok_or_else(|| {
+                AppError::NotFound(format!(
+                    "items[{i}].skuId: SKU {} does not exist",
+                    item.sku_id
+                ))
+            })?;
+            let product = products
+                .get(&sku.product_id)
+                .filter(|p| p.status == ON_SHELF && !sku.archived)
+                .ok_or_else(|| {
+                    AppError::bad_input(
+                        format!("items[{i}].skuId"),
+                        format!("SKU {} is no longer sold", item.sku_id),
+                    )
+                })?;
+            Ok(PricedLine {
+                sku: sku.clone(),
+                product: product.clone(),
+                quantity: item.quantity,
+            })
+        })
+        .collect()
+}
+
+fn shipping(state: &AppState) -> Shipping {
+    Shipping {
+        flat_fee_fen: state.settings.shipping_fee_fen,
+        free_from_fen: state.settings.free_shipping_from_fen,
+    }
+}
+
+/// The pricing pipeline's inputs for this customer. Membership, promotions,
+/// coupons and the balance plug in here as they arrive.
+fn pricing_input(state: &AppState, lines: &[PricedLine]) -> PricingInput {
+    PricingInput {
+        lines: lines
+            .iter()
+            .map(|l| LineInput {
+                list_price_fen: l.sku.price_fen,
+                member_price_fen: l.sku.member_price_fen,
+                quantity: i64::from(l.quantity),
+            })
+            .collect(),
+        membership: None,
+        promotion: None,
+        coupon: None,
+        shipping: Some(shipping(state)),
+        balance_available_fen: 0,
+    }
+}
+
+/// The breakdown `placeOrder` would charge, without placing anything.
+pub async fn preview(
+    state: &AppState,
+    _customer_id: i64,
+    req: &OrderRequest,
+) -> AppResult<Breakdown> {
+    check_request(req)?;
+    let lines = load_lines(state, req).await?;
+    Ok(pricing::price(&pricing_input(state, &lines)))
+}
+
+/// The result of placing: the order, and whether it was placed just now.
+pub struct Placed {
+    pub order: shop_order::Model,
+    pub created: bool,
+}
+
+fn request_hash(req: &OrderRequest) -> String {
+    let mut canonical = req.clone();
+    canonical.items.sort_by_key(|i| i.sku_id);
+    sha256_hex(&serde_json::to_string(&canonical).unwrap_or_default())
+}
+
+fn check_key(key: &str) -> AppResult<()> {
+    if key.trim().is_empty() || key.len() > 64 {
+        return Err(AppError::bad_input(
+            "idempotencyKey",
+            "must be 1-64 characters",
+        ));
+    }
+    Ok(())
+}
+
+async fn find_by_key(
+    state: &AppState,
+    customer_id: i64,
+    key: &str,
+) -> AppResult<Option<shop_order::Model>> {
+    Ok(shop_order::Entity::find()
+        .filter(shop_order::Column::CustomerId.eq(customer_id))
+        .filter(shop_order::Column::IdempotencyKey.eq(key))
+        .one(&state.db)
+        .await?)
+}
+
+fn replay(existing: shop_order::Model, hash: &str) -> AppResult<Placed> {
+    if existing.request_hash != hash {
+        return Err(AppError::Conflict(
+            "this idempotencyKey was used for a different order; use a new key for a new order"
+                .into(),
+        ));
+    }
+    Ok(Placed {
+        order: existing,
+        created: false,
+    })
+}
+
+/// Places an order: checks every line, takes stock with conditional updates
+/// and writes the order, its lines and its idempotency key in one
+/// transaction. The same key with the same request returns the same order.
+pub async fn place(
+    state: &AppState,
+    customer_id: i64,
+    req: &OrderRequest,
+    key: &str,
+) -> AppResult<Placed> {
+    check_key(key)?;
+    let hash = request_hash(req);
+    if let Some(existing) = find_by_key(state, customer_id, key).await? {
+        return replay(existing, &hash);
+    }
+    check_request(req)?;
+    let lines = load_lines(state, req).await?;
+    let address = address::shipping_address(state, customer_id, req.address_id).await?;
+    let breakdown = pricing::price(&pricing_input(state, &lines));
+    let sku_ids: Vec<i64> = lines.iter().map(|l| l.sku.id).collect();
+    let links: HashMap<i64, entity::supplier_sku_link::Model> =
+        supplier::links_by_skus(&state.db, &sku_ids)
+            .await?
+            .into_iter()
+            .map(|l| (l.sku_id, l))
+            .collect();
+
+    let result = write_order(
+        state,
+        customer_id,
+        req,
+        key,
+        &hash,
+        &lines,
+        &breakdown,
+        &address,
+        &links,
+    )
+    .await;
+    match result {
+        Ok(order) => {
+            let product_ids: Vec<i64> = lines.iter().map(|l| l.product.id).collect();
+            catalogue::invalidate_stock(state, &product_ids).await;
+            Ok(Placed {
+                order,
+                created: true,
+            })
+        }
+        // A concurrent call with the same key won the unique index.
+        Err(AppError::Conflict(msg)) if msg == IDEMPOTENCY_RACE => {
+            match find_by_key(state, customer_id, key).await? {
+                Some(existing) => replay(existing, &hash),
+                None => Err(AppError::internal(anyhow::anyhow!(
+                    "idempotency race without a winner"
+                ))),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+const IDEMPOTENCY_RACE: &str = "idempotency race";
+
+#[allow(clippy::too_many_arguments)]
+async fn write_order(
+    state: &AppState,
+    customer_id: i64,
+    req: &OrderRequest,
+    key: &str,
+    hash: &str,
+    lines: &[PricedLine],
+    breakdown: &Breakdown,
+    address: &entity::address::Model,
+    links: &HashMap<i64, entity::supplier_sku_link::Model>,
+) -> AppResult<shop_order::Model> {
+    let now = Utc::now();
+    let timeout = chrono::Duration::minutes(i64::from(state.settings.order_payment_timeout_mins));
+    let txn = state.db.begin().await?;
+    // Take stock in SKU id order so that concurrent orders lock rows in the same order.
+    let mut by_sku: Vec<&PricedLine> = lines.iter().collect();
+    by_sku.sort_by_key(|l| l.sku.id);
+    for l in by_sku {
+        let taken = sku::Entity::update_many()
+            .col_expr(
+                sku::Column::Stock,
+                Expr::col(sku::Column::Stock).sub(l.quantity),
+            )
+            .filter(sku::Column::Id.eq(l.sku.id))
+            .filter(sku::Column::Stock.gte(l.quantity))
+            .exec(&txn)
+            .await?;
+        if taken.rows_affected != 1 {
+            return Err(AppError::OutOfStock(format!(
+                "{} ({}) has fewer than {} left",
+                l.product.title,
+                spec_text(&l.sku.specs),
+                l.quantity
+            )));
+        }
+    }
+    let inserted = shop_order::ActiveModel {
+        order_no: Set(format!("tmp-{}", uuid::Uuid::new_v4().simple())),
+        customer_id: Set(customer_id),
+        kind: Set(KIND_GOODS.into()),
+        status: Set(Status::PendingPayment.as_str().into()),
+        items_fen: Set(breakdown.items_fen),
+        member_discount_fen: Set(breakdown.member_discount_fen),
+        promotion_discount_fen: Set(breakdown.promotion_discount_fen),
+        coupon_discount_fen: Set(breakdown.coupon_discount_fen),
+        shipping_fen: Set(breakdown.shipping_fen),
+        total_fen: Set(breakdown.total_fen),
+        balance_fen: Set(breakdown.balance_fen),
+        payable_fen: Set(breakdown.payable_fen),
+        paid_fen: Set(0),
+        address: Set(Some(
+            serde_json::to_string(&AddressData::from(address)).map_err(AppError::internal)?,
+        )),
+        remark: Set(req
+            .remark
+            .as_ref()
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())),
+        idempotency_key: Set(key.to_string()),
+        request_hash: Set(hash.to_string()),
+        prepay_id: Set(None),
+        expires_at: Set(now + timeout),
+        paid_at: Set(None),
+        shipped_at: Set(None),
+        completed_at: Set(None),
+        cancelled_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let order = match inserted {
+        Ok(o) => o,
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(AppError::Conflict(IDEMPOTENCY_RACE.into()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let order_no = format!("{}{:010}", now.format("%Y%m%d"), order.id);
+    let mut active: shop_order::ActiveModel = order.into();
+    active.order_no = Set(order_no);
+    let order = active.update(&txn).await?;
+    for (l, (unit, total)) in lines.iter().zip(&breakdown.lines) {
+        let link = links.get(&l.sku.id);
+        order_line::ActiveModel {
+            order_id: Set(order.id),
+            sku_id: Set(l.sku.id),
+            product_id: Set(l.product.id),
+            title: Set(l.product.title.clone()),
+            specs: Set(l.sku.specs.clone()),
+            list_price_fen: Set(l.sku.price_fen),
+            unit_price_fen: Set(*unit),
+            quantity: Set(l.quantity),
+            line_total_fen: Set(*total),
+            cost_fen: Set(link.map(|k| k.cost_fen)),
+            supplier_id: Set(link.map(|k| k.supplier_id)),
+            fulfillment_id: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(order)
+}
+
+fn spec_text(json: &str) -> String {
+    serde_json::from_str::<Vec<catalogue::Spec>>(json)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| format!("{}: {}", s.name, s.value))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub async fn find(state: &AppState, id: i64) -> AppResult<Option<shop_order::Model>> {
+    Ok(shop_order::Entity::find_by_id(id).one(&state.db).await?)
+}
+
+pub async fn find_by_no(
+    db: &impl ConnectionTrait,
+    order_no: &str,
+) -> AppResult<Option<shop_order::Model>> {
+    Ok(shop_order::Entity::find()
+        .filter(shop_order::Column::OrderNo.eq(order_no))
+        .one(db)
+        .await?)
+}
+
+/// The customer's own order, or `NOT_FOUND` (never someone else's).
+pub async fn own(state: &AppState, customer_id: i64, id: i64) -> AppResult<shop_order::Model> {
+    find(state, id)
+        .await?
+        .filter(|o| o.customer_id == customer_id)
+        .ok_or_else(|| AppError::NotFound(format!("order {id} not found")))
+}
+
+pub async fn lines_of(
+    db: &impl ConnectionTrait,
+    order_ids: &[i64],
+) -> AppResult<Vec<order_line::Model>> {
+    Ok(order_line::Entity::find()
+        .filter(order_line::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(order_line::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Moves an order from `from` to `to` if it is still in `from`; true when this call moved it.
+async fn transition(
+    txn: &DatabaseTransaction,
+    id: i64,
+    from: Status,
+    to: Status,
+    stamp: Option<(shop_order::Column, DateTime<Utc>)>,
+) -> AppResult<bool> {
+    state::check(from, to)?;
+    let now = Utc::now();
+    let mut q = shop_order::Entity::update_many()
+        .col_expr(shop_order::Column::Status, Expr::value(to.as_str()))
+        .col_expr(shop_order::Column::UpdatedAt, Expr::value(now));
+    if let Some((col, at)) = stamp {
+        q = q.col_expr(col, Expr::value(at));
+    }
+    let res = q
+        .filter(shop_order::Column::Id.eq(id))
+        .filter(shop_order::Column::Status.eq(from.as_str()))
+        .exec(txn)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+async fn give_back_stock(txn: &DatabaseTransaction, order_id: i64) -> AppResult<Vec<i64>> {
+    let lines = lines_of(txn, &[order_id]).await?;
+    for l in &lines {
+        sku::Entity::update_many()
+            .col_expr(
+                sku::Column::Stock,
+                Expr::col(sku::Column::Stock).add(l.quantity),
+            )
+            .filter(sku::Column::Id.eq(l.sku_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(lines.iter().map(|l| l.product_id).collect())
+}
+
+/// Cancels an unpaid order and gives its stock back, exactly once: only the
+/// call whose conditional update moved the order returns the stock.
+pub async fn cancel(state: &AppState, order: &shop_order::Model) -> AppResult<bool> {
+    let status = Status::parse(&order.status)?;
+    state::check(status, Status::Cancelled)?;
+    let txn = state.db.begin().await?;
+    let moved = transition(
+        &txn,
+        order.id,
+        Status::PendingPayment,
+        Status::Cancelled,
+        Some((shop_order::Column::CancelledAt, Utc::now())),
+    )
+    .await?;
+    if !moved {
+        return Ok(false);
+    }
+    let products = give_back_stock(&txn, order.id).await?;
+    txn.commit().await?;
+    catalogue::invalidate_stock(state, &products).await;
+    Ok(true)
+}
+
+/// The customer cancels its unpaid order.
+pub async fn cancel_own(
+    state: &AppState,
+    customer_id: i64,
+    id: i64,
+) -> AppResult<shop_order::Model> {
+    let order = own(state, customer_id, id).await?;
+    if !cancel(state, &order).await? {
+        let now = own(state, customer_id, id).await?;
+        return Err(AppError::Conflict(format!(
+            "the order is {} and can no longer be cancelled",
+            now.status
+        )));
+    }
+    own(state, customer_id, id).await
+}
+
+/// How a confirmed payment was used.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// The order is paid now.
+    Applied,
+    /// This transaction was seen before: nothing changed.
+    Duplicate,
+    /// The order could no longer take it (cancelled, or already paid): the
+    /// payment is recorded and refunded.
+    Refunded,
+}
+
+/// A payment the provider confirmed (a verified notification, or `demoPay`).
+pub struct Confirmation {
+    pub order_no: String,
+    pub transaction_id: String,
+    pub amount_fen: i64,
+    /// `WECHAT` or `DEMO`.
+    pub provider: &'static str,
+}
+
+/// The one path by which an order becomes paid. Checks the amount first
+/// (a mismatch changes nothing), deduplicates by transaction id, and splits
+/// the order into fulfillments. A payment for an order that can no longer
+/// take it is recorded and refunded, never lost.
+pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<PaymentOutcome> {
+    let order = find_by_no(&state.db, &c.order_no)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no order {}", c.order_no)))?;
+    if c.amount_fen != order.payable_fen {
+        tracing::warn!(order_no = %c.order_no, paid = c.amount_fen, expected = order.payable_fen, "payment amount mismatch");
+        return Err(AppError::Conflict(
+            "the paid amount does not match the order".into(),
+        ));
+    }
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let applied = transition(
+        &txn,
+        order.id,
+        Status::PendingPayment,
+        Status::Paid,
+        Some((shop_order::Column::PaidAt, now)),
+    )
+    .await?;
+    if applied {
+        shop_order::Entity::update_many()
+            .col_expr(shop_order::Column::PaidFen, Expr::value(c.amount_fen))
+            .filter(shop_order::Column::Id.eq(order.id))
+            .exec(&txn)
+            .await?;
+    }
+    let inserted = payment::ActiveModel {
+        order_id: Set(order.id),
+        provider: Set(c.provider.to_string()),
+        transaction_id: Set(c.transaction_id.clone()),
+        amount_fen: Set(c.amount_fen),
+        outcome: Set(if applied { "APPLIED" } else { "REFUND_DUE" }.to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Ok(PaymentOutcome::Duplicate);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if !applied {
+        let refund = insert_refund(
+            &txn,
+            &order,
+            c.amount_fen,
+            0,
+            "payment arrived after the order closed",
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::warn!(order_no = %order.order_no, transaction = %c.transaction_id, "late payment recorded; refunding");
+        super::payment::process_refund(state, refund.id, c.provider).await?;
+        return Ok(PaymentOutcome::Refunded);
+    }
+    let products = if order.kind == KIND_GOODS {
+        after_goods_paid(&txn, &order, now).await?
+    } else {
+        Vec::new()
+    };
+    txn.commit().await?;
+    catalogue::invalidate_sales(state, &products).await;
+    Ok(PaymentOutcome::Applied)
+}
+
+/// Splits a paid order into one fulfillment per supplier (self-operated lines
+/// form one without supplier) and counts the sales. Returns the products sold.
+async fn after_goods_paid(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<i64>> {
+    let lines = lines_of(txn, &[order.id]).await?;
+    let mut groups: BTreeMap<Option<i64>, Vec<&order_line::Model>> = BTreeMap::new();
+    for l in &lines {
+        groups.entry(l.supplier_id).or_default().push(l);
+    }
+    for (supplier_id, group) in groups {
+        let cost: i64 = group
+            .iter()
+            .map(|l| l.cost_fen.unwrap_or(0) * i64::from(l.quantity))
+            .sum();
+        let f = fulfillment::ActiveModel {
+            order_id: Set(order.id),
+            supplier_id: Set(supplier_id),
+            status: Set(super::fulfillment::PENDING.into()),
+            carrier: Set(None),
+            tracking_no: Set(None),
+            cost_fen: Set(cost),
+            created_at: Set(now),
+            shipped_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        order_line::Entity::update_many()
+            .col_expr(order_line::Column::FulfillmentId, Expr::value(f.id))
+            .filter(order_line::Column::Id.is_in(group.iter().map(|l| l.id)))
+            .exec(txn)
+            .await?;
+    }
+    let day = now.format("%Y-%m-%d").to_string();
+    let mut units: BTreeMap<i64, i64> = BTreeMap::new();
+    for l in &lines {
+        *units.entry(l.product_id).or_default() += i64::from(l.quantity);
+    }
+    for (product_id, n) in &units {
+        catalogue::count_sale(txn, *product_id, &day, *n).await?;
+    }
+    Ok(units.into_keys().collect())
+}
+
+async fn insert_refund(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+    wechat_fen: i64,
+    balance_fen: i64,
+    reason: &str,
+) -> AppResult<refund::Model> {
+    let now = Utc::now();
+    let r = refund::ActiveModel {
+        order_id: Set(order.id),
+        status: Set(super::payment::REFUND_PENDING.into()),
+        amount_fen: Set(wechat_fen + balance_fen),
+        wechat_fen: Set(wechat_fen),
+        balance_fen: Set(balance_fen),
+        reason: Set(reason.chars().take(200).collect()),
+        out_refund_no: Set(format!("tmp-{}", uuid::Uuid::new_v4().simple())),
+        wechat_refund_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let mut a: refund::ActiveModel = r.into();
+    a.out_refund_no = Set(format!("R{}-{}", order.order_no, a.id.clone().unwrap()));
+    Ok(a.update(txn).await?)
+}
+
+/// The customer asks for its paid (or shipped) order to be refunded in full.
+pub async fn request_refund(
+    state: &AppState,
+    customer_id: i64,
+    order_id: i64,
+    reason: &str,
+) -> AppResult<refund::Model> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(AppError::bad_input("reason", "must be 1-200 characters"));
+    }
+    let order = own(state, customer_id, order_id).await?;
+    let from = Status::parse(&order.status)?;
+    state::check(from, Status::Refunding)?;
+    let txn = state.db.begin().await?;
+    if !transition(&txn, order.id, from, Status::Refunding, None).await? {
+        return Err(AppError::Conflict(
+            "the order changed meanwhile; look at it again".into(),
+        ));
+    }
+    let r = insert_refund(&txn, &order, order.paid_fen, order.balance_fen, reason).await?;
+    txn.commit().await?;
+    Ok(r)
+}
+
+/// ADMIN approves a refund: the money goes back, the order becomes REFUNDED,
+/// and stock comes back when nothing had shipped.
+pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refund::Model> {
+    let r = refund::Entity::find_by_id(refund_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("refund {refund_id} not found")))?;
+    if r.status != super::payment::REFUND_PENDING {
+        return Err(AppError::Conflict(format!(
+            "the refund is {}; only a PENDING refund can be approved",
+            r.status
+        )));
+    }
+    let provider = super::payment::provider_of(state, r.order_id).await?;
+    super::payment::process_refund(state, r.id, provider).await?;
+    let order = find(state, r.order_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("order not found".into()))?;
+    let txn = state.db.begin().await?;
+    let moved = transition(&txn, order.id, Status::Refunding, Status::Refunded, None).await?;
+    let products = if moved && order.shipped_at.is_none() && order.kind == KIND_GOODS {
+        give_back_stock(&txn, order.id).await?
+    } else {
+        Vec::new()
+    };
+    txn.commit().await?;
+    catalogue::invalidate_stock(state, &products).await;
+    Ok(refund::Entity::find_by_id(refund_id)
+        .one(&state.db)
+        .await?
+        .unwrap_or(r))
+}
+
+pub async fn refund_by_id(state: &AppState, id: i64) -> AppResult<Option<refund::Model>> {
+    Ok(refund::Entity::find_by_id(id).one(&state.db).await?)
+}
+
+/// The customer confirms delivery: SHIPPED → COMPLETED.
+pub async fn confirm_receipt(
+    state: &AppState,
+    customer_id: i64,
+    id: i64,
+) -> AppResult<shop_order::Model> {
+    let order = own(state, customer_id, id).await?;
+    state::check(Status::parse(&order.status)?, Status::Completed)?;
+    let txn = state.db.begin().await?;
+    let moved = transition(
+        &txn,
+        id,
+        Status::Shipped,
+        Status::Completed,
+        Some((shop_order::Column::CompletedAt, Utc::now())),
+    )
+    .await?;
+    txn.commit().await?;
+    if !moved {
+        return Err(AppError::Conflict(
+            "the order changed meanwhile; look at it again".into(),
+        ));
+    }
+    own(state, customer_id, id).await
+}
+
+/// Marks the order SHIPPED once all its fulfillments have shipped.
+pub async fn ship_if_complete(txn: &DatabaseTransaction, order_id: i64) -> AppResult<()> {
+    let pending = fulfillment::Entity::find()
+        .filter(fulfillment::Column::OrderId.eq(order_id))
+        .filter(fulfillment::Column::Status.eq(super::fulfillment::PENDING))
+        .one(txn)
+        .await?;
+    if pending.is_none() {
+        transition(
+            txn,
+            order_id,
+            Status::Paid,
+            Status::Shipped,
+            Some((shop_order::Column::ShippedAt, Utc::now())),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Filters of an order list.
+#[derive(Default, Clone, Debug)]
+pub struct OrderFilter {
+    pub customer_id: Option<i64>,
+    pub status: Option<Status>,
+    pub supplier_id: Option<i64>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Orders newest first, a page after `after_id` (keyset on id).
+pub async fn list(
+    state: &AppState,
+    filter: &OrderFilter,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<shop_order::Model>, bool)> {
+    let mut cond = Condition::all();
+    if let Some(c) = filter.customer_id {
+        cond = cond.add(shop_order::Column::CustomerId.eq(c));
+    }
+    if let Some(s) = filter.status {
+        cond = cond.add(shop_order::Column::Status.eq(s.as_str()));
+    }
+    if let Some(from) = filter.from {
+        cond = cond.add(shop_order::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        cond = cond.add(shop_order::Column::CreatedAt.lt(to));
+    }
+    if let Some(s) = filter.supplier_id {
+        cond = cond.add(
+            shop_order::Column::Id.in_subquery(
+                Query::select()
+                    .column(fulfillment::Column::OrderId)
+                    .from(fulfillment::Entity)
+                    .and_where(fulfillment::Column::SupplierId.eq(s))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(a) = after_id {
+        cond = cond.add(shop_order::Column::Id.lt(a));
+    }
+    let mut rows = shop_order::Entity::find()
+        .filter(cond)
+        .order_by_desc(shop_order::Column::Id)
+        .limit(first + 1)
+        .all(&state.db)
+        .await?;
+    let more = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+
+/// Background job: cancels every order unpaid past its deadline and returns
+/// its stock. Safe from several instances at once (conditional updates).
+pub async fn expire_unpaid(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
+    let due = shop_order::Entity::find()
+        .filter(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
+        .filter(shop_order::Column::ExpiresAt.lte(now))
+        .order_by_asc(shop_order::Column::ExpiresAt)
+        .limit(500)
+        .all(&state.db)
+        .await?;
+    let mut cancelled = 0;
+    for order in due {
+        if cancel(state, &order).await? {
+            cancelled += 1;
+        }
+    }
+    Ok(cancelled)
+}
+
+/// Background job: completes orders shipped `AUTO_COMPLETE_DAYS` ago. One
+/// conditional statement: safe from several instances at once.
+pub async fn auto_complete(state: &AppState, now: DateTime<Utc>) -> AppResult<u64> {
+    let cutoff = now - chrono::Duration::days(i64::from(state.settings.auto_complete_days));
+    let res = shop_order::Entity::update_many()
+        .col_expr(
+            shop_order::Column::Status,
+            Expr::value(Status::Completed.as_str()),
+        )
+        .col_expr(shop_order::Column::CompletedAt, Expr::value(now))
+        .col_expr(shop_order::Column::UpdatedAt, Expr::value(now))
+        .filter(shop_order::Column::Status.eq(Status::Shipped.as_str()))
+        .filter(shop_order::Column::ShippedAt.lte(cutoff))
+        .exec(&state.db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Stores the prepay id of the WeChat Pay transaction opened for an order.
+pub async fn set_prepay_id(state: &AppState, order_id: i64, prepay_id: &str) -> AppResult<()> {
+    shop_order::Entity::update_many()
+        .col_expr(shop_order::Column::PrepayId, Expr::value(prepay_id))
+        .filter(shop_order::Column::Id.eq(order_id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,584 @@
+//! GraphQL shapes of checkout and orders.
+use async_graphql::{
+    Context, Enum, ID, InputObject, Object, Result, SimpleObject, dataloader::DataLoader,
+};
+use chrono::{DateTime, Utc};
+use entity::{address, fulfillment, order_line, refund, shop_order};
+
+use super::{address::AddressData, fulfillment as ful, pricing::Breakdown, service, state::Status};
+use crate::{
+    auth::{Viewer, ViewerExt},
+    error::AppError,
+    graphql::{ids::to_id, scalars::Money},
+    modules::{
+        catalogue::types::{Sku, SpecValue, specs_of},
+        supplier::{loader::SupplierLoader, types::Supplier},
+    },
+    state::AppState,
+};
+
+/// Where an order is in its life.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// Placed; waiting for payment (cancelled automatically after the deadline).
+    PendingPayment,
+    /// Paid; being fulfilled.
+    Paid,
+    /// Every fulfillment has shipped.
+    Shipped,
+    /// Received (confirmed, or automatically some days after shipping).
+    Completed,
+    /// Cancelled before payment; its stock was given back.
+    Cancelled,
+    /// A refund was asked for.
+    Refunding,
+    /// Refunded.
+    Refunded,
+}
+
+impl From<Status> for OrderStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::PendingPayment => OrderStatus::PendingPayment,
+            Status::Paid => OrderStatus::Paid,
+            Status::Shipped => OrderStatus::Shipped,
+            Status::Completed => OrderStatus::Completed,
+            Status::Cancelled => OrderStatus::Cancelled,
+            Status::Refunding => OrderStatus::Refunding,
+            Status::Refunded => OrderStatus::Refunded,
+        }
+    }
+}
+
+impl From<OrderStatus> for Status {
+    fn from(s: OrderStatus) -> Self {
+        match s {
+            OrderStatus::PendingPayment => Status::PendingPayment,
+            OrderStatus::Paid => Status::Paid,
+            OrderStatus::Shipped => Status::Shipped,
+            OrderStatus::Completed => Status::Completed,
+            OrderStatus::Cancelled => Status::Cancelled,
+            OrderStatus::Refunding => Status::Refunding,
+            OrderStatus::Refunded => Status::Refunded,
+        }
+    }
+}
+
+/// A shipping address.
+pub struct Address(pub AddressData, pub Option<address::Model>);
+
+#[Object]
+impl Address {
+    /// Opaque id (empty for an order's snapshot).
+    async fn id(&self) -> ID {
+        self.1.as_ref().map(|a| to_id(a.id)).unwrap_or_default()
+    }
+    /// Recipient.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Recipient's mobile number.
+    async fn phone(&self) -> &str {
+        &self.0.phone
+    }
+    /// Province (省).
+    async fn province(&self) -> &str {
+        &self.0.province
+    }
+    /// City (市).
+    async fn city(&self) -> &str {
+        &self.0.city
+    }
+    /// District (区/县).
+    async fn district(&self) -> &str {
+        &self.0.district
+    }
+    /// Street and number.
+    async fn detail(&self) -> &str {
+        &self.0.detail
+    }
+    /// The customer's default address.
+    async fn is_default(&self) -> bool {
+        self.1.as_ref().is_some_and(|a| a.is_default)
+    }
+}
+
+impl From<address::Model> for Address {
+    fn from(m: address::Model) -> Self {
+        Address(AddressData::from(&m), Some(m))
+    }
+}
+
+/// A new shipping address.
+#[derive(InputObject)]
+pub struct AddressInput {
+    /// Recipient, 1-32 characters.
+    pub name: String,
+    /// Mainland China mobile number.
+    pub phone: String,
+    /// Province (省).
+    pub province: String,
+    /// City (市).
+    pub city: String,
+    /// District (区/县).
+    pub district: String,
+    /// Street and number, 1-200 characters.
+    pub detail: String,
+    /// Make it the default address (the first address always is).
+    pub is_default: Option<bool>,
+}
+
+/// One line to buy.
+#[derive(InputObject)]
+pub struct OrderItemInput {
+    /// The SKU.
+    pub sku_id: ID,
+    /// 1 to 99.
+    pub quantity: i32,
+}
+
+/// What to buy and how to pay.
+#[derive(InputObject)]
+pub struct OrderInput {
+    /// 1-50 lines, one per SKU.
+    pub items: Vec<OrderItemInput>,
+    /// Shipping address; default: the customer's default address.
+    pub address_id: Option<ID>,
+    /// A coupon of the customer's to apply.
+    pub coupon_id: Option<ID>,
+    /// Pay what the stored balance covers from it.
+    pub use_balance: Option<bool>,
+    /// A note for the store, up to 200 characters.
+    pub remark: Option<String>,
+}
+
+/// The price breakdown (fen), in pricing order: member price, promotion,
+/// coupon, shipping, balance. `placeOrder` charges exactly this.
+#[derive(SimpleObject)]
+pub struct OrderPreview {
+    /// Goods at list prices.
+    pub items_fen: Money,
+    /// Saved by member prices.
+    pub member_discount_fen: Money,
+    /// Saved by a full-reduction promotion.
+    pub promotion_discount_fen: Money,
+    /// Saved by the coupon.
+    pub coupon_discount_fen: Money,
+    /// Shipping.
+    pub shipping_fen: Money,
+    /// Goods after discounts plus shipping.
+    pub total_fen: Money,
+    /// Paid from the stored balance.
+    pub balance_fen: Money,
+    /// Left to pay by WeChat Pay.
+    pub payable_fen: Money,
+}
+
+impl From<Breakdown> for OrderPreview {
+    fn from(b: Breakdown) -> Self {
+        OrderPreview {
+            items_fen: Money(b.items_fen),
+            member_discount_fen: Money(b.member_discount_fen),
+            promotion_discount_fen: Money(b.promotion_discount_fen),
+            coupon_discount_fen: Money(b.coupon_discount_fen),
+            shipping_fen: Money(b.shipping_fen),
+            total_fen: Money(b.total_fen),
+            balance_fen: Money(b.balance_fen),
+            payable_fen: Money(b.payable_fen),
+        }
+    }
+}
+
+/// Parameters for `wx.requestPayment`.
+#[derive(SimpleObject)]
+pub struct WechatPayParams {
+    /// The mini-program's appid.
+    pub app_id: String,
+    /// Unix seconds, as a string.
+    pub time_stamp: String,
+    /// Random string.
+    pub nonce_str: String,
+    /// `prepay_id=…`.
+    pub package: String,
+    /// `RSA`.
+    pub sign_type: String,
+    /// Signature by the merchant key.
+    pub pay_sign: String,
+}
+
+/// The placed order, and how to pay what is left.
+#[derive(SimpleObject)]
+pub struct PlaceOrderPayload {
+    /// The order.
+    pub order: Order,
+    /// For `wx.requestPayment` when WeChat pays part; null when nothing is left to pay or in demo mode.
+    pub wechat_pay_params: Option<WechatPayParams>,
+}
+
+/// A line of an order, as it was bought.
+pub struct OrderLine(pub order_line::Model);
+
+#[Object]
+impl OrderLine {
+    /// The SKU as it is now (null if it no longer exists).
+    async fn sku(&self, ctx: &Context<'_>) -> Result<Option<Sku>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let found =
+            crate::modules::catalogue::service::skus_by_ids(&state.db, &[self.0.sku_id]).await?;
+        Ok(found.into_iter().next().map(Sku))
+    }
+    /// Product title at purchase.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// SKU specs at purchase.
+    async fn specs(&self) -> Vec<SpecValue> {
+        specs_of(&self.0.specs)
+    }
+    /// Price charged per unit (fen), member price applied.
+    async fn unit_price_fen(&self) -> Money {
+        Money(self.0.unit_price_fen)
+    }
+    /// The SKU's list price at purchase (fen).
+    async fn list_price_fen(&self) -> Money {
+        Money(self.0.list_price_fen)
+    }
+    /// Units.
+    async fn quantity(&self) -> i32 {
+        self.0.quantity
+    }
+    /// Unit price × quantity (fen).
+    async fn line_total_fen(&self) -> Money {
+        Money(self.0.line_total_fen)
+    }
+}
+
+/// An order.
+pub struct Order(pub shop_order::Model);
+
+impl Order {
+    /// Money and customer fields: the owner and ADMIN only (a supplier reaches
+    /// orders through its fulfillments and sees only its own part).
+    fn guard(&self, ctx: &Context<'_>) -> Result<()> {
+        match ctx.viewer() {
+            Viewer::Admin(_) => Ok(()),
+            Viewer::Customer(c) if c == self.0.customer_id => Ok(()),
+            _ => Err(AppError::Forbidden("only the buyer and the store see this".into()).into()),
+        }
+    }
+}
+
+#[Object]
+impl Order {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+    /// Human-readable number (date + sequence), also the WeChat Pay out_trade_no.
+    async fn order_no(&self) -> &str {
+        &self.0.order_no
+    }
+    /// Where the order is in its life.
+    async fn status(&self) -> Result<OrderStatus> {
+        Ok(Status::parse(&self.0.status)?.into())
+    }
+    /// Lines as bought. A SUPPLIER sees only the lines it ships.
+    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let viewer = ctx.viewer();
+        let lines = service::lines_of(&state.db, &[self.0.id]).await?;
+        Ok(lines
+            .into_iter()
+            .filter(|l| match viewer {
+                Viewer::Supplier(s) => l.supplier_id == Some(s),
+                _ => true,
+            })
+            .map(OrderLine)
+            .collect())
+    }
+    /// Goods at list prices (fen).
+    async fn items_fen(&self, ctx: &Context<'_>) -> Result<Money> {
+        self.guard(ctx)?;
+        Ok(Money(self.0.items_fen))
+    }
+    /// Saved by member prices (fen).
+    async fn member_discount_fen(&self, ctx: &Context<'_>) -> Result<Money> {
+        self.guard(ctx)?;
+        Ok(Money(self.0.member_discount_fen))
+    }
+    /// Saved by a promotion (fen).
+    async fn promotion_discount_fen(&self, ctx: &Context<'_>) -> Result<Money> {
+        self.guard(ctx)?;
+        Ok(Money(self.0.promotion_discount_fen))
+    }
+    /// Saved by the coupon (fen).
+    async fn coupon_discount_fen(&self, ctx: &Context<'_>) -> Result<Money> {
+        self.guard(ctx)?;
+        Ok(Money(self.0.coupon_discount_fen))
+    }
+    /// Shipping (fen).
+    async fn shipping_fen(&self, ctx: &Context<'_>) -> Result<Money> {
+        self.guard(ctx)?;
+        Ok(Money(self.0.shipping_fen))
+    }
+    /// Goods after discounts plus shipping (fen).
+    async fn total_fen(&self, ctx: &Context<'_>) -> Result<Money> {
+        self.guard(ctx)?;
+        Ok(Money(self.0.total_fen))
+    }
+    /// What WeChat Pay collects (fen): total minus the balance part.
+    async fn payable_fen(&self, ctx: &Context<'_>) -> Result<Money> {
+        self.guard(ctx)?;
+        Ok(Money(self.0.payable_fen))
+    }
+    /// WeChat Pay amount received (fen).
+    async fn paid_fen(&self, ctx: &Context<'_>) -> Result<Money> {
+        self.guard(ctx)?;
+        Ok(Money(self.0.paid_fen))
+    }
+    /// Paid from the stored balance (fen).
+    async fn balance_paid_fen(&self, ctx: &Context<'_>) -> Result<Money> {
+        self.guard(ctx)?;
+        Ok(Money(self.0.balance_fen))
+    }
+    /// Shipping address at purchase.
+    async fn shipping_address(&self) -> Option<Address> {
+        self.0
+            .address
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+            .map(|a| Address(a, None))
+    }
+    /// The buyer's note.
+    async fn remark(&self) -> Option<&str> {
+        self.0.remark.as_deref()
+    }
+    /// When it was placed.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Unpaid orders are cancelled at this time.
+    async fn pay_deadline(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    /// When it was paid.
+    async fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.0.paid_at
+    }
+    /// When its last fulfillment shipped.
+    async fn shipped_at(&self) -> Option<DateTime<Utc>> {
+        self.0.shipped_at
+    }
+    /// When it completed.
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    /// One per supplier (and one for self-operated lines); empty until paid.
+    /// A SUPPLIER sees only its own.
+    async fn fulfillments(&self, ctx: &Context<'_>) -> Result<Vec<Fulfillment>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let viewer = ctx.viewer();
+        Ok(ful::of_orders(state, &[self.0.id])
+            .await?
+            .into_iter()
+            .filter(|f| match viewer {
+                Viewer::Supplier(s) => f.supplier_id == Some(s),
+                _ => true,
+            })
+            .map(Fulfillment)
+            .collect())
+    }
+}
+
+/// Where a fulfillment is.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FulfillmentStatus {
+    /// Waiting to be shipped.
+    Pending,
+    /// Handed to a carrier.
+    Shipped,
+    /// Delivered.
+    Delivered,
+}
+
+/// The part of a paid order that one supplier (or the store) ships.
+pub struct Fulfillment(pub fulfillment::Model);
+
+#[Object]
+impl Fulfillment {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+    /// The order (a SUPPLIER sees only its own lines of it, and no amounts).
+    async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
+        let state = ctx.data_unchecked::<AppState>();
+        let o = service::find(state, self.0.order_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("order not found".into()))?;
+        Ok(Order(o))
+    }
+    /// PENDING, SHIPPED or DELIVERED.
+    async fn status(&self) -> FulfillmentStatus {
+        match self.0.status.as_str() {
+            ful::SHIPPED => FulfillmentStatus::Shipped,
+            "DELIVERED" => FulfillmentStatus::Delivered,
+            _ => FulfillmentStatus::Pending,
+        }
+    }
+    /// Who ships it; null for self-operated lines.
+    async fn supplier(&self, ctx: &Context<'_>) -> Result<Option<Supplier>> {
+        let Some(id) = self.0.supplier_id else {
+            return Ok(None);
+        };
+        let loader = ctx.data_unchecked::<DataLoader<SupplierLoader>>();
+        Ok(loader.load_one(id).await?.map(Supplier))
+    }
+    /// The lines to ship.
+    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let lines = service::lines_of(&state.db, &[self.0.order_id]).await?;
+        Ok(lines
+            .into_iter()
+            .filter(|l| l.fulfillment_id == Some(self.0.id))
+            .map(OrderLine)
+            .collect())
+    }
+    /// Where to ship.
+    async fn shipping_address(&self, ctx: &Context<'_>) -> Result<Address> {
+        let state = ctx.data_unchecked::<AppState>();
+        let o = service::find(state, self.0.order_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("order not found".into()))?;
+        let data: AddressData = o
+            .address
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("order {} has no address", o.id)))?;
+        Ok(Address(data, None))
+    }
+    /// Carrier, once shipped.
+    async fn carrier(&self) -> Option<&str> {
+        self.0.carrier.as_deref()
+    }
+    /// Tracking number, once shipped.
+    async fn tracking_no(&self) -> Option<&str> {
+        self.0.tracking_no.as_deref()
+    }
+    /// What the store owes the supplier for it (fen): ADMIN and the owning SUPPLIER only.
+    async fn cost_fen(&self, ctx: &Context<'_>) -> Option<Money> {
+        match ctx.viewer() {
+            Viewer::Admin(_) => Some(Money(self.0.cost_fen)),
+            Viewer::Supplier(s) if self.0.supplier_id == Some(s) => Some(Money(self.0.cost_fen)),
+            _ => None,
+        }
+    }
+    /// When it shipped.
+    async fn shipped_at(&self) -> Option<DateTime<Utc>> {
+        self.0.shipped_at
+    }
+}
+
+/// Where a refund is.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// Asked for; waiting for the store.
+    Pending,
+    /// Being sent back.
+    Processing,
+    /// Money returned.
+    Refunded,
+    /// Refused by the store.
+    Rejected,
+}
+
+/// A refund of an order.
+pub struct Refund(pub refund::Model);
+
+#[Object]
+impl Refund {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+    /// The refunded order.
+    async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
+        let state = ctx.data_unchecked::<AppState>();
+        let o = service::find(state, self.0.order_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("order not found".into()))?;
+        Ok(Order(o))
+    }
+    /// Where it is.
+    async fn status(&self) -> RefundStatus {
+        match self.0.status.as_str() {
+            "PROCESSING" => RefundStatus::Processing,
+            "REFUNDED" => RefundStatus::Refunded,
+            "REJECTED" => RefundStatus::Rejected,
+            _ => RefundStatus::Pending,
+        }
+    }
+    /// Amount returned (fen): the WeChat part plus the balance part.
+    async fn amount_fen(&self) -> Money {
+        Money(self.0.amount_fen)
+    }
+    /// Why.
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    /// When it was asked for.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// ADMIN filters of `orders`.
+#[derive(InputObject, Default)]
+pub struct OrderFilter {
+    /// Only this status.
+    pub status: Option<OrderStatus>,
+    /// Only this customer's.
+    pub customer_id: Option<ID>,
+    /// Only orders with a fulfillment by this supplier.
+    pub supplier_id: Option<ID>,
+    /// Placed at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Placed before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A SKU and quantity in the cart.
+pub struct CartItem {
+    pub sku: entity::sku::Model,
+    pub product: entity::product::Model,
+    pub quantity: i32,
+}
+
+#[Object]
+impl CartItem {
+    /// The SKU as it is now.
+    async fn sku(&self) -> Sku {
+        Sku(self.sku.clone())
+    }
+    /// Its product.
+    async fn product(&self) -> crate::modules::catalogue::types::Product {
+        self.product.clone().into()
+    }
+    /// 1 to 99.
+    async fn quantity(&self) -> i32 {
+        self.quantity
+    }
+    /// Can be bought now: on shelf, not archived, and enough in stock.
+    async fn available(&self) -> bool {
+        self.product.status == crate::modules::catalogue::service::ON_SHELF
+            && !self.sku.archived
+            && self.sku.stock >= self.quantity
+    }
+}
+
+/// The customer's cart.
+#[derive(SimpleObject)]
+pub struct Cart {
+    /// Most recently changed first.
+    pub items: Vec<CartItem>,
+}

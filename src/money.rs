@@ -1,0 +1,28 @@
+//! Money rules in one place: amounts are `i64` fen; every percentage is
+//! rounded half-up to the fen here and nowhere else.
+
+/// `amount × percent / 100`, rounded half-up to the fen (amounts are ≥ 0).
+pub fn percent_half_up(amount_fen: i64, percent: i64) -> i64 {
+    let product = i128::from(amount_fen) * i128::from(percent);
+    let rounded = if product >= 0 {
+        (product + 50) / 100
+    } else {
+        (product - 50) / 100
+    };
+    rounded as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_half_up;
+
+    #[test]
+    fn rounds_half_up() {
+        assert_eq!(percent_half_up(3590, 10), 359);
+        assert_eq!(percent_half_up(3590, 5), 180); // 179.5 → 180
+        assert_eq!(percent_half_up(1999, 90), 1799); // 1799.1
+        assert_eq!(percent_half_up(1995, 90), 1796); // 1795.5 → 1796
+        assert_eq!(percent_half_up(0, 90), 0);
+        assert_eq!(percent_half_up(i64::MAX / 200, 100), i64::MAX / 200);
+    }
+}

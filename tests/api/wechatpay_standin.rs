@@ -1,0 +1,453 @@
+//! A local stand-in for WeChat Pay's API v3 servers.
+//!
+//! It checks requests the way WeChat Pay does (a `WECHATPAY2-SHA256-RSA2048`
+//! signature by the merchant key, the right mchid and serial), signs its
+//! answers with a platform key, and builds payment notifications as WeChat
+//! Pay would POST them, so the application's real client and verifier run
+//! end to end without the network.
+// Not every test uses every field and helper.
+#![allow(dead_code)]
+use std::{collections::HashMap, path::PathBuf, sync::LazyLock};
+
+use aes_gcm::{
+    Aes256Gcm,
+    aead::{Aead, KeyInit, Payload},
+};
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use rsa::{
+    RsaPrivateKey,
+    pkcs1v15::{Signature, SigningKey, VerifyingKey},
+    pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding},
+    signature::{SignatureEncoding, Signer, Verifier},
+};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use wiremock::{
+    Mock, MockServer, Request, Respond, ResponseTemplate,
+    matchers::{method, path},
+};
+
+/// Requests whose Authorization timestamp is further off than this are refused.
+const MAX_SKEW_SECS: i64 = 300;
+
+struct Keys {
+    merchant: RsaPrivateKey,
+    platform: RsaPrivateKey,
+    /// Signs forged notifications.
+    forger: RsaPrivateKey,
+}
+
+/// Generated once per test binary: 2048-bit key generation is slow.
+static KEYS: LazyLock<Keys> = LazyLock::new(|| {
+    let generate = || RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA key");
+    Keys {
+        merchant: generate(),
+        platform: generate(),
+        forger: generate(),
+    }
+});
+
+/// WeChat Pay's servers, on a local port.
+pub struct WechatPayStandIn {
+    pub server: MockServer,
+    /// Temporary directory holding the two PEM files; removed on drop.
+    pub dir: PathBuf,
+    pub merchant_key_file: String,
+    pub platform_public_key_file: String,
+    pub mchid: String,
+    pub merchant_serial: String,
+    pub apiv3_key: String,
+    pub platform_public_key_id: String,
+    /// Checks the merchant's request signatures.
+    merchant_public: VerifyingKey<Sha256>,
+    /// Signs answers and genuine notifications.
+    platform: SigningKey<Sha256>,
+    /// Signs forged notifications.
+    forger: SigningKey<Sha256>,
+}
+
+impl WechatPayStandIn {
+    /// A fresh server and key files; the keys are shared by the whole test binary.
+    pub async fn start() -> Self {
+        let keys = tokio::task::spawn_blocking(|| &*KEYS)
+            .await
+            .expect("key generation");
+        let server = MockServer::start().await;
+        let dir =
+            std::env::temp_dir().join(format!("siyu-wechatpay-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("create the stand-in's directory");
+        let merchant_key_file = dir.join("merchant_key.pem");
+        let platform_public_key_file = dir.join("platform_public_key.pem");
+        std::fs::write(
+            &merchant_key_file,
+            keys.merchant
+                .to_pkcs8_pem(LineEnding::LF)
+                .expect("merchant key PEM")
+                .as_bytes(),
+        )
+        .expect("write the merchant key");
+        std::fs::write(
+            &platform_public_key_file,
+            keys.platform
+                .to_public_key()
+                .to_public_key_pem(LineEnding::LF)
+                .expect("platform public key PEM"),
+        )
+        .expect("write the platform public key");
+        Self {
+            server,
+            dir,
+            merchant_key_file: merchant_key_file.display().to_string(),
+            platform_public_key_file: platform_public_key_file.display().to_string(),
+            mchid: "1900000109".into(),
+            merchant_serial: uuid::Uuid::new_v4().simple().to_string().to_uppercase(),
+            // 32 ASCII characters, as an API v3 key is.
+            apiv3_key: uuid::Uuid::new_v4().simple().to_string(),
+            platform_public_key_id: "PUB_KEY_ID_0119000001092024112200000000001".into(),
+            merchant_public: VerifyingKey::new(keys.merchant.to_public_key()),
+            platform: SigningKey::new(keys.platform.clone()),
+            forger: SigningKey::new(keys.forger.clone()),
+        }
+    }
+
+    /// Environment variables for `spawn_app_with`. The app also needs
+    /// `WECHAT_APPID` and `WECHAT_SECRET` (the appid goes into every order).
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("WECHATPAY_MCHID", self.mchid.clone()),
+            ("WECHATPAY_MERCHANT_SERIAL", self.merchant_serial.clone()),
+            (
+                "WECHATPAY_MERCHANT_KEY_FILE",
+                self.merchant_key_file.clone(),
+            ),
+            ("WECHATPAY_APIV3_KEY", self.apiv3_key.clone()),
+            (
+                "WECHATPAY_PUBLIC_KEY_FILE",
+                self.platform_public_key_file.clone(),
+            ),
+            (
+                "WECHATPAY_PUBLIC_KEY_ID",
+                self.platform_public_key_id.clone(),
+            ),
+            ("WECHATPAY_API_BASE", self.server.uri()),
+            (
+                "WECHATPAY_NOTIFY_URL",
+                "https://shop.example.com/webhooks/wechat-pay".into(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// Answers `POST /v3/pay/transactions/jsapi` and
+    /// `POST /v3/refund/domestic/refunds` as WeChat Pay does: 401 SIGN_ERROR
+    /// unless the request is signed by the merchant key with the right mchid
+    /// and serial, 400 PARAM_ERROR on a body it would refuse, otherwise 200;
+    /// every answer signed with the platform key.
+    pub async fn mount_default(&self) {
+        for (route, endpoint) in [
+            ("/v3/pay/transactions/jsapi", Endpoint::Prepay),
+            ("/v3/refund/domestic/refunds", Endpoint::Refund),
+        ] {
+            Mock::given(method("POST"))
+                .and(path(route))
+                .respond_with(PayResponder {
+                    endpoint,
+                    mchid: self.mchid.clone(),
+                    merchant_serial: self.merchant_serial.clone(),
+                    merchant_public: self.merchant_public.clone(),
+                    platform: self.platform.clone(),
+                    platform_public_key_id: self.platform_public_key_id.clone(),
+                })
+                .mount(&self.server)
+                .await;
+        }
+    }
+
+    /// Every request received so far: (method, path, JSON body or `Null`).
+    pub async fn requests(&self) -> Vec<(String, String, Value)> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| {
+                (
+                    r.method.to_string(),
+                    r.url.path().to_string(),
+                    serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+                )
+            })
+            .collect()
+    }
+
+    /// A `TRANSACTION.SUCCESS` notification as WeChat Pay would POST it:
+    /// `transaction` encrypted with the API v3 key, the body signed with the
+    /// platform key at `timestamp` (unix seconds). Returns (headers, body).
+    pub fn notification(
+        &self,
+        transaction: &Value,
+        timestamp: i64,
+    ) -> (Vec<(String, String)>, String) {
+        self.build_notification(transaction, timestamp, &self.platform)
+    }
+
+    /// The same, but signed with another key: a forgery (still encrypted with
+    /// the right API v3 key, so only the signature gives it away).
+    pub fn forged_notification(
+        &self,
+        transaction: &Value,
+        timestamp: i64,
+    ) -> (Vec<(String, String)>, String) {
+        self.build_notification(transaction, timestamp, &self.forger)
+    }
+
+    fn build_notification(
+        &self,
+        transaction: &Value,
+        timestamp: i64,
+        signer: &SigningKey<Sha256>,
+    ) -> (Vec<(String, String)>, String) {
+        let resource_nonce = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let associated_data = "transaction";
+        let cipher = Aes256Gcm::new_from_slice(self.apiv3_key.as_bytes()).expect("32-byte key");
+        let nonce: [u8; 12] = resource_nonce.as_bytes().try_into().expect("12 bytes");
+        let ciphertext = cipher
+            .encrypt(
+                &aes_gcm::Nonce::from(nonce),
+                Payload {
+                    msg: transaction.to_string().as_bytes(),
+                    aad: associated_data.as_bytes(),
+                },
+            )
+            .expect("encrypt");
+        let body = json!({
+            "id": format!("EV-{}", uuid::Uuid::new_v4().simple()),
+            "create_time": china_time(timestamp),
+            "resource_type": "encrypt-resource",
+            "event_type": "TRANSACTION.SUCCESS",
+            "summary": "支付成功",
+            "resource": {
+                "original_type": "transaction",
+                "algorithm": "AEAD_AES_256_GCM",
+                "ciphertext": BASE64.encode(ciphertext),
+                "associated_data": associated_data,
+                "nonce": resource_nonce,
+            }
+        })
+        .to_string();
+        let headers = signed_headers(signer, &self.platform_public_key_id, timestamp, &body)
+            .into_iter()
+            .chain([("Content-Type".to_string(), "application/json".to_string())])
+            .collect();
+        (headers, body)
+    }
+}
+
+impl Drop for WechatPayStandIn {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Prepay,
+    Refund,
+}
+
+/// Checks a request's signature and answers, signed, as WeChat Pay would.
+struct PayResponder {
+    endpoint: Endpoint,
+    mchid: String,
+    merchant_serial: String,
+    merchant_public: VerifyingKey<Sha256>,
+    platform: SigningKey<Sha256>,
+    platform_public_key_id: String,
+}
+
+impl Respond for PayResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        if let Err(why) = self.check_signature(request) {
+            return self.answer(401, json!({ "code": "SIGN_ERROR", "message": why }));
+        }
+        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+            return param_error(self, "body is not JSON");
+        };
+        match self.endpoint {
+            Endpoint::Prepay => {
+                let ok = body["mchid"] == self.mchid.as_str()
+                    && body["appid"].as_str().is_some_and(|s| !s.is_empty())
+                    && body["out_trade_no"].as_str().is_some_and(|s| !s.is_empty())
+                    && body["description"].is_string()
+                    && body["notify_url"].is_string()
+                    && body["time_expire"]
+                        .as_str()
+                        .is_some_and(|t| DateTime::parse_from_rfc3339(t).is_ok())
+                    && body["amount"]["total"].as_i64().is_some_and(|t| t > 0)
+                    && body["amount"]["currency"] == "CNY"
+                    && body["payer"]["openid"]
+                        .as_str()
+                        .is_some_and(|s| !s.is_empty());
+                if !ok {
+                    return param_error(self, "prepay body is missing or has a bad field");
+                }
+                self.answer(
+                    200,
+                    json!({ "prepay_id": format!("wx_prepay_{}", uuid::Uuid::new_v4().simple()) }),
+                )
+            }
+            Endpoint::Refund => {
+                let refund = body["amount"]["refund"].as_i64().unwrap_or(0);
+                let total = body["amount"]["total"].as_i64().unwrap_or(0);
+                let ok = body["out_trade_no"].as_str().is_some_and(|s| !s.is_empty())
+                    && body["out_refund_no"]
+                        .as_str()
+                        .is_some_and(|s| !s.is_empty())
+                    && refund > 0
+                    && refund <= total
+                    && body["amount"]["currency"] == "CNY";
+                if !ok {
+                    return param_error(self, "refund body is missing or has a bad field");
+                }
+                let now = china_time(Utc::now().timestamp());
+                self.answer(
+                    200,
+                    json!({
+                        "refund_id": format!("5000000{}", uuid::Uuid::new_v4().as_u128() % 10u128.pow(22)),
+                        "out_refund_no": body["out_refund_no"],
+                        "transaction_id": "4200000000000000000000000000",
+                        "out_trade_no": body["out_trade_no"],
+                        "channel": "ORIGINAL",
+                        "user_received_account": "支付用户零钱",
+                        "success_time": now,
+                        "create_time": now,
+                        "status": "SUCCESS",
+                        "funds_account": "AVAILABLE",
+                        "amount": {
+                            "total": total,
+                            "refund": refund,
+                            "payer_total": total,
+                            "payer_refund": refund,
+                            "settlement_refund": refund,
+                            "settlement_total": total,
+                            "discount_refund": 0,
+                            "currency": "CNY",
+                            "refund_fee": 0,
+                        },
+                    }),
+                )
+            }
+        }
+    }
+}
+
+fn param_error(responder: &PayResponder, message: &str) -> ResponseTemplate {
+    responder.answer(400, json!({ "code": "PARAM_ERROR", "message": message }))
+}
+
+impl PayResponder {
+    /// What WeChat Pay checks in `Authorization`.
+    fn check_signature(&self, request: &Request) -> Result<(), String> {
+        let header = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .ok_or("no Authorization header")?;
+        let params = header
+            .strip_prefix("WECHATPAY2-SHA256-RSA2048 ")
+            .ok_or("Authorization is not WECHATPAY2-SHA256-RSA2048")?;
+        let fields: HashMap<&str, &str> = params
+            .split(',')
+            .filter_map(|kv| {
+                let (k, v) = kv.trim().split_once('=')?;
+                Some((k, v.strip_prefix('"')?.strip_suffix('"')?))
+            })
+            .collect();
+        let field = |name: &str| {
+            fields
+                .get(name)
+                .copied()
+                .ok_or_else(|| format!("Authorization lacks {name}"))
+        };
+        if field("mchid")? != self.mchid {
+            return Err("mchid does not match".into());
+        }
+        if field("serial_no")? != self.merchant_serial {
+            return Err("serial_no is not the merchant certificate's".into());
+        }
+        let timestamp = field("timestamp")?;
+        let seconds: i64 = timestamp.parse().map_err(|_| "timestamp is not a number")?;
+        if (Utc::now().timestamp() - seconds).abs() > MAX_SKEW_SECS {
+            return Err("timestamp expired".into());
+        }
+        let nonce = field("nonce_str")?;
+        let path = match request.url.query() {
+            Some(q) => format!("{}?{q}", request.url.path()),
+            None => request.url.path().to_string(),
+        };
+        let mut message =
+            format!("{}\n{path}\n{timestamp}\n{nonce}\n", request.method).into_bytes();
+        message.extend_from_slice(&request.body);
+        message.push(b'\n');
+        let signature = BASE64
+            .decode(field("signature")?)
+            .ok()
+            .and_then(|b| Signature::try_from(b.as_slice()).ok())
+            .ok_or("signature is not base64 RSA")?;
+        self.merchant_public
+            .verify(&message, &signature)
+            .map_err(|_| "signature verification failed".to_string())
+    }
+
+    /// A JSON answer signed with the platform key, as WeChat Pay signs them all.
+    fn answer(&self, status: u16, body: Value) -> ResponseTemplate {
+        let body = body.to_string();
+        let mut template = ResponseTemplate::new(status)
+            .insert_header("Request-ID", uuid::Uuid::new_v4().to_string().as_str());
+        for (name, value) in signed_headers(
+            &self.platform,
+            &self.platform_public_key_id,
+            Utc::now().timestamp(),
+            &body,
+        ) {
+            template = template.insert_header(name.as_str(), value.as_str());
+        }
+        template.set_body_raw(body, "application/json")
+    }
+}
+
+/// `Wechatpay-*` headers signing `timestamp\nnonce\nbody\n`.
+fn signed_headers(
+    signer: &SigningKey<Sha256>,
+    serial: &str,
+    timestamp: i64,
+    body: &str,
+) -> Vec<(String, String)> {
+    let nonce = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    let signature: Signature = signer.sign(format!("{timestamp}\n{nonce}\n{body}\n").as_bytes());
+    vec![
+        ("Wechatpay-Timestamp".into(), timestamp.to_string()),
+        ("Wechatpay-Nonce".into(), nonce),
+        (
+            "Wechatpay-Signature".into(),
+            BASE64.encode(signature.to_bytes()),
+        ),
+        ("Wechatpay-Serial".into(), serial.to_string()),
+        (
+            "Wechatpay-Signature-Type".into(),
+            "WECHATPAY2-SHA256-RSA2048".into(),
+        ),
+    ]
+}
+
+/// RFC 3339 in China time, as WeChat Pay writes times.
+fn china_time(timestamp: i64) -> String {
+    let china = FixedOffset::east_opt(8 * 3600).expect("+08:00");
+    DateTime::from_timestamp(timestamp, 0)
+        .unwrap_or_default()
+        .with_timezone(&china)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
