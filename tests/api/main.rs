@@ -8,4 +8,5 @@ mod catalogue;
 mod helpers;
 mod http_limits;
 mod ops;
+mod orders;
 mod wechat_login;

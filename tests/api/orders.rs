@@ -1,0 +1,854 @@
+//! Checkout and orders on the embedded demo payment path: cart, pricing,
+//! idempotency, stock under concurrency, cancellation and time-out,
+//! fulfilment by suppliers, history and privacy, refunds.
+use serde_json::{Value, json};
+
+use crate::{
+    catalogue::{create_category, create_product},
+    helpers::{TestApp, error_code, spawn_app, spawn_app_with},
+};
+
+pub const ORDER_FIELDS: &str = "id orderNo status itemsFen memberDiscountFen shippingFen totalFen payableFen paidFen balancePaidFen lines { title quantity unitPriceFen specs { value } } fulfillments { id status supplier { name } lines { title } }";
+
+pub async fn save_address(app: &TestApp, token: &str) -> String {
+    let v = app
+        .gql(
+            Some(token),
+            "mutation($i: AddressInput!) { saveAddress(input: $i) { id isDefault } }",
+            json!({ "i": { "name": "张三", "phone": "13800138000", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 1 号" } }),
+        )
+        .await;
+    assert_eq!(v["data"]["saveAddress"]["isDefault"], true, "{v}");
+    v["data"]["saveAddress"]["id"].as_str().unwrap().to_string()
+}
+
+pub async fn place(app: &TestApp, token: &str, items: Value, key: &str) -> Value {
+    app.gql(
+        Some(token),
+        &format!("mutation($i: OrderInput!, $k: String!) {{ placeOrder(input: $i, idempotencyKey: $k) {{ order {{ {ORDER_FIELDS} }} wechatPayParams {{ appId package signType paySign timeStamp nonceStr }} }} }}"),
+        json!({ "i": { "items": items }, "k": key }),
+    )
+    .await
+}
+
+async fn stock_of(app: &TestApp, product: &str) -> Vec<i64> {
+    let v = app
+        .gql(
+            None,
+            "query($id: ID!) { product(id: $id) { skus { stock } salesCount } }",
+            json!({ "id": product }),
+        )
+        .await;
+    v["data"]["product"]["skus"]
+        .as_array()
+        .map(|s| s.iter().map(|k| k["stock"].as_i64().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+struct Shop {
+    admin: String,
+    /// (product id, sku ids)
+    products: Vec<(String, Vec<String>)>,
+    supplier_tokens: Vec<String>,
+}
+
+/// Three products: one per supplier A and B, one self-operated; prices 3000, 2500, 1000.
+async fn shop(app: &TestApp, stock: i64) -> Shop {
+    let admin = app.admin_token().await;
+    let cat = create_category(app, &admin, "c", None).await;
+    let mut products = Vec::new();
+    for (title, price) in [("甲供商品", 3000), ("乙供商品", 2500), ("自营商品", 1000)] {
+        let p = create_product(app, &admin, &cat, title, &[price]).await;
+        let sku = p["skus"][0]["id"].as_str().unwrap().to_string();
+        app.gql(
+            Some(&admin),
+            "mutation($s: ID!, $n: Int!) { setSkuStock(skuId: $s, stock: $n) { id } }",
+            json!({ "s": sku, "n": stock }),
+        )
+        .await;
+        products.push((p["id"].as_str().unwrap().to_string(), vec![sku]));
+    }
+    let mut supplier_tokens = Vec::new();
+    for (i, name) in ["甲", "乙"].iter().enumerate() {
+        let v = app.gql(Some(&admin), "mutation($n: String!) { createSupplier(input: {name: $n}) { apiKey supplier { id } } }", json!({ "n": name })).await;
+        let key = v["data"]["createSupplier"]["apiKey"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let sid = v["data"]["createSupplier"]["supplier"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.gql(
+            Some(&admin),
+            "mutation($s: ID!, $i: SupplierLinkInput!) { linkSkuToSupplier(skuId: $s, input: $i) { id } }",
+            json!({ "s": products[i].1[0], "i": { "supplierId": sid, "supplierSkuCode": format!("{name}-1"), "costFen": 1000 + i as i64, "dropShip": true } }),
+        )
+        .await;
+        let v = app
+            .gql(
+                None,
+                "mutation($k: String!) { supplierLogin(apiKey: $k) { accessToken } }",
+                json!({ "k": key }),
+            )
+            .await;
+        supplier_tokens.push(
+            v["data"]["supplierLogin"]["accessToken"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    Shop {
+        admin,
+        products,
+        supplier_tokens,
+    }
+}
+
+#[tokio::test]
+async fn cart_to_receipt_with_two_suppliers() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let buyer = app.customer_token("buyer").await;
+    save_address(&app, &buyer).await;
+
+    // Cart: add, add again (quantities add up), update, remove.
+    let sku = |i: usize| shop.products[i].1[0].clone();
+    for i in 0..3 {
+        app.gql(
+            Some(&buyer),
+            "mutation($s: ID!) { addToCart(skuId: $s, quantity: 1) { items { quantity } } }",
+            json!({ "s": sku(i) }),
+        )
+        .await;
+    }
+    app.gql(
+        Some(&buyer),
+        "mutation($s: ID!) { addToCart(skuId: $s, quantity: 1) { items { quantity } } }",
+        json!({ "s": sku(0) }),
+    )
+    .await;
+    let v = app.gql(Some(&buyer), "mutation($s: ID!) { updateCartItem(skuId: $s, quantity: 3) { items { quantity sku { id } available product { title } } } }", json!({ "s": sku(2) })).await;
+    let items = v["data"]["updateCartItem"]["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(items.len(), 3);
+    let q = |id: &str| {
+        items.iter().find(|i| i["sku"]["id"] == id).unwrap()["quantity"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!((q(&sku(0)), q(&sku(2))), (2, 3));
+
+    // Preview and place agree: 2×3000 + 2500 + 3×1000 = 11500 ≥ 9900 ships free.
+    let items = json!([{ "skuId": sku(0), "quantity": 2 }, { "skuId": sku(1), "quantity": 1 }, { "skuId": sku(2), "quantity": 3 }]);
+    let v = app.gql(Some(&buyer), "query($i: OrderInput!) { previewOrder(input: $i) { itemsFen shippingFen totalFen payableFen balanceFen } }", json!({ "i": { "items": items } })).await;
+    assert_eq!(
+        v["data"]["previewOrder"],
+        json!({ "itemsFen": 11500, "shippingFen": 0, "totalFen": 11500, "payableFen": 11500, "balanceFen": 0 }),
+        "{v}"
+    );
+    let v = place(&app, &buyer, items.clone(), "k-1").await;
+    let order = v["data"]["placeOrder"]["order"].clone();
+    assert_eq!(order["status"], "PENDING_PAYMENT", "{v}");
+    assert_eq!(order["totalFen"], 11500);
+    assert!(
+        v["data"]["placeOrder"]["wechatPayParams"].is_null(),
+        "demo mode pays with demoPay"
+    );
+    assert!(order["fulfillments"].as_array().unwrap().is_empty());
+    let no = order["orderNo"].as_str().unwrap();
+    assert!(
+        no.len() >= 12 && no.chars().all(|c| c.is_ascii_digit()),
+        "{no}"
+    );
+    // Placed lines left the cart; stock is taken.
+    let v = app
+        .gql(Some(&buyer), "{ cart { items { quantity } } }", json!({}))
+        .await;
+    assert!(v["data"]["cart"]["items"].as_array().unwrap().is_empty());
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![8]);
+
+    let v = app
+        .gql(
+            Some(&buyer),
+            &format!("mutation($id: ID!) {{ demoPay(orderId: $id) {{ {ORDER_FIELDS} }} }}"),
+            json!({ "id": order["id"] }),
+        )
+        .await;
+    let paid = &v["data"]["demoPay"];
+    assert_eq!(paid["status"], "PAID", "{v}");
+    assert_eq!(paid["paidFen"], 11500);
+    let fulfillments = paid["fulfillments"].as_array().unwrap();
+    assert_eq!(
+        fulfillments.len(),
+        3,
+        "one per supplier plus one self-operated: {v}"
+    );
+
+    // Each supplier sees and ships only its own part.
+    let mut fulfillment_ids = Vec::new();
+    for (i, token) in shop.supplier_tokens.iter().enumerate() {
+        let v = app.gql(Some(token), "{ supplierFulfillments(status: PENDING) { nodes { id costFen lines { title } order { orderNo lines { title } } shippingAddress { name phone } } } }", json!({})).await;
+        let nodes = v["data"]["supplierFulfillments"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"));
+        assert_eq!(nodes.len(), 1, "{v}");
+        let f = &nodes[0];
+        assert_eq!(f["lines"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            f["order"]["lines"].as_array().unwrap().len(),
+            1,
+            "a supplier sees only its lines of the order"
+        );
+        assert_eq!(f["shippingAddress"]["name"], "张三");
+        let expected_cost = if i == 0 { 2 * 1000 } else { 1001 };
+        assert_eq!(f["costFen"], expected_cost);
+        let v = app.gql(Some(token), "query($id: ID!) { supplierFulfillments { nodes { order { totalFen } } } order(id: $id) { id } }", json!({ "id": order["id"] })).await;
+        assert!(
+            v.to_string().contains("FORBIDDEN"),
+            "amounts are the buyer's and the store's: {v}"
+        );
+        fulfillment_ids.push(f["id"].as_str().unwrap().to_string());
+    }
+    // Supplier B cannot ship A's fulfillment.
+    let ship = "mutation($id: ID!) { shipFulfillment(id: $id, carrier: \"顺丰\", trackingNo: \"SF123\") { status trackingNo } }";
+    let v = app
+        .gql(
+            Some(&shop.supplier_tokens[1]),
+            ship,
+            json!({ "id": fulfillment_ids[0] }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "NOT_FOUND");
+    for (token, id) in shop.supplier_tokens.iter().zip(&fulfillment_ids) {
+        let v = app.gql(Some(token), ship, json!({ "id": id })).await;
+        assert_eq!(v["data"]["shipFulfillment"]["status"], "SHIPPED", "{v}");
+    }
+    let v = app
+        .gql(
+            Some(token_of(&shop)),
+            ship,
+            json!({ "id": fulfillment_ids[0] }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT", "already shipped");
+    let q = format!("query($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}");
+    let v = app
+        .gql(Some(&buyer), &q, json!({ "id": order["id"] }))
+        .await;
+    assert_eq!(
+        v["data"]["order"]["status"], "PAID",
+        "the self-operated part has not shipped yet"
+    );
+    // ADMIN ships the self-operated part; then the order is SHIPPED.
+    let own = v["data"]["order"]["fulfillments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["supplier"].is_null())
+        .unwrap()["id"]
+        .clone();
+    let v = app.gql(Some(&shop.admin), ship, json!({ "id": own })).await;
+    assert_eq!(v["data"]["shipFulfillment"]["status"], "SHIPPED", "{v}");
+    let v = app
+        .gql(Some(&buyer), &q, json!({ "id": order["id"] }))
+        .await;
+    assert_eq!(v["data"]["order"]["status"], "SHIPPED");
+
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($id: ID!) { confirmReceipt(id: $id) { status } }",
+            json!({ "id": order["id"] }),
+        )
+        .await;
+    assert_eq!(v["data"]["confirmReceipt"]["status"], "COMPLETED", "{v}");
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
+            json!({ "id": order["id"] }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT");
+
+    // Sales feed the product and the hot list.
+    let v = app
+        .gql(
+            None,
+            "query($id: ID!) { product(id: $id) { salesCount } hotProducts(limit: 1) { id } }",
+            json!({ "id": shop.products[2].0 }),
+        )
+        .await;
+    assert_eq!(v["data"]["product"]["salesCount"], 3);
+    assert_eq!(
+        v["data"]["hotProducts"][0]["id"],
+        shop.products[2].0.as_str(),
+        "the best seller leads: {v}"
+    );
+}
+
+fn token_of(shop: &Shop) -> &str {
+    &shop.supplier_tokens[0]
+}
+
+#[tokio::test]
+async fn shipping_is_charged_below_the_threshold() {
+    let app = spawn_app_with(&[
+        ("SHIPPING_FEE_FEN", "600"),
+        ("FREE_SHIPPING_FROM_FEN", "5000"),
+    ])
+    .await;
+    let shop = shop(&app, 10).await;
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    let v = place(
+        &app,
+        &buyer,
+        json!([{ "skuId": shop.products[2].1[0], "quantity": 4 }]),
+        "k",
+    )
+    .await;
+    let o = &v["data"]["placeOrder"]["order"];
+    assert_eq!(
+        (
+            o["itemsFen"].as_i64(),
+            o["shippingFen"].as_i64(),
+            o["totalFen"].as_i64()
+        ),
+        (Some(4000), Some(600), Some(4600)),
+        "{v}"
+    );
+    let v = place(
+        &app,
+        &buyer,
+        json!([{ "skuId": shop.products[2].1[0], "quantity": 5 }]),
+        "k2",
+    )
+    .await;
+    assert_eq!(v["data"]["placeOrder"]["order"]["shippingFen"], 0);
+}
+
+#[tokio::test]
+async fn the_same_key_is_the_same_order() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    let items = json!([{ "skuId": shop.products[0].1[0], "quantity": 2 }]);
+    let first = place(&app, &buyer, items.clone(), "same").await;
+    let again = place(&app, &buyer, items.clone(), "same").await;
+    assert_eq!(
+        first["data"]["placeOrder"]["order"]["id"],
+        again["data"]["placeOrder"]["order"]["id"]
+    );
+    assert_eq!(
+        stock_of(&app, &shop.products[0].0).await,
+        vec![8],
+        "stock taken once"
+    );
+    let other = place(
+        &app,
+        &buyer,
+        json!([{ "skuId": shop.products[0].1[0], "quantity": 3 }]),
+        "same",
+    )
+    .await;
+    assert_eq!(error_code(&other), "CONFLICT");
+    // Concurrent replays of a new key still make one order.
+    let tries = (0..8).map(|_| place(&app, &buyer, items.clone(), "rush"));
+    let ids: std::collections::HashSet<String> = futures_util::future::join_all(tries)
+        .await
+        .iter()
+        .map(|v| {
+            v["data"]["placeOrder"]["order"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{v}"))
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![6]);
+    // Another customer's identical key is another order.
+    let other_buyer = app.customer_token("c").await;
+    save_address(&app, &other_buyer).await;
+    let v = place(&app, &other_buyer, items, "same").await;
+    assert_ne!(
+        v["data"]["placeOrder"]["order"]["id"],
+        first["data"]["placeOrder"]["order"]["id"]
+    );
+}
+
+#[tokio::test]
+async fn thirty_buyers_five_units_five_orders() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 5).await;
+    let sku = shop.products[0].1[0].clone();
+    let mut buyers = Vec::new();
+    for i in 0..30 {
+        let t = app.customer_token(&format!("rush{i}")).await;
+        save_address(&app, &t).await;
+        buyers.push(t);
+    }
+    let keys: Vec<String> = (0..30).map(|i| format!("k{i}")).collect();
+    let attempts = buyers
+        .iter()
+        .zip(&keys)
+        .map(|(t, k)| place(&app, t, json!([{ "skuId": sku, "quantity": 1 }]), k));
+    let results = futures_util::future::join_all(attempts).await;
+    let placed = results
+        .iter()
+        .filter(|v| v["data"]["placeOrder"]["order"]["id"].is_string())
+        .count();
+    let sold_out = results
+        .iter()
+        .filter(|v| v["errors"][0]["extensions"]["code"] == "OUT_OF_STOCK")
+        .count();
+    assert_eq!((placed, sold_out), (5, 25), "{results:?}");
+    assert!(
+        results.iter().find(|v| v["errors"].is_array()).unwrap()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("甲供商品")
+    );
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![0]);
+}
+
+#[tokio::test]
+async fn cancelling_and_timing_out_give_stock_back_once() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    let item = |q| json!([{ "skuId": shop.products[0].1[0], "quantity": q }]);
+    let a = place(&app, &buyer, item(3), "a").await["data"]["placeOrder"]["order"]["id"].clone();
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![7]);
+    let cancel = "mutation($id: ID!) { cancelOrder(id: $id) { status } }";
+    let results = futures_util::future::join_all(
+        (0..5).map(|_| app.gql(Some(&buyer), cancel, json!({ "id": a }))),
+    )
+    .await;
+    assert_eq!(
+        results
+            .iter()
+            .filter(|v| v["data"]["cancelOrder"]["status"] == "CANCELLED")
+            .count(),
+        1,
+        "{results:?}"
+    );
+    assert_eq!(
+        stock_of(&app, &shop.products[0].0).await,
+        vec![10],
+        "given back exactly once"
+    );
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($id: ID!) { demoPay(orderId: $id) { status } }",
+            json!({ "id": a }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT");
+
+    // Time-out: the job cancels what is due, from any number of instances at once.
+    let b = place(&app, &buyer, item(4), "b").await["data"]["placeOrder"]["order"]["id"].clone();
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![6]);
+    let now = chrono::Utc::now();
+    assert_eq!(
+        siyu::modules::order::service::expire_unpaid(&app.state, now)
+            .await
+            .unwrap(),
+        0,
+        "not due yet"
+    );
+    let later = now + chrono::Duration::minutes(31);
+    let runs = futures_util::future::join_all(
+        (0..4).map(|_| siyu::modules::order::service::expire_unpaid(&app.state, later)),
+    )
+    .await;
+    assert_eq!(runs.iter().map(|r| *r.as_ref().unwrap()).sum::<usize>(), 1);
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![10]);
+    let v = app
+        .gql(
+            Some(&buyer),
+            "query($id: ID!) { order(id: $id) { status } }",
+            json!({ "id": b }),
+        )
+        .await;
+    assert_eq!(v["data"]["order"]["status"], "CANCELLED");
+}
+
+#[tokio::test]
+async fn shipped_orders_complete_by_themselves() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    let v = place(
+        &app,
+        &buyer,
+        json!([{ "skuId": shop.products[2].1[0], "quantity": 1 }]),
+        "k",
+    )
+    .await;
+    let id = v["data"]["placeOrder"]["order"]["id"].clone();
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($id: ID!) { demoPay(orderId: $id) { fulfillments { id } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let f = v["data"]["demoPay"]["fulfillments"][0]["id"].clone();
+    app.gql(Some(&shop.admin), "mutation($id: ID!) { shipFulfillment(id: $id, carrier: \"EMS\", trackingNo: \"E1\") { id } }", json!({ "id": f })).await;
+    let svc = siyu::modules::order::service::auto_complete;
+    assert_eq!(svc(&app.state, chrono::Utc::now()).await.unwrap(), 0);
+    assert_eq!(
+        svc(&app.state, chrono::Utc::now() + chrono::Duration::days(11))
+            .await
+            .unwrap(),
+        1
+    );
+    let v = app
+        .gql(
+            Some(&buyer),
+            "query($id: ID!) { order(id: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(v["data"]["order"]["status"], "COMPLETED");
+}
+
+#[tokio::test]
+async fn refunds_return_money_and_unshipped_stock() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    let v = place(
+        &app,
+        &buyer,
+        json!([{ "skuId": shop.products[0].1[0], "quantity": 2 }]),
+        "k",
+    )
+    .await;
+    let id = v["data"]["placeOrder"]["order"]["id"].clone();
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不想要了\") { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&v),
+        "CONFLICT",
+        "nothing to refund before payment"
+    );
+    app.gql(
+        Some(&buyer),
+        "mutation($id: ID!) { demoPay(orderId: $id) { status } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"\") { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "reason");
+    let v = app.gql(Some(&buyer), "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不想要了\") { id status amountFen order { status } } }", json!({ "id": id })).await;
+    let refund = &v["data"]["requestRefund"];
+    assert_eq!(refund["status"], "PENDING", "{v}");
+    assert_eq!(refund["amountFen"], 6800);
+    assert_eq!(refund["order"]["status"], "REFUNDING");
+    let approve = "mutation($id: ID!) { approveRefund(refundId: $id) { status order { status } } }";
+    let v = app
+        .gql(Some(&buyer), approve, json!({ "id": refund["id"] }))
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN");
+    let v = app
+        .gql(Some(&shop.admin), approve, json!({ "id": refund["id"] }))
+        .await;
+    assert_eq!(v["data"]["approveRefund"]["status"], "REFUNDED", "{v}");
+    assert_eq!(v["data"]["approveRefund"]["order"]["status"], "REFUNDED");
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![10]);
+    let v = app
+        .gql(Some(&shop.admin), approve, json!({ "id": refund["id"] }))
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT");
+}
+
+#[tokio::test]
+async fn orders_are_private() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let alice = app.customer_token("alice").await;
+    let bob = app.customer_token("bob").await;
+    save_address(&app, &alice).await;
+    let v = place(
+        &app,
+        &alice,
+        json!([{ "skuId": shop.products[2].1[0], "quantity": 1 }]),
+        "k",
+    )
+    .await;
+    let id = v["data"]["placeOrder"]["order"]["id"].clone();
+    let q = "query($id: ID!) { order(id: $id) { id totalFen } }";
+    assert!(app.gql(Some(&bob), q, json!({ "id": id })).await["data"]["order"].is_null());
+    assert_eq!(
+        app.gql(Some(&shop.admin), q, json!({ "id": id })).await["data"]["order"]["totalFen"],
+        1800
+    );
+    assert_eq!(
+        error_code(&app.gql(None, q, json!({ "id": id })).await),
+        "UNAUTHENTICATED"
+    );
+    for who in [&bob, &alice] {
+        let v = app
+            .gql(
+                Some(who),
+                "mutation($id: ID!) { cancelOrder(id: $id) { id } }",
+                json!({ "id": id }),
+            )
+            .await;
+        if who == &bob {
+            assert_eq!(error_code(&v), "NOT_FOUND", "never someone else's order");
+        }
+    }
+    let v = app
+        .gql(Some(&bob), "{ myOrders { nodes { id } } }", json!({}))
+        .await;
+    assert!(
+        v["data"]["myOrders"]["nodes"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let v = app
+        .gql(
+            Some(&alice),
+            "{ myOrders(status: CANCELLED) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["myOrders"]["nodes"][0]["id"], id);
+    let v = app
+        .gql(
+            Some(&shop.supplier_tokens[0]),
+            "{ myOrders { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN");
+    let v = app
+        .gql(Some(&alice), "{ orders { nodes { id } } }", json!({}))
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN");
+    let v = app
+        .gql(
+            Some(&alice),
+            "{ supplierFulfillments { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN");
+    let v = app
+        .gql(
+            Some(&shop.admin),
+            "{ orders(filter: {status: CANCELLED}) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["orders"]["nodes"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn order_history_pages_newest_first() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 50).await;
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let v = place(
+            &app,
+            &buyer,
+            json!([{ "skuId": shop.products[2].1[0], "quantity": 1 }]),
+            &format!("k{i}"),
+        )
+        .await;
+        ids.push(
+            v["data"]["placeOrder"]["order"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    ids.reverse();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let v = app.gql(Some(&buyer), "query($a: String) { myOrders(first: 3, after: $a) { nodes { id } pageInfo { hasNextPage endCursor } } }", json!({ "a": after })).await;
+        let page = &v["data"]["myOrders"];
+        seen.extend(
+            page["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["id"].as_str().unwrap().to_string()),
+        );
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen, ids);
+}
+
+#[tokio::test]
+async fn bad_order_input_is_named() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let buyer = app.customer_token("b").await;
+    let sku = shop.products[0].1[0].clone();
+    let v = place(&app, &buyer, json!([{ "skuId": sku, "quantity": 1 }]), "k").await;
+    assert_eq!(
+        v["errors"][0]["extensions"]["field"], "addressId",
+        "no address yet: {v}"
+    );
+    save_address(&app, &buyer).await;
+    let cases = [
+        (json!([]), "items"),
+        (
+            json!([{ "skuId": sku, "quantity": 0 }]),
+            "items[0].quantity",
+        ),
+        (
+            json!([{ "skuId": sku, "quantity": 100 }]),
+            "items[0].quantity",
+        ),
+        (
+            json!([{ "skuId": sku, "quantity": 1 }, { "skuId": sku, "quantity": 1 }]),
+            "items[1].skuId",
+        ),
+        (json!([{ "skuId": "abc", "quantity": 1 }]), "items[0].skuId"),
+    ];
+    for (items, field) in cases {
+        let v = place(&app, &buyer, items, "k").await;
+        assert_eq!(v["errors"][0]["extensions"]["field"], field, "{v}");
+    }
+    let v = place(
+        &app,
+        &buyer,
+        json!([{ "skuId": "99999", "quantity": 1 }]),
+        "k",
+    )
+    .await;
+    assert_eq!(error_code(&v), "NOT_FOUND");
+    let v = place(&app, &buyer, json!([{ "skuId": sku, "quantity": 11 }]), "k").await;
+    assert_eq!(error_code(&v), "OUT_OF_STOCK");
+    app.gql(
+        Some(&shop.admin),
+        "mutation($id: ID!) { setProductStatus(id: $id, status: OFF_SHELF) { id } }",
+        json!({ "id": shop.products[0].0 }),
+    )
+    .await;
+    let v = place(&app, &buyer, json!([{ "skuId": sku, "quantity": 1 }]), "k").await;
+    assert_eq!(
+        v["errors"][0]["extensions"]["field"], "items[0].skuId",
+        "off shelf: {v}"
+    );
+    let v = place(
+        &app,
+        &buyer,
+        json!([{ "skuId": shop.products[1].1[0], "quantity": 1 }]),
+        "",
+    )
+    .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "idempotencyKey");
+    // An off-shelf SKU stays in the cart, flagged.
+    app.gql(
+        Some(&buyer),
+        "mutation($s: ID!) { addToCart(skuId: $s, quantity: 1) { items { quantity } } }",
+        json!({ "s": sku }),
+    )
+    .await;
+    let v = app
+        .gql(Some(&buyer), "{ cart { items { available } } }", json!({}))
+        .await;
+    assert_eq!(v["data"]["cart"]["items"][0]["available"], false);
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($s: ID!) { addToCart(skuId: $s, quantity: 100) { items { quantity } } }",
+            json!({ "s": sku }),
+        )
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "quantity");
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation { updateCartItem(skuId: \"99999\", quantity: 1) { items { quantity } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "NOT_FOUND");
+    let v = app
+        .gql(Some(&buyer), "mutation { saveAddress(input: {name: \"x\", phone: \"12345\", province: \"p\", city: \"c\", district: \"d\", detail: \"x\"}) { id } }", json!({}))
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "phone");
+    let v = app
+        .gql(Some(&buyer), "mutation { saveAddress(input: {name: \"\", phone: \"13800138000\", province: \"p\", city: \"c\", district: \"d\", detail: \"x\"}) { id } }", json!({}))
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "name");
+    let v = app
+        .gql(
+            Some(&shop.admin),
+            "{ cart { items { quantity } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn suppliers_sync_their_own_stock() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let sync = "mutation($i: [SupplierStockInput!]!) { syncSupplierStock(items: $i) { updated unknownCodes } }";
+    let v = app
+        .gql(Some(&shop.supplier_tokens[0]), sync, json!({ "i": [{ "supplierSkuCode": "甲-1", "stock": 77, "costFen": 999 }, { "supplierSkuCode": "乙-1", "stock": 1 }, { "supplierSkuCode": "nope", "stock": 1 }] }))
+        .await;
+    assert_eq!(
+        v["data"]["syncSupplierStock"],
+        json!({ "updated": 1, "unknownCodes": ["乙-1", "nope"] }),
+        "{v}"
+    );
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![77]);
+    assert_eq!(
+        stock_of(&app, &shop.products[1].0).await,
+        vec![10],
+        "another supplier's code is unknown to it"
+    );
+    let v = app
+        .gql(
+            Some(&shop.admin),
+            sync,
+            json!({ "i": [{ "supplierSkuCode": "甲-1", "stock": 1 }] }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN");
+    let v = app
+        .gql(
+            Some(&shop.supplier_tokens[0]),
+            sync,
+            json!({ "i": [{ "supplierSkuCode": "甲-1", "stock": -1 }] }),
+        )
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "items[0].stock");
+}
