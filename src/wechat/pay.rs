@@ -359,44 +359,7 @@ impl WechatPay {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Transaction, NotifyError> {
-        let notification = self.verify_notification_raw(headers, body, now)?;
-        #[derive(Deserialize)]
-        struct Wire {
-            appid: String,
-            mchid: String,
-            out_trade_no: String,
-            // Absent in states other than paid; notifications come for payments.
-            #[serde(default)]
-            transaction_id: String,
-            trade_state: String,
-            amount: WireAmount,
-            payer: Option<WirePayer>,
-            success_time: Option<String>,
-        }
-        #[derive(Deserialize)]
-        struct WireAmount {
-            total: i64,
-        }
-        #[derive(Deserialize)]
-        struct WirePayer {
-            openid: Option<String>,
-        }
-        let wire: Wire = serde_json::from_value(notification.resource).map_err(|e| {
-            NotifyError::Malformed(format!(
-                "{} resource is not a transaction: {e}",
-                notification.event_type
-            ))
-        })?;
-        Ok(Transaction {
-            appid: wire.appid,
-            mchid: wire.mchid,
-            out_trade_no: wire.out_trade_no,
-            transaction_id: wire.transaction_id,
-            trade_state: wire.trade_state,
-            total_fen: wire.amount.total,
-            payer_openid: wire.payer.and_then(|p| p.openid),
-            success_time: wire.success_time,
-        })
+        transaction_of(self.verify_notification_raw(headers, body, now)?)
     }
 
     /// Verifies any notification (payment or refund) and returns its decrypted
@@ -673,6 +636,48 @@ fn parse_public_key(pem: &str) -> anyhow::Result<RsaPublicKey> {
         RsaPublicKey::from_public_key_pem(pem)?
     };
     Ok(key)
+}
+
+/// The transaction a verified payment notification carries
+/// (`TRANSACTION.*` events; refund events have another shape).
+pub fn transaction_of(notification: VerifiedNotification) -> Result<Transaction, NotifyError> {
+    #[derive(Deserialize)]
+    struct Wire {
+        appid: String,
+        mchid: String,
+        out_trade_no: String,
+        // Absent in states other than paid; notifications come for payments.
+        #[serde(default)]
+        transaction_id: String,
+        trade_state: String,
+        amount: WireAmount,
+        payer: Option<WirePayer>,
+        success_time: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct WireAmount {
+        total: i64,
+    }
+    #[derive(Deserialize)]
+    struct WirePayer {
+        openid: Option<String>,
+    }
+    let wire: Wire = serde_json::from_value(notification.resource).map_err(|e| {
+        NotifyError::Malformed(format!(
+            "{} resource is not a transaction: {e}",
+            notification.event_type
+        ))
+    })?;
+    Ok(Transaction {
+        appid: wire.appid,
+        mchid: wire.mchid,
+        out_trade_no: wire.out_trade_no,
+        transaction_id: wire.transaction_id,
+        trade_state: wire.trade_state,
+        total_fen: wire.amount.total,
+        payer_openid: wire.payer.and_then(|p| p.openid),
+        success_time: wire.success_time,
+    })
 }
 
 #[cfg(test)]

@@ -10,3 +10,5 @@ mod http_limits;
 mod ops;
 mod orders;
 mod wechat_login;
+mod wechat_pay;
+mod wechatpay_standin;

@@ -11,7 +11,10 @@ use super::service::{self, Confirmation, PaymentOutcome};
 use crate::{
     error::{AppError, AppResult},
     state::AppState,
-    wechat::pay::{JsapiParams, NotificationHeaders, PayError, PrepayRequest, RefundRequest},
+    wechat::pay::{
+        JsapiParams, NotificationHeaders, NotifyError, PayError, PrepayRequest, RefundRequest,
+        transaction_of,
+    },
 };
 
 pub const REFUND_PENDING: &str = "PENDING";
@@ -227,12 +230,29 @@ pub async fn webhook(
     let Some(headers) = NotificationHeaders::from_lookup(header) else {
         return notify_answer(StatusCode::BAD_REQUEST, "missing Wechatpay-* headers");
     };
-    let tx = match pay.verify_notification(&headers, &body, Utc::now()) {
-        Ok(tx) => tx,
+    let notification = match pay.verify_notification_raw(&headers, &body, Utc::now()) {
+        Ok(n) => n,
+        Err(NotifyError::Malformed(e)) => {
+            tracing::warn!(error = %e, "malformed WeChat Pay notification");
+            return notify_answer(StatusCode::BAD_REQUEST, "malformed notification");
+        }
         Err(e) => {
             tracing::warn!(error = %e, "WeChat Pay notification refused");
             crate::metrics::count_error("PAYMENT_NOTIFICATION_REFUSED");
             return notify_answer(StatusCode::UNAUTHORIZED, "verification failed");
+        }
+    };
+    if notification.event_type.starts_with("REFUND.") {
+        // Refunds count as done once WeChat Pay accepted them; its later
+        // word on them is logged for the operator, and acknowledged.
+        tracing::info!(event = %notification.event_type, "WeChat Pay refund notification");
+        return notify_answer(StatusCode::OK, "");
+    }
+    let tx = match transaction_of(notification) {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::warn!(error = %e, "WeChat Pay notification without a transaction");
+            return notify_answer(StatusCode::BAD_REQUEST, "not a transaction");
         }
     };
     if tx.appid != pay.appid() || tx.mchid != pay.mchid() {

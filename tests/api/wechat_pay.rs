@@ -1,0 +1,330 @@
+//! WeChat Pay v3 end to end against the signed stand-in: prepay with a
+//! merchant signature, notifications (genuine, repeated, forged, stale,
+//! mismatched), payment after cancellation, refunds.
+use serde_json::{Value, json};
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{path, query_param},
+};
+
+use crate::{
+    catalogue::{create_category, create_product},
+    helpers::{TestApp, error_code, spawn_app_with},
+    orders::{ORDER_FIELDS, place, save_address},
+    wechatpay_standin::WechatPayStandIn,
+};
+
+const APPID: &str = "wx-test-app";
+
+struct PayShop {
+    app: TestApp,
+    pay: WechatPayStandIn,
+    _wechat: MockServer,
+    admin: String,
+    buyer: String,
+    sku: String,
+}
+
+async fn pay_shop() -> PayShop {
+    let wechat = MockServer::start().await;
+    Mock::given(path("/sns/jscode2session"))
+        .and(query_param("js_code", "code-alice"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(r#"{"openid":"o-alice","session_key":"k"}"#),
+        )
+        .mount(&wechat)
+        .await;
+    let pay = WechatPayStandIn::start().await;
+    pay.mount_default().await;
+    let mut env: Vec<(String, String)> = pay.env();
+    env.extend([
+        ("WECHAT_APPID".to_string(), APPID.to_string()),
+        ("WECHAT_SECRET".to_string(), "secret".to_string()),
+        ("WECHAT_API_BASE".to_string(), wechat.uri()),
+    ]);
+    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let app = spawn_app_with(&refs).await;
+    let admin = app.admin_token().await;
+    let cat = create_category(&app, &admin, "c", None).await;
+    let p = create_product(&app, &admin, &cat, "车厘子", &[12900]).await;
+    let sku = p["skus"][0]["id"].as_str().unwrap().to_string();
+    let v = app.login("code-alice", None, None).await;
+    let buyer = v["data"]["wechatLogin"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    save_address(&app, &buyer).await;
+    PayShop {
+        app,
+        pay,
+        _wechat: wechat,
+        admin,
+        buyer,
+        sku,
+    }
+}
+
+impl PayShop {
+    async fn place(&self, key: &str) -> Value {
+        let v = place(
+            &self.app,
+            &self.buyer,
+            json!([{ "skuId": self.sku, "quantity": 1 }]),
+            key,
+        )
+        .await;
+        assert!(v["errors"].is_null(), "{v}");
+        v["data"]["placeOrder"].clone()
+    }
+
+    fn transaction(&self, order_no: &str, total: i64, txid: &str) -> Value {
+        json!({
+            "appid": APPID, "mchid": self.pay.mchid, "out_trade_no": order_no, "transaction_id": txid,
+            "trade_type": "JSAPI", "trade_state": "SUCCESS", "trade_state_desc": "支付成功",
+            "amount": { "total": total, "payer_total": total, "currency": "CNY", "payer_currency": "CNY" },
+            "payer": { "openid": "o-alice" }, "success_time": "2026-11-22T12:00:00+08:00"
+        })
+    }
+
+    async fn notify(&self, (headers, body): (Vec<(String, String)>, String)) -> u16 {
+        let mut req = self
+            .app
+            .client
+            .post(format!("{}/webhooks/wechat-pay", self.app.address))
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send().await.unwrap().status().as_u16()
+    }
+
+    async fn status(&self, id: &Value) -> Value {
+        let v = self
+            .app
+            .gql(
+                Some(&self.buyer),
+                &format!("query($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"),
+                json!({ "id": id }),
+            )
+            .await;
+        v["data"]["order"].clone()
+    }
+
+    async fn calls(&self, path: &str) -> Vec<Value> {
+        self.pay
+            .requests()
+            .await
+            .into_iter()
+            .filter(|(_, p, _)| p == path)
+            .map(|(_, _, body)| body)
+            .collect()
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[tokio::test]
+async fn placing_opens_one_signed_prepay_and_returns_request_payment_params() {
+    let s = pay_shop().await;
+    let placed = s.place("k1").await;
+    let params = &placed["wechatPayParams"];
+    assert_eq!(params["appId"], APPID);
+    assert_eq!(params["signType"], "RSA");
+    assert!(
+        params["package"]
+            .as_str()
+            .unwrap()
+            .starts_with("prepay_id=wx_prepay_"),
+        "{params}"
+    );
+    assert!(!params["paySign"].as_str().unwrap().is_empty());
+    let order = &placed["order"];
+    let prepays = s.calls("/v3/pay/transactions/jsapi").await;
+    assert_eq!(prepays.len(), 1);
+    let body = &prepays[0];
+    assert_eq!(body["out_trade_no"], order["orderNo"]);
+    assert_eq!(body["amount"]["total"], order["payableFen"]);
+    assert_eq!(body["payer"]["openid"], "o-alice");
+    assert_eq!(body["appid"], APPID);
+    assert_eq!(body["mchid"], s.pay.mchid.as_str());
+
+    // A replay returns the same order and opens no second prepay.
+    let again = s.place("k1").await;
+    assert_eq!(again["order"]["id"], order["id"]);
+    assert_eq!(again["wechatPayParams"]["package"], params["package"]);
+    assert_eq!(s.calls("/v3/pay/transactions/jsapi").await.len(), 1);
+    // demoPay is not for a store with real payments.
+    let v = s
+        .app
+        .gql(
+            Some(&s.buyer),
+            "mutation($id: ID!) { demoPay(orderId: $id) { id } }",
+            json!({ "id": order["id"] }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn a_genuine_notification_pays_once() {
+    let s = pay_shop().await;
+    let placed = s.place("k1").await;
+    let (id, no, total) = (
+        &placed["order"]["id"],
+        placed["order"]["orderNo"].as_str().unwrap(),
+        placed["order"]["payableFen"].as_i64().unwrap(),
+    );
+    let tx = s.transaction(no, total, "4200000001");
+    assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
+    let o = s.status(id).await;
+    assert_eq!(o["status"], "PAID");
+    assert_eq!(o["paidFen"], total);
+    assert_eq!(o["fulfillments"].as_array().unwrap().len(), 1);
+    // WeChat repeats notifications: success again, nothing changes.
+    assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
+    let again = s.status(id).await;
+    assert_eq!(again["fulfillments"].as_array().unwrap().len(), 1);
+    assert_eq!(again["paidFen"], total);
+    let v = s
+        .app
+        .gql(
+            None,
+            "query($id: ID!) { product(id: $id) { salesCount } }",
+            json!({ "id": "1" }),
+        )
+        .await;
+    assert_eq!(v["data"]["product"]["salesCount"], 1);
+}
+
+#[tokio::test]
+async fn forged_stale_and_mismatched_notifications_change_nothing() {
+    let s = pay_shop().await;
+    let placed = s.place("k1").await;
+    let (id, no, total) = (
+        &placed["order"]["id"],
+        placed["order"]["orderNo"].as_str().unwrap(),
+        placed["order"]["payableFen"].as_i64().unwrap(),
+    );
+    let tx = s.transaction(no, total, "4200000002");
+    assert_eq!(s.notify(s.pay.forged_notification(&tx, now())).await, 401);
+    assert_eq!(
+        s.notify(s.pay.notification(&tx, now() - 600)).await,
+        401,
+        "stale"
+    );
+    let cheap = s.transaction(no, total - 1, "4200000003");
+    assert_eq!(
+        s.notify(s.pay.notification(&cheap, now())).await,
+        400,
+        "wrong amount"
+    );
+    let mut other_merchant = tx.clone();
+    other_merchant["mchid"] = json!("1900000000");
+    assert_eq!(
+        s.notify(s.pay.notification(&other_merchant, now())).await,
+        400,
+        "wrong mchid"
+    );
+    let mut other_app = tx.clone();
+    other_app["appid"] = json!("wx-other");
+    assert_eq!(
+        s.notify(s.pay.notification(&other_app, now())).await,
+        400,
+        "wrong appid"
+    );
+    let unknown = s.transaction("20260101999999", total, "4200000004");
+    assert_eq!(
+        s.notify(s.pay.notification(&unknown, now())).await,
+        400,
+        "unknown order"
+    );
+    let (headers, body) = s.pay.notification(&tx, now());
+    assert_eq!(
+        s.notify((headers.clone(), body.replace('"', "'"))).await,
+        401,
+        "tampered body"
+    );
+    let no_headers: Vec<(String, String)> = headers
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("Wechatpay-Signature"))
+        .collect();
+    assert_eq!(s.notify((no_headers, body)).await, 400);
+    assert_eq!(s.status(id).await["status"], "PENDING_PAYMENT");
+    // After all that, the genuine one still works.
+    assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
+    assert_eq!(s.status(id).await["status"], "PAID");
+}
+
+#[tokio::test]
+async fn a_payment_after_cancellation_is_recorded_and_refunded() {
+    let s = pay_shop().await;
+    let placed = s.place("k1").await;
+    let (id, no, total) = (
+        &placed["order"]["id"],
+        placed["order"]["orderNo"].as_str().unwrap(),
+        placed["order"]["payableFen"].as_i64().unwrap(),
+    );
+    let v = s
+        .app
+        .gql(
+            Some(&s.buyer),
+            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED");
+    let tx = s.transaction(no, total, "4200000005");
+    assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
+    assert_eq!(s.status(id).await["status"], "CANCELLED");
+    let refunds = s.calls("/v3/refund/domestic/refunds").await;
+    assert_eq!(refunds.len(), 1, "the money goes back");
+    assert_eq!(refunds[0]["out_trade_no"], no);
+    assert_eq!(refunds[0]["amount"]["refund"], total);
+    // A repeat of that notification refunds nothing more.
+    assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
+    assert_eq!(s.calls("/v3/refund/domestic/refunds").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_approved_refund_goes_back_through_wechat_pay() {
+    let s = pay_shop().await;
+    let placed = s.place("k1").await;
+    let (id, no, total) = (
+        &placed["order"]["id"],
+        placed["order"]["orderNo"].as_str().unwrap(),
+        placed["order"]["payableFen"].as_i64().unwrap(),
+    );
+    assert_eq!(
+        s.notify(
+            s.pay
+                .notification(&s.transaction(no, total, "4200000006"), now())
+        )
+        .await,
+        200
+    );
+    let v = s
+        .app
+        .gql(
+            Some(&s.buyer),
+            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"坏了\") { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let refund = v["data"]["requestRefund"]["id"].clone();
+    let v = s
+        .app
+        .gql(
+            Some(&s.admin),
+            "mutation($id: ID!) { approveRefund(refundId: $id) { status amountFen } }",
+            json!({ "id": refund }),
+        )
+        .await;
+    assert_eq!(v["data"]["approveRefund"]["status"], "REFUNDED", "{v}");
+    let refunds = s.calls("/v3/refund/domestic/refunds").await;
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0]["amount"]["refund"], total);
+    assert_eq!(refunds[0]["amount"]["total"], total);
+    assert_eq!(s.status(id).await["status"], "REFUNDED");
+}
