@@ -30,6 +30,11 @@ pub async fn run_due(state: &AppState) {
         Ok(n) => tracing::info!(cancelled = n, "unpaid orders timed out"),
         Err(e) => tracing::error!(error = ?e, "order time-out job failed"),
     }
+    match crate::modules::supplier::webhook::deliver_due(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(delivered = n, "supplier webhooks delivered"),
+        Err(e) => tracing::error!(error = ?e, "supplier webhook job failed"),
+    }
     match service::auto_complete(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(completed = n, "shipped orders auto-completed"),

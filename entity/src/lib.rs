@@ -20,3 +20,5 @@ pub mod shop_order;
 pub mod sku;
 pub mod supplier;
 pub mod supplier_sku_link;
+pub mod webhook_attempt;
+pub mod webhook_delivery;

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_identity;
 mod m20261122_000002_catalogue;
 mod m20261122_000003_orders;
+mod m20261122_000004_webhooks;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_identity::Migration),
             Box::new(m20261122_000002_catalogue::Migration),
             Box::new(m20261122_000003_orders::Migration),
+            Box::new(m20261122_000004_webhooks::Migration),
         ]
     }
 }

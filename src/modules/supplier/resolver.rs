@@ -79,6 +79,7 @@ impl SupplierAdminMutation {
         };
         let (supplier, api_key) = service::create_supplier(state, draft).await?;
         Ok(SupplierWithKey {
+            webhook_secret: supplier.webhook_secret.clone(),
             supplier: Supplier(supplier),
             api_key,
         })

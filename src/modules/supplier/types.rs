@@ -42,6 +42,9 @@ pub struct SupplierWithKey {
     pub supplier: Supplier,
     /// The integration's key for `supplierLogin`. Keep it secret; it cannot be shown again.
     pub api_key: String,
+    /// Key that signs webhooks to this supplier (HMAC-SHA256 of
+    /// `"<X-Siyu-Timestamp>.<body>"`, sent as `X-Siyu-Signature: sha256=<hex>`).
+    pub webhook_secret: String,
 }
 
 /// Who ships a SKU and at what cost (ADMIN and the owning SUPPLIER only).
