@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # Throughput benchmark (not a test): prints requests/s and p50/p99 latency.
 #
-#   scripts/bench.sh [hot-products]
+#   scripts/bench.sh [hot-products|orders|all]     (default: all)
 #
 # Starts the release server on PostgreSQL + Redis with BENCH_PRODUCTS
 # generated products (default 10,000), warms the cache, and drives each query
 # with wrk at BENCH_CONNECTIONS connections (default 64) for BENCH_DURATION
 # (default 10s). In the same run a bare actix-web handler answering the same
 # bytes from memory is measured as the physical baseline; every figure is
-# printed with its ratio to it. Load goes to 127.0.0.1 only.
+# printed with its ratio to it. `orders` runs a flash sale (one SKU with
+# BENCH_FLASH_STOCK units, default 1000, and BENCH_BUYERS concurrent buyers,
+# default 64, placing and paying until it sells out) and a spread load over
+# many SKUs, and checks that stock sold equals orders paid.
+# Load goes to 127.0.0.1 only.
 #
 # Needs PostgreSQL (BENCH_PG, default postgres://postgres@127.0.0.1:5432) and
 # Redis (BENCH_REDIS, default redis://127.0.0.1:6379). Installs wrk if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scenario="${1:-hot-products}"
+scenario="${1:-all}"
 products="${BENCH_PRODUCTS:-10000}"
 conns="${BENCH_CONNECTIONS:-64}"
 duration="${BENCH_DURATION:-10s}"
@@ -26,8 +30,8 @@ api_port=18080
 base_port=18081
 
 case "$scenario" in
-  hot-products) ;;
-  *) echo "unknown scenario $scenario (hot-products)" >&2; exit 2 ;;
+  hot-products|orders|all) ;;
+  *) echo "unknown scenario $scenario (hot-products, orders, all)" >&2; exit 2 ;;
 esac
 
 if ! command -v wrk >/dev/null; then
@@ -52,7 +56,8 @@ db="siyu_bench"
 psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
 psql "$pg/postgres" -qc "CREATE DATABASE $db" >/dev/null
 export DATABASE_URL="$pg/$db" REDIS_URL="$redis_url" CACHE_PREFIX="bench:$$" SEED_DEMO=false \
-  JWT_SECRET="bench-secret-bench-secret-bench-secret-0" RUST_LOG=warn LOGIN_RATE_LIMIT_PER_MIN=0
+  JWT_SECRET="bench-secret-bench-secret-bench-secret-0" RUST_LOG=warn LOGIN_RATE_LIMIT_PER_MIN=0 \
+  ADMIN_USERNAME=bench ADMIN_PASSWORD=bench-password-0 JOBS=false
 
 echo "seeding $products products…" >&2
 "$bin" seed-bulk "$products"
@@ -60,6 +65,12 @@ echo "seeding $products products…" >&2
 BIND="127.0.0.1:$api_port" "$bin" &
 pids+=($!)
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$api_port/healthz" >/dev/null && break; sleep 0.1; done
+
+if [ "$scenario" = orders ] || [ "$scenario" = all ]; then
+  echo "order load…" >&2
+  "$bin" bench-orders "http://127.0.0.1:$api_port" "${BENCH_BUYERS:-64}" "${BENCH_FLASH_STOCK:-1000}" 100 "${BENCH_SPREAD_SECS:-10}"
+  [ "$scenario" = orders ] && exit 0
+fi
 
 gql() { # query → body file
   python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$1"

@@ -28,6 +28,25 @@ async fn main() {
             }
             return;
         }
+        "bench-orders" => {
+            let base = args
+                .get(1)
+                .cloned()
+                .unwrap_or_else(|| "http://127.0.0.1:18080".into());
+            let num = |i: usize, d: u64| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(d);
+            if let Err(e) = siyu::bench::order_load(
+                &base,
+                num(2, 64) as usize,
+                num(3, 1000) as i64,
+                num(4, 100) as usize,
+                num(5, 10),
+            )
+            .await
+            {
+                fail(1, &format!("order benchmark: {e:#}"));
+            }
+            return;
+        }
         "serve" | "seed-demo" | "seed-bulk" => {}
         other => fail(
             2,
