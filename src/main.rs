@@ -12,6 +12,8 @@ use siyu::{
 
 #[tokio::main]
 async fn main() {
+    // reqwest is built without a crypto provider (no C toolchain needed); ring it is.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("serve");
     match command {

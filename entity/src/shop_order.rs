@@ -44,6 +44,11 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The membership or top-up plan bought (MEMBERSHIP and TOP_UP orders).
+    pub plan_id: Option<i64>,
+    /// How the balance part was drawn: principal and bonus (refunds return them as drawn).
+    pub balance_principal_fen: i64,
+    pub balance_bonus_fen: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

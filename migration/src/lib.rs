@@ -10,6 +10,7 @@ mod m20261122_000001_identity;
 mod m20261122_000002_catalogue;
 mod m20261122_000003_orders;
 mod m20261122_000004_webhooks;
+mod m20261122_000005_membership_wallet;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_catalogue::Migration),
             Box::new(m20261122_000003_orders::Migration),
             Box::new(m20261122_000004_webhooks::Migration),
+            Box::new(m20261122_000005_membership_wallet::Migration),
         ]
     }
 }

@@ -21,18 +21,27 @@ use crate::{
             resolver::{CatalogueAdminMutation, CatalogueQuery},
         },
         customer::resolver::CustomerQuery,
+        membership::resolver::{MembershipMutation, MembershipQuery},
         order::resolver::{OrderMutation, OrderQuery},
         supplier::{
             loader::{SupplierLinkLoader, SupplierLoader},
             resolver::{SupplierAdminMutation, SupplierMutation, SupplierQuery},
         },
+        wallet::resolver::{WalletAdminMutation, WalletQuery},
     },
     state::{AppState, ClientIp},
 };
 
 /// Everything a client can read.
 #[derive(MergedObject, Default)]
-pub struct Query(CustomerQuery, CatalogueQuery, SupplierQuery, OrderQuery);
+pub struct Query(
+    CustomerQuery,
+    CatalogueQuery,
+    SupplierQuery,
+    OrderQuery,
+    MembershipQuery,
+    WalletQuery,
+);
 
 /// Everything a client can change.
 #[derive(MergedObject, Default)]
@@ -42,6 +51,8 @@ pub struct Mutation(
     SupplierAdminMutation,
     SupplierMutation,
     OrderMutation,
+    MembershipMutation,
+    WalletAdminMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -5,5 +5,7 @@
 //! tables.
 pub mod catalogue;
 pub mod customer;
+pub mod membership;
 pub mod order;
 pub mod supplier;
+pub mod wallet;

@@ -43,6 +43,27 @@ impl Customer {
             .map(Into::into))
     }
 
+    /// The paid membership, if the customer ever bought one (self or ADMIN).
+    async fn membership(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::modules::membership::types::Membership>> {
+        self.private(ctx)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let found =
+            crate::modules::membership::service::membership_of(&state.db, self.raw_id).await?;
+        Ok(found.map(|(m, p)| crate::modules::membership::types::Membership(m, p)))
+    }
+
+    /// The stored-value wallet (self or ADMIN).
+    async fn wallet(&self, ctx: &Context<'_>) -> Result<crate::modules::wallet::types::Wallet> {
+        self.private(ctx)?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(crate::modules::wallet::types::Wallet(
+            crate::modules::wallet::service::wallet_of(state, self.raw_id).await?,
+        ))
+    }
+
     /// Traffic entry of the first login (QR code, share, ad channel).
     /// Visible to ADMIN and to the customer itself; null for anyone else.
     async fn scene(&self, ctx: &Context<'_>) -> Option<String> {
@@ -74,6 +95,19 @@ impl From<entity::customer::Model> for Customer {
 }
 
 impl Customer {
+    /// Private fields: the customer itself and ADMIN only.
+    fn private(&self, ctx: &Context<'_>) -> Result<()> {
+        let viewer = ctx.viewer();
+        if self.is_self || viewer.is_admin() || viewer.customer_id().ok() == Some(self.raw_id) {
+            Ok(())
+        } else {
+            Err(crate::error::AppError::Forbidden(
+                "only the customer and the store see this".into(),
+            )
+            .into())
+        }
+    }
+
     /// The customer as seen by itself.
     pub fn own(m: entity::customer::Model) -> Self {
         Self {

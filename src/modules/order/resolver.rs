@@ -89,6 +89,29 @@ async fn load_cart(state: &AppState, customer_id: i64) -> AppResult<Cart> {
     })
 }
 
+/// Opens the payment of a placed order (once; a replay reuses it) and
+/// returns it with the `wx.requestPayment` parameters.
+pub async fn pay_placed(
+    state: &AppState,
+    customer_id: i64,
+    order: entity::shop_order::Model,
+) -> AppResult<PlaceOrderPayload> {
+    let buyer = customer::service::get(state, customer_id).await?;
+    let params = payment::start(state, &order, &buyer.openid).await?;
+    let order = service::find(state, order.id).await?.unwrap_or(order);
+    Ok(PlaceOrderPayload {
+        order: Order(order),
+        wechat_pay_params: params.map(|p| WechatPayParams {
+            app_id: p.app_id,
+            time_stamp: p.time_stamp,
+            nonce_str: p.nonce_str,
+            package: p.package,
+            sign_type: p.sign_type,
+            pay_sign: p.pay_sign,
+        }),
+    })
+}
+
 fn page<T>(
     rows: Vec<T>,
     more: bool,
@@ -314,22 +337,7 @@ impl OrderMutation {
             let sku_ids: Vec<i64> = req.items.iter().map(|i| i.sku_id).collect();
             cart::remove(state, me, &sku_ids).await?;
         }
-        let buyer = customer::service::get(state, me).await?;
-        let params = payment::start(state, &placed.order, &buyer.openid).await?;
-        let order = service::find(state, placed.order.id)
-            .await?
-            .unwrap_or(placed.order);
-        Ok(PlaceOrderPayload {
-            order: Order(order),
-            wechat_pay_params: params.map(|p| WechatPayParams {
-                app_id: p.app_id,
-                time_stamp: p.time_stamp,
-                nonce_str: p.nonce_str,
-                package: p.package,
-                sign_type: p.sign_type,
-                pay_sign: p.pay_sign,
-            }),
-        })
+        Ok(pay_placed(state, me, placed.order).await?)
     }
 
     /// Pays an order without money (demo mode only), through the same path

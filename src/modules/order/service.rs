@@ -22,12 +22,16 @@ use crate::{
     error::{AppError, AppResult},
     modules::{
         catalogue::service::{self as catalogue, ON_SHELF},
+        membership::service as membership,
         supplier::service as supplier,
+        wallet::ledger::{self, Kind as LedgerKind, Movement},
     },
     state::AppState,
 };
 
 pub const KIND_GOODS: &str = "GOODS";
+pub const KIND_MEMBERSHIP: &str = "MEMBERSHIP";
+pub const KIND_TOP_UP: &str = "TOP_UP";
 const MAX_LINES: usize = 50;
 
 /// One requested line.
@@ -143,10 +147,15 @@ fn shipping(state: &AppState) -> Shipping {
     }
 }
 
-/// The pricing pipeline's inputs for this customer. Membership, promotions,
-/// coupons and the balance plug in here as they arrive.
-fn pricing_input(state: &AppState, lines: &[PricedLine]) -> PricingInput {
-    PricingInput {
+/// The pricing pipeline's inputs for this customer: its membership's terms
+/// now; promotions and coupons plug in here as they arrive. The balance is
+/// set by the caller (read, or locked inside the placing transaction).
+async fn pricing_input(
+    state: &AppState,
+    customer_id: i64,
+    lines: &[PricedLine],
+) -> AppResult<PricingInput> {
+    Ok(PricingInput {
         lines: lines
             .iter()
             .map(|l| LineInput {
@@ -155,23 +164,28 @@ fn pricing_input(state: &AppState, lines: &[PricedLine]) -> PricingInput {
                 quantity: i64::from(l.quantity),
             })
             .collect(),
-        membership: None,
+        membership: membership::terms(&state.db, customer_id, Utc::now()).await?,
         promotion: None,
         coupon: None,
         shipping: Some(shipping(state)),
         balance_available_fen: 0,
-    }
+    })
 }
 
 /// The breakdown `placeOrder` would charge, without placing anything.
 pub async fn preview(
     state: &AppState,
-    _customer_id: i64,
+    customer_id: i64,
     req: &OrderRequest,
 ) -> AppResult<Breakdown> {
     check_request(req)?;
     let lines = load_lines(state, req).await?;
-    Ok(pricing::price(&pricing_input(state, &lines)))
+    let mut input = pricing_input(state, customer_id, &lines).await?;
+    if req.use_balance {
+        let w = crate::modules::wallet::service::wallet_of(state, customer_id).await?;
+        input.balance_available_fen = w.principal_fen + w.bonus_fen;
+    }
+    Ok(pricing::price(&input))
 }
 
 /// The result of placing: the order, and whether it was placed just now.
@@ -180,10 +194,8 @@ pub struct Placed {
     pub created: bool,
 }
 
-fn request_hash(req: &OrderRequest) -> String {
-    let mut canonical = req.clone();
-    canonical.items.sort_by_key(|i| i.sku_id);
-    sha256_hex(&serde_json::to_string(&canonical).unwrap_or_default())
+fn request_hash(req: &impl Serialize) -> String {
+    sha256_hex(&serde_json::to_string(req).unwrap_or_default())
 }
 
 fn check_key(key: &str) -> AppResult<()> {
@@ -221,9 +233,21 @@ fn replay(existing: shop_order::Model, hash: &str) -> AppResult<Placed> {
     })
 }
 
+/// Everything `write_order` needs beyond the customer and the key.
+struct Draft<'a> {
+    kind: &'static str,
+    plan_id: Option<i64>,
+    lines: &'a [PricedLine],
+    input: PricingInput,
+    use_balance: bool,
+    address: Option<AddressData>,
+    remark: Option<String>,
+    links: HashMap<i64, entity::supplier_sku_link::Model>,
+}
+
 /// Places an order: checks every line, takes stock with conditional updates
-/// and writes the order, its lines and its idempotency key in one
-/// transaction. The same key with the same request returns the same order.
+/// and writes the order, its lines, its balance draw and its idempotency key
+/// in one transaction. The same key with the same request returns the same order.
 pub async fn place(
     state: &AppState,
     customer_id: i64,
@@ -231,47 +255,137 @@ pub async fn place(
     key: &str,
 ) -> AppResult<Placed> {
     check_key(key)?;
-    let hash = request_hash(req);
+    let mut canonical = req.clone();
+    canonical.items.sort_by_key(|i| i.sku_id);
+    let hash = request_hash(&canonical);
     if let Some(existing) = find_by_key(state, customer_id, key).await? {
         return replay(existing, &hash);
     }
     check_request(req)?;
     let lines = load_lines(state, req).await?;
     let address = address::shipping_address(state, customer_id, req.address_id).await?;
-    let breakdown = pricing::price(&pricing_input(state, &lines));
     let sku_ids: Vec<i64> = lines.iter().map(|l| l.sku.id).collect();
-    let links: HashMap<i64, entity::supplier_sku_link::Model> =
-        supplier::links_by_skus(&state.db, &sku_ids)
-            .await?
-            .into_iter()
-            .map(|l| (l.sku_id, l))
-            .collect();
-
-    let result = write_order(
+    let links = supplier::links_by_skus(&state.db, &sku_ids)
+        .await?
+        .into_iter()
+        .map(|l| (l.sku_id, l))
+        .collect();
+    let draft = Draft {
+        kind: KIND_GOODS,
+        plan_id: None,
+        lines: &lines,
+        input: pricing_input(state, customer_id, &lines).await?,
+        use_balance: req.use_balance,
+        address: Some(AddressData::from(&address)),
+        remark: req
+            .remark
+            .as_ref()
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty()),
+        links,
+    };
+    let placed = settle_race(
         state,
         customer_id,
-        req,
         key,
         &hash,
-        &lines,
-        &breakdown,
-        &address,
-        &links,
+        write_order(state, customer_id, key, &hash, draft).await,
     )
-    .await;
-    match result {
-        Ok(order) => {
-            let product_ids: Vec<i64> = lines.iter().map(|l| l.product.id).collect();
-            catalogue::invalidate_stock(state, &product_ids).await;
-            Ok(Placed {
-                order,
-                created: true,
-            })
+    .await?;
+    if placed.created {
+        let product_ids: Vec<i64> = lines.iter().map(|l| l.product.id).collect();
+        catalogue::invalidate_stock(state, &product_ids).await;
+    }
+    Ok(placed)
+}
+
+/// What a plan order buys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum PlanKind {
+    Membership,
+    TopUp,
+}
+
+/// Places an order for a membership or a top-up: no stock, no shipping, no
+/// fulfilment. A top-up is never paid from the balance.
+pub async fn place_plan_order(
+    state: &AppState,
+    customer_id: i64,
+    kind: PlanKind,
+    plan_id: i64,
+    use_balance: bool,
+    key: &str,
+) -> AppResult<Placed> {
+    check_key(key)?;
+    let hash = request_hash(&(kind, plan_id, use_balance));
+    if let Some(existing) = find_by_key(state, customer_id, key).await? {
+        return replay(existing, &hash);
+    }
+    let (kind_str, price) = match kind {
+        PlanKind::Membership => (
+            KIND_MEMBERSHIP,
+            membership::active_plan(&state.db, plan_id).await?.price_fen,
+        ),
+        PlanKind::TopUp => {
+            if use_balance {
+                return Err(AppError::bad_input(
+                    "useBalance",
+                    "a top-up is paid by WeChat Pay, not from the balance",
+                ));
+            }
+            let p = membership::top_up_plan(&state.db, plan_id).await?;
+            if !p.active {
+                return Err(AppError::bad_input(
+                    "planId",
+                    "this top-up plan is no longer sold",
+                ));
+            }
+            (KIND_TOP_UP, p.pay_fen)
         }
-        // A concurrent call with the same key won the unique index.
+    };
+    let draft = Draft {
+        kind: kind_str,
+        plan_id: Some(plan_id),
+        lines: &[],
+        input: PricingInput {
+            lines: vec![LineInput {
+                list_price_fen: price,
+                member_price_fen: None,
+                quantity: 1,
+            }],
+            ..Default::default()
+        },
+        use_balance,
+        address: None,
+        remark: None,
+        links: HashMap::new(),
+    };
+    settle_race(
+        state,
+        customer_id,
+        key,
+        &hash,
+        write_order(state, customer_id, key, &hash, draft).await,
+    )
+    .await
+}
+
+/// A concurrent call with the same key that won the unique index wins.
+async fn settle_race(
+    state: &AppState,
+    customer_id: i64,
+    key: &str,
+    hash: &str,
+    result: AppResult<shop_order::Model>,
+) -> AppResult<Placed> {
+    match result {
+        Ok(order) => Ok(Placed {
+            order,
+            created: true,
+        }),
         Err(AppError::Conflict(msg)) if msg == IDEMPOTENCY_RACE => {
             match find_by_key(state, customer_id, key).await? {
-                Some(existing) => replay(existing, &hash),
+                Some(existing) => replay(existing, hash),
                 None => Err(AppError::internal(anyhow::anyhow!(
                     "idempotency race without a winner"
                 ))),
@@ -283,23 +397,32 @@ pub async fn place(
 
 const IDEMPOTENCY_RACE: &str = "idempotency race";
 
-#[allow(clippy::too_many_arguments)]
 async fn write_order(
     state: &AppState,
     customer_id: i64,
-    req: &OrderRequest,
     key: &str,
     hash: &str,
-    lines: &[PricedLine],
-    breakdown: &Breakdown,
-    address: &entity::address::Model,
-    links: &HashMap<i64, entity::supplier_sku_link::Model>,
+    mut d: Draft<'_>,
 ) -> AppResult<shop_order::Model> {
     let now = Utc::now();
     let timeout = chrono::Duration::minutes(i64::from(state.settings.order_payment_timeout_mins));
     let txn = state.db.begin().await?;
+    // The balance is read under the wallet's lock, in this transaction: what
+    // it covers is drawn below, and no concurrent order can draw it too.
+    let wallet = if d.use_balance {
+        Some(ledger::lock(&txn, customer_id).await?)
+    } else {
+        None
+    };
+    if let Some(w) = &wallet {
+        d.input.balance_available_fen = w.principal_fen + w.bonus_fen;
+    }
+    if d.kind != KIND_GOODS {
+        d.input.membership = None;
+    }
+    let breakdown = pricing::price(&d.input);
     // Take stock in SKU id order so that concurrent orders lock rows in the same order.
-    let mut by_sku: Vec<&PricedLine> = lines.iter().collect();
+    let mut by_sku: Vec<&PricedLine> = d.lines.iter().collect();
     by_sku.sort_by_key(|l| l.sku.id);
     for l in by_sku {
         let taken = sku::Entity::update_many()
@@ -320,28 +443,35 @@ async fn write_order(
             )));
         }
     }
+    let (draw_p, draw_b) = match &wallet {
+        Some(w) => ledger::split_draw(breakdown.balance_fen, w.principal_fen, w.bonus_fen),
+        None => (0, 0),
+    };
     let inserted = shop_order::ActiveModel {
         order_no: Set(format!("tmp-{}", uuid::Uuid::new_v4().simple())),
         customer_id: Set(customer_id),
-        kind: Set(KIND_GOODS.into()),
+        kind: Set(d.kind.into()),
         status: Set(Status::PendingPayment.as_str().into()),
         items_fen: Set(breakdown.items_fen),
         member_discount_fen: Set(breakdown.member_discount_fen),
         promotion_discount_fen: Set(breakdown.promotion_discount_fen),
         coupon_discount_fen: Set(breakdown.coupon_discount_fen),
-        shipping_fen: Set(breakdown.shipping_fen),
+        shipping_fen: Set(if d.kind == KIND_GOODS {
+            breakdown.shipping_fen
+        } else {
+            0
+        }),
         total_fen: Set(breakdown.total_fen),
         balance_fen: Set(breakdown.balance_fen),
         payable_fen: Set(breakdown.payable_fen),
         paid_fen: Set(0),
-        address: Set(Some(
-            serde_json::to_string(&AddressData::from(address)).map_err(AppError::internal)?,
-        )),
-        remark: Set(req
-            .remark
+        address: Set(d
+            .address
             .as_ref()
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty())),
+            .map(|a| serde_json::to_string(a))
+            .transpose()
+            .map_err(AppError::internal)?),
+        remark: Set(d.remark.clone()),
         idempotency_key: Set(key.to_string()),
         request_hash: Set(hash.to_string()),
         prepay_id: Set(None),
@@ -352,6 +482,9 @@ async fn write_order(
         cancelled_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        plan_id: Set(d.plan_id),
+        balance_principal_fen: Set(draw_p),
+        balance_bonus_fen: Set(draw_b),
         ..Default::default()
     }
     .insert(&txn)
@@ -367,8 +500,16 @@ async fn write_order(
     let mut active: shop_order::ActiveModel = order.into();
     active.order_no = Set(order_no);
     let order = active.update(&txn).await?;
-    for (l, (unit, total)) in lines.iter().zip(&breakdown.lines) {
-        let link = links.get(&l.sku.id);
+    if draw_p + draw_b > 0 {
+        ledger::apply(
+            &txn,
+            customer_id,
+            Movement::new(LedgerKind::Payment, -draw_p, -draw_b).for_order(order.id),
+        )
+        .await?;
+    }
+    for (l, (unit, total)) in d.lines.iter().zip(&breakdown.lines) {
+        let link = d.links.get(&l.sku.id);
         order_line::ActiveModel {
             order_id: Set(order.id),
             sku_id: Set(l.sku.id),
@@ -389,6 +530,24 @@ async fn write_order(
     }
     txn.commit().await?;
     Ok(order)
+}
+
+/// Gives an order's balance draw back to the wallet, as it was drawn.
+async fn return_balance(txn: &DatabaseTransaction, order: &shop_order::Model) -> AppResult<()> {
+    if order.balance_principal_fen + order.balance_bonus_fen > 0 {
+        ledger::apply(
+            txn,
+            order.customer_id,
+            Movement::new(
+                LedgerKind::Refund,
+                order.balance_principal_fen,
+                order.balance_bonus_fen,
+            )
+            .for_order(order.id),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 fn spec_text(json: &str) -> String {
@@ -490,6 +649,7 @@ pub async fn cancel(state: &AppState, order: &shop_order::Model) -> AppResult<bo
         return Ok(false);
     }
     let products = give_back_stock(&txn, order.id).await?;
+    return_balance(&txn, order).await?;
     txn.commit().await?;
     catalogue::invalidate_stock(state, &products).await;
     Ok(true)
@@ -596,10 +756,41 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
         super::payment::process_refund(state, refund.id, c.provider).await?;
         return Ok(PaymentOutcome::Refunded);
     }
-    let products = if order.kind == KIND_GOODS {
-        after_goods_paid(&txn, &order, now).await?
-    } else {
-        Vec::new()
+    let products = match order.kind.as_str() {
+        KIND_GOODS => after_goods_paid(&txn, &order, now).await?,
+        KIND_MEMBERSHIP => {
+            let plan = order.plan_id.ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("membership order without plan"))
+            })?;
+            membership::grant(&txn, order.customer_id, plan, now).await?;
+            Vec::new()
+        }
+        KIND_TOP_UP => {
+            let plan_id = order
+                .plan_id
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("top-up order without plan")))?;
+            let plan = membership::top_up_plan(&txn, plan_id).await?;
+            ledger::apply(
+                &txn,
+                order.customer_id,
+                Movement::new(LedgerKind::TopUp, order.total_fen, 0).for_order(order.id),
+            )
+            .await?;
+            if plan.bonus_fen > 0 {
+                ledger::apply(
+                    &txn,
+                    order.customer_id,
+                    Movement::new(LedgerKind::Bonus, 0, plan.bonus_fen).for_order(order.id),
+                )
+                .await?;
+            }
+            Vec::new()
+        }
+        other => {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "unknown order kind {other}"
+            )));
+        }
     };
     txn.commit().await?;
     catalogue::invalidate_sales(state, &products).await;
@@ -754,6 +945,13 @@ pub async fn request_refund(
         return Err(AppError::bad_input("reason", "must be 1-200 characters"));
     }
     let order = own(state, customer_id, order_id).await?;
+    if order.kind == KIND_TOP_UP {
+        // The money is in the wallet and may be spent: the store settles
+        // such requests by hand (adjustWallet), never automatically.
+        return Err(AppError::Conflict(
+            "top-ups cannot be refunded here; ask the store".into(),
+        ));
+    }
     let from = Status::parse(&order.status)?;
     state::check(from, Status::Refunding)?;
     let txn = state.db.begin().await?;
@@ -792,6 +990,12 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
     } else {
         Vec::new()
     };
+    if moved {
+        return_balance(&txn, &order).await?;
+        if let (KIND_MEMBERSHIP, Some(plan)) = (order.kind.as_str(), order.plan_id) {
+            membership::revoke(&txn, order.customer_id, plan, Utc::now()).await?;
+        }
+    }
     txn.commit().await?;
     catalogue::invalidate_stock(state, &products).await;
     Ok(refund::Entity::find_by_id(refund_id)

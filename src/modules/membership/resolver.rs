@@ -1,0 +1,186 @@
+//! Membership and top-up plans; buying them.
+use async_graphql::{Context, ID, Object, Result};
+
+use super::{
+    service::{self, PlanDraft, TopUpDraft},
+    types::{
+        MembershipPlan, MembershipPlanInput, MembershipPlanUpdateInput, TopUpPlan, TopUpPlanInput,
+        TopUpPlanUpdateInput,
+    },
+};
+use crate::{
+    auth::ViewerExt,
+    error::AppResult,
+    graphql::ids::parse_id,
+    modules::order::{resolver::pay_placed, service as orders, types::PlaceOrderPayload},
+    state::AppState,
+};
+
+fn ids(list: Option<Vec<ID>>) -> AppResult<Option<Vec<i64>>> {
+    list.map(|l| {
+        l.iter()
+            .enumerate()
+            .map(|(i, id)| parse_id(id, &format!("giftCouponTemplateIds[{i}]")))
+            .collect()
+    })
+    .transpose()
+}
+
+#[derive(Default)]
+pub struct MembershipQuery;
+
+#[Object]
+impl MembershipQuery {
+    /// Membership plans on sale, cheapest first.
+    async fn membership_plans(&self, ctx: &Context<'_>) -> Result<Vec<MembershipPlan>> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::active_plans(state)
+            .await?
+            .into_iter()
+            .map(MembershipPlan)
+            .collect())
+    }
+
+    /// Top-up plans on sale, cheapest first.
+    async fn top_up_plans(&self, ctx: &Context<'_>) -> Result<Vec<TopUpPlan>> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::active_top_up_plans(state)
+            .await?
+            .into_iter()
+            .map(TopUpPlan)
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct MembershipMutation;
+
+#[Object]
+impl MembershipMutation {
+    /// Buys (or extends) a membership: an order of kind MEMBERSHIP, paid by
+    /// WeChat Pay, demo pay, or the balance (`useBalance`) (CUSTOMER).
+    async fn buy_membership(
+        &self,
+        ctx: &Context<'_>,
+        plan_id: ID,
+        use_balance: Option<bool>,
+        idempotency_key: String,
+    ) -> Result<PlaceOrderPayload> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let plan = parse_id(&plan_id, "planId")?;
+        let placed = orders::place_plan_order(
+            state,
+            me,
+            orders::PlanKind::Membership,
+            plan,
+            use_balance.unwrap_or(false),
+            &idempotency_key,
+        )
+        .await?;
+        Ok(pay_placed(state, me, placed.order).await?)
+    }
+
+    /// Tops up the stored balance: an order of kind TOP_UP, paid by WeChat
+    /// Pay (never by the balance); principal and bonus are credited once paid (CUSTOMER).
+    async fn top_up(
+        &self,
+        ctx: &Context<'_>,
+        plan_id: ID,
+        idempotency_key: String,
+    ) -> Result<PlaceOrderPayload> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let plan = parse_id(&plan_id, "planId")?;
+        let placed = orders::place_plan_order(
+            state,
+            me,
+            orders::PlanKind::TopUp,
+            plan,
+            false,
+            &idempotency_key,
+        )
+        .await?;
+        Ok(pay_placed(state, me, placed.order).await?)
+    }
+
+    /// Adds a membership plan (ADMIN).
+    async fn create_membership_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: MembershipPlanInput,
+    ) -> Result<MembershipPlan> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let d = PlanDraft {
+            name: Some(input.name),
+            price_fen: Some(input.price_fen.0),
+            duration_days: Some(input.duration_days),
+            discount_percent: Some(input.discount_percent),
+            free_shipping: Some(input.free_shipping),
+            active: Some(true),
+        };
+        Ok(MembershipPlan(service::create_plan(state, d).await?))
+    }
+
+    /// Changes or retires (`active: false`) a membership plan (ADMIN).
+    async fn update_membership_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: MembershipPlanUpdateInput,
+    ) -> Result<MembershipPlan> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let d = PlanDraft {
+            name: input.name,
+            price_fen: input.price_fen.map(|m| m.0),
+            duration_days: input.duration_days,
+            discount_percent: input.discount_percent,
+            free_shipping: input.free_shipping,
+            active: input.active,
+        };
+        Ok(MembershipPlan(
+            service::update_plan(state, parse_id(&id, "id")?, d).await?,
+        ))
+    }
+
+    /// Adds a top-up plan (ADMIN).
+    async fn create_top_up_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: TopUpPlanInput,
+    ) -> Result<TopUpPlan> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let d = TopUpDraft {
+            name: Some(input.name),
+            pay_fen: Some(input.pay_fen.0),
+            bonus_fen: Some(input.bonus_fen.0),
+            gift_coupon_template_ids: ids(input.gift_coupon_template_ids)?,
+            active: Some(true),
+        };
+        Ok(TopUpPlan(service::create_top_up_plan(state, d).await?))
+    }
+
+    /// Changes or retires (`active: false`) a top-up plan (ADMIN).
+    async fn update_top_up_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: TopUpPlanUpdateInput,
+    ) -> Result<TopUpPlan> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let d = TopUpDraft {
+            name: input.name,
+            pay_fen: input.pay_fen.map(|m| m.0),
+            bonus_fen: input.bonus_fen.map(|m| m.0),
+            gift_coupon_template_ids: ids(input.gift_coupon_template_ids)?,
+            active: input.active,
+        };
+        Ok(TopUpPlan(
+            service::update_top_up_plan(state, parse_id(&id, "id")?, d).await?,
+        ))
+    }
+}

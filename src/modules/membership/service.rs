@@ -1,0 +1,280 @@
+//! Plans, memberships, and what a membership means for prices.
+use chrono::{DateTime, Utc};
+use entity::{membership, membership_plan, top_up_plan};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder,
+};
+
+use crate::{
+    error::{AppError, AppResult},
+    modules::order::pricing,
+    state::AppState,
+};
+
+const MAX_FEN: i64 = 100_000_000;
+
+/// A membership plan as an admin describes it; `None` leaves a field as it is.
+#[derive(Default, Clone, Debug)]
+pub struct PlanDraft {
+    pub name: Option<String>,
+    pub price_fen: Option<i64>,
+    pub duration_days: Option<i32>,
+    pub discount_percent: Option<i32>,
+    pub free_shipping: Option<bool>,
+    pub active: Option<bool>,
+}
+
+fn check_name(name: &str) -> AppResult<String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 32 {
+        return Err(AppError::bad_input("name", "must be 1-32 characters"));
+    }
+    Ok(n.to_string())
+}
+
+fn check_fen(v: i64, field: &str, min: i64) -> AppResult<i64> {
+    if !(min..=MAX_FEN).contains(&v) {
+        return Err(AppError::bad_input(
+            field,
+            format!("must be between {min} and {MAX_FEN} fen"),
+        ));
+    }
+    Ok(v)
+}
+
+fn apply_plan(a: &mut membership_plan::ActiveModel, d: &PlanDraft) -> AppResult<()> {
+    if let Some(n) = &d.name {
+        a.name = Set(check_name(n)?);
+    }
+    if let Some(p) = d.price_fen {
+        a.price_fen = Set(check_fen(p, "priceFen", 1)?);
+    }
+    if let Some(days) = d.duration_days {
+        if !(1..=3660).contains(&days) {
+            return Err(AppError::bad_input(
+                "durationDays",
+                "must be between 1 and 3660",
+            ));
+        }
+        a.duration_days = Set(days);
+    }
+    if let Some(pct) = d.discount_percent {
+        if !(1..=100).contains(&pct) {
+            return Err(AppError::bad_input(
+                "discountPercent",
+                "must be between 1 and 100 (90 = pay 90%)",
+            ));
+        }
+        a.discount_percent = Set(pct);
+    }
+    if let Some(f) = d.free_shipping {
+        a.free_shipping = Set(f);
+    }
+    if let Some(act) = d.active {
+        a.active = Set(act);
+    }
+    Ok(())
+}
+
+pub async fn create_plan(state: &AppState, d: PlanDraft) -> AppResult<membership_plan::Model> {
+    let mut a = membership_plan::ActiveModel {
+        active: Set(true),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    apply_plan(&mut a, &d)?;
+    Ok(a.insert(&state.db).await?)
+}
+
+pub async fn update_plan(
+    state: &AppState,
+    id: i64,
+    d: PlanDraft,
+) -> AppResult<membership_plan::Model> {
+    let found = plan(&state.db, id).await?;
+    let mut a: membership_plan::ActiveModel = found.into();
+    apply_plan(&mut a, &d)?;
+    Ok(a.update(&state.db).await?)
+}
+
+pub async fn plan(db: &impl ConnectionTrait, id: i64) -> AppResult<membership_plan::Model> {
+    membership_plan::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("membership plan {id} not found")))
+}
+
+/// A plan that is still sold.
+pub async fn active_plan(db: &DatabaseConnection, id: i64) -> AppResult<membership_plan::Model> {
+    let p = plan(db, id).await?;
+    if !p.active {
+        return Err(AppError::bad_input("planId", "this plan is no longer sold"));
+    }
+    Ok(p)
+}
+
+pub async fn active_plans(state: &AppState) -> AppResult<Vec<membership_plan::Model>> {
+    Ok(membership_plan::Entity::find()
+        .filter(membership_plan::Column::Active.eq(true))
+        .order_by_asc(membership_plan::Column::PriceFen)
+        .all(&state.db)
+        .await?)
+}
+
+/// The customer's membership and its plan, active or not.
+pub async fn membership_of(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> AppResult<Option<(membership::Model, membership_plan::Model)>> {
+    let Some(m) = membership::Entity::find_by_id(customer_id).one(db).await? else {
+        return Ok(None);
+    };
+    let p = plan(db, m.plan_id).await?;
+    Ok(Some((m, p)))
+}
+
+/// The pricing terms of an active membership at `now`.
+pub async fn terms(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<Option<pricing::Membership>> {
+    Ok(membership_of(db, customer_id)
+        .await?
+        .filter(|(m, _)| m.expires_at > now)
+        .map(|(_, p)| pricing::Membership {
+            discount_percent: i64::from(p.discount_percent),
+            free_shipping: p.free_shipping,
+        }))
+}
+
+/// Grants a paid plan in the payment's transaction: from now, or from the
+/// current expiry while a membership is active.
+pub async fn grant(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    plan_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let p = plan(db, plan_id).await?;
+    let days = chrono::Duration::days(i64::from(p.duration_days));
+    match membership::Entity::find_by_id(customer_id).one(db).await? {
+        Some(m) => {
+            let active = m.expires_at > now;
+            let mut a: membership::ActiveModel = m.clone().into();
+            a.plan_id = Set(plan_id);
+            a.expires_at = Set(if active {
+                m.expires_at + days
+            } else {
+                now + days
+            });
+            if !active {
+                a.started_at = Set(now);
+            }
+            a.updated_at = Set(now);
+            a.update(db).await?;
+        }
+        None => {
+            membership::ActiveModel {
+                customer_id: Set(customer_id),
+                plan_id: Set(plan_id),
+                started_at: Set(now),
+                expires_at: Set(now + days),
+                updated_at: Set(now),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes a refunded purchase's days back off the expiry (not before now).
+pub async fn revoke(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    plan_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let p = plan(db, plan_id).await?;
+    if let Some(m) = membership::Entity::find_by_id(customer_id).one(db).await? {
+        let shortened =
+            (m.expires_at - chrono::Duration::days(i64::from(p.duration_days))).max(now);
+        let mut a: membership::ActiveModel = m.into();
+        a.expires_at = Set(shortened);
+        a.updated_at = Set(now);
+        a.update(db).await?;
+    }
+    Ok(())
+}
+
+/// A top-up plan as an admin describes it.
+#[derive(Default, Clone, Debug)]
+pub struct TopUpDraft {
+    pub name: Option<String>,
+    pub pay_fen: Option<i64>,
+    pub bonus_fen: Option<i64>,
+    pub gift_coupon_template_ids: Option<Vec<i64>>,
+    pub active: Option<bool>,
+}
+
+fn apply_top_up(a: &mut top_up_plan::ActiveModel, d: &TopUpDraft) -> AppResult<()> {
+    if let Some(n) = &d.name {
+        a.name = Set(check_name(n)?);
+    }
+    if let Some(p) = d.pay_fen {
+        a.pay_fen = Set(check_fen(p, "payFen", 1)?);
+    }
+    if let Some(b) = d.bonus_fen {
+        a.bonus_fen = Set(check_fen(b, "bonusFen", 0)?);
+    }
+    if let Some(ids) = &d.gift_coupon_template_ids {
+        if ids.len() > 10 {
+            return Err(AppError::bad_input("giftCouponTemplateIds", "at most 10"));
+        }
+        a.gift_coupon_template_ids = Set(serde_json::to_string(ids).map_err(AppError::internal)?);
+    }
+    if let Some(act) = d.active {
+        a.active = Set(act);
+    }
+    Ok(())
+}
+
+pub async fn create_top_up_plan(state: &AppState, d: TopUpDraft) -> AppResult<top_up_plan::Model> {
+    let mut a = top_up_plan::ActiveModel {
+        active: Set(true),
+        gift_coupon_template_ids: Set("[]".into()),
+        bonus_fen: Set(0),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    apply_top_up(&mut a, &d)?;
+    Ok(a.insert(&state.db).await?)
+}
+
+pub async fn update_top_up_plan(
+    state: &AppState,
+    id: i64,
+    d: TopUpDraft,
+) -> AppResult<top_up_plan::Model> {
+    let found = top_up_plan(&state.db, id).await?;
+    let mut a: top_up_plan::ActiveModel = found.into();
+    apply_top_up(&mut a, &d)?;
+    Ok(a.update(&state.db).await?)
+}
+
+pub async fn top_up_plan(db: &impl ConnectionTrait, id: i64) -> AppResult<top_up_plan::Model> {
+    top_up_plan::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("top-up plan {id} not found")))
+}
+
+pub async fn active_top_up_plans(state: &AppState) -> AppResult<Vec<top_up_plan::Model>> {
+    Ok(top_up_plan::Entity::find()
+        .filter(top_up_plan::Column::Active.eq(true))
+        .order_by_asc(top_up_plan::Column::PayFen)
+        .all(&state.db)
+        .await?)
+}
