@@ -468,7 +468,7 @@ async fn write_order(
         address: Set(d
             .address
             .as_ref()
-            .map(|a| serde_json::to_string(a))
+            .map(serde_json::to_string)
             .transpose()
             .map_err(AppError::internal)?),
         remark: Set(d.remark.clone()),

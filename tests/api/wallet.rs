@@ -1,0 +1,760 @@
+//! Membership and stored value through the API (and, for the randomized
+//! ledger check, through the services directly).
+use serde_json::{Value, json};
+
+use crate::{
+    catalogue::{create_category, create_product},
+    helpers::{TestApp, error_code, spawn_app},
+    orders::{ORDER_FIELDS, save_address},
+};
+
+struct Store {
+    admin: String,
+    buyer: String,
+    buyer_id: String,
+    /// (plain SKU at 5000, SKU at 5000 with member price 4000)
+    skus: (String, String),
+}
+
+async fn store(app: &TestApp) -> Store {
+    let admin = app.admin_token().await;
+    let cat = create_category(app, &admin, "c", None).await;
+    let plain = create_product(app, &admin, &cat, "普通", &[5000]).await;
+    let v = app
+        .gql(
+            Some(&admin),
+            "mutation($i: ProductInput!) { createProduct(input: $i) { skus { id } } }",
+            json!({ "i": { "title": "会员价", "categoryId": cat, "skus": [{ "specs": [{ "name": "规格", "value": "1" }], "priceFen": 5000, "memberPriceFen": 4000, "stock": 1000 }] } }),
+        )
+        .await;
+    let member_sku = v["data"]["createProduct"]["skus"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let plain_sku = plain["skus"][0]["id"].as_str().unwrap().to_string();
+    app.gql(
+        Some(&admin),
+        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 1000) { id } }",
+        json!({ "s": plain_sku }),
+    )
+    .await;
+    let v = app.login("demo:buyer", None, None).await;
+    let buyer = v["data"]["wechatLogin"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let buyer_id = v["data"]["wechatLogin"]["customer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    save_address(app, &buyer).await;
+    Store {
+        admin,
+        buyer,
+        buyer_id,
+        skus: (plain_sku, member_sku),
+    }
+}
+
+async fn membership_plan(
+    app: &TestApp,
+    admin: &str,
+    price: i64,
+    days: i64,
+    pct: i64,
+    free: bool,
+) -> String {
+    let v = app
+        .gql(
+            Some(admin),
+            "mutation($i: MembershipPlanInput!) { createMembershipPlan(input: $i) { id } }",
+            json!({ "i": { "name": "年卡", "priceFen": price, "durationDays": days, "discountPercent": pct, "freeShipping": free } }),
+        )
+        .await;
+    v["data"]["createMembershipPlan"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string()
+}
+
+async fn top_up_plan(app: &TestApp, admin: &str, pay: i64, bonus: i64) -> String {
+    let v = app
+        .gql(
+            Some(admin),
+            "mutation($i: TopUpPlanInput!) { createTopUpPlan(input: $i) { id } }",
+            json!({ "i": { "name": "充值", "payFen": pay, "bonusFen": bonus } }),
+        )
+        .await;
+    v["data"]["createTopUpPlan"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string()
+}
+
+async fn demo_pay(app: &TestApp, token: &str, order: &Value) -> Value {
+    let v = app
+        .gql(
+            Some(token),
+            &format!("mutation($id: ID!) {{ demoPay(orderId: $id) {{ {ORDER_FIELDS} }} }}"),
+            json!({ "id": order }),
+        )
+        .await;
+    assert!(v["errors"].is_null(), "{v}");
+    v["data"]["demoPay"].clone()
+}
+
+async fn wallet(app: &TestApp, token: &str) -> Value {
+    let v = app
+        .gql(Some(token), "{ me { wallet { balanceFen principalFen bonusFen transactions(first: 100) { nodes { kind amountFen balanceAfterFen } } } } }", json!({}))
+        .await;
+    v["data"]["me"]["wallet"].clone()
+}
+
+/// Tops up `pay` (+`bonus`) and pays it.
+async fn top_up(app: &TestApp, s: &Store, pay: i64, bonus: i64) {
+    let plan = top_up_plan(app, &s.admin, pay, bonus).await;
+    let v = app.gql(Some(&s.buyer), "mutation($p: ID!, $k: String!) { topUp(planId: $p, idempotencyKey: $k) { order { id status } } }", json!({ "p": plan, "k": format!("t-{plan}") })).await;
+    demo_pay(app, &s.buyer, &v["data"]["topUp"]["order"]["id"]).await;
+}
+
+fn ledger_sums(w: &Value) -> bool {
+    let sum: i64 = w["transactions"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["amountFen"].as_i64().unwrap())
+        .sum();
+    sum == w["balanceFen"].as_i64().unwrap()
+}
+
+async fn place_with(
+    app: &TestApp,
+    token: &str,
+    sku: &str,
+    qty: i64,
+    use_balance: bool,
+    key: &str,
+) -> Value {
+    app.gql(
+        Some(token),
+        &format!("mutation($i: OrderInput!, $k: String!) {{ placeOrder(input: $i, idempotencyKey: $k) {{ order {{ {ORDER_FIELDS} }} wechatPayParams {{ package }} }} }}"),
+        json!({ "i": { "items": [{ "skuId": sku, "quantity": qty }], "useBalance": use_balance }, "k": key }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn members_pay_member_prices_and_ship_free() {
+    let app = spawn_app().await;
+    let s = store(&app).await;
+    let items = json!([{ "skuId": s.skus.0, "quantity": 1 }, { "skuId": s.skus.1, "quantity": 1 }]);
+    let preview = "query($i: OrderInput!) { previewOrder(input: $i) { itemsFen memberDiscountFen shippingFen totalFen } }";
+    let v = app
+        .gql(Some(&s.buyer), preview, json!({ "i": { "items": items } }))
+        .await;
+    assert_eq!(
+        v["data"]["previewOrder"],
+        json!({ "itemsFen": 10000, "memberDiscountFen": 0, "shippingFen": 0, "totalFen": 10000 }),
+        "{v}"
+    );
+    let one = json!([{ "skuId": s.skus.0, "quantity": 1 }]);
+    let v = app
+        .gql(Some(&s.buyer), preview, json!({ "i": { "items": one } }))
+        .await;
+    assert_eq!(v["data"]["previewOrder"]["shippingFen"], 800);
+
+    let plan = membership_plan(&app, &s.admin, 9900, 365, 88, true).await;
+    let v = app.gql(Some(&s.buyer), "mutation($p: ID!) { buyMembership(planId: $p, idempotencyKey: \"m1\") { order { id totalFen shippingFen } } }", json!({ "p": plan })).await;
+    assert_eq!(v["data"]["buyMembership"]["order"]["totalFen"], 9900, "{v}");
+    assert_eq!(v["data"]["buyMembership"]["order"]["shippingFen"], 0);
+    let v2 = app
+        .gql(
+            Some(&s.buyer),
+            "{ me { membership { active } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        v2["data"]["me"]["membership"].is_null(),
+        "not before payment: {v2}"
+    );
+    demo_pay(&app, &s.buyer, &v["data"]["buyMembership"]["order"]["id"]).await;
+    let v = app
+        .gql(
+            Some(&s.buyer),
+            "{ me { membership { active expiresAt plan { discountPercent freeShipping } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["me"]["membership"]["active"], true, "{v}");
+
+    // 5000 × 88% = 4400 and the SKU's member price 4000: 1600 off; ships free.
+    let v = app
+        .gql(Some(&s.buyer), preview, json!({ "i": { "items": items } }))
+        .await;
+    assert_eq!(
+        v["data"]["previewOrder"],
+        json!({ "itemsFen": 10000, "memberDiscountFen": 1600, "shippingFen": 0, "totalFen": 8400 }),
+        "{v}"
+    );
+    let v = app
+        .gql(Some(&s.buyer), preview, json!({ "i": { "items": one } }))
+        .await;
+    assert_eq!(
+        v["data"]["previewOrder"]["shippingFen"], 0,
+        "the plan ships free"
+    );
+    let v = place_with(&app, &s.buyer, &s.skus.1, 2, false, "p1").await;
+    let o = &v["data"]["placeOrder"]["order"];
+    assert_eq!(
+        (o["memberDiscountFen"].as_i64(), o["totalFen"].as_i64()),
+        (Some(2000), Some(8000)),
+        "{v}"
+    );
+    assert_eq!(o["lines"][0]["unitPriceFen"], 4000);
+}
+
+#[tokio::test]
+async fn buying_again_extends_from_expiry_and_a_refund_takes_it_back() {
+    let app = spawn_app().await;
+    let s = store(&app).await;
+    let plan = membership_plan(&app, &s.admin, 1000, 30, 95, false).await;
+    let mut expiries = Vec::new();
+    let mut orders = Vec::new();
+    for k in ["a", "b"] {
+        let v = app.gql(Some(&s.buyer), "mutation($p: ID!, $k: String!) { buyMembership(planId: $p, idempotencyKey: $k) { order { id } } }", json!({ "p": plan, "k": k })).await;
+        let id = v["data"]["buyMembership"]["order"]["id"].clone();
+        demo_pay(&app, &s.buyer, &id).await;
+        orders.push(id);
+        let v = app
+            .gql(
+                Some(&s.buyer),
+                "{ me { membership { expiresAt startedAt } } }",
+                json!({}),
+            )
+            .await;
+        expiries.push(
+            chrono::DateTime::parse_from_rfc3339(
+                v["data"]["me"]["membership"]["expiresAt"].as_str().unwrap(),
+            )
+            .unwrap(),
+        );
+    }
+    assert_eq!(
+        (expiries[1] - expiries[0]).num_days(),
+        30,
+        "extended from the expiry, not from now"
+    );
+    let v = app
+        .gql(
+            Some(&s.buyer),
+            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不用了\") { id } }",
+            json!({ "id": orders[1] }),
+        )
+        .await;
+    let r = v["data"]["requestRefund"]["id"].clone();
+    let v = app
+        .gql(
+            Some(&s.admin),
+            "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
+            json!({ "id": r }),
+        )
+        .await;
+    assert_eq!(v["data"]["approveRefund"]["status"], "REFUNDED", "{v}");
+    let v = app
+        .gql(
+            Some(&s.buyer),
+            "{ me { membership { expiresAt active } } }",
+            json!({}),
+        )
+        .await;
+    let after = chrono::DateTime::parse_from_rfc3339(
+        v["data"]["me"]["membership"]["expiresAt"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        after, expiries[0],
+        "the refunded purchase's days are taken back"
+    );
+    assert_eq!(v["data"]["me"]["membership"]["active"], true);
+}
+
+#[tokio::test]
+async fn a_top_up_credits_principal_and_bonus_only_once_paid() {
+    let app = spawn_app().await;
+    let s = store(&app).await;
+    let plan = top_up_plan(&app, &s.admin, 10000, 2000).await;
+    let v = app.gql(Some(&s.buyer), "mutation($p: ID!) { topUp(planId: $p, idempotencyKey: \"t\") { order { id payableFen status } } }", json!({ "p": plan })).await;
+    assert_eq!(v["data"]["topUp"]["order"]["payableFen"], 10000, "{v}");
+    assert_eq!(
+        wallet(&app, &s.buyer).await["balanceFen"],
+        0,
+        "nothing before payment"
+    );
+    demo_pay(&app, &s.buyer, &v["data"]["topUp"]["order"]["id"]).await;
+    let w = wallet(&app, &s.buyer).await;
+    assert_eq!(
+        (
+            w["balanceFen"].as_i64(),
+            w["principalFen"].as_i64(),
+            w["bonusFen"].as_i64()
+        ),
+        (Some(12000), Some(10000), Some(2000)),
+        "{w}"
+    );
+    let kinds: Vec<&str> = w["transactions"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["BONUS", "TOP_UP"], "newest first, two rows");
+    assert!(ledger_sums(&w));
+    let v = app
+        .gql(Some(&s.admin), "{ outstandingBalanceFen }", json!({}))
+        .await;
+    assert_eq!(v["data"]["outstandingBalanceFen"], 12000);
+    let v = app
+        .gql(
+            Some(&s.buyer),
+            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"x\") { id } }",
+            json!({ "id": v["data"]["topUp"]["order"]["id"] }),
+        )
+        .await;
+    assert!(v["errors"].is_array());
+}
+
+#[tokio::test]
+async fn balance_only_and_mixed_payments() {
+    let app = spawn_app().await;
+    let s = store(&app).await;
+    top_up(&app, &s, 10000, 2000).await;
+    // 5000 + 800 shipping = 5800, all from the balance: paid at once.
+    let v = place_with(&app, &s.buyer, &s.skus.0, 1, true, "full").await;
+    let o = &v["data"]["placeOrder"];
+    assert_eq!(o["order"]["status"], "PAID", "{v}");
+    assert_eq!(o["order"]["balancePaidFen"], 5800);
+    assert_eq!(o["order"]["payableFen"], 0);
+    assert!(o["wechatPayParams"].is_null());
+    assert_eq!(o["order"]["fulfillments"].as_array().unwrap().len(), 1);
+    let w = wallet(&app, &s.buyer).await;
+    assert_eq!(w["balanceFen"], 6200);
+    // Drawn in proportion: 5800 × 10000/12000 = 4833.3 → 4833 principal, 967 bonus.
+    assert_eq!(
+        (w["principalFen"].as_i64(), w["bonusFen"].as_i64()),
+        (Some(5167), Some(1033)),
+        "{w}"
+    );
+
+    // 2 × 5000 = 10000 (free shipping): 6200 from the balance, 3800 by WeChat.
+    let v = place_with(&app, &s.buyer, &s.skus.0, 2, true, "mixed").await;
+    let o = &v["data"]["placeOrder"]["order"];
+    assert_eq!(
+        (
+            o["status"].as_str(),
+            o["balancePaidFen"].as_i64(),
+            o["payableFen"].as_i64()
+        ),
+        (Some("PENDING_PAYMENT"), Some(6200), Some(3800)),
+        "{v}"
+    );
+    assert_eq!(
+        wallet(&app, &s.buyer).await["balanceFen"],
+        0,
+        "held while the order waits"
+    );
+    let v = app
+        .gql(
+            Some(&s.buyer),
+            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
+            json!({ "id": o["id"] }),
+        )
+        .await;
+    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED");
+    let w = wallet(&app, &s.buyer).await;
+    assert_eq!(
+        (w["principalFen"].as_i64(), w["bonusFen"].as_i64()),
+        (Some(5167), Some(1033)),
+        "returned exactly as drawn: {w}"
+    );
+    assert!(ledger_sums(&w));
+
+    // A refund of the balance-paid order returns its draw too.
+    let paid = v["data"].clone();
+    let _ = paid;
+    let first = app
+        .gql(
+            Some(&s.buyer),
+            "{ myOrders(status: PAID) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    let id = first["data"]["myOrders"]["nodes"][0]["id"].clone();
+    let v = app.gql(Some(&s.buyer), "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不要了\") { id amountFen } }", json!({ "id": id })).await;
+    assert_eq!(v["data"]["requestRefund"]["amountFen"], 5800, "{v}");
+    app.gql(
+        Some(&s.admin),
+        "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
+        json!({ "id": v["data"]["requestRefund"]["id"] }),
+    )
+    .await;
+    let w = wallet(&app, &s.buyer).await;
+    assert_eq!(
+        (w["principalFen"].as_i64(), w["bonusFen"].as_i64()),
+        (Some(10000), Some(2000)),
+        "{w}"
+    );
+    assert!(ledger_sums(&w));
+}
+
+#[tokio::test]
+async fn twenty_concurrent_balance_payments_never_overdraw() {
+    let app = spawn_app().await;
+    let s = store(&app).await;
+    top_up(&app, &s, 20000, 0).await;
+    // Each order is 5800 from the balance: exactly three fit in 20000.
+    let keys: Vec<String> = (0..20).map(|i| format!("c{i}")).collect();
+    let results = futures_util::future::join_all(
+        keys.iter()
+            .map(|k| place_with(&app, &s.buyer, &s.skus.0, 1, true, k)),
+    )
+    .await;
+    let full = results
+        .iter()
+        .filter(|v| v["data"]["placeOrder"]["order"]["payableFen"] == 0)
+        .count();
+    let w = wallet(&app, &s.buyer).await;
+    assert!(w["balanceFen"].as_i64().unwrap() >= 0);
+    assert_eq!(full, 3, "{results:?}");
+    assert!(ledger_sums(&w), "{w}");
+    // The rest were placed with what was left (or nothing) and WeChat for the remainder.
+    for v in &results {
+        assert!(
+            v["errors"].is_null() || error_code(v) == "INSUFFICIENT_BALANCE",
+            "{v}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn adjustments_are_idempotent_audited_and_admin_only() {
+    let app = spawn_app().await;
+    let s = store(&app).await;
+    let adjust = "mutation($c: ID!, $a: Money!, $r: String!, $k: String!) { adjustWallet(customerId: $c, amountFen: $a, reason: $r, idempotencyKey: $k) { balanceFen principalFen } }";
+    let v = app
+        .gql(
+            Some(&s.buyer),
+            adjust,
+            json!({ "c": s.buyer_id, "a": 100, "r": "x", "k": "k" }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN");
+    for _ in 0..3 {
+        let v = app
+            .gql(
+                Some(&s.admin),
+                adjust,
+                json!({ "c": s.buyer_id, "a": 500, "r": "补偿", "k": "k1" }),
+            )
+            .await;
+        assert_eq!(v["data"]["adjustWallet"]["balanceFen"], 500, "{v}");
+    }
+    let v = app
+        .gql(
+            Some(&s.admin),
+            adjust,
+            json!({ "c": s.buyer_id, "a": 600, "r": "补偿", "k": "k1" }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT");
+    let v = app
+        .gql(
+            Some(&s.admin),
+            adjust,
+            json!({ "c": s.buyer_id, "a": -501, "r": "扣回", "k": "k2" }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "INSUFFICIENT_BALANCE");
+    let v = app
+        .gql(
+            Some(&s.admin),
+            adjust,
+            json!({ "c": s.buyer_id, "a": -200, "r": "扣回", "k": "k3" }),
+        )
+        .await;
+    assert_eq!(v["data"]["adjustWallet"]["balanceFen"], 300);
+    for (a, r, field) in [
+        (0, "x", "amountFen"),
+        (1, "", "reason"),
+        (1_000_000_000, "x", "amountFen"),
+    ] {
+        let v = app
+            .gql(
+                Some(&s.admin),
+                adjust,
+                json!({ "c": s.buyer_id, "a": a, "r": r, "k": "z" }),
+            )
+            .await;
+        assert_eq!(v["errors"][0]["extensions"]["field"], field, "{v}");
+    }
+    let v = app
+        .gql(
+            Some(&s.admin),
+            adjust,
+            json!({ "c": "99999", "a": 1, "r": "x", "k": "z" }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "NOT_FOUND");
+    let w = wallet(&app, &s.buyer).await;
+    assert!(ledger_sums(&w));
+    assert_eq!(
+        w["transactions"]["nodes"].as_array().unwrap().len(),
+        2,
+        "the replays wrote nothing"
+    );
+}
+
+#[tokio::test]
+async fn bad_plan_input_gets_its_code() {
+    let app = spawn_app().await;
+    let s = store(&app).await;
+    let buy =
+        "mutation($p: ID!) { buyMembership(planId: $p, idempotencyKey: \"k\") { order { id } } }";
+    assert_eq!(
+        error_code(&app.gql(Some(&s.buyer), buy, json!({ "p": "999" })).await),
+        "NOT_FOUND"
+    );
+    let plan = membership_plan(&app, &s.admin, 100, 30, 90, false).await;
+    app.gql(
+        Some(&s.admin),
+        "mutation($id: ID!) { updateMembershipPlan(id: $id, input: {active: false}) { active } }",
+        json!({ "id": plan }),
+    )
+    .await;
+    let v = app.gql(Some(&s.buyer), buy, json!({ "p": plan })).await;
+    assert_eq!(
+        v["errors"][0]["extensions"]["field"], "planId",
+        "inactive plan: {v}"
+    );
+    let v = app.gql(None, "{ membershipPlans { id } }", json!({})).await;
+    assert!(v["data"]["membershipPlans"].as_array().unwrap().is_empty());
+    let create = "mutation($i: MembershipPlanInput!) { createMembershipPlan(input: $i) { id } }";
+    for (input, field) in [
+        (
+            json!({ "name": "x", "priceFen": -1, "durationDays": 30, "discountPercent": 90, "freeShipping": false }),
+            "priceFen",
+        ),
+        (
+            json!({ "name": "x", "priceFen": 100, "durationDays": 0, "discountPercent": 90, "freeShipping": false }),
+            "durationDays",
+        ),
+        (
+            json!({ "name": "x", "priceFen": 100, "durationDays": 30, "discountPercent": 101, "freeShipping": false }),
+            "discountPercent",
+        ),
+        (
+            json!({ "name": "", "priceFen": 100, "durationDays": 30, "discountPercent": 90, "freeShipping": false }),
+            "name",
+        ),
+    ] {
+        let v = app.gql(Some(&s.admin), create, json!({ "i": input })).await;
+        assert_eq!(v["errors"][0]["extensions"]["field"], field, "{v}");
+    }
+    assert_eq!(error_code(&app.gql(Some(&s.buyer), create, json!({ "i": { "name": "x", "priceFen": 1, "durationDays": 1, "discountPercent": 1, "freeShipping": false } })).await), "FORBIDDEN");
+    let v = app
+        .gql(
+            Some(&s.admin),
+            "mutation { createTopUpPlan(input: {name: \"x\", payFen: 0, bonusFen: 0}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "payFen");
+    let v = app
+        .gql(
+            Some(&s.admin),
+            "mutation { createTopUpPlan(input: {name: \"x\", payFen: 100, bonusFen: -5}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "bonusFen");
+    // A top-up cannot be paid from the balance.
+    let plan = top_up_plan(&app, &s.admin, 1000, 0).await;
+    let id: i64 = s.buyer_id.parse().unwrap();
+    let err = siyu::modules::order::service::place_plan_order(
+        &app.state,
+        id,
+        siyu::modules::order::service::PlanKind::TopUp,
+        plan.parse().unwrap(),
+        true,
+        "x",
+    )
+    .await
+    .err()
+    .unwrap();
+    assert_eq!(err.code(), "BAD_USER_INPUT");
+}
+
+/// Thousands of random top-ups, payments, cancellations, refunds and
+/// adjustments from concurrent tasks; after every batch each wallet equals
+/// its ledger sum and is never negative. `WALLET_FUZZ_SEED` replays a run.
+#[tokio::test]
+async fn randomized_wallet_operations_keep_the_ledger_exact() {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    use siyu::modules::{
+        order::{payment, service as orders},
+        wallet::service as wallets,
+    };
+
+    let seed: u64 = std::env::var("WALLET_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    let app = spawn_app().await;
+    let s = store(&app).await;
+    let plans: Vec<i64> = {
+        let mut v = Vec::new();
+        for (pay, bonus) in [(1000, 200), (5000, 0), (300, 30)] {
+            v.push(
+                top_up_plan(&app, &s.admin, pay, bonus)
+                    .await
+                    .parse()
+                    .unwrap(),
+            );
+        }
+        v
+    };
+    let admin_id = 1;
+    let sku: i64 = s.skus.0.parse().unwrap();
+    app.gql(
+        Some(&s.admin),
+        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 10000000) { id } }",
+        json!({ "s": s.skus.0 }),
+    )
+    .await;
+    let mut customers = Vec::new();
+    for i in 0..4 {
+        let v = app.login(&format!("demo:fuzz{i}"), None, None).await;
+        let token = v["data"]["wechatLogin"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        save_address(&app, &token).await;
+        customers.push(
+            v["data"]["wechatLogin"]["customer"]["id"]
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap(),
+        );
+    }
+
+    let batches = 12;
+    let tasks = 6;
+    let ops_per_task = 25;
+    for batch in 0..batches {
+        let runs = (0..tasks).map(|t| {
+            let state = app.state.clone();
+            let plans = plans.clone();
+            let customers = customers.clone();
+            async move {
+                let mut rng = StdRng::seed_from_u64(seed ^ ((batch * 100 + t) as u64));
+                for n in 0..ops_per_task {
+                    let c = customers[rng.random_range(0..customers.len())];
+                    let key = format!("{seed}-{batch}-{t}-{n}");
+                    match rng.random_range(0..6) {
+                        0 => {
+                            let plan = plans[rng.random_range(0..plans.len())];
+                            if let Ok(p) = orders::place_plan_order(
+                                &state,
+                                c,
+                                orders::PlanKind::TopUp,
+                                plan,
+                                false,
+                                &key,
+                            )
+                            .await
+                            {
+                                let _ = payment::demo_pay(&state, c, p.order.id).await;
+                            }
+                        }
+                        1 | 2 => {
+                            let req = orders::OrderRequest {
+                                items: vec![orders::ItemRequest {
+                                    sku_id: sku,
+                                    quantity: rng.random_range(1..3),
+                                }],
+                                address_id: None,
+                                coupon_id: None,
+                                use_balance: true,
+                                remark: None,
+                            };
+                            if let Ok(p) = orders::place(&state, c, &req, &key).await {
+                                match rng.random_range(0..3) {
+                                    0 => {
+                                        let _ = orders::cancel_own(&state, c, p.order.id).await;
+                                    }
+                                    1 => {
+                                        let _ = payment::start(&state, &p.order, "o").await;
+                                        let _ = payment::demo_pay(&state, c, p.order.id).await;
+                                    }
+                                    _ => {
+                                        let _ = payment::demo_pay(&state, c, p.order.id).await;
+                                        if let Ok(r) =
+                                            orders::request_refund(&state, c, p.order.id, "随机")
+                                                .await
+                                        {
+                                            let _ = orders::approve_refund(&state, r.id).await;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        3 => {
+                            let _ = wallets::adjust(
+                                &state,
+                                admin_id,
+                                c,
+                                rng.random_range(1..3000),
+                                "随机补偿",
+                                &key,
+                            )
+                            .await;
+                        }
+                        4 => {
+                            let _ = wallets::adjust(
+                                &state,
+                                admin_id,
+                                c,
+                                -rng.random_range(1..3000),
+                                "随机扣回",
+                                &key,
+                            )
+                            .await;
+                        }
+                        _ => {
+                            let _ = orders::expire_unpaid(
+                                &state,
+                                chrono::Utc::now() + chrono::Duration::hours(1),
+                            )
+                            .await;
+                        }
+                    }
+                }
+            }
+        });
+        futures_util::future::join_all(runs).await;
+        for c in &customers {
+            let w = wallets::wallet_of(&app.state, *c).await.unwrap();
+            let sum = wallets::ledger_sum(&app.state, *c).await.unwrap();
+            assert!(
+                w.principal_fen >= 0 && w.bonus_fen >= 0,
+                "seed {seed}, batch {batch}: negative wallet {w:?}"
+            );
+            assert_eq!(
+                w.principal_fen + w.bonus_fen,
+                sum,
+                "seed {seed}, batch {batch}: wallet {w:?} vs ledger sum {sum}"
+            );
+        }
+    }
+}
