@@ -97,6 +97,10 @@ pub struct Settings {
     pub wechatpay: Option<WechatPaySettings>,
     /// Run the background jobs loop in this instance.
     pub jobs: bool,
+    /// Smallest commission withdrawal (fen).
+    pub min_withdrawal_fen: i64,
+    /// Membership and top-up orders earn commissions too.
+    pub commission_on_plans: bool,
 }
 
 /// WeChat Pay API v3 merchant settings (key material is read from files).
@@ -272,6 +276,8 @@ impl Settings {
             auto_complete_days: parse_num(&get, "AUTO_COMPLETE_DAYS")?.unwrap_or(10),
             wechatpay,
             jobs: parse_bool(&get, "JOBS")?.unwrap_or(true),
+            min_withdrawal_fen: parse_num(&get, "MIN_WITHDRAWAL_FEN")?.unwrap_or(100),
+            commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
         })
     }
 }

@@ -35,6 +35,11 @@ pub async fn run_due(state: &AppState) {
         Ok(n) => tracing::info!(delivered = n, "supplier webhooks delivered"),
         Err(e) => tracing::error!(error = ?e, "supplier webhook job failed"),
     }
+    match crate::modules::referral::service::settle_due(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(settled = n, "commissions settled"),
+        Err(e) => tracing::error!(error = ?e, "commission settlement job failed"),
+    }
     match service::auto_complete(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(completed = n, "shipped orders auto-completed"),

@@ -11,6 +11,7 @@ mod m20261122_000002_catalogue;
 mod m20261122_000003_orders;
 mod m20261122_000004_webhooks;
 mod m20261122_000005_membership_wallet;
+mod m20261122_000006_referral;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_orders::Migration),
             Box::new(m20261122_000004_webhooks::Migration),
             Box::new(m20261122_000005_membership_wallet::Migration),
+            Box::new(m20261122_000006_referral::Migration),
         ]
     }
 }

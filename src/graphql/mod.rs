@@ -23,6 +23,7 @@ use crate::{
         customer::resolver::CustomerQuery,
         membership::resolver::{MembershipMutation, MembershipQuery},
         order::resolver::{OrderMutation, OrderQuery},
+        referral::resolver::{ReferralMutation, ReferralQuery},
         supplier::{
             loader::{SupplierLinkLoader, SupplierLoader},
             resolver::{SupplierAdminMutation, SupplierMutation, SupplierQuery},
@@ -41,6 +42,7 @@ pub struct Query(
     OrderQuery,
     MembershipQuery,
     WalletQuery,
+    ReferralQuery,
 );
 
 /// Everything a client can change.
@@ -53,6 +55,7 @@ pub struct Mutation(
     OrderMutation,
     MembershipMutation,
     WalletAdminMutation,
+    ReferralMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

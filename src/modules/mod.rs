@@ -7,5 +7,6 @@ pub mod catalogue;
 pub mod customer;
 pub mod membership;
 pub mod order;
+pub mod referral;
 pub mod supplier;
 pub mod wallet;

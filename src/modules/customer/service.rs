@@ -124,7 +124,16 @@ async fn find_or_create(
         return touch(state, existing, identity.unionid, profile).await;
     }
 
-    let referrer_id = match profile.referral_code.as_deref() {
+    // A share QR code carries the inviter in its scene: `ref=<code>`.
+    let from_scene = profile
+        .scene
+        .as_deref()
+        .and_then(|s| {
+            s.split(['&', ';', ','])
+                .find_map(|kv| kv.trim().strip_prefix("ref="))
+        })
+        .map(str::to_string);
+    let referrer_id = match profile.referral_code.as_deref().or(from_scene.as_deref()) {
         Some(raw) => match referral_code::normalize(raw) {
             Some(code) => customer::Entity::find()
                 .filter(customer::Column::ReferralCode.eq(code))
@@ -135,7 +144,7 @@ async fn find_or_create(
         },
         None => None,
     };
-    if profile.referral_code.is_some() && referrer_id.is_none() {
+    if (profile.referral_code.is_some() || from_scene.is_some()) && referrer_id.is_none() {
         // A stale or mistyped share link must not stop anyone from signing in.
         tracing::info!("first login with an unknown referral code; not bound");
     }

@@ -55,6 +55,20 @@ impl Customer {
         Ok(found.map(|(m, p)| crate::modules::membership::types::Membership(m, p)))
     }
 
+    /// The promoter account, if the customer is one (self or ADMIN).
+    async fn promoter(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::modules::referral::types::Promoter>> {
+        self.private(ctx)?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(
+            crate::modules::referral::service::promoter_of(&state.db, self.raw_id)
+                .await?
+                .map(crate::modules::referral::types::Promoter),
+        )
+    }
+
     /// The stored-value wallet (self or ADMIN).
     async fn wallet(&self, ctx: &Context<'_>) -> Result<crate::modules::wallet::types::Wallet> {
         self.private(ctx)?;

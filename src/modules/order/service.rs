@@ -792,6 +792,9 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
             )));
         }
     };
+    if order.kind == KIND_GOODS || state.settings.commission_on_plans {
+        crate::modules::referral::service::accrue(&txn, &order).await?;
+    }
     txn.commit().await?;
     catalogue::invalidate_sales(state, &products).await;
     if order.kind == KIND_GOODS {
@@ -992,6 +995,8 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
     };
     if moved {
         return_balance(&txn, &order).await?;
+        crate::modules::referral::service::reverse(&txn, &order, r.amount_fen, order.total_fen)
+            .await?;
         if let (KIND_MEMBERSHIP, Some(plan)) = (order.kind.as_str(), order.plan_id) {
             membership::revoke(&txn, order.customer_id, plan, Utc::now()).await?;
         }

@@ -3,8 +3,11 @@
 //! ```text
 //! PENDING_PAYMENT → PAID → SHIPPED → COMPLETED
 //! PENDING_PAYMENT → CANCELLED            (customer, or unpaid past the deadline)
-//! PAID | SHIPPED  → REFUNDING → REFUNDED (refund asked, then approved)
-//! REFUNDING       → PAID | SHIPPED       (refund rejected: back where it was)
+//! PAID | SHIPPED | COMPLETED → REFUNDING → REFUNDED (refund asked, then
+//!                                                   approved; after-sales
+//!                                                   refunds of completed
+//!                                                   orders included)
+//! REFUNDING       → PAID | SHIPPED | COMPLETED     (refund rejected)
 //! ```
 //! Services move an order only with a conditional update from the state
 //! checked here, so of two concurrent moves exactly one wins.
@@ -63,9 +66,11 @@ pub fn allowed(from: Status, to: Status) -> bool {
             | (Shipped, Completed)
             | (Paid, Refunding)
             | (Shipped, Refunding)
+            | (Completed, Refunding)
             | (Refunding, Refunded)
             | (Refunding, Paid)
             | (Refunding, Shipped)
+            | (Refunding, Completed)
     )
 }
 
@@ -103,7 +108,7 @@ mod tests {
 
     #[test]
     fn everything_else_is_a_conflict() {
-        let legal = 9;
+        let legal = 11;
         let count = Status::ALL
             .iter()
             .flat_map(|a| Status::ALL.iter().map(move |b| (*a, *b)))
@@ -112,7 +117,7 @@ mod tests {
         assert_eq!(count, legal);
         for (a, b) in [
             (Cancelled, Paid),
-            (Completed, Refunding),
+            (Completed, Cancelled),
             (Refunded, Paid),
             (Paid, Cancelled),
             (Shipped, Cancelled),

@@ -23,6 +23,8 @@ pub enum Kind {
     Refund,
     /// Changed by an admin, with a reason.
     Adjustment,
+    /// Commission withdrawn into the wallet (credited as principal).
+    Commission,
 }
 
 impl Kind {
@@ -33,6 +35,7 @@ impl Kind {
             Kind::Payment => "PAYMENT",
             Kind::Refund => "REFUND",
             Kind::Adjustment => "ADJUSTMENT",
+            Kind::Commission => "COMMISSION",
         }
     }
 }

@@ -30,6 +30,8 @@ pub enum WalletTransactionKind {
     Refund,
     /// Changed by the store, with a reason.
     Adjustment,
+    /// Referral commission withdrawn into the wallet.
+    Commission,
 }
 
 /// One movement of the stored balance.
@@ -48,6 +50,7 @@ impl WalletTransaction {
             "BONUS" => WalletTransactionKind::Bonus,
             "PAYMENT" => WalletTransactionKind::Payment,
             "REFUND" => WalletTransactionKind::Refund,
+            "COMMISSION" => WalletTransactionKind::Commission,
             _ => WalletTransactionKind::Adjustment,
         }
     }

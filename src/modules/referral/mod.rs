@@ -1,0 +1,15 @@
+//! Referral distribution (分销): two levels of commissions on what invited
+//! customers buy, a return window before they settle, reversal on refund,
+//! and withdrawals.
+//!
+//! Owns `commission_rule`, `promoter`, `commission` and `withdrawal`.
+//! Invariants: at most two levels (deeper chains are pyramid selling under
+//! Chinese law); one accrual per order and level (unique index); a
+//! promoter's withdrawable balance changes only through
+//! `service::credit_promoter`/`debit_promoter` with the row locked, never
+//! below zero — what cannot be taken back is shown as owed and paid from
+//! later earnings; a withdrawal holds its amount when requested.
+pub mod commission;
+pub mod resolver;
+pub mod service;
+pub mod types;

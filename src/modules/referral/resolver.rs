@@ -1,0 +1,224 @@
+//! Referral distribution operations.
+use async_graphql::{
+    Context, ID, Object, Result,
+    connection::{Connection, Edge},
+};
+
+use super::{
+    service,
+    types::{
+        Commission, CommissionRule, CommissionRuleInput, CommissionStatus, Promoter,
+        PromoterStatus, Withdrawal,
+    },
+};
+use crate::{
+    auth::ViewerExt,
+    error::AppError,
+    graphql::{
+        ids::parse_id,
+        pagination::{decode_cursor, encode_cursor, page_size},
+        scalars::Money,
+    },
+    modules::customer::types::Customer,
+    state::AppState,
+};
+
+fn connection<T: async_graphql::OutputType>(
+    rows: Vec<(i64, T)>,
+    more: bool,
+    had_after: bool,
+) -> Connection<String, T> {
+    let mut conn = Connection::new(had_after, more);
+    conn.edges.extend(
+        rows.into_iter()
+            .map(|(id, n)| Edge::new(encode_cursor(&id), n)),
+    );
+    conn
+}
+
+#[derive(Default)]
+pub struct ReferralQuery;
+
+#[Object]
+impl ReferralQuery {
+    /// The commission rule in force.
+    async fn commission_rule(&self, ctx: &Context<'_>) -> Result<CommissionRule> {
+        Ok(CommissionRule(
+            service::rule(&ctx.data_unchecked::<AppState>().db).await?,
+        ))
+    }
+
+    /// The signed-in customer's commissions, newest first (CUSTOMER).
+    async fn my_commissions(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<CommissionStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Commission>> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let status = status.map(|s| match s {
+            CommissionStatus::Pending => service::PENDING,
+            CommissionStatus::Settled => service::SETTLED,
+            CommissionStatus::Cancelled => service::CANCELLED,
+            CommissionStatus::Withdrawn => "WITHDRAWN",
+        });
+        let (rows, more) = service::commissions(state, me, status, first, after).await?;
+        Ok(connection(
+            rows.into_iter().map(|c| (c.id, Commission(c))).collect(),
+            more,
+            after.is_some(),
+        ))
+    }
+
+    /// Customers the signed-in customer invited (level 1) or they invited (level 2) (CUSTOMER).
+    async fn my_team(
+        &self,
+        ctx: &Context<'_>,
+        level: i32,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Customer>> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let (rows, more) = service::team(state, me, level, first, after).await?;
+        Ok(connection(
+            rows.into_iter()
+                .map(|c| (c.id, Customer::from(c)))
+                .collect(),
+            more,
+            after.is_some(),
+        ))
+    }
+
+    /// The signed-in customer's withdrawals, newest first (CUSTOMER).
+    async fn my_withdrawals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Withdrawal>> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let (rows, more) = service::withdrawals(state, me, first, after).await?;
+        Ok(connection(
+            rows.into_iter().map(|w| (w.id, Withdrawal(w))).collect(),
+            more,
+            after.is_some(),
+        ))
+    }
+
+    /// Promoters with their figures, newest first (ADMIN).
+    async fn promoters(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<PromoterStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Promoter>> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let status = status.map(|s| match s {
+            PromoterStatus::Pending => service::PENDING,
+            PromoterStatus::Approved => service::APPROVED,
+            PromoterStatus::Rejected => service::REJECTED,
+        });
+        let (rows, more) = service::promoters(state, status, first, after).await?;
+        Ok(connection(
+            rows.into_iter()
+                .map(|p| (p.customer_id, Promoter(p)))
+                .collect(),
+            more,
+            after.is_some(),
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct ReferralMutation;
+
+#[Object]
+impl ReferralMutation {
+    /// Applies to become a promoter: approved at once in OPEN mode (CUSTOMER).
+    async fn apply_promoter(&self, ctx: &Context<'_>) -> Result<Promoter> {
+        let me = ctx.viewer().customer_id()?;
+        Ok(Promoter(
+            service::apply(ctx.data_unchecked::<AppState>(), me).await?,
+        ))
+    }
+
+    /// Approves or rejects a promoter (ADMIN).
+    async fn review_promoter(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: ID,
+        approve: bool,
+    ) -> Result<Promoter> {
+        ctx.viewer().admin_id()?;
+        let id = parse_id(&customer_id, "customerId")?;
+        Ok(Promoter(
+            service::review(ctx.data_unchecked::<AppState>(), id, approve).await?,
+        ))
+    }
+
+    /// Sets a new commission rule; orders paid from now on use it (ADMIN).
+    async fn set_commission_rule(
+        &self,
+        ctx: &Context<'_>,
+        input: CommissionRuleInput,
+    ) -> Result<CommissionRule> {
+        let admin = ctx.viewer().admin_id()?;
+        Ok(CommissionRule(
+            service::set_rule(ctx.data_unchecked::<AppState>(), admin, input.into()).await?,
+        ))
+    }
+
+    /// Withdraws commission: held now, paid by the store on approval, or
+    /// into the stored-value wallet at once with `toWallet` (CUSTOMER, approved promoters).
+    async fn request_withdrawal(
+        &self,
+        ctx: &Context<'_>,
+        amount_fen: Money,
+        idempotency_key: String,
+        #[graphql(default = false)] to_wallet: bool,
+    ) -> Result<Withdrawal> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Withdrawal(
+            service::request_withdrawal(state, me, amount_fen.0, &idempotency_key, to_wallet)
+                .await?,
+        ))
+    }
+
+    /// Pays (approve; put the payout reference in `note`) or rejects a withdrawal (ADMIN).
+    async fn review_withdrawal(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        approve: bool,
+        note: Option<String>,
+    ) -> Result<Withdrawal> {
+        let admin = ctx.viewer().admin_id()?;
+        let id = parse_id(&id, "id")?;
+        Ok(Withdrawal(
+            service::review_withdrawal(ctx.data_unchecked::<AppState>(), admin, id, approve, note)
+                .await?,
+        ))
+    }
+
+    /// Settles the commissions due now; returns how many (ADMIN).
+    async fn run_commission_settlement(&self, ctx: &Context<'_>) -> Result<i32> {
+        ctx.viewer().admin_id()?;
+        let n = service::settle_due(ctx.data_unchecked::<AppState>(), chrono::Utc::now()).await?;
+        i32::try_from(n).map_err(|e| AppError::internal(e).into())
+    }
+}

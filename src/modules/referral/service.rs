@@ -1,0 +1,741 @@
+//! Rules, promoters, accrual, reversal, settlement and withdrawals.
+use chrono::{DateTime, Utc};
+use entity::{commission, commission_rule, customer, order_line, promoter, shop_order, withdrawal};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    sea_query::{Expr, Func, OnConflict, Query},
+};
+
+use super::commission::{self as calc, Base};
+use crate::{
+    error::{AppError, AppResult},
+    modules::wallet::ledger::{self, Kind as LedgerKind, Movement},
+    state::AppState,
+};
+
+pub const APPROVED: &str = "APPROVED";
+pub const PENDING: &str = "PENDING";
+pub const REJECTED: &str = "REJECTED";
+pub const SETTLED: &str = "SETTLED";
+pub const CANCELLED: &str = "CANCELLED";
+pub const PAID: &str = "PAID";
+const ACCRUAL: &str = "ACCRUAL";
+const REVERSAL: &str = "REVERSAL";
+
+/// The rule in force.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub level1_percent: i32,
+    pub level2_percent: i32,
+    pub settle_after_days: i32,
+    pub base: Base,
+    /// OPEN: every customer earns. APPLY: only approved promoters.
+    pub open: bool,
+}
+
+impl Default for Rule {
+    fn default() -> Self {
+        Rule {
+            level1_percent: 10,
+            level2_percent: 5,
+            settle_after_days: 7,
+            base: Base::PaidAmount,
+            open: false,
+        }
+    }
+}
+
+pub async fn rule(db: &impl ConnectionTrait) -> AppResult<Rule> {
+    let newest = commission_rule::Entity::find()
+        .order_by_desc(commission_rule::Column::Id)
+        .one(db)
+        .await?;
+    Ok(newest
+        .map(|r| Rule {
+            level1_percent: r.level1_percent,
+            level2_percent: r.level2_percent,
+            settle_after_days: r.settle_after_days,
+            base: Base::parse(&r.base),
+            open: r.promoter_mode == "OPEN",
+        })
+        .unwrap_or_default())
+}
+
+/// A new version of the rule; orders paid from now on use it.
+pub async fn set_rule(state: &AppState, admin_id: i64, r: Rule) -> AppResult<Rule> {
+    calc::check_rule(r.level1_percent, r.level2_percent, r.settle_after_days)?;
+    commission_rule::ActiveModel {
+        level1_percent: Set(r.level1_percent),
+        level2_percent: Set(r.level2_percent),
+        settle_after_days: Set(r.settle_after_days),
+        base: Set(r.base.as_str().into()),
+        promoter_mode: Set(if r.open { "OPEN" } else { "APPLY" }.into()),
+        admin_id: Set(Some(admin_id)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    rule(&state.db).await
+}
+
+async fn upsert_promoter(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    status: &str,
+) -> AppResult<()> {
+    promoter::Entity::insert(promoter::ActiveModel {
+        customer_id: Set(customer_id),
+        status: Set(status.into()),
+        withdrawable_fen: Set(0),
+        owed_fen: Set(0),
+        applied_at: Set(Utc::now()),
+        reviewed_at: Set(None),
+    })
+    .on_conflict(
+        OnConflict::column(promoter::Column::CustomerId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn promoter_of(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> AppResult<Option<promoter::Model>> {
+    Ok(promoter::Entity::find_by_id(customer_id).one(db).await?)
+}
+
+/// Applies to become a promoter: approved at once in OPEN mode, else PENDING
+/// for an admin (a rejected customer may apply again).
+pub async fn apply(state: &AppState, customer_id: i64) -> AppResult<promoter::Model> {
+    let r = rule(&state.db).await?;
+    let status = if r.open { APPROVED } else { PENDING };
+    upsert_promoter(&state.db, customer_id, status).await?;
+    promoter::Entity::update_many()
+        .col_expr(promoter::Column::Status, Expr::value(status))
+        .col_expr(promoter::Column::AppliedAt, Expr::value(Utc::now()))
+        .filter(promoter::Column::CustomerId.eq(customer_id))
+        .filter(promoter::Column::Status.eq(REJECTED))
+        .exec(&state.db)
+        .await?;
+    promoter_of(&state.db, customer_id)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("promoter vanished")))
+}
+
+pub async fn review(
+    state: &AppState,
+    customer_id: i64,
+    approve: bool,
+) -> AppResult<promoter::Model> {
+    let res = promoter::Entity::update_many()
+        .col_expr(
+            promoter::Column::Status,
+            Expr::value(if approve { APPROVED } else { REJECTED }),
+        )
+        .col_expr(promoter::Column::ReviewedAt, Expr::value(Utc::now()))
+        .filter(promoter::Column::CustomerId.eq(customer_id))
+        .exec(&state.db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::NotFound(format!(
+            "customer {customer_id} has not applied to be a promoter"
+        )));
+    }
+    promoter_of(&state.db, customer_id)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("promoter vanished")))
+}
+
+/// Whether a customer earns commissions under the rule.
+async fn earns(db: &impl ConnectionTrait, customer_id: i64, r: &Rule) -> AppResult<bool> {
+    if r.open {
+        upsert_promoter(db, customer_id, APPROVED).await?;
+    }
+    Ok(promoter_of(db, customer_id)
+        .await?
+        .is_some_and(|p| p.status == APPROVED))
+}
+
+/// Accrues the order's commissions in the payment's transaction: level 1 for
+/// the buyer's inviter, level 2 for the inviter's inviter, each if an
+/// approved promoter; never a third level. Once per order and level.
+pub async fn accrue(txn: &DatabaseTransaction, order: &shop_order::Model) -> AppResult<()> {
+    let r = rule(txn).await?;
+    let Some(buyer) = customer::Entity::find_by_id(order.customer_id)
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(l1) = buyer.referrer_id else {
+        return Ok(());
+    };
+    let l2 = customer::Entity::find_by_id(l1)
+        .one(txn)
+        .await?
+        .and_then(|c| c.referrer_id);
+    let lines = order_line::Entity::find()
+        .filter(order_line::Column::OrderId.eq(order.id))
+        .all(txn)
+        .await?;
+    let cost: i64 = lines
+        .iter()
+        .map(|l| l.cost_fen.unwrap_or(0) * i64::from(l.quantity))
+        .sum();
+    let base = calc::base_of(r.base, order.total_fen - order.shipping_fen, cost);
+    for (level, who, percent) in [(1, Some(l1), r.level1_percent), (2, l2, r.level2_percent)] {
+        let Some(who) = who.filter(|w| *w != order.customer_id) else {
+            continue;
+        };
+        let amount = calc::amount(base, percent);
+        if amount <= 0 || !earns(txn, who, &r).await? {
+            continue;
+        }
+        commission::Entity::insert(commission::ActiveModel {
+            order_id: Set(order.id),
+            beneficiary_id: Set(who),
+            buyer_id: Set(order.customer_id),
+            level: Set(level),
+            kind: Set(ACCRUAL.into()),
+            base_fen: Set(base),
+            percent: Set(percent),
+            amount_fen: Set(amount),
+            status: Set(PENDING.into()),
+            settle_after_days: Set(r.settle_after_days),
+            created_at: Set(Utc::now()),
+            settled_at: Set(None),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([
+                commission::Column::OrderId,
+                commission::Column::Level,
+                commission::Column::Kind,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn lock_promoter(txn: &DatabaseTransaction, id: i64) -> AppResult<promoter::Model> {
+    upsert_promoter(txn, id, APPROVED).await?;
+    let mut q = promoter::Entity::find_by_id(id);
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(txn)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("promoter vanished")))
+}
+
+/// Adds to a promoter's balance: what it owes is paid first.
+async fn credit_promoter(txn: &DatabaseTransaction, id: i64, amount: i64) -> AppResult<()> {
+    let p = lock_promoter(txn, id).await?;
+    let to_debt = std::cmp::min(amount, p.owed_fen);
+    promoter::Entity::update_many()
+        .col_expr(promoter::Column::OwedFen, Expr::value(p.owed_fen - to_debt))
+        .col_expr(
+            promoter::Column::WithdrawableFen,
+            Expr::value(p.withdrawable_fen + amount - to_debt),
+        )
+        .filter(promoter::Column::CustomerId.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Takes back from a promoter: from the withdrawable balance, the rest owed.
+async fn debit_promoter(txn: &DatabaseTransaction, id: i64, amount: i64) -> AppResult<()> {
+    let p = lock_promoter(txn, id).await?;
+    let from_balance = std::cmp::min(amount, p.withdrawable_fen);
+    promoter::Entity::update_many()
+        .col_expr(
+            promoter::Column::WithdrawableFen,
+            Expr::value(p.withdrawable_fen - from_balance),
+        )
+        .col_expr(
+            promoter::Column::OwedFen,
+            Expr::value(p.owed_fen + amount - from_balance),
+        )
+        .filter(promoter::Column::CustomerId.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// A refund of `refund_fen` of an order that paid `paid_fen`: pending
+/// commissions are cancelled (a full refund) or reduced in proportion; a
+/// settled one gets a negative REVERSAL row, taken from the withdrawable
+/// balance or, where that is short, shown as owed.
+pub async fn reverse(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+    refund_fen: i64,
+    paid_fen: i64,
+) -> AppResult<()> {
+    let accruals = commission::Entity::find()
+        .filter(commission::Column::OrderId.eq(order.id))
+        .filter(commission::Column::Kind.eq(ACCRUAL))
+        .all(txn)
+        .await?;
+    for c in accruals {
+        let back = calc::reversal(c.amount_fen, refund_fen, paid_fen);
+        if back <= 0 {
+            continue;
+        }
+        match c.status.as_str() {
+            PENDING => {
+                let left = c.amount_fen - back;
+                let mut q = commission::Entity::update_many();
+                q = if left == 0 {
+                    q.col_expr(commission::Column::Status, Expr::value(CANCELLED))
+                } else {
+                    q.col_expr(commission::Column::AmountFen, Expr::value(left))
+                };
+                q.filter(commission::Column::Id.eq(c.id))
+                    .filter(commission::Column::Status.eq(PENDING))
+                    .exec(txn)
+                    .await?;
+            }
+            SETTLED => {
+                let inserted = commission::Entity::insert(commission::ActiveModel {
+                    order_id: Set(c.order_id),
+                    beneficiary_id: Set(c.beneficiary_id),
+                    buyer_id: Set(c.buyer_id),
+                    level: Set(c.level),
+                    kind: Set(REVERSAL.into()),
+                    base_fen: Set(c.base_fen),
+                    percent: Set(c.percent),
+                    amount_fen: Set(-back),
+                    status: Set(SETTLED.into()),
+                    settle_after_days: Set(0),
+                    created_at: Set(Utc::now()),
+                    settled_at: Set(Some(Utc::now())),
+                    ..Default::default()
+                })
+                .on_conflict(
+                    OnConflict::columns([
+                        commission::Column::OrderId,
+                        commission::Column::Level,
+                        commission::Column::Kind,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+                if inserted == 1 {
+                    debit_promoter(txn, c.beneficiary_id, back).await?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Settles every pending commission whose order COMPLETED at least its
+/// `settleAfterDays` ago. Each is claimed with a conditional update, so two
+/// runs at once (or two instances) settle each commission once.
+pub async fn settle_due(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
+    let completed = Query::select()
+        .column(shop_order::Column::Id)
+        .from(shop_order::Entity)
+        .and_where(shop_order::Column::Status.eq("COMPLETED"))
+        .to_owned();
+    let candidates = commission::Entity::find()
+        .filter(commission::Column::Status.eq(PENDING))
+        .filter(commission::Column::Kind.eq(ACCRUAL))
+        .filter(commission::Column::OrderId.in_subquery(completed))
+        .limit(1000)
+        .all(&state.db)
+        .await?;
+    let order_ids: Vec<i64> = candidates.iter().map(|c| c.order_id).collect();
+    let completed_at: std::collections::HashMap<i64, DateTime<Utc>> = shop_order::Entity::find()
+        .filter(shop_order::Column::Id.is_in(order_ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter_map(|o| o.completed_at.map(|at| (o.id, at)))
+        .collect();
+    let mut settled = 0;
+    for c in candidates {
+        let Some(done) = completed_at.get(&c.order_id) else {
+            continue;
+        };
+        if *done + chrono::Duration::days(i64::from(c.settle_after_days)) > now {
+            continue;
+        }
+        let txn = state.db.begin().await?;
+        let claimed = commission::Entity::update_many()
+            .col_expr(commission::Column::Status, Expr::value(SETTLED))
+            .col_expr(commission::Column::SettledAt, Expr::value(now))
+            .filter(commission::Column::Id.eq(c.id))
+            .filter(commission::Column::Status.eq(PENDING))
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected == 1 {
+            credit_promoter(&txn, c.beneficiary_id, c.amount_fen).await?;
+            txn.commit().await?;
+            settled += 1;
+        }
+    }
+    Ok(settled)
+}
+
+/// Withdraws `amount_fen` of the withdrawable balance: held now (a
+/// conditional update, so concurrent requests can never take more than
+/// there is), paid by the store on approval, or into the stored-value
+/// wallet at once with `to_wallet`. The same key again returns the same withdrawal.
+pub async fn request_withdrawal(
+    state: &AppState,
+    customer_id: i64,
+    amount_fen: i64,
+    key: &str,
+    to_wallet: bool,
+) -> AppResult<withdrawal::Model> {
+    if key.trim().is_empty() || key.len() > 64 {
+        return Err(AppError::bad_input(
+            "idempotencyKey",
+            "must be 1-64 characters",
+        ));
+    }
+    let min = state.settings.min_withdrawal_fen;
+    if amount_fen < min || amount_fen > 100_000_000 {
+        return Err(AppError::bad_input(
+            "amountFen",
+            format!("must be at least {min} fen"),
+        ));
+    }
+    let find = || {
+        withdrawal::Entity::find()
+            .filter(withdrawal::Column::PromoterId.eq(customer_id))
+            .filter(withdrawal::Column::IdempotencyKey.eq(key))
+            .one(&state.db)
+    };
+    let replay = |w: withdrawal::Model| {
+        if w.amount_fen == amount_fen && w.to_wallet == to_wallet {
+            Ok(w)
+        } else {
+            Err(AppError::Conflict(
+                "this idempotencyKey was used for another withdrawal".into(),
+            ))
+        }
+    };
+    if let Some(w) = find().await? {
+        return replay(w);
+    }
+    match promoter_of(&state.db, customer_id).await? {
+        Some(p) if p.status == APPROVED => {}
+        _ => {
+            return Err(AppError::Forbidden(
+                "only approved promoters can withdraw".into(),
+            ));
+        }
+    }
+    use sea_orm::ExprTrait;
+    let txn = state.db.begin().await?;
+    let held = promoter::Entity::update_many()
+        .col_expr(
+            promoter::Column::WithdrawableFen,
+            Expr::col(promoter::Column::WithdrawableFen).sub(amount_fen),
+        )
+        .filter(promoter::Column::CustomerId.eq(customer_id))
+        .filter(promoter::Column::WithdrawableFen.gte(amount_fen))
+        .exec(&txn)
+        .await?;
+    if held.rows_affected != 1 {
+        return Err(AppError::InsufficientBalance(
+            "that is more than the withdrawable balance".into(),
+        ));
+    }
+    let now = Utc::now();
+    let inserted = withdrawal::ActiveModel {
+        promoter_id: Set(customer_id),
+        amount_fen: Set(amount_fen),
+        status: Set(if to_wallet { PAID } else { PENDING }.into()),
+        to_wallet: Set(to_wallet),
+        note: Set(None),
+        idempotency_key: Set(key.to_string()),
+        admin_id: Set(None),
+        created_at: Set(now),
+        reviewed_at: Set(to_wallet.then_some(now)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let w = match inserted {
+        Ok(w) => w,
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            drop(txn);
+            return replay(
+                find()
+                    .await?
+                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("withdrawal race")))?,
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if to_wallet {
+        let m = Movement {
+            reason: Some(format!("commission withdrawal {}", w.id)),
+            ..Movement::new(LedgerKind::Commission, amount_fen, 0)
+        };
+        ledger::apply(&txn, customer_id, m).await?;
+    }
+    txn.commit().await?;
+    Ok(w)
+}
+
+/// ADMIN pays (approve, with the payout reference in `note`) or rejects a
+/// pending withdrawal; a rejected amount goes back to the withdrawable balance.
+pub async fn review_withdrawal(
+    state: &AppState,
+    admin_id: i64,
+    id: i64,
+    approve: bool,
+    note: Option<String>,
+) -> AppResult<withdrawal::Model> {
+    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(AppError::bad_input(
+            "note",
+            "must be at most 200 characters",
+        ));
+    }
+    let w = withdrawal::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("withdrawal {id} not found")))?;
+    let txn = state.db.begin().await?;
+    let moved = withdrawal::Entity::update_many()
+        .col_expr(
+            withdrawal::Column::Status,
+            Expr::value(if approve { PAID } else { REJECTED }),
+        )
+        .col_expr(withdrawal::Column::Note, Expr::value(note))
+        .col_expr(withdrawal::Column::AdminId, Expr::value(admin_id))
+        .col_expr(withdrawal::Column::ReviewedAt, Expr::value(Utc::now()))
+        .filter(withdrawal::Column::Id.eq(id))
+        .filter(withdrawal::Column::Status.eq(PENDING))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(AppError::Conflict(format!(
+            "the withdrawal is already {}",
+            w.status
+        )));
+    }
+    if !approve {
+        credit_promoter(&txn, w.promoter_id, w.amount_fen).await?;
+    }
+    txn.commit().await?;
+    Ok(withdrawal::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .unwrap_or(w))
+}
+
+#[derive(FromQueryResult)]
+struct Sum {
+    total: Option<i64>,
+}
+
+async fn sum_commissions(state: &AppState, customer_id: i64, cond: Condition) -> AppResult<i64> {
+    let row = commission::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::expr(Func::cast_as(
+                Func::sum(Expr::col(commission::Column::AmountFen)),
+                "BIGINT",
+            )),
+            "total",
+        )
+        .filter(commission::Column::BeneficiaryId.eq(customer_id))
+        .filter(cond)
+        .into_model::<Sum>()
+        .one(&state.db)
+        .await?;
+    Ok(row.and_then(|r| r.total).unwrap_or(0))
+}
+
+/// A promoter's figures (fen).
+pub struct Figures {
+    pub pending: i64,
+    pub settled: i64,
+    pub withdrawn: i64,
+    pub level1: i64,
+    pub level2: i64,
+}
+
+pub async fn figures(state: &AppState, customer_id: i64) -> AppResult<Figures> {
+    let pending = sum_commissions(
+        state,
+        customer_id,
+        Condition::all().add(commission::Column::Status.eq(PENDING)),
+    )
+    .await?;
+    let settled = sum_commissions(
+        state,
+        customer_id,
+        Condition::all().add(commission::Column::Status.eq(SETTLED)),
+    )
+    .await?;
+    let row = withdrawal::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::expr(Func::cast_as(
+                Func::sum(Expr::col(withdrawal::Column::AmountFen)),
+                "BIGINT",
+            )),
+            "total",
+        )
+        .filter(withdrawal::Column::PromoterId.eq(customer_id))
+        .filter(withdrawal::Column::Status.eq(PAID))
+        .into_model::<Sum>()
+        .one(&state.db)
+        .await?;
+    let level1 = customer::Entity::find()
+        .filter(customer::Column::ReferrerId.eq(customer_id))
+        .count_rows(&state.db)
+        .await?;
+    let level2 = customer::Entity::find()
+        .filter(customer::Column::ReferrerId.in_subquery(level1_of(customer_id)))
+        .count_rows(&state.db)
+        .await?;
+    Ok(Figures {
+        pending,
+        settled,
+        withdrawn: row.and_then(|r| r.total).unwrap_or(0),
+        level1,
+        level2,
+    })
+}
+
+fn level1_of(customer_id: i64) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(customer::Column::Id)
+        .from(customer::Entity)
+        .and_where(customer::Column::ReferrerId.eq(customer_id))
+        .to_owned()
+}
+
+trait CountRows {
+    async fn count_rows(self, db: &sea_orm::DatabaseConnection) -> AppResult<i64>;
+}
+
+impl CountRows for sea_orm::Select<customer::Entity> {
+    async fn count_rows(self, db: &sea_orm::DatabaseConnection) -> AppResult<i64> {
+        use sea_orm::PaginatorTrait;
+        Ok(self.count(db).await? as i64)
+    }
+}
+
+/// The customer's commissions, newest first.
+pub async fn commissions(
+    state: &AppState,
+    customer_id: i64,
+    status: Option<&str>,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<commission::Model>, bool)> {
+    let mut q =
+        commission::Entity::find().filter(commission::Column::BeneficiaryId.eq(customer_id));
+    if let Some(s) = status {
+        q = q.filter(commission::Column::Status.eq(s));
+    }
+    if let Some(a) = after_id {
+        q = q.filter(commission::Column::Id.lt(a));
+    }
+    let mut rows = q
+        .order_by_desc(commission::Column::Id)
+        .limit(first + 1)
+        .all(&state.db)
+        .await?;
+    let more = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+
+/// The customer's team: level 1 (invited by it) or level 2 (invited by those).
+pub async fn team(
+    state: &AppState,
+    customer_id: i64,
+    level: i32,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<customer::Model>, bool)> {
+    let mut q = match level {
+        1 => customer::Entity::find().filter(customer::Column::ReferrerId.eq(customer_id)),
+        2 => customer::Entity::find()
+            .filter(customer::Column::ReferrerId.in_subquery(level1_of(customer_id))),
+        _ => return Err(AppError::bad_input("level", "must be 1 or 2")),
+    };
+    if let Some(a) = after_id {
+        q = q.filter(customer::Column::Id.lt(a));
+    }
+    let mut rows = q
+        .order_by_desc(customer::Column::Id)
+        .limit(first + 1)
+        .all(&state.db)
+        .await?;
+    let more = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+
+pub async fn withdrawals(
+    state: &AppState,
+    customer_id: i64,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<withdrawal::Model>, bool)> {
+    let mut q = withdrawal::Entity::find().filter(withdrawal::Column::PromoterId.eq(customer_id));
+    if let Some(a) = after_id {
+        q = q.filter(withdrawal::Column::Id.lt(a));
+    }
+    let mut rows = q
+        .order_by_desc(withdrawal::Column::Id)
+        .limit(first + 1)
+        .all(&state.db)
+        .await?;
+    let more = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+
+/// ADMIN: promoters, newest applications first.
+pub async fn promoters(
+    state: &AppState,
+    status: Option<&str>,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<promoter::Model>, bool)> {
+    let mut q = promoter::Entity::find();
+    if let Some(s) = status {
+        q = q.filter(promoter::Column::Status.eq(s));
+    }
+    if let Some(a) = after_id {
+        q = q.filter(promoter::Column::CustomerId.lt(a));
+    }
+    let mut rows = q
+        .order_by_desc(promoter::Column::CustomerId)
+        .limit(first + 1)
+        .all(&state.db)
+        .await?;
+    let more = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
