@@ -9,6 +9,7 @@ mod helpers;
 mod http_limits;
 mod ops;
 mod orders;
+mod referral;
 mod wallet;
 mod wechat_login;
 mod wechat_pay;

@@ -1,0 +1,669 @@
+//! Referral distribution through the API: the A → B → C chain, levels,
+//! promoters, reversal, settlement, withdrawals, privacy, bad input.
+use serde_json::{Value, json};
+
+use crate::{
+    catalogue::{create_category, create_product},
+    helpers::{TestApp, error_code, spawn_app},
+    orders::{place, save_address},
+};
+
+struct Person {
+    token: String,
+    id: String,
+    code: String,
+}
+
+async fn join(app: &TestApp, name: &str, inviter: Option<&Person>) -> Person {
+    let v = app
+        .login(
+            &format!("demo:{name}"),
+            inviter.map(|p| p.code.as_str()),
+            None,
+        )
+        .await;
+    let c = &v["data"]["wechatLogin"];
+    let p = Person {
+        token: c["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .to_string(),
+        id: c["customer"]["id"].as_str().unwrap().to_string(),
+        code: c["customer"]["referralCode"].as_str().unwrap().to_string(),
+    };
+    save_address(app, &p.token).await;
+    p
+}
+
+async fn promote(app: &TestApp, admin: &str, p: &Person) {
+    let v = app
+        .gql(
+            Some(&p.token),
+            "mutation { applyPromoter { status } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["applyPromoter"]["status"], "PENDING", "{v}");
+    let v = app
+        .gql(
+            Some(admin),
+            "mutation($c: ID!) { reviewPromoter(customerId: $c, approve: true) { status } }",
+            json!({ "c": p.id }),
+        )
+        .await;
+    assert_eq!(v["data"]["reviewPromoter"]["status"], "APPROVED", "{v}");
+}
+
+/// Places and pays an order of one 3590-fen SKU (plus 800 shipping); returns its id.
+async fn buy(app: &TestApp, who: &Person, sku: &str, key: &str) -> Value {
+    let v = place(
+        app,
+        &who.token,
+        json!([{ "skuId": sku, "quantity": 1 }]),
+        key,
+    )
+    .await;
+    let id = v["data"]["placeOrder"]["order"]["id"].clone();
+    let v = app
+        .gql(
+            Some(&who.token),
+            "mutation($id: ID!) { demoPay(orderId: $id) { status fulfillments { id } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(v["data"]["demoPay"]["status"], "PAID", "{v}");
+    id
+}
+
+async fn commissions(app: &TestApp, who: &Person) -> Vec<Value> {
+    let v = app.gql(Some(&who.token), "{ myCommissions { nodes { level amountFen baseFen percent status reversal buyer { nickname } } } }", json!({})).await;
+    v["data"]["myCommissions"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .clone()
+}
+
+async fn promoter(app: &TestApp, who: &Person) -> Value {
+    let v = app.gql(Some(&who.token), "{ me { promoter { status pendingFen settledFen withdrawnFen withdrawableFen owedFen level1Count level2Count } } }", json!({})).await;
+    v["data"]["me"]["promoter"].clone()
+}
+
+struct Setup {
+    app: TestApp,
+    admin: String,
+    sku: String,
+    a: Person,
+    b: Person,
+    c: Person,
+}
+
+async fn setup() -> Setup {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let v = app
+        .gql(Some(&admin), "mutation { setCommissionRule(input: {level1Percent: 10, level2Percent: 5, settleAfterDays: 7, base: PAID_AMOUNT, promoterMode: APPLY}) { level1Percent } }", json!({}))
+        .await;
+    assert_eq!(v["data"]["setCommissionRule"]["level1Percent"], 10, "{v}");
+    let cat = create_category(&app, &admin, "c", None).await;
+    let p = create_product(&app, &admin, &cat, "分销商品", &[3590]).await;
+    let sku = p["skus"][0]["id"].as_str().unwrap().to_string();
+    app.gql(
+        Some(&admin),
+        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 1000) { id } }",
+        json!({ "s": sku }),
+    )
+    .await;
+    let a = join(&app, "a", None).await;
+    let b = join(&app, "b", Some(&a)).await;
+    let c = join(&app, "c", Some(&b)).await;
+    promote(&app, &admin, &a).await;
+    promote(&app, &admin, &b).await;
+    Setup {
+        app,
+        admin,
+        sku,
+        a,
+        b,
+        c,
+    }
+}
+
+async fn complete(app: &TestApp, admin: &str, buyer: &Person, order: &Value) {
+    let v = app
+        .gql(
+            Some(&buyer.token),
+            "query($id: ID!) { order(id: $id) { fulfillments { id } } }",
+            json!({ "id": order }),
+        )
+        .await;
+    for f in v["data"]["order"]["fulfillments"].as_array().unwrap() {
+        app.gql(Some(admin), "mutation($id: ID!) { shipFulfillment(id: $id, carrier: \"SF\", trackingNo: \"1\") { id } }", json!({ "id": f["id"] })).await;
+    }
+    let v = app
+        .gql(
+            Some(&buyer.token),
+            "mutation($id: ID!) { confirmReceipt(id: $id) { status } }",
+            json!({ "id": order }),
+        )
+        .await;
+    assert_eq!(v["data"]["confirmReceipt"]["status"], "COMPLETED", "{v}");
+}
+
+#[tokio::test]
+async fn the_chain_pays_two_levels_and_no_third() {
+    let s = setup().await;
+    let app = &s.app;
+    buy(app, &s.c, &s.sku, "o1").await;
+    let b = commissions(app, &s.b).await;
+    let a = commissions(app, &s.a).await;
+    assert_eq!((b.len(), a.len()), (1, 1));
+    assert_eq!(
+        (
+            b[0]["level"].as_i64(),
+            b[0]["amountFen"].as_i64(),
+            b[0]["baseFen"].as_i64()
+        ),
+        (Some(1), Some(359), Some(3590)),
+        "shipping excluded: {b:?}"
+    );
+    assert_eq!(
+        (a[0]["level"].as_i64(), a[0]["amountFen"].as_i64()),
+        (Some(2), Some(180))
+    );
+    assert_eq!(b[0]["status"], "PENDING");
+    assert_eq!(b[0]["buyer"]["nickname"], "c");
+    let p = promoter(app, &s.b).await;
+    assert_eq!(
+        (
+            p["pendingFen"].as_i64(),
+            p["withdrawableFen"].as_i64(),
+            p["level1Count"].as_i64()
+        ),
+        (Some(359), Some(0), Some(1))
+    );
+    assert_eq!(promoter(app, &s.a).await["level2Count"], 1);
+
+    // D, invited by C (not a promoter): C earns nothing, B is level 2, A nothing (no third level).
+    let d = join(app, "d", Some(&s.c)).await;
+    buy(app, &d, &s.sku, "o2").await;
+    assert!(
+        commissions(app, &s.c).await.is_empty(),
+        "non-promoters earn nothing"
+    );
+    let b = commissions(app, &s.b).await;
+    assert_eq!(b.len(), 2);
+    assert_eq!(
+        (b[0]["level"].as_i64(), b[0]["amountFen"].as_i64()),
+        (Some(2), Some(180))
+    );
+    assert_eq!(commissions(app, &s.a).await.len(), 1, "no third level");
+
+    // The inviter is never re-bound, and nobody is their own inviter.
+    let again = app.login("demo:c", Some(&d.code), None).await;
+    assert_eq!(
+        again["data"]["wechatLogin"]["customer"]["referrer"]["id"],
+        s.b.id.as_str()
+    );
+    let me = app.login("demo:a", Some(&s.a.code), None).await;
+    assert!(me["data"]["wechatLogin"]["customer"]["referrer"].is_null());
+    // A share QR code's scene binds too.
+    let e = app
+        .login("demo:e", None, Some(&format!("ref={}", s.b.code)))
+        .await;
+    assert_eq!(
+        e["data"]["wechatLogin"]["customer"]["referrer"]["id"],
+        s.b.id.as_str()
+    );
+    let v = app.gql(Some(&s.b.token), "{ myTeam(level: 1) { nodes { nickname } } l2: myTeam(level: 2) { nodes { nickname } } }", json!({})).await;
+    let names = |k: &str| {
+        v["data"][k]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["nickname"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("myTeam"), vec!["e", "c"]);
+    assert_eq!(names("l2"), vec!["d"]);
+}
+
+#[tokio::test]
+async fn duplicate_confirmations_accrue_once() {
+    let s = setup().await;
+    let app = &s.app;
+    let order = buy(app, &s.c, &s.sku, "o1").await;
+    let id: i64 = order.as_str().unwrap().parse().unwrap();
+    let o = siyu::modules::order::service::find(&app.state, id)
+        .await
+        .unwrap()
+        .unwrap();
+    for tx in [
+        format!("demo-{}", o.order_no),
+        format!("demo-{}", o.order_no),
+        "another".to_string(),
+    ] {
+        let _ = siyu::modules::order::service::confirm_payment(
+            &app.state,
+            siyu::modules::order::service::Confirmation {
+                order_no: o.order_no.clone(),
+                transaction_id: tx,
+                amount_fen: o.payable_fen,
+                provider: "DEMO",
+            },
+        )
+        .await;
+    }
+    assert_eq!(commissions(app, &s.b).await.len(), 1);
+    assert_eq!(commissions(app, &s.a).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_refund_before_settlement_cancels() {
+    let s = setup().await;
+    let app = &s.app;
+    let order = buy(app, &s.c, &s.sku, "o1").await;
+    let v = app
+        .gql(
+            Some(&s.c.token),
+            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不要了\") { id } }",
+            json!({ "id": order }),
+        )
+        .await;
+    app.gql(
+        Some(&s.admin),
+        "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
+        json!({ "id": v["data"]["requestRefund"]["id"] }),
+    )
+    .await;
+    for p in [&s.a, &s.b] {
+        let c = commissions(app, p).await;
+        assert_eq!(c[0]["status"], "CANCELLED", "{c:?}");
+        assert_eq!(promoter(app, p).await["pendingFen"], 0);
+    }
+}
+
+#[tokio::test]
+async fn settlement_waits_for_completion_and_the_window_and_runs_once() {
+    let s = setup().await;
+    let app = &s.app;
+    let order = buy(app, &s.c, &s.sku, "o1").await;
+    let settle = siyu::modules::referral::service::settle_due;
+    let now = chrono::Utc::now();
+    assert_eq!(
+        settle(&app.state, now + chrono::Duration::days(30))
+            .await
+            .unwrap(),
+        0,
+        "not completed yet"
+    );
+    complete(app, &s.admin, &s.c, &order).await;
+    assert_eq!(
+        settle(&app.state, chrono::Utc::now() + chrono::Duration::days(6))
+            .await
+            .unwrap(),
+        0,
+        "inside the return window"
+    );
+    let later = chrono::Utc::now() + chrono::Duration::days(8);
+    let runs = futures_util::future::join_all((0..4).map(|_| settle(&app.state, later))).await;
+    assert_eq!(
+        runs.into_iter().map(Result::unwrap).sum::<usize>(),
+        2,
+        "each commission settles once"
+    );
+    let v = app
+        .gql(
+            Some(&s.admin),
+            "mutation { runCommissionSettlement }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["runCommissionSettlement"], 0);
+    let v = app
+        .gql(
+            Some(&s.b.token),
+            "mutation { runCommissionSettlement }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN");
+    let p = promoter(app, &s.b).await;
+    assert_eq!(
+        (
+            p["settledFen"].as_i64(),
+            p["withdrawableFen"].as_i64(),
+            p["pendingFen"].as_i64()
+        ),
+        (Some(359), Some(359), Some(0))
+    );
+    assert_eq!(promoter(app, &s.a).await["withdrawableFen"], 180);
+}
+
+#[tokio::test]
+async fn a_refund_after_settlement_is_owed() {
+    let s = setup().await;
+    let app = &s.app;
+    let order = buy(app, &s.c, &s.sku, "o1").await;
+    complete(app, &s.admin, &s.c, &order).await;
+    siyu::modules::referral::service::settle_due(
+        &app.state,
+        chrono::Utc::now() + chrono::Duration::days(8),
+    )
+    .await
+    .unwrap();
+    // B withdraws 300 of its 359 first, so the reversal cannot all come from the balance.
+    let v = app
+        .gql(
+            Some(&s.b.token),
+            "mutation { requestWithdrawal(amountFen: 300, idempotencyKey: \"w\") { status } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["requestWithdrawal"]["status"], "PENDING", "{v}");
+    let v = app
+        .gql(
+            Some(&s.c.token),
+            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"七天无理由\") { id } }",
+            json!({ "id": order }),
+        )
+        .await;
+    let v = app
+        .gql(
+            Some(&s.admin),
+            "mutation($id: ID!) { approveRefund(refundId: $id) { status order { status } } }",
+            json!({ "id": v["data"]["requestRefund"]["id"] }),
+        )
+        .await;
+    assert_eq!(
+        v["data"]["approveRefund"]["order"]["status"], "REFUNDED",
+        "after-sales refund of a completed order: {v}"
+    );
+    let p = promoter(app, &s.b).await;
+    assert_eq!(
+        (
+            p["withdrawableFen"].as_i64(),
+            p["owedFen"].as_i64(),
+            p["settledFen"].as_i64()
+        ),
+        (Some(0), Some(300), Some(0)),
+        "{p}"
+    );
+    let c = commissions(app, &s.b).await;
+    assert!(
+        c.iter()
+            .any(|x| x["reversal"] == true && x["amountFen"] == -359),
+        "{c:?}"
+    );
+    let pa = promoter(app, &s.a).await;
+    assert_eq!(
+        (pa["withdrawableFen"].as_i64(), pa["owedFen"].as_i64()),
+        (Some(0), Some(0))
+    );
+    // Later earnings pay the debt first.
+    let order2 = buy(app, &s.c, &s.sku, "o2").await;
+    complete(app, &s.admin, &s.c, &order2).await;
+    siyu::modules::referral::service::settle_due(
+        &app.state,
+        chrono::Utc::now() + chrono::Duration::days(8),
+    )
+    .await
+    .unwrap();
+    let p = promoter(app, &s.b).await;
+    assert_eq!(
+        (p["withdrawableFen"].as_i64(), p["owedFen"].as_i64()),
+        (Some(59), Some(0)),
+        "{p}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_withdrawals_of_everything_accept_one() {
+    let s = setup().await;
+    let app = &s.app;
+    let order = buy(app, &s.c, &s.sku, "o1").await;
+    complete(app, &s.admin, &s.c, &order).await;
+    siyu::modules::referral::service::settle_due(
+        &app.state,
+        chrono::Utc::now() + chrono::Duration::days(8),
+    )
+    .await
+    .unwrap();
+    let keys: Vec<String> = (0..10).map(|i| format!("w{i}")).collect();
+    let results = futures_util::future::join_all(keys.iter().map(|k| {
+        app.gql(Some(&s.b.token), "mutation($k: String!) { requestWithdrawal(amountFen: 359, idempotencyKey: $k) { id status } }", json!({ "k": k }))
+    }))
+    .await;
+    let ok: Vec<&Value> = results
+        .iter()
+        .filter(|v| v["data"]["requestWithdrawal"]["id"].is_string())
+        .collect();
+    assert_eq!(ok.len(), 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|v| v["errors"].is_array())
+            .all(|v| error_code(v) == "INSUFFICIENT_BALANCE")
+    );
+    assert_eq!(promoter(app, &s.b).await["withdrawableFen"], 0);
+    // Reject gives it back; approve pays it.
+    let id = ok[0]["data"]["requestWithdrawal"]["id"].clone();
+    let review = "mutation($id: ID!, $a: Boolean!) { reviewWithdrawal(id: $id, approve: $a, note: \"bank ref 1\") { status } }";
+    assert_eq!(
+        error_code(
+            &app.gql(Some(&s.b.token), review, json!({ "id": id, "a": false }))
+                .await
+        ),
+        "FORBIDDEN"
+    );
+    let v = app
+        .gql(Some(&s.admin), review, json!({ "id": id, "a": false }))
+        .await;
+    assert_eq!(v["data"]["reviewWithdrawal"]["status"], "REJECTED", "{v}");
+    assert_eq!(promoter(app, &s.b).await["withdrawableFen"], 359);
+    assert_eq!(
+        error_code(
+            &app.gql(Some(&s.admin), review, json!({ "id": id, "a": true }))
+                .await
+        ),
+        "CONFLICT"
+    );
+    let v = app
+        .gql(
+            Some(&s.b.token),
+            "mutation { requestWithdrawal(amountFen: 200, idempotencyKey: \"x\") { id } }",
+            json!({}),
+        )
+        .await;
+    let v = app
+        .gql(
+            Some(&s.admin),
+            review,
+            json!({ "id": v["data"]["requestWithdrawal"]["id"], "a": true }),
+        )
+        .await;
+    assert_eq!(v["data"]["reviewWithdrawal"]["status"], "PAID");
+    let p = promoter(app, &s.b).await;
+    assert_eq!(
+        (p["withdrawnFen"].as_i64(), p["withdrawableFen"].as_i64()),
+        (Some(200), Some(159))
+    );
+    // Into the wallet, at once, with a ledger row of its own; the same key again changes nothing.
+    for _ in 0..2 {
+        let v = app.gql(Some(&s.b.token), "mutation { requestWithdrawal(amountFen: 159, idempotencyKey: \"wallet\", toWallet: true) { status } }", json!({})).await;
+        assert_eq!(v["data"]["requestWithdrawal"]["status"], "PAID", "{v}");
+    }
+    let v = app.gql(Some(&s.b.token), "{ me { wallet { balanceFen transactions { nodes { kind amountFen } } } } myWithdrawals { nodes { amountFen status } } }", json!({})).await;
+    assert_eq!(v["data"]["me"]["wallet"]["balanceFen"], 159);
+    assert_eq!(
+        v["data"]["me"]["wallet"]["transactions"]["nodes"][0]["kind"],
+        "COMMISSION"
+    );
+    assert_eq!(
+        v["data"]["myWithdrawals"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn commissions_and_teams_are_private() {
+    let s = setup().await;
+    let app = &s.app;
+    buy(app, &s.c, &s.sku, "o1").await;
+    assert!(
+        commissions(app, &s.c).await.is_empty(),
+        "the buyer sees none of its inviters' commissions"
+    );
+    let v = app
+        .gql(
+            Some(&s.c.token),
+            "{ myTeam(level: 1) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert!(v["data"]["myTeam"]["nodes"].as_array().unwrap().is_empty());
+    let v = app
+        .gql(
+            Some(&s.a.token),
+            "{ myTeam(level: 1) { nodes { nickname scene wallet { balanceFen } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&v),
+        "FORBIDDEN",
+        "a team member's wallet is not the inviter's business: {v}"
+    );
+    for q in [
+        "{ myCommissions { nodes { id } } }",
+        "{ myTeam(level: 1) { nodes { id } } }",
+        "{ myWithdrawals { nodes { id } } }",
+    ] {
+        assert_eq!(
+            error_code(&app.gql(None, q, json!({})).await),
+            "UNAUTHENTICATED"
+        );
+        assert_eq!(
+            error_code(&app.gql(Some(&s.admin), q, json!({})).await),
+            "FORBIDDEN"
+        );
+    }
+    assert_eq!(
+        error_code(
+            &app.gql(
+                Some(&s.a.token),
+                "{ promoters { nodes { status } } }",
+                json!({})
+            )
+            .await
+        ),
+        "FORBIDDEN"
+    );
+    let v = app.gql(Some(&s.admin), "{ promoters(status: APPROVED) { nodes { status withdrawableFen pendingFen customer { nickname } } } }", json!({})).await;
+    assert_eq!(
+        v["data"]["promoters"]["nodes"].as_array().unwrap().len(),
+        2,
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn bad_referral_input_gets_its_code() {
+    let s = setup().await;
+    let app = &s.app;
+    let rule =
+        "mutation($i: CommissionRuleInput!) { setCommissionRule(input: $i) { level1Percent } }";
+    for (input, field) in [
+        (
+            json!({ "level1Percent": 40, "level2Percent": 11, "settleAfterDays": 7, "base": "PAID_AMOUNT", "promoterMode": "OPEN" }),
+            "level2Percent",
+        ),
+        (
+            json!({ "level1Percent": -1, "level2Percent": 0, "settleAfterDays": 7, "base": "PAID_AMOUNT", "promoterMode": "OPEN" }),
+            "level1Percent",
+        ),
+        (
+            json!({ "level1Percent": 10, "level2Percent": 5, "settleAfterDays": 181, "base": "PAID_AMOUNT", "promoterMode": "OPEN" }),
+            "settleAfterDays",
+        ),
+    ] {
+        let v = app.gql(Some(&s.admin), rule, json!({ "i": input })).await;
+        assert_eq!(v["errors"][0]["extensions"]["field"], field, "{v}");
+    }
+    let ok = json!({ "level1Percent": 10, "level2Percent": 5, "settleAfterDays": 7, "base": "GROSS_MARGIN", "promoterMode": "OPEN" });
+    assert_eq!(
+        error_code(&app.gql(Some(&s.a.token), rule, json!({ "i": ok })).await),
+        "FORBIDDEN"
+    );
+    let v = app
+        .gql(
+            None,
+            "{ commissionRule { level1Percent base promoterMode settleAfterDays } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["commissionRule"]["promoterMode"], "APPLY");
+    let v = app
+        .gql(
+            Some(&s.b.token),
+            "{ myTeam(level: 3) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "level");
+    let v = app
+        .gql(
+            Some(&s.b.token),
+            "mutation { requestWithdrawal(amountFen: 50, idempotencyKey: \"k\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        v["errors"][0]["extensions"]["field"], "amountFen",
+        "below the minimum: {v}"
+    );
+    let v = app
+        .gql(
+            Some(&s.b.token),
+            "mutation { requestWithdrawal(amountFen: 500, idempotencyKey: \"k\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "INSUFFICIENT_BALANCE");
+    let v = app
+        .gql(
+            Some(&s.c.token),
+            "mutation { requestWithdrawal(amountFen: 500, idempotencyKey: \"k\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN", "not a promoter");
+    let v = app
+        .gql(
+            Some(&s.admin),
+            "mutation { reviewWithdrawal(id: \"999\", approve: true) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "NOT_FOUND");
+    let v = app
+        .gql(
+            Some(&s.admin),
+            "mutation { reviewPromoter(customerId: \"999\", approve: true) { status } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "NOT_FOUND");
+    // OPEN mode with a GROSS_MARGIN base: everyone earns, on the margin.
+    app.gql(Some(&s.admin), rule, json!({ "i": ok })).await;
+    let f = join(app, "f", Some(&s.c)).await;
+    buy(app, &f, &s.sku, "o-f").await;
+    let c = commissions(app, &s.c).await;
+    assert_eq!(c.len(), 1, "OPEN: C earns without applying");
+    assert_eq!(
+        c[0]["baseFen"], 3590,
+        "no supplier cost on this SKU: margin = paid"
+    );
+}
