@@ -1,8 +1,8 @@
 //! Customer queries.
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
 
 use super::{service, types::Customer};
-use crate::{auth::ViewerExt, state::AppState};
+use crate::{auth::ViewerExt, graphql::ids::lookup_id, state::AppState};
 
 #[derive(Default)]
 pub struct CustomerQuery;
@@ -14,5 +14,15 @@ impl CustomerQuery {
         let id = ctx.viewer().customer_id()?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Customer::own(service::get(state, id).await?))
+    }
+
+    /// One customer with its wallet, membership and promoter figures (ADMIN).
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Customer>> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let Some(id) = lookup_id(&id) else {
+            return Ok(None);
+        };
+        Ok(service::find(state, id).await?.map(Customer::from))
     }
 }
