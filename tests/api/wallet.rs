@@ -512,6 +512,23 @@ async fn adjustments_are_idempotent_audited_and_admin_only() {
         2,
         "the replays wrote nothing"
     );
+    // The store sees any customer's wallet and ledger; customers do not see each other's.
+    let view = "query($c: ID!) { customer(id: $c) { wallet { balanceFen transactions { nodes { kind amountFen } } } } }";
+    let v = app
+        .gql(Some(&s.admin), view, json!({ "c": s.buyer_id }))
+        .await;
+    assert_eq!(v["data"]["customer"]["wallet"]["balanceFen"], 300, "{v}");
+    assert_eq!(
+        v["data"]["customer"]["wallet"]["transactions"]["nodes"][0]["kind"],
+        "ADJUSTMENT"
+    );
+    assert_eq!(
+        error_code(
+            &app.gql(Some(&s.buyer), view, json!({ "c": s.buyer_id }))
+                .await
+        ),
+        "FORBIDDEN"
+    );
 }
 
 #[tokio::test]
