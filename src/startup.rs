@@ -163,6 +163,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
     let workers = state.settings.workers;
     let schema = web::Data::new(schema);
+    let responses = web::Data::new(graphql::response_cache::ResponseCache::default());
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -170,6 +171,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .wrap(TracingLogger::default())
             .wrap(prometheus.clone())
             .app_data(schema.clone())
+            .app_data(responses.clone())
             .app_data(data.clone())
             .route("/graphql", web::post().to(graphql::graphql))
             .route("/graphql", web::get().to(graphql::graphiql))

@@ -9,6 +9,9 @@ pub fn full(prefix: &str, logical: &str) -> String {
     format!("{prefix}:{VERSION}:{logical}")
 }
 
+/// Bumped by every catalogue invalidation; whole cached responses carry it.
+pub const CATALOGUE_GENERATION: &str = "catalogue:generation";
+
 /// Login attempts from one client IP in the current minute.
 pub fn login_attempts(ip: &str) -> String {
     format!("ratelimit:login:{ip}")

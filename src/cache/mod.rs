@@ -64,6 +64,10 @@ pub struct Cache {
     flights: moka::future::Cache<String, Arc<Vec<u8>>>,
 }
 
+/// The generation counter restarts after this; response-cache entries live
+/// far shorter, so a restarted counter never meets an entry of its old life.
+const GENERATION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// How long a failed backend is left alone before it is tried again.
 const BACKOFF_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
@@ -152,35 +156,36 @@ impl Cache {
         {
             return Ok(hit);
         }
-        let bytes = self.load_once(logical, ttl, load).await?;
-        serde_json::from_slice(&bytes).map_err(AppError::internal)
-    }
-
-    /// Runs `load` once per key among concurrent callers and stores the result.
-    pub async fn load_once<T, Fut>(
-        &self,
-        logical: &str,
-        ttl: Duration,
-        load: impl FnOnce() -> Fut,
-    ) -> AppResult<Arc<Vec<u8>>>
-    where
-        T: Serialize,
-        Fut: Future<Output = AppResult<T>>,
-    {
-        let key = logical.to_string();
-        let result = self
-            .flights
-            .try_get_with(key.clone(), async {
+        let bytes = self
+            .single_flight(logical, || async {
                 // A caller whose read missed just before another flight stored
                 // the value finds it here instead of loading again.
-                if let Some(bytes) = self.get_bytes(&key).await {
-                    return Ok(Arc::new(bytes));
+                if let Some(bytes) = self.get_bytes(logical).await {
+                    return Ok(bytes);
                 }
                 let value = load().await?;
                 let bytes = serde_json::to_vec(&value).map_err(AppError::internal)?;
-                self.set_bytes(&key, bytes.clone(), ttl).await;
-                Ok::<_, AppError>(Arc::new(bytes))
+                self.set_bytes(logical, bytes.clone(), ttl).await;
+                Ok(bytes)
             })
+            .await?;
+        serde_json::from_slice(&bytes).map_err(AppError::internal)
+    }
+
+    /// Runs `load` once among concurrent callers with the same `flight` key
+    /// in this instance, and shares its result; stores nothing.
+    pub async fn single_flight<Fut>(
+        &self,
+        flight: &str,
+        load: impl FnOnce() -> Fut,
+    ) -> AppResult<Arc<Vec<u8>>>
+    where
+        Fut: Future<Output = AppResult<Vec<u8>>>,
+    {
+        let key = flight.to_string();
+        let result = self
+            .flights
+            .try_get_with(key.clone(), async { load().await.map(Arc::new) })
             .await;
         // The flight is over: the next miss must load again, not reuse this.
         self.flights.invalidate(&key).await;
@@ -208,6 +213,36 @@ impl Cache {
         }
         if let Err(e) = self.backend.delete(&full).await {
             self.failed("delete", e);
+        }
+        // Whole responses cached by any instance are tied to this counter.
+        if let Err(e) = self
+            .backend
+            .incr(&self.key(keys::CATALOGUE_GENERATION), GENERATION_LIFETIME)
+            .await
+        {
+            self.failed("incr", e);
+        }
+    }
+
+    /// The catalogue generation (bumped by every invalidation); `None` when
+    /// the cache cannot say, and then nothing may be served from a response cache.
+    pub async fn catalogue_generation(&self) -> Option<i64> {
+        if self.skipping() {
+            return None;
+        }
+        match self
+            .backend
+            .get(&self.key(keys::CATALOGUE_GENERATION))
+            .await
+        {
+            Ok(Some(bytes)) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|s| s.parse().ok()),
+            Ok(None) => Some(0),
+            Err(e) => {
+                self.failed("get", e);
+                None
+            }
         }
     }
 

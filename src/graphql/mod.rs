@@ -3,6 +3,7 @@
 //! body, and makes sure every error carries an `extensions.code`.
 pub mod ids;
 pub mod pagination;
+pub mod response_cache;
 pub mod scalars;
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
@@ -153,6 +154,7 @@ pub async fn graphql(
     mut payload: web::Payload,
     schema: web::Data<AppSchema>,
     state: web::Data<AppState>,
+    responses: web::Data<response_cache::ResponseCache>,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
     let limit = state.settings.max_body_bytes;
@@ -181,6 +183,29 @@ pub async fn graphql(
 
     let viewer = viewer(&req, &state);
     let ip = ClientIp(client_ip(&req, &state));
+    if let BatchRequest::Single(request) = &batch
+        && response_cache::cacheable(request, viewer)
+        && let Some(generation) = response_cache::generation(&state).await
+    {
+        let key = response_cache::key(request);
+        if let Some(body) = responses.get(&key, generation).await {
+            crate::metrics::count_operation(operation_name(request).as_deref());
+            return HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body);
+        }
+        let BatchRequest::Single(request) = batch else {
+            unreachable!("matched above")
+        };
+        let response = with_codes(schema.execute(prepare(request, viewer, &ip, &state)).await);
+        let body = serde_json::to_vec(&response).unwrap_or_default();
+        if response.errors.is_empty() {
+            responses.put(key, generation, body.clone()).await;
+        }
+        return HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body);
+    }
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(prepare(r, viewer, &ip, &state)),
         BatchRequest::Batch(v) => BatchRequest::Batch(

@@ -758,3 +758,95 @@ async fn the_demo_store_seeds_once() {
         .await;
     assert_eq!(v["data"]["suppliers"].as_array().unwrap().len(), 3);
 }
+
+/// Scale-out: an edit through one instance is seen through another on its
+/// next read, response cache included. Runs where instances can share state
+/// (PostgreSQL + Redis); the embedded default is a single instance by design.
+#[tokio::test]
+async fn an_edit_through_one_instance_is_seen_through_another() {
+    let one = spawn_app().await;
+    let Some(two) = crate::helpers::spawn_second(&one).await else {
+        return;
+    };
+    let admin = one.admin_token().await;
+    let cat = create_category(&one, &admin, "c", None).await;
+    let p = create_product(&one, &admin, &cat, "原名", &[100]).await;
+    let id = p["id"].as_str().unwrap().to_string();
+    for _ in 0..2 {
+        assert_eq!(shopper_product(&two, &id).await["title"], "原名");
+        assert_eq!(hot_ids(&two).await, vec![id.clone()]);
+    }
+    let v = two
+        .gql(None, "{ hotProducts { title skus { stock } } }", json!({}))
+        .await;
+    assert_eq!(v["data"]["hotProducts"][0]["title"], "原名");
+    one.gql(
+        Some(&admin),
+        "mutation($id: ID!, $i: ProductUpdateInput!) { updateProduct(id: $id, input: $i) { id } }",
+        json!({ "id": id, "i": { "title": "新名" } }),
+    )
+    .await;
+    app_sees(&two, &id, "新名").await;
+    one.gql(
+        Some(&admin),
+        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 3) { id } }",
+        json!({ "s": p["skus"][0]["id"] }),
+    )
+    .await;
+    let v = two
+        .gql(None, "{ hotProducts { title skus { stock } } }", json!({}))
+        .await;
+    assert_eq!(v["data"]["hotProducts"][0]["skus"][0]["stock"], 3, "{v}");
+    one.gql(
+        Some(&admin),
+        "mutation($id: ID!) { setProductStatus(id: $id, status: OFF_SHELF) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert!(shopper_product(&two, &id).await.is_null());
+    assert!(hot_ids(&two).await.is_empty());
+}
+
+async fn app_sees(app: &TestApp, id: &str, title: &str) {
+    assert_eq!(shopper_product(app, id).await["title"], title);
+    let v = app
+        .gql(None, "{ hotProducts { title skus { stock } } }", json!({}))
+        .await;
+    assert_eq!(v["data"]["hotProducts"][0]["title"], title, "{v}");
+}
+
+#[tokio::test]
+async fn shoppers_get_cached_responses_that_follow_every_edit() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let cat = create_category(&app, &admin, "c", None).await;
+    let p = create_product(&app, &admin, &cat, "甲", &[100]).await;
+    let q = "{ hotProducts { title skus { stock priceFen } } }";
+    let first = app.gql(None, q, json!({})).await;
+    let before = app.state.db_statements.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        assert_eq!(app.gql(None, q, json!({})).await, first);
+    }
+    assert_eq!(
+        app.state.db_statements.load(Ordering::SeqCst),
+        before,
+        "served from the cache"
+    );
+    app.gql(
+        Some(&admin),
+        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 9) { id } }",
+        json!({ "s": p["skus"][0]["id"] }),
+    )
+    .await;
+    let v = app.gql(None, q, json!({})).await;
+    assert_eq!(v["data"]["hotProducts"][0]["skus"][0]["stock"], 9);
+    // ADMIN is never served a shopper's cached answer (it sees supplier links).
+    let v = app
+        .gql(
+            Some(&admin),
+            "{ hotProducts { title skus { supplierLink { costFen } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(v["errors"].is_null(), "{v}");
+}

@@ -13,6 +13,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    /// The PostgreSQL schema and cache prefix, for a second instance on the same state.
+    pub shared: Option<(String, String)>,
 }
 
 /// An app with the default test settings.
@@ -58,6 +60,18 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
+    let shared = match (&schema, vars.get("CACHE_PREFIX")) {
+        (Some(s), Some(p)) if vars.contains_key("REDIS_URL") => Some((s.clone(), p.clone())),
+        _ => None,
+    };
+    start(vars, schema, shared).await
+}
+
+async fn start(
+    vars: HashMap<String, String>,
+    schema: Option<String>,
+    shared: Option<(String, String)>,
+) -> TestApp {
     let mut settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
     settings.database_schema = schema;
     let app = Application::build(settings).await.expect("app builds");
@@ -68,7 +82,29 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         address,
         client: reqwest::Client::new(),
         state,
+        shared,
     }
+}
+
+/// A second instance on the same PostgreSQL schema and Redis prefix as
+/// `first` (scale-out); `None` on the embedded default, which is one instance by design.
+pub async fn spawn_second(first: &TestApp) -> Option<TestApp> {
+    let (schema, prefix) = first.shared.clone()?;
+    let vars: HashMap<String, String> = [
+        ("BIND", "127.0.0.1:0".to_string()),
+        ("JWT_SECRET", JWT_SECRET.to_string()),
+        ("WORKERS", "1".to_string()),
+        ("LOGIN_RATE_LIMIT_PER_MIN", "10000".to_string()),
+        ("SEED_DEMO", "false".to_string()),
+        ("JOBS", "false".to_string()),
+        ("DATABASE_URL", std::env::var("TEST_DATABASE_URL").ok()?),
+        ("REDIS_URL", std::env::var("TEST_REDIS_URL").ok()?),
+        ("CACHE_PREFIX", prefix.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Some(start(vars, Some(schema.clone()), Some((schema, prefix))).await)
 }
 
 impl TestApp {

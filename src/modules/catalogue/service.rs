@@ -923,7 +923,7 @@ pub async fn hot_products(state: &AppState, limit: u64) -> AppResult<Vec<Product
         let cache = state.cache.clone();
         let loaded: Vec<ProductBundle> = state
             .cache
-            .load_once(&flight, Duration::from_secs(1), || async move {
+            .single_flight(&flight, || async move {
                 let bundles = load_bundles(&db, &missing).await?;
                 for b in &bundles {
                     let bytes = serde_json::to_vec(&Some(b)).map_err(AppError::internal)?;
@@ -931,7 +931,7 @@ pub async fn hot_products(state: &AppState, limit: u64) -> AppResult<Vec<Product
                         .set_bytes(&keys::product(b.product.id), bytes, PRODUCT_TTL)
                         .await;
                 }
-                Ok(bundles)
+                serde_json::to_vec(&bundles).map_err(AppError::internal)
             })
             .await
             .and_then(|bytes| serde_json::from_slice(&bytes).map_err(AppError::internal))?;
