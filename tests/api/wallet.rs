@@ -711,7 +711,7 @@ async fn randomized_wallet_operations_keep_the_ledger_exact() {
                                         let _ = orders::cancel_own(&state, c, p.order.id).await;
                                     }
                                     1 => {
-                                        let _ = payment::start(&state, &p.order, "o").await;
+                                        let _ = payment::start(&state, &p.order).await;
                                         let _ = payment::demo_pay(&state, c, p.order.id).await;
                                     }
                                     _ => {

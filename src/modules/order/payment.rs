@@ -34,11 +34,7 @@ fn pay_failed(e: PayError) -> AppError {
 /// Opens the WeChat Pay transaction of an unpaid order (once: a replay reuses
 /// the stored prepay id) and returns the `wx.requestPayment` parameters.
 /// `None` in demo mode (use `demoPay`) or when nothing is left to pay.
-pub async fn start(
-    state: &AppState,
-    order: &shop_order::Model,
-    openid: &str,
-) -> AppResult<Option<JsapiParams>> {
+pub async fn start(state: &AppState, order: &shop_order::Model) -> AppResult<Option<JsapiParams>> {
     if order.status != "PENDING_PAYMENT" {
         return Ok(None);
     }
@@ -79,7 +75,9 @@ pub async fn start(
                 out_trade_no: order.order_no.clone(),
                 description: description.chars().take(120).collect(),
                 amount_fen: order.payable_fen,
-                payer_openid: openid.to_string(),
+                payer_openid: crate::modules::customer::service::get(state, order.customer_id)
+                    .await?
+                    .openid,
                 time_expire: order.expires_at,
             };
             let id = pay

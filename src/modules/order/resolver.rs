@@ -22,7 +22,7 @@ use crate::{
         ids::{lookup_id, parse_id},
         pagination::{decode_cursor, encode_cursor, page_size},
     },
-    modules::{catalogue::service as catalogue, customer},
+    modules::catalogue::service as catalogue,
     state::AppState,
 };
 
@@ -96,9 +96,16 @@ pub async fn pay_placed(
     customer_id: i64,
     order: entity::shop_order::Model,
 ) -> AppResult<PlaceOrderPayload> {
-    let buyer = customer::service::get(state, customer_id).await?;
-    let params = payment::start(state, &order, &buyer.openid).await?;
-    let order = service::find(state, order.id).await?.unwrap_or(order);
+    let params = payment::start(state, &order).await?;
+    // Starting the payment changed the order only if it paid it at once or opened a prepay.
+    let changed = order.status == "PENDING_PAYMENT"
+        && (order.payable_fen == 0 || order.prepay_id.is_none() && params.is_some());
+    let order = if changed {
+        service::find(state, order.id).await?.unwrap_or(order)
+    } else {
+        order
+    };
+    debug_assert_eq!(order.customer_id, customer_id);
     Ok(PlaceOrderPayload {
         order: Order(order),
         wechat_pay_params: params.map(|p| WechatPayParams {

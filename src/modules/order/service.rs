@@ -709,21 +709,22 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
     }
     let now = Utc::now();
     let txn = state.db.begin().await?;
-    let applied = transition(
-        &txn,
-        order.id,
-        Status::PendingPayment,
-        Status::Paid,
-        Some((shop_order::Column::PaidAt, now)),
-    )
-    .await?;
-    if applied {
-        shop_order::Entity::update_many()
-            .col_expr(shop_order::Column::PaidFen, Expr::value(c.amount_fen))
-            .filter(shop_order::Column::Id.eq(order.id))
-            .exec(&txn)
-            .await?;
-    }
+    // One conditional statement moves the order and records the amount.
+    state::check(Status::PendingPayment, Status::Paid)?;
+    let applied = shop_order::Entity::update_many()
+        .col_expr(
+            shop_order::Column::Status,
+            Expr::value(Status::Paid.as_str()),
+        )
+        .col_expr(shop_order::Column::PaidAt, Expr::value(now))
+        .col_expr(shop_order::Column::PaidFen, Expr::value(c.amount_fen))
+        .col_expr(shop_order::Column::UpdatedAt, Expr::value(now))
+        .filter(shop_order::Column::Id.eq(order.id))
+        .filter(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
     let inserted = payment::ActiveModel {
         order_id: Set(order.id),
         provider: Set(c.provider.to_string()),
@@ -756,8 +757,13 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
         super::payment::process_refund(state, refund.id, c.provider).await?;
         return Ok(PaymentOutcome::Refunded);
     }
+    let mut webhooks = false;
     let products = match order.kind.as_str() {
-        KIND_GOODS => after_goods_paid(&txn, &order, now).await?,
+        KIND_GOODS => {
+            let (products, hooks) = after_goods_paid(&txn, &order, now).await?;
+            webhooks = hooks;
+            products
+        }
         KIND_MEMBERSHIP => {
             let plan = order.plan_id.ok_or_else(|| {
                 AppError::internal(anyhow::anyhow!("membership order without plan"))
@@ -797,7 +803,7 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
     }
     txn.commit().await?;
     catalogue::invalidate_sales(state, &products).await;
-    if order.kind == KIND_GOODS {
+    if webhooks {
         // Suppliers hear of their new fulfillments now, not at the next tick.
         let state = state.clone();
         tokio::spawn(async move {
@@ -811,12 +817,14 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
 }
 
 /// Splits a paid order into one fulfillment per supplier (self-operated lines
-/// form one without supplier) and counts the sales. Returns the products sold.
+/// form one without supplier) and counts the sales. Returns the products sold
+/// and whether a supplier webhook was queued.
 async fn after_goods_paid(
     txn: &DatabaseTransaction,
     order: &shop_order::Model,
     now: DateTime<Utc>,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<(Vec<i64>, bool)> {
+    let mut hooks = false;
     let lines = lines_of(txn, &[order.id]).await?;
     let mut groups: BTreeMap<Option<i64>, Vec<&order_line::Model>> = BTreeMap::new();
     for l in &lines {
@@ -847,7 +855,7 @@ async fn after_goods_paid(
             .await?;
         if let Some(sid) = supplier_id {
             let payload = fulfillment_event(txn, order, &f, &group).await?;
-            crate::modules::supplier::webhook::enqueue(
+            hooks |= crate::modules::supplier::webhook::enqueue(
                 txn,
                 sid,
                 f.id,
@@ -865,7 +873,7 @@ async fn after_goods_paid(
     for (product_id, n) in &units {
         catalogue::count_sale(txn, *product_id, &day, *n).await?;
     }
-    Ok(units.into_keys().collect())
+    Ok((units.into_keys().collect(), hooks))
 }
 
 /// What a supplier's webhook receives for a new fulfillment: its lines by the

@@ -38,19 +38,20 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Queues a delivery in the caller's transaction, if the supplier has a URL.
+/// Queues a delivery in the caller's transaction, if the supplier has a URL
+/// (then returns true).
 pub async fn enqueue(
     db: &impl ConnectionTrait,
     supplier_id: i64,
     fulfillment_id: i64,
     event: &str,
     payload: &serde_json::Value,
-) -> AppResult<()> {
+) -> AppResult<bool> {
     let Some(s) = supplier::Entity::find_by_id(supplier_id).one(db).await? else {
-        return Ok(());
+        return Ok(false);
     };
     let Some(url) = s.webhook_url else {
-        return Ok(());
+        return Ok(false);
     };
     let now = Utc::now();
     webhook_delivery::ActiveModel {
@@ -70,7 +71,7 @@ pub async fn enqueue(
     }
     .insert(db)
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Attempts every delivery due at `now`; returns how many were delivered.
