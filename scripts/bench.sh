@@ -127,7 +127,7 @@ for name in "${order[@]}"; do
   case "$name" in
     hotProducts) label="hotProducts(limit: 20) [cache]" ;;
     product) label="product(id) [cache]" ;;
-    products) label="products(first: 20) [database]" ;;
+    products) label="products(first: 20) [cache]" ;;
   esac
   printf '%-34s %12.0f %9s %9s %10s\n' "$label" "$rps" "$p50" "$p99" "$ratio"
 done

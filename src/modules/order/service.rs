@@ -421,28 +421,6 @@ async fn write_order(
         d.input.membership = None;
     }
     let breakdown = pricing::price(&d.input);
-    // Take stock in SKU id order so that concurrent orders lock rows in the same order.
-    let mut by_sku: Vec<&PricedLine> = d.lines.iter().collect();
-    by_sku.sort_by_key(|l| l.sku.id);
-    for l in by_sku {
-        let taken = sku::Entity::update_many()
-            .col_expr(
-                sku::Column::Stock,
-                Expr::col(sku::Column::Stock).sub(l.quantity),
-            )
-            .filter(sku::Column::Id.eq(l.sku.id))
-            .filter(sku::Column::Stock.gte(l.quantity))
-            .exec(&txn)
-            .await?;
-        if taken.rows_affected != 1 {
-            return Err(AppError::OutOfStock(format!(
-                "{} ({}) has fewer than {} left",
-                l.product.title,
-                spec_text(&l.sku.specs),
-                l.quantity
-            )));
-        }
-    }
     let (draw_p, draw_b) = match &wallet {
         Some(w) => ledger::split_draw(breakdown.balance_fen, w.principal_fen, w.bonus_fen),
         None => (0, 0),
@@ -527,6 +505,30 @@ async fn write_order(
         }
         .insert(&txn)
         .await?;
+    }
+    // Stock is taken last, right before the commit: a flash sale's buyers
+    // queue on the SKU row's lock, so the lock is held for as short as can be.
+    // SKUs are taken in id order so that concurrent orders never deadlock.
+    let mut by_sku: Vec<&PricedLine> = d.lines.iter().collect();
+    by_sku.sort_by_key(|l| l.sku.id);
+    for l in by_sku {
+        let taken = sku::Entity::update_many()
+            .col_expr(
+                sku::Column::Stock,
+                Expr::col(sku::Column::Stock).sub(l.quantity),
+            )
+            .filter(sku::Column::Id.eq(l.sku.id))
+            .filter(sku::Column::Stock.gte(l.quantity))
+            .exec(&txn)
+            .await?;
+        if taken.rows_affected != 1 {
+            return Err(AppError::OutOfStock(format!(
+                "{} ({}) has fewer than {} left",
+                l.product.title,
+                spec_text(&l.sku.specs),
+                l.quantity
+            )));
+        }
     }
     txn.commit().await?;
     Ok(order)
@@ -757,6 +759,11 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
         super::payment::process_refund(state, refund.id, c.provider).await?;
         return Ok(PaymentOutcome::Refunded);
     }
+    // Before the sales counters: those rows are hot in a flash sale and are
+    // locked last.
+    if order.kind == KIND_GOODS || state.settings.commission_on_plans {
+        crate::modules::referral::service::accrue(&txn, &order).await?;
+    }
     let mut webhooks = false;
     let products = match order.kind.as_str() {
         KIND_GOODS => {
@@ -798,9 +805,6 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
             )));
         }
     };
-    if order.kind == KIND_GOODS || state.settings.commission_on_plans {
-        crate::modules::referral::service::accrue(&txn, &order).await?;
-    }
     txn.commit().await?;
     catalogue::invalidate_sales(state, &products).await;
     if webhooks {
