@@ -100,6 +100,29 @@ fn sqlite_file_dir(url: &str) -> Option<std::path::PathBuf> {
         .filter(|p| !p.as_os_str().is_empty())
 }
 
+/// One page of a newest-first list, keyset-paginated on an id column: the
+/// rows after `after_id` (exclusive), at most `first`, and whether more follow.
+pub async fn page_desc<E>(
+    db: &impl ConnectionTrait,
+    query: sea_orm::Select<E>,
+    id: E::Column,
+    first: u64,
+    after_id: Option<i64>,
+) -> Result<(Vec<E::Model>, bool), sea_orm::DbErr>
+where
+    E: sea_orm::EntityTrait,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let query = match after_id {
+        Some(a) => query.filter(id.lt(a)),
+        None => query,
+    };
+    let mut rows = query.order_by_desc(id).limit(first + 1).all(db).await?;
+    let more = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

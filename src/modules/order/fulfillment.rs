@@ -3,8 +3,7 @@
 use chrono::Utc;
 use entity::fulfillment;
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-    sea_query::Expr,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
 };
 
 use crate::{
@@ -88,18 +87,8 @@ pub async fn list(
     if let Some(st) = status {
         cond = cond.add(fulfillment::Column::Status.eq(st));
     }
-    if let Some(a) = after_id {
-        cond = cond.add(fulfillment::Column::Id.lt(a));
-    }
-    let mut rows = fulfillment::Entity::find()
-        .filter(cond)
-        .order_by_desc(fulfillment::Column::Id)
-        .limit(first + 1)
-        .all(&state.db)
-        .await?;
-    let more = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, more))
+    let q = fulfillment::Entity::find().filter(cond);
+    Ok(crate::db::page_desc(&state.db, q, fulfillment::Column::Id, first, after_id).await?)
 }
 
 pub async fn of_orders(state: &AppState, order_ids: &[i64]) -> AppResult<Vec<fulfillment::Model>> {

@@ -1112,18 +1112,8 @@ pub async fn list(
             ),
         );
     }
-    if let Some(a) = after_id {
-        cond = cond.add(shop_order::Column::Id.lt(a));
-    }
-    let mut rows = shop_order::Entity::find()
-        .filter(cond)
-        .order_by_desc(shop_order::Column::Id)
-        .limit(first + 1)
-        .all(&state.db)
-        .await?;
-    let more = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, more))
+    let q = shop_order::Entity::find().filter(cond);
+    Ok(crate::db::page_desc(&state.db, q, shop_order::Column::Id, first, after_id).await?)
 }
 
 /// Background job: cancels every order unpaid past its deadline and returns

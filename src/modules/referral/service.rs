@@ -656,17 +656,7 @@ pub async fn commissions(
     if let Some(s) = status {
         q = q.filter(commission::Column::Status.eq(s));
     }
-    if let Some(a) = after_id {
-        q = q.filter(commission::Column::Id.lt(a));
-    }
-    let mut rows = q
-        .order_by_desc(commission::Column::Id)
-        .limit(first + 1)
-        .all(&state.db)
-        .await?;
-    let more = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, more))
+    Ok(crate::db::page_desc(&state.db, q, commission::Column::Id, first, after_id).await?)
 }
 
 /// The customer's team: level 1 (invited by it) or level 2 (invited by those).
@@ -677,23 +667,13 @@ pub async fn team(
     first: u64,
     after_id: Option<i64>,
 ) -> AppResult<(Vec<customer::Model>, bool)> {
-    let mut q = match level {
+    let q = match level {
         1 => customer::Entity::find().filter(customer::Column::ReferrerId.eq(customer_id)),
         2 => customer::Entity::find()
             .filter(customer::Column::ReferrerId.in_subquery(level1_of(customer_id))),
         _ => return Err(AppError::bad_input("level", "must be 1 or 2")),
     };
-    if let Some(a) = after_id {
-        q = q.filter(customer::Column::Id.lt(a));
-    }
-    let mut rows = q
-        .order_by_desc(customer::Column::Id)
-        .limit(first + 1)
-        .all(&state.db)
-        .await?;
-    let more = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, more))
+    Ok(crate::db::page_desc(&state.db, q, customer::Column::Id, first, after_id).await?)
 }
 
 pub async fn withdrawals(
@@ -702,18 +682,8 @@ pub async fn withdrawals(
     first: u64,
     after_id: Option<i64>,
 ) -> AppResult<(Vec<withdrawal::Model>, bool)> {
-    let mut q = withdrawal::Entity::find().filter(withdrawal::Column::PromoterId.eq(customer_id));
-    if let Some(a) = after_id {
-        q = q.filter(withdrawal::Column::Id.lt(a));
-    }
-    let mut rows = q
-        .order_by_desc(withdrawal::Column::Id)
-        .limit(first + 1)
-        .all(&state.db)
-        .await?;
-    let more = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, more))
+    let q = withdrawal::Entity::find().filter(withdrawal::Column::PromoterId.eq(customer_id));
+    Ok(crate::db::page_desc(&state.db, q, withdrawal::Column::Id, first, after_id).await?)
 }
 
 /// ADMIN: promoters, newest applications first.
@@ -727,15 +697,5 @@ pub async fn promoters(
     if let Some(s) = status {
         q = q.filter(promoter::Column::Status.eq(s));
     }
-    if let Some(a) = after_id {
-        q = q.filter(promoter::Column::CustomerId.lt(a));
-    }
-    let mut rows = q
-        .order_by_desc(promoter::Column::CustomerId)
-        .limit(first + 1)
-        .all(&state.db)
-        .await?;
-    let more = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, more))
+    Ok(crate::db::page_desc(&state.db, q, promoter::Column::CustomerId, first, after_id).await?)
 }

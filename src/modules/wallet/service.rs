@@ -1,8 +1,8 @@
 //! Reading wallets, admin adjustments, and the store's prepaid liability.
 use entity::{customer, wallet, wallet_transaction};
 use sea_orm::{
-    ColumnTrait, EntityTrait, ExprTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    SqlErr, TransactionTrait,
+    ColumnTrait, EntityTrait, ExprTrait, FromQueryResult, QueryFilter, QuerySelect, SqlErr,
+    TransactionTrait,
     sea_query::{Expr, Func},
 };
 
@@ -35,19 +35,16 @@ pub async fn transactions(
     first: u64,
     after_id: Option<i64>,
 ) -> AppResult<(Vec<wallet_transaction::Model>, bool)> {
-    let mut q = wallet_transaction::Entity::find()
+    let q = wallet_transaction::Entity::find()
         .filter(wallet_transaction::Column::CustomerId.eq(customer_id));
-    if let Some(a) = after_id {
-        q = q.filter(wallet_transaction::Column::Id.lt(a));
-    }
-    let mut rows = q
-        .order_by_desc(wallet_transaction::Column::Id)
-        .limit(first + 1)
-        .all(&state.db)
-        .await?;
-    let more = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok((rows, more))
+    Ok(crate::db::page_desc(
+        &state.db,
+        q,
+        wallet_transaction::Column::Id,
+        first,
+        after_id,
+    )
+    .await?)
 }
 
 #[derive(FromQueryResult)]
