@@ -757,6 +757,22 @@ async fn the_demo_store_seeds_once() {
         .gql(Some(&admin), "{ suppliers { id } }", json!({}))
         .await;
     assert_eq!(v["data"]["suppliers"].as_array().unwrap().len(), 3);
+    let v = app
+        .gql(
+            None,
+            "{ membershipPlans { name } topUpPlans { payFen bonusFen } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        v["data"]["membershipPlans"].as_array().unwrap().len(),
+        2,
+        "{v}"
+    );
+    assert_eq!(
+        v["data"]["topUpPlans"][0],
+        json!({ "payFen": 10000, "bonusFen": 2000 })
+    );
 }
 
 /// Scale-out: an edit through one instance is seen through another on its

@@ -387,6 +387,33 @@ pub async fn seed_demo(state: &AppState) -> AppResult<bool> {
             service::pin_hot(state, *id, Some(rank as i32)).await?;
         }
     }
+    use crate::modules::membership::service::{self as membership, PlanDraft, TopUpDraft};
+    for (name, price, days, pct) in [("季卡", 2900, 90, 95), ("年卡", 9900, 365, 90)] {
+        membership::create_plan(
+            state,
+            PlanDraft {
+                name: Some(name.into()),
+                price_fen: Some(price),
+                duration_days: Some(days),
+                discount_percent: Some(pct),
+                free_shipping: Some(true),
+                active: Some(true),
+            },
+        )
+        .await?;
+    }
+    for (name, pay, bonus) in [("充100送20", 10_000, 2_000), ("充500送120", 50_000, 12_000)] {
+        membership::create_top_up_plan(
+            state,
+            TopUpDraft {
+                name: Some(name.into()),
+                pay_fen: Some(pay),
+                bonus_fen: Some(bonus),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
     tracing::info!(products = product_ids.len(), "demo store seeded");
     Ok(true)
 }
