@@ -168,7 +168,6 @@ async fn earns(db: &impl ConnectionTrait, customer_id: i64, r: &Rule) -> AppResu
 /// the buyer's inviter, level 2 for the inviter's inviter, each if an
 /// approved promoter; never a third level. Once per order and level.
 pub async fn accrue(txn: &DatabaseTransaction, order: &shop_order::Model) -> AppResult<()> {
-    let r = rule(txn).await?;
     let Some(buyer) = customer::Entity::find_by_id(order.customer_id)
         .one(txn)
         .await?
@@ -178,6 +177,8 @@ pub async fn accrue(txn: &DatabaseTransaction, order: &shop_order::Model) -> App
     let Some(l1) = buyer.referrer_id else {
         return Ok(());
     };
+    // Read only for referred buyers: most orders need no rule at all.
+    let r = rule(txn).await?;
     let l2 = customer::Entity::find_by_id(l1)
         .one(txn)
         .await?
