@@ -40,6 +40,11 @@ pub async fn run_due(state: &AppState) {
         Ok(n) => tracing::info!(settled = n, "commissions settled"),
         Err(e) => tracing::error!(error = ?e, "commission settlement job failed"),
     }
+    match crate::modules::order::payment::retry_refunds(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sent = n, "refunds sent on retry"),
+        Err(e) => tracing::error!(error = ?e, "refund retry job failed"),
+    }
     match service::auto_complete(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(completed = n, "shipped orders auto-completed"),

@@ -9,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub order_id: i64,
-    /// `PENDING` (asked), `PROCESSING` (sent to WeChat), `REFUNDED`, `REJECTED`.
+    /// `PENDING` (asked), `APPROVED` (order side done, money on its way), `REFUNDED`.
     pub status: String,
     pub amount_fen: i64,
     pub wechat_fen: i64,

@@ -120,6 +120,19 @@ async fn admin_creates_and_edits_the_catalogue() {
     assert_eq!(u["skus"][0]["id"], keep);
     assert_eq!(u["minPriceFen"], 4990);
     assert_eq!(u["maxPriceFen"], 8990);
+    // Without `stock`, an edit leaves the stock alone (orders may have taken some meanwhile).
+    let v = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!, $i: ProductUpdateInput!) { updateProduct(id: $id, input: $i) { skus { id stock } } }",
+            json!({ "id": id, "i": { "skus": [
+                { "id": keep, "specs": [{ "name": "规格", "value": "5斤" }], "priceFen": 4990 },
+                { "id": u["skus"][1]["id"], "specs": [{ "name": "规格", "value": "10斤" }], "priceFen": 8990 }
+            ] } }),
+        )
+        .await;
+    assert_eq!(v["data"]["updateProduct"]["skus"][0]["stock"], 3, "{v}");
+    assert_eq!(v["data"]["updateProduct"]["skus"][1]["stock"], 7);
 
     let sku = u["skus"][1]["id"].as_str().unwrap();
     let v = app

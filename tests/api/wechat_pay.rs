@@ -328,3 +328,98 @@ async fn an_approved_refund_goes_back_through_wechat_pay() {
     assert_eq!(refunds[0]["amount"]["total"], total);
     assert_eq!(s.status(id).await["status"], "REFUNDED");
 }
+
+#[tokio::test]
+async fn a_refund_wechat_refuses_at_first_is_retried_until_it_goes_through() {
+    let s = pay_shop().await;
+    let placed = s.place("k1").await;
+    let (id, no, total) = (
+        &placed["order"]["id"],
+        placed["order"]["orderNo"].as_str().unwrap(),
+        placed["order"]["payableFen"].as_i64().unwrap(),
+    );
+    assert_eq!(
+        s.notify(
+            s.pay
+                .notification(&s.transaction(no, total, "4200000007"), now())
+        )
+        .await,
+        200
+    );
+    // WeChat Pay's refund API is down for one call.
+    Mock::given(path("/v3/refund/domestic/refunds"))
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_json(json!({ "code": "SYSTEM_ERROR", "message": "busy" })),
+        )
+        .with_priority(1)
+        .up_to_n_times(1)
+        .mount(&s.pay.server)
+        .await;
+    let v = s
+        .app
+        .gql(
+            Some(&s.buyer),
+            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"坏了\") { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let refund = v["data"]["requestRefund"]["id"].clone();
+    let v = s
+        .app
+        .gql(
+            Some(&s.admin),
+            "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
+            json!({ "id": refund }),
+        )
+        .await;
+    assert_eq!(
+        v["data"]["approveRefund"]["status"], "PROCESSING",
+        "approved, money not yet back: {v}"
+    );
+    assert_eq!(
+        s.status(id).await["status"],
+        "REFUNDED",
+        "the order side is done at once"
+    );
+    let v = s
+        .app
+        .gql(
+            Some(&s.admin),
+            "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
+            json!({ "id": refund }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT", "approved once");
+    let retry = siyu::modules::order::payment::retry_refunds;
+    assert_eq!(
+        retry(&s.app.state, chrono::Utc::now()).await.unwrap(),
+        0,
+        "not before a minute has passed"
+    );
+    assert_eq!(
+        retry(
+            &s.app.state,
+            chrono::Utc::now() + chrono::Duration::minutes(2)
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    let refunds = s.calls("/v3/refund/domestic/refunds").await;
+    assert_eq!(refunds.len(), 2, "the refused call and the retry");
+    assert_eq!(
+        refunds[0]["out_refund_no"], refunds[1]["out_refund_no"],
+        "the same refund: WeChat Pay deduplicates it"
+    );
+    assert_eq!(
+        retry(
+            &s.app.state,
+            chrono::Utc::now() + chrono::Duration::minutes(4)
+        )
+        .await
+        .unwrap(),
+        0,
+        "sent once"
+    );
+}

@@ -210,7 +210,7 @@ impl CatalogueAdminMutation {
                         price_fen: s.price_fen.0,
                         original_price_fen: s.original_price_fen.map(|m| m.0),
                         member_price_fen: s.member_price_fen.map(|m| m.0),
-                        stock: s.stock,
+                        stock: Some(s.stock),
                     })
                     .collect(),
             ),

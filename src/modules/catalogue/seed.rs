@@ -334,7 +334,7 @@ pub async fn seed_demo(state: &AppState) -> AppResult<bool> {
                         price_fen: price,
                         original_price_fen: Some(price * 13 / 10),
                         member_price_fen: (pi % 2 == 0).then_some(price * 9 / 10),
-                        stock: 50 + ((ci * 7 + pi * 13 + vi * 29) % 150) as i32,
+                        stock: Some(50 + ((ci * 7 + pi * 13 + vi * 29) % 150) as i32),
                     }
                 })
                 .collect();
@@ -452,7 +452,7 @@ pub async fn seed_bulk(state: &AppState, count: usize) -> AppResult<()> {
                             price_fen: base + v * 500,
                             original_price_fen: None,
                             member_price_fen: None,
-                            stock: 1_000_000,
+                            stock: Some(1_000_000),
                         })
                         .collect(),
                 ),

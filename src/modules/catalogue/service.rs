@@ -65,7 +65,9 @@ pub struct SkuDraft {
     pub price_fen: i64,
     pub original_price_fen: Option<i64>,
     pub member_price_fen: Option<i64>,
-    pub stock: i32,
+    /// Units in stock; in an update, `None` leaves an existing SKU's stock as
+    /// it is (orders keep taking it meanwhile) and gives a new SKU none.
+    pub stock: Option<i32>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -190,7 +192,9 @@ fn check_sku(s: &SkuDraft, at: &str) -> AppResult<(String, String)> {
             ));
         }
     }
-    check_stock(s.stock, &format!("{at}.stock"))?;
+    if let Some(stock) = s.stock {
+        check_stock(stock, &format!("{at}.stock"))?;
+    }
     let mut sorted = pairs.clone();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let key = sorted
@@ -373,7 +377,7 @@ async fn insert_sku(
         price_fen: Set(s.price_fen),
         original_price_fen: Set(s.original_price_fen),
         member_price_fen: Set(s.member_price_fen),
-        stock: Set(s.stock),
+        stock: Set(s.stock.unwrap_or(0)),
         archived: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
@@ -463,7 +467,9 @@ pub async fn update_product(
                     a.price_fen = Set(s.price_fen);
                     a.original_price_fen = Set(s.original_price_fen);
                     a.member_price_fen = Set(s.member_price_fen);
-                    a.stock = Set(s.stock);
+                    if let Some(stock) = s.stock {
+                        a.stock = Set(stock);
+                    }
                     a.updated_at = Set(now);
                     a.update(&txn).await?;
                 }
@@ -968,7 +974,7 @@ mod tests {
             price_fen: price,
             original_price_fen: None,
             member_price_fen: None,
-            stock: 1,
+            stock: Some(1),
         }
     }
 
@@ -997,7 +1003,7 @@ mod tests {
         d.member_price_fen = Some(200);
         assert!(check_sku(&d, "s").is_err());
         let mut d = draft(&[("规格", "1")], 100);
-        d.stock = -1;
+        d.stock = Some(-1);
         assert!(check_sku(&d, "s").is_err());
         assert!(check_skus(&[]).is_err());
     }

@@ -315,8 +315,9 @@ pub struct SkuUpdateInput {
     pub original_price_fen: Option<Money>,
     /// Member price (fen).
     pub member_price_fen: Option<Money>,
-    /// Units in stock.
-    pub stock: i32,
+    /// Units in stock. Omit it to keep an existing SKU's stock (orders keep
+    /// taking it while the form is open; `setSkuStock` changes it on purpose).
+    pub stock: Option<i32>,
 }
 
 /// A new product with its SKUs (listed ON_SHELF).

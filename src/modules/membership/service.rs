@@ -159,34 +159,43 @@ pub async fn grant(
 ) -> AppResult<()> {
     let p = plan(db, plan_id).await?;
     let days = chrono::Duration::days(i64::from(p.duration_days));
-    match membership::Entity::find_by_id(customer_id).one(db).await? {
-        Some(m) => {
-            let active = m.expires_at > now;
-            let mut a: membership::ActiveModel = m.clone().into();
-            a.plan_id = Set(plan_id);
-            a.expires_at = Set(if active {
-                m.expires_at + days
-            } else {
-                now + days
-            });
-            if !active {
-                a.started_at = Set(now);
-            }
-            a.updated_at = Set(now);
-            a.update(db).await?;
-        }
-        None => {
-            membership::ActiveModel {
-                customer_id: Set(customer_id),
-                plan_id: Set(plan_id),
-                started_at: Set(now),
-                expires_at: Set(now + days),
-                updated_at: Set(now),
-            }
-            .insert(db)
-            .await?;
-        }
+    // Make sure the row exists (already expired), then lock it: two purchases
+    // paid at once must add up, not overwrite each other.
+    membership::Entity::insert(membership::ActiveModel {
+        customer_id: Set(customer_id),
+        plan_id: Set(plan_id),
+        started_at: Set(now),
+        expires_at: Set(now - chrono::Duration::seconds(1)),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(membership::Column::CustomerId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let mut q = membership::Entity::find_by_id(customer_id);
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q = sea_orm::QuerySelect::lock_exclusive(q);
     }
+    let m = q
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("membership vanished")))?;
+    let active = m.expires_at > now;
+    let mut a: membership::ActiveModel = m.clone().into();
+    a.plan_id = Set(plan_id);
+    a.expires_at = Set(if active {
+        m.expires_at + days
+    } else {
+        now + days
+    });
+    if !active {
+        a.started_at = Set(now);
+    }
+    a.updated_at = Set(now);
+    a.update(db).await?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::Utc;
 use entity::{payment, refund, shop_order};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
 use serde_json::json;
 
 use super::service::{self, Confirmation, PaymentOutcome};
@@ -17,8 +17,11 @@ use crate::{
     },
 };
 
+/// Asked for by the buyer; waiting for the store.
 pub const REFUND_PENDING: &str = "PENDING";
-pub const REFUND_PROCESSING: &str = "PROCESSING";
+/// Approved: its effects on the order are done; the money is on its way.
+pub const REFUND_APPROVED: &str = "APPROVED";
+/// The money is back.
 pub const REFUND_DONE: &str = "REFUNDED";
 
 fn pay_failed(e: PayError) -> AppError {
@@ -138,26 +141,19 @@ pub async fn provider_of(state: &AppState, order_id: i64) -> AppResult<&'static 
     })
 }
 
-/// Sends a pending refund's money back. The WeChat part goes through WeChat
-/// Pay's refund API; a refund accepted there (SUCCESS or PROCESSING) counts
-/// as done. Claimed with a conditional update, so it is sent once.
-pub async fn process_refund(state: &AppState, refund_id: i64, provider: &str) -> AppResult<()> {
-    let claimed = refund::Entity::update_many()
-        .col_expr(refund::Column::Status, Expr::value(REFUND_PROCESSING))
-        .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(refund::Column::Id.eq(refund_id))
-        .filter(refund::Column::Status.eq(REFUND_PENDING))
-        .exec(&state.db)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Err(AppError::Conflict(
-            "the refund is already being processed".into(),
-        ));
-    }
+/// Sends an approved refund's money back. The WeChat part goes through
+/// WeChat Pay's refund API, which is idempotent on `out_refund_no`, so a
+/// failed attempt is simply retried (by the caller or the jobs loop); a
+/// refund WeChat accepted (SUCCESS or PROCESSING) counts as done. The
+/// balance part was already returned when the refund was approved.
+pub async fn send_refund(state: &AppState, refund_id: i64, provider: &str) -> AppResult<()> {
     let r = refund::Entity::find_by_id(refund_id)
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::NotFound("refund not found".into()))?;
+    if r.status != REFUND_APPROVED {
+        return Ok(());
+    }
     let mut wechat_refund_id = None;
     if provider == "WECHAT" && r.wechat_fen > 0 {
         let order = service::find(state, r.order_id)
@@ -174,18 +170,8 @@ pub async fn process_refund(state: &AppState, refund_id: i64, provider: &str) ->
             total_fen: r.wechat_fen.max(order.payable_fen),
             reason: r.reason.chars().take(80).collect(),
         };
-        match pay.refund(&state.http, &req).await {
-            Ok(result) => wechat_refund_id = Some(result.refund_id),
-            Err(e) => {
-                // Give it back to PENDING so that it can be approved again.
-                refund::Entity::update_many()
-                    .col_expr(refund::Column::Status, Expr::value(REFUND_PENDING))
-                    .filter(refund::Column::Id.eq(refund_id))
-                    .exec(&state.db)
-                    .await?;
-                return Err(pay_failed(e));
-            }
-        }
+        let result = pay.refund(&state.http, &req).await.map_err(pay_failed)?;
+        wechat_refund_id = Some(result.refund_id);
     }
     refund::Entity::update_many()
         .col_expr(refund::Column::Status, Expr::value(REFUND_DONE))
@@ -195,9 +181,32 @@ pub async fn process_refund(state: &AppState, refund_id: i64, provider: &str) ->
         )
         .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(refund::Column::Id.eq(refund_id))
+        .filter(refund::Column::Status.eq(REFUND_APPROVED))
         .exec(&state.db)
         .await?;
     Ok(())
+}
+
+/// Background job: sends again every approved refund whose money has not
+/// gone back yet (WeChat was down, say) and that has waited a minute.
+pub async fn retry_refunds(state: &AppState, now: chrono::DateTime<Utc>) -> AppResult<usize> {
+    let due = refund::Entity::find()
+        .filter(refund::Column::Status.eq(REFUND_APPROVED))
+        .filter(refund::Column::UpdatedAt.lte(now - chrono::Duration::minutes(1)))
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    let mut sent = 0;
+    for r in due {
+        let provider = provider_of(state, r.order_id).await?;
+        match send_refund(state, r.id, provider).await {
+            Ok(()) => sent += 1,
+            Err(e) => {
+                tracing::warn!(refund_id = r.id, error = ?e, "refund still not sent; next tick retries")
+            }
+        }
+    }
+    Ok(sent)
 }
 
 fn notify_answer(status: StatusCode, message: &str) -> HttpResponse {

@@ -618,8 +618,11 @@ async fn transition(
     Ok(res.rows_affected == 1)
 }
 
+/// Lock order, everywhere money and stock move together: the wallet first,
+/// then SKUs by id. Keeping to it means two transactions never deadlock.
 async fn give_back_stock(txn: &DatabaseTransaction, order_id: i64) -> AppResult<Vec<i64>> {
-    let lines = lines_of(txn, &[order_id]).await?;
+    let mut lines = lines_of(txn, &[order_id]).await?;
+    lines.sort_by_key(|l| l.sku_id);
     for l in &lines {
         sku::Entity::update_many()
             .col_expr(
@@ -650,8 +653,8 @@ pub async fn cancel(state: &AppState, order: &shop_order::Model) -> AppResult<bo
     if !moved {
         return Ok(false);
     }
-    let products = give_back_stock(&txn, order.id).await?;
     return_balance(&txn, order).await?;
+    let products = give_back_stock(&txn, order.id).await?;
     txn.commit().await?;
     catalogue::invalidate_stock(state, &products).await;
     Ok(true)
@@ -746,17 +749,20 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
         Err(e) => return Err(e.into()),
     }
     if !applied {
+        // Nothing to undo on the order: the refund is approved from the start.
         let refund = insert_refund(
             &txn,
             &order,
-            c.amount_fen,
-            0,
+            (c.amount_fen, 0),
             "payment arrived after the order closed",
+            super::payment::REFUND_APPROVED,
         )
         .await?;
         txn.commit().await?;
         tracing::warn!(order_no = %order.order_no, transaction = %c.transaction_id, "late payment recorded; refunding");
-        super::payment::process_refund(state, refund.id, c.provider).await?;
+        if let Err(e) = super::payment::send_refund(state, refund.id, c.provider).await {
+            tracing::warn!(refund_id = refund.id, error = ?e, "late payment refund failed; the jobs loop retries it");
+        }
         return Ok(PaymentOutcome::Refunded);
     }
     // Before the sales counters: those rows are hot in a flash sale and are
@@ -923,14 +929,14 @@ async fn fulfillment_event(
 async fn insert_refund(
     txn: &DatabaseTransaction,
     order: &shop_order::Model,
-    wechat_fen: i64,
-    balance_fen: i64,
+    (wechat_fen, balance_fen): (i64, i64),
     reason: &str,
+    status: &str,
 ) -> AppResult<refund::Model> {
     let now = Utc::now();
     let r = refund::ActiveModel {
         order_id: Set(order.id),
-        status: Set(super::payment::REFUND_PENDING.into()),
+        status: Set(status.into()),
         amount_fen: Set(wechat_fen + balance_fen),
         wechat_fen: Set(wechat_fen),
         balance_fen: Set(balance_fen),
@@ -975,7 +981,14 @@ pub async fn request_refund(
             "the order changed meanwhile; look at it again".into(),
         ));
     }
-    let r = insert_refund(&txn, &order, order.paid_fen, order.balance_fen, reason).await?;
+    let r = insert_refund(
+        &txn,
+        &order,
+        (order.paid_fen, order.balance_fen),
+        reason,
+        super::payment::REFUND_PENDING,
+    )
+    .await?;
     txn.commit().await?;
     Ok(r)
 }
@@ -987,26 +1000,35 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("refund {refund_id} not found")))?;
-    if r.status != super::payment::REFUND_PENDING {
+    let order = find(state, r.order_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("order not found".into()))?;
+    // Everything in the database first, in one transaction; the money last
+    // (retried until it goes through), so no approval is ever half done.
+    let txn = state.db.begin().await?;
+    let claimed = refund::Entity::update_many()
+        .col_expr(
+            refund::Column::Status,
+            Expr::value(super::payment::REFUND_APPROVED),
+        )
+        .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(refund::Column::Id.eq(refund_id))
+        .filter(refund::Column::Status.eq(super::payment::REFUND_PENDING))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
         return Err(AppError::Conflict(format!(
             "the refund is {}; only a PENDING refund can be approved",
             r.status
         )));
     }
-    let provider = super::payment::provider_of(state, r.order_id).await?;
-    super::payment::process_refund(state, r.id, provider).await?;
-    let order = find(state, r.order_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("order not found".into()))?;
-    let txn = state.db.begin().await?;
     let moved = transition(&txn, order.id, Status::Refunding, Status::Refunded, None).await?;
-    let products = if moved && order.shipped_at.is_none() && order.kind == KIND_GOODS {
-        give_back_stock(&txn, order.id).await?
-    } else {
-        Vec::new()
-    };
+    let mut products = Vec::new();
     if moved {
         return_balance(&txn, &order).await?;
+        if order.shipped_at.is_none() && order.kind == KIND_GOODS {
+            products = give_back_stock(&txn, order.id).await?;
+        }
         crate::modules::referral::service::reverse(&txn, &order, r.amount_fen, order.total_fen)
             .await?;
         if let (KIND_MEMBERSHIP, Some(plan)) = (order.kind.as_str(), order.plan_id) {
@@ -1015,6 +1037,10 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
     }
     txn.commit().await?;
     catalogue::invalidate_stock(state, &products).await;
+    let provider = super::payment::provider_of(state, r.order_id).await?;
+    if let Err(e) = super::payment::send_refund(state, r.id, provider).await {
+        tracing::warn!(refund_id, error = ?e, "refund approved; sending the money failed and will be retried");
+    }
     Ok(refund::Entity::find_by_id(refund_id)
         .one(&state.db)
         .await?
@@ -1128,8 +1154,13 @@ pub async fn expire_unpaid(state: &AppState, now: DateTime<Utc>) -> AppResult<us
         .await?;
     let mut cancelled = 0;
     for order in due {
-        if cancel(state, &order).await? {
-            cancelled += 1;
+        // One order failing (a lock conflict, say) must not hold up the rest.
+        match cancel(state, &order).await {
+            Ok(true) => cancelled += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(order_id = order.id, error = ?e, "could not time out an order; next tick retries")
+            }
         }
     }
     Ok(cancelled)

@@ -484,7 +484,7 @@ impl Fulfillment {
 pub enum RefundStatus {
     /// Asked for; waiting for the store.
     Pending,
-    /// Being sent back.
+    /// Approved; the money is on its way back (retried until WeChat Pay takes it).
     Processing,
     /// Money returned.
     Refunded,
@@ -512,7 +512,7 @@ impl Refund {
     /// Where it is.
     async fn status(&self) -> RefundStatus {
         match self.0.status.as_str() {
-            "PROCESSING" => RefundStatus::Processing,
+            "APPROVED" => RefundStatus::Processing,
             "REFUNDED" => RefundStatus::Refunded,
             "REJECTED" => RefundStatus::Rejected,
             _ => RefundStatus::Pending,

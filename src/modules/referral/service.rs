@@ -296,52 +296,60 @@ pub async fn reverse(
         if back <= 0 {
             continue;
         }
-        match c.status.as_str() {
-            PENDING => {
-                let left = c.amount_fen - back;
-                let mut q = commission::Entity::update_many();
-                q = if left == 0 {
-                    q.col_expr(commission::Column::Status, Expr::value(CANCELLED))
-                } else {
-                    q.col_expr(commission::Column::AmountFen, Expr::value(left))
-                };
-                q.filter(commission::Column::Id.eq(c.id))
-                    .filter(commission::Column::Status.eq(PENDING))
-                    .exec(txn)
-                    .await?;
-            }
-            SETTLED => {
-                let inserted = commission::Entity::insert(commission::ActiveModel {
-                    order_id: Set(c.order_id),
-                    beneficiary_id: Set(c.beneficiary_id),
-                    buyer_id: Set(c.buyer_id),
-                    level: Set(c.level),
-                    kind: Set(REVERSAL.into()),
-                    base_fen: Set(c.base_fen),
-                    percent: Set(c.percent),
-                    amount_fen: Set(-back),
-                    status: Set(SETTLED.into()),
-                    settle_after_days: Set(0),
-                    created_at: Set(Utc::now()),
-                    settled_at: Set(Some(Utc::now())),
-                    ..Default::default()
-                })
-                .on_conflict(
-                    OnConflict::columns([
-                        commission::Column::OrderId,
-                        commission::Column::Level,
-                        commission::Column::Kind,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(txn)
+        let mut status = c.status.clone();
+        if status == PENDING {
+            let left = c.amount_fen - back;
+            let mut q = commission::Entity::update_many();
+            q = if left == 0 {
+                q.col_expr(commission::Column::Status, Expr::value(CANCELLED))
+            } else {
+                q.col_expr(commission::Column::AmountFen, Expr::value(left))
+            };
+            let res = q
+                .filter(commission::Column::Id.eq(c.id))
+                .filter(commission::Column::Status.eq(PENDING))
+                .exec(txn)
                 .await?;
-                if inserted == 1 {
-                    debit_promoter(txn, c.beneficiary_id, back).await?;
-                }
+            if res.rows_affected == 1 {
+                continue;
             }
-            _ => {}
+            // The settlement job won the row meanwhile: take it back as settled.
+            status = commission::Entity::find_by_id(c.id)
+                .one(txn)
+                .await?
+                .map(|x| x.status)
+                .unwrap_or_default();
+        }
+        if status == SETTLED {
+            let inserted = commission::Entity::insert(commission::ActiveModel {
+                order_id: Set(c.order_id),
+                beneficiary_id: Set(c.beneficiary_id),
+                buyer_id: Set(c.buyer_id),
+                level: Set(c.level),
+                kind: Set(REVERSAL.into()),
+                base_fen: Set(c.base_fen),
+                percent: Set(c.percent),
+                amount_fen: Set(-back),
+                status: Set(SETTLED.into()),
+                settle_after_days: Set(0),
+                created_at: Set(Utc::now()),
+                settled_at: Set(Some(Utc::now())),
+                ..Default::default()
+            })
+            .on_conflict(
+                OnConflict::columns([
+                    commission::Column::OrderId,
+                    commission::Column::Level,
+                    commission::Column::Kind,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+            if inserted == 1 {
+                debit_promoter(txn, c.beneficiary_id, back).await?;
+            }
         }
     }
     Ok(())
@@ -385,6 +393,16 @@ pub async fn settle_due(state: &AppState, now: DateTime<Utc>) -> AppResult<usize
             .col_expr(commission::Column::SettledAt, Expr::value(now))
             .filter(commission::Column::Id.eq(c.id))
             .filter(commission::Column::Status.eq(PENDING))
+            // Still completed now: a refund begun since must win.
+            .filter(
+                commission::Column::OrderId.in_subquery(
+                    Query::select()
+                        .column(shop_order::Column::Id)
+                        .from(shop_order::Entity)
+                        .and_where(shop_order::Column::Status.eq("COMPLETED"))
+                        .to_owned(),
+                ),
+            )
             .exec(&txn)
             .await?;
         if claimed.rows_affected == 1 {

@@ -85,11 +85,13 @@ pub async fn deliver_due(state: &AppState, now: DateTime<Utc>) -> AppResult<usiz
         .await?;
     let mut delivered = 0;
     for d in due {
-        // Claim it for a minute: only one instance attempts it.
+        // Claim it for a minute from the moment of the claim (earlier
+        // attempts in this pass may have taken a while): one instance attempts it.
+        let claim_from = now.max(Utc::now());
         let claimed = webhook_delivery::Entity::update_many()
             .col_expr(
                 webhook_delivery::Column::LockedUntil,
-                Expr::value(now + chrono::Duration::seconds(60)),
+                Expr::value(claim_from + chrono::Duration::seconds(60)),
             )
             .filter(webhook_delivery::Column::Id.eq(d.id))
             .filter(webhook_delivery::Column::Status.eq(PENDING))
@@ -189,6 +191,8 @@ async fn attempt(
     };
     update
         .filter(webhook_delivery::Column::Id.eq(d.id))
+        // Only while the claim is still ours (no other attempt recorded since).
+        .filter(webhook_delivery::Column::Attempts.eq(d.attempts))
         .exec(&state.db)
         .await?;
     if !ok {
