@@ -993,3 +993,71 @@ async fn suppliers_hear_of_new_fulfillments_signed_and_retried() {
         "13800138000"
     );
 }
+
+#[tokio::test]
+async fn a_rejected_refund_puts_the_order_back() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    let v = place(
+        &app,
+        &buyer,
+        json!([{ "skuId": shop.products[2].1[0], "quantity": 1 }]),
+        "k",
+    )
+    .await;
+    let id = v["data"]["placeOrder"]["order"]["id"].clone();
+    app.gql(
+        Some(&buyer),
+        "mutation($id: ID!) { demoPay(orderId: $id) { status } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"想退\") { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let refund = v["data"]["requestRefund"]["id"].clone();
+    let reject = "mutation($id: ID!) { rejectRefund(refundId: $id, note: \"已发货\") { status order { status } } }";
+    assert_eq!(
+        error_code(&app.gql(Some(&buyer), reject, json!({ "id": refund })).await),
+        "FORBIDDEN"
+    );
+    let v = app
+        .gql(Some(&shop.admin), reject, json!({ "id": refund }))
+        .await;
+    assert_eq!(v["data"]["rejectRefund"]["status"], "REJECTED", "{v}");
+    assert_eq!(v["data"]["rejectRefund"]["order"]["status"], "PAID");
+    assert_eq!(
+        error_code(
+            &app.gql(Some(&shop.admin), reject, json!({ "id": refund }))
+                .await
+        ),
+        "CONFLICT"
+    );
+    let v = app
+        .gql(
+            Some(&shop.admin),
+            "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
+            json!({ "id": refund }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&v),
+        "CONFLICT",
+        "a rejected refund cannot be approved"
+    );
+    // The buyer may ask again.
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"再想退\") { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(v["data"]["requestRefund"]["status"], "PENDING", "{v}");
+}

@@ -398,6 +398,20 @@ impl OrderMutation {
         ))
     }
 
+    /// Refuses a refund; the order goes back to where it was (ADMIN).
+    async fn reject_refund(
+        &self,
+        ctx: &Context<'_>,
+        refund_id: ID,
+        note: Option<String>,
+    ) -> Result<Refund> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Refund(
+            service::reject_refund(state, parse_id(&refund_id, "refundId")?, note).await?,
+        ))
+    }
+
     /// Ships a fulfillment: a SUPPLIER its own, ADMIN any. The order becomes
     /// SHIPPED when all its fulfillments have shipped.
     async fn ship_fulfillment(

@@ -1047,6 +1047,61 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
         .unwrap_or(r))
 }
 
+/// ADMIN refuses a refund: the order goes back to where it was (PAID,
+/// SHIPPED or COMPLETED) and nothing moves.
+pub async fn reject_refund(
+    state: &AppState,
+    refund_id: i64,
+    note: Option<String>,
+) -> AppResult<refund::Model> {
+    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(AppError::bad_input(
+            "note",
+            "must be at most 200 characters",
+        ));
+    }
+    let r = refund::Entity::find_by_id(refund_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("refund {refund_id} not found")))?;
+    let order = find(state, r.order_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("order not found".into()))?;
+    let back_to = match (order.completed_at, order.shipped_at) {
+        (Some(_), _) => Status::Completed,
+        (None, Some(_)) => Status::Shipped,
+        _ => Status::Paid,
+    };
+    let txn = state.db.begin().await?;
+    let mut claim = refund::Entity::update_many()
+        .col_expr(refund::Column::Status, Expr::value("REJECTED"))
+        .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()));
+    if let Some(n) = &note {
+        claim = claim.col_expr(
+            refund::Column::Reason,
+            Expr::value(format!("{} | rejected: {n}", r.reason)),
+        );
+    }
+    let claimed = claim
+        .filter(refund::Column::Id.eq(refund_id))
+        .filter(refund::Column::Status.eq(super::payment::REFUND_PENDING))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(AppError::Conflict(format!(
+            "the refund is {}; only a PENDING refund can be rejected",
+            r.status
+        )));
+    }
+    transition(&txn, order.id, Status::Refunding, back_to, None).await?;
+    txn.commit().await?;
+    Ok(refund::Entity::find_by_id(refund_id)
+        .one(&state.db)
+        .await?
+        .unwrap_or(r))
+}
+
 pub async fn refund_by_id(state: &AppState, id: i64) -> AppResult<Option<refund::Model>> {
     Ok(refund::Entity::find_by_id(id).one(&state.db).await?)
 }
