@@ -37,6 +37,8 @@ pub async fn connect(
         // An in-memory database vanishes with its last connection: keep it open.
         opts.max_connections(1)
             .min_connections(1)
+            // In-process: nothing can drop the connection, no ping needed.
+            .test_before_acquire(false)
             .idle_timeout(None::<Duration>)
             .max_lifetime(None::<Duration>)
             .map_sqlx_sqlite_opts(|o| {
@@ -50,7 +52,12 @@ pub async fn connect(
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(20);
-        opts.max_connections(max).min_connections(1);
+        // Pinging every connection on every checkout doubles the round trips
+        // of each autocommit statement; ping only ones idle long enough to
+        // have been dropped by the server or a proxy.
+        opts.max_connections(max)
+            .min_connections(1)
+            .test_before_acquire_if_idle_for(Duration::from_secs(30));
         if let Some(schema) = &settings.database_schema {
             opts.set_schema_search_path(schema.clone());
         }

@@ -113,16 +113,13 @@ pub async fn demo_pay(
             order.status
         )));
     }
-    service::confirm_payment(
-        state,
-        Confirmation {
-            order_no: order.order_no.clone(),
-            transaction_id: format!("demo-{}", order.order_no),
-            amount_fen: order.payable_fen,
-            provider: "DEMO",
-        },
-    )
-    .await?;
+    let confirmation = Confirmation {
+        order_no: order.order_no.clone(),
+        transaction_id: format!("demo-{}", order.order_no),
+        amount_fen: order.payable_fen,
+        provider: "DEMO",
+    };
+    service::confirm_payment_of(state, order, confirmation).await?;
     service::own(state, customer_id, order_id).await
 }
 

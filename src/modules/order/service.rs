@@ -706,6 +706,20 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
     let order = find_by_no(&state.db, &c.order_no)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no order {}", c.order_no)))?;
+    confirm_payment_of(state, order, c).await
+}
+
+/// [`confirm_payment`] for an order the caller has just read (by its number).
+pub async fn confirm_payment_of(
+    state: &AppState,
+    order: shop_order::Model,
+    c: Confirmation,
+) -> AppResult<PaymentOutcome> {
+    if order.order_no != c.order_no {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "confirmation for another order"
+        )));
+    }
     if c.amount_fen != order.payable_fen {
         tracing::warn!(order_no = %c.order_no, paid = c.amount_fen, expected = order.payable_fen, "payment amount mismatch");
         return Err(AppError::Conflict(
