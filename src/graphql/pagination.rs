@@ -19,6 +19,21 @@ pub fn page_size(first: Option<i32>) -> AppResult<u64> {
     }
 }
 
+/// A newest-first page as a Relay connection: each row with its id, the id
+/// becoming the row's cursor.
+pub fn id_connection<T: async_graphql::OutputType>(
+    rows: Vec<(i64, T)>,
+    has_next: bool,
+    had_after: bool,
+) -> async_graphql::connection::Connection<String, T> {
+    let mut conn = async_graphql::connection::Connection::new(had_after, has_next);
+    conn.edges.extend(
+        rows.into_iter()
+            .map(|(id, node)| async_graphql::connection::Edge::new(encode_cursor(&id), node)),
+    );
+    conn
+}
+
 /// A cursor is base64url(JSON) of the sort key of the last row seen.
 pub fn encode_cursor<T: Serialize>(key: &T) -> String {
     let json = serde_json::to_vec(key).unwrap_or_default();

@@ -65,7 +65,7 @@ impl Customer {
         Ok(
             crate::modules::referral::service::promoter_of(&state.db, self.raw_id)
                 .await?
-                .map(crate::modules::referral::types::Promoter),
+                .map(crate::modules::referral::types::Promoter::new),
         )
     }
 

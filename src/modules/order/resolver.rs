@@ -1,8 +1,5 @@
 //! Checkout and order operations.
-use async_graphql::{
-    Context, ID, Object, Result,
-    connection::{Connection, Edge},
-};
+use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use entity::{product, sku};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -20,7 +17,7 @@ use crate::{
     error::AppResult,
     graphql::{
         ids::{lookup_id, parse_id},
-        pagination::{decode_cursor, encode_cursor, page_size},
+        pagination::{decode_cursor, id_connection, page_size},
     },
     modules::catalogue::service as catalogue,
     state::AppState,
@@ -119,23 +116,6 @@ pub async fn pay_placed(
     })
 }
 
-fn page<T>(
-    rows: Vec<T>,
-    more: bool,
-    had_after: bool,
-    id: impl Fn(&T) -> i64,
-) -> Connection<String, T>
-where
-    T: async_graphql::OutputType,
-{
-    let mut conn = Connection::new(had_after, more);
-    conn.edges.extend(
-        rows.into_iter()
-            .map(|r| Edge::new(encode_cursor(&id(&r)), r)),
-    );
-    conn
-}
-
 #[derive(Default)]
 pub struct OrderQuery;
 
@@ -185,11 +165,10 @@ impl OrderQuery {
             ..Default::default()
         };
         let (rows, more) = service::list(state, &filter, first, after).await?;
-        Ok(page(
-            rows.into_iter().map(Order).collect(),
+        Ok(id_connection(
+            rows.into_iter().map(|r| (r.id, Order(r))).collect(),
             more,
             after.is_some(),
-            |o| o.0.id,
         ))
     }
 
@@ -238,11 +217,10 @@ impl OrderQuery {
             to: f.to,
         };
         let (rows, more) = service::list(state, &filter, first, after).await?;
-        Ok(page(
-            rows.into_iter().map(Order).collect(),
+        Ok(id_connection(
+            rows.into_iter().map(|r| (r.id, Order(r))).collect(),
             more,
             after.is_some(),
-            |o| o.0.id,
         ))
     }
 
@@ -267,11 +245,10 @@ impl OrderQuery {
             FulfillmentStatus::Delivered => "DELIVERED",
         });
         let (rows, more) = fulfillment::list(state, supplier, status, first, after).await?;
-        Ok(page(
-            rows.into_iter().map(Fulfillment).collect(),
+        Ok(id_connection(
+            rows.into_iter().map(|r| (r.id, Fulfillment(r))).collect(),
             more,
             after.is_some(),
-            |f| f.0.id,
         ))
     }
 }

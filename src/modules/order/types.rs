@@ -266,6 +266,12 @@ impl Order {
             _ => Err(AppError::Forbidden("only the buyer and the store see this".into()).into()),
         }
     }
+
+    /// An amount of the order, behind [`Order::guard`].
+    fn amount(&self, ctx: &Context<'_>, fen: i64) -> Result<Money> {
+        self.guard(ctx)?;
+        Ok(Money(fen))
+    }
 }
 
 #[Object]
@@ -298,48 +304,39 @@ impl Order {
     }
     /// Goods at list prices (fen).
     async fn items_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        self.guard(ctx)?;
-        Ok(Money(self.0.items_fen))
+        self.amount(ctx, self.0.items_fen)
     }
     /// Saved by member prices (fen).
     async fn member_discount_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        self.guard(ctx)?;
-        Ok(Money(self.0.member_discount_fen))
+        self.amount(ctx, self.0.member_discount_fen)
     }
     /// Saved by a promotion (fen).
     async fn promotion_discount_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        self.guard(ctx)?;
-        Ok(Money(self.0.promotion_discount_fen))
+        self.amount(ctx, self.0.promotion_discount_fen)
     }
     /// Saved by the coupon (fen).
     async fn coupon_discount_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        self.guard(ctx)?;
-        Ok(Money(self.0.coupon_discount_fen))
+        self.amount(ctx, self.0.coupon_discount_fen)
     }
     /// Shipping (fen).
     async fn shipping_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        self.guard(ctx)?;
-        Ok(Money(self.0.shipping_fen))
+        self.amount(ctx, self.0.shipping_fen)
     }
     /// Goods after discounts plus shipping (fen).
     async fn total_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        self.guard(ctx)?;
-        Ok(Money(self.0.total_fen))
+        self.amount(ctx, self.0.total_fen)
     }
     /// What WeChat Pay collects (fen): total minus the balance part.
     async fn payable_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        self.guard(ctx)?;
-        Ok(Money(self.0.payable_fen))
+        self.amount(ctx, self.0.payable_fen)
     }
     /// WeChat Pay amount received (fen).
     async fn paid_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        self.guard(ctx)?;
-        Ok(Money(self.0.paid_fen))
+        self.amount(ctx, self.0.paid_fen)
     }
     /// Paid from the stored balance (fen).
     async fn balance_paid_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        self.guard(ctx)?;
-        Ok(Money(self.0.balance_fen))
+        self.amount(ctx, self.0.balance_fen)
     }
     /// Shipping address at purchase.
     async fn shipping_address(&self) -> Option<Address> {

@@ -1,8 +1,5 @@
 //! Referral distribution operations.
-use async_graphql::{
-    Context, ID, Object, Result,
-    connection::{Connection, Edge},
-};
+use async_graphql::{Context, ID, Object, Result, connection::Connection};
 
 use super::{
     service,
@@ -16,25 +13,12 @@ use crate::{
     error::AppError,
     graphql::{
         ids::parse_id,
-        pagination::{decode_cursor, encode_cursor, page_size},
+        pagination::{decode_cursor, id_connection, page_size},
         scalars::Money,
     },
     modules::customer::types::Customer,
     state::AppState,
 };
-
-fn connection<T: async_graphql::OutputType>(
-    rows: Vec<(i64, T)>,
-    more: bool,
-    had_after: bool,
-) -> Connection<String, T> {
-    let mut conn = Connection::new(had_after, more);
-    conn.edges.extend(
-        rows.into_iter()
-            .map(|(id, n)| Edge::new(encode_cursor(&id), n)),
-    );
-    conn
-}
 
 #[derive(Default)]
 pub struct ReferralQuery;
@@ -67,7 +51,7 @@ impl ReferralQuery {
             CommissionStatus::Withdrawn => "WITHDRAWN",
         });
         let (rows, more) = service::commissions(state, me, status, first, after).await?;
-        Ok(connection(
+        Ok(id_connection(
             rows.into_iter().map(|c| (c.id, Commission(c))).collect(),
             more,
             after.is_some(),
@@ -87,7 +71,7 @@ impl ReferralQuery {
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
         let (rows, more) = service::team(state, me, level, first, after).await?;
-        Ok(connection(
+        Ok(id_connection(
             rows.into_iter()
                 .map(|c| (c.id, Customer::from(c)))
                 .collect(),
@@ -108,7 +92,7 @@ impl ReferralQuery {
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
         let (rows, more) = service::withdrawals(state, me, first, after).await?;
-        Ok(connection(
+        Ok(id_connection(
             rows.into_iter().map(|w| (w.id, Withdrawal(w))).collect(),
             more,
             after.is_some(),
@@ -133,9 +117,9 @@ impl ReferralQuery {
             PromoterStatus::Rejected => service::REJECTED,
         });
         let (rows, more) = service::promoters(state, status, first, after).await?;
-        Ok(connection(
+        Ok(id_connection(
             rows.into_iter()
-                .map(|p| (p.customer_id, Promoter(p)))
+                .map(|p| (p.customer_id, Promoter::new(p)))
                 .collect(),
             more,
             after.is_some(),
@@ -151,7 +135,7 @@ impl ReferralMutation {
     /// Applies to become a promoter: approved at once in OPEN mode (CUSTOMER).
     async fn apply_promoter(&self, ctx: &Context<'_>) -> Result<Promoter> {
         let me = ctx.viewer().customer_id()?;
-        Ok(Promoter(
+        Ok(Promoter::new(
             service::apply(ctx.data_unchecked::<AppState>(), me).await?,
         ))
     }
@@ -165,7 +149,7 @@ impl ReferralMutation {
     ) -> Result<Promoter> {
         ctx.viewer().admin_id()?;
         let id = parse_id(&customer_id, "customerId")?;
-        Ok(Promoter(
+        Ok(Promoter::new(
             service::review(ctx.data_unchecked::<AppState>(), id, approve).await?,
         ))
     }

@@ -5,7 +5,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
     sea_query::{Expr, Func, OnConflict, Query},
 };
 
@@ -595,8 +595,8 @@ pub struct Figures {
     pub pending: i64,
     pub settled: i64,
     pub withdrawn: i64,
-    pub level1: i64,
-    pub level2: i64,
+    pub level1: u64,
+    pub level2: u64,
 }
 
 pub async fn figures(state: &AppState, customer_id: i64) -> AppResult<Figures> {
@@ -628,11 +628,11 @@ pub async fn figures(state: &AppState, customer_id: i64) -> AppResult<Figures> {
         .await?;
     let level1 = customer::Entity::find()
         .filter(customer::Column::ReferrerId.eq(customer_id))
-        .count_rows(&state.db)
+        .count(&state.db)
         .await?;
     let level2 = customer::Entity::find()
         .filter(customer::Column::ReferrerId.in_subquery(level1_of(customer_id)))
-        .count_rows(&state.db)
+        .count(&state.db)
         .await?;
     Ok(Figures {
         pending,
@@ -649,17 +649,6 @@ fn level1_of(customer_id: i64) -> sea_orm::sea_query::SelectStatement {
         .from(customer::Entity)
         .and_where(customer::Column::ReferrerId.eq(customer_id))
         .to_owned()
-}
-
-trait CountRows {
-    async fn count_rows(self, db: &sea_orm::DatabaseConnection) -> AppResult<i64>;
-}
-
-impl CountRows for sea_orm::Select<customer::Entity> {
-    async fn count_rows(self, db: &sea_orm::DatabaseConnection) -> AppResult<i64> {
-        use sea_orm::PaginatorTrait;
-        Ok(self.count(db).await? as i64)
-    }
 }
 
 /// The customer's commissions, newest first.

@@ -173,7 +173,22 @@ impl Commission {
 }
 
 /// A customer's promoter account and figures (fen).
-pub struct Promoter(pub promoter::Model);
+pub struct Promoter(pub promoter::Model, tokio::sync::OnceCell<service::Figures>);
+
+impl Promoter {
+    pub fn new(model: promoter::Model) -> Self {
+        Promoter(model, tokio::sync::OnceCell::new())
+    }
+
+    /// The figures, computed once however many of them a query asks for.
+    async fn figures(&self, ctx: &Context<'_>) -> Result<&service::Figures> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(self
+            .1
+            .get_or_try_init(|| service::figures(state, self.0.customer_id))
+            .await?)
+    }
+}
 
 #[Object]
 impl Promoter {
@@ -196,27 +211,15 @@ impl Promoter {
     }
     /// Earned, not yet settled.
     async fn pending_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        Ok(Money(
-            service::figures(ctx.data_unchecked::<AppState>(), self.0.customer_id)
-                .await?
-                .pending,
-        ))
+        Ok(Money(self.figures(ctx).await?.pending))
     }
     /// Settled, all time (reversals subtracted).
     async fn settled_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        Ok(Money(
-            service::figures(ctx.data_unchecked::<AppState>(), self.0.customer_id)
-                .await?
-                .settled,
-        ))
+        Ok(Money(self.figures(ctx).await?.settled))
     }
     /// Paid out or moved into the wallet, all time.
     async fn withdrawn_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        Ok(Money(
-            service::figures(ctx.data_unchecked::<AppState>(), self.0.customer_id)
-                .await?
-                .withdrawn,
-        ))
+        Ok(Money(self.figures(ctx).await?.withdrawn))
     }
     /// Can be withdrawn now.
     async fn withdrawable_fen(&self) -> Money {
@@ -228,19 +231,11 @@ impl Promoter {
     }
     /// Customers this one invited.
     async fn level1_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        Ok(
-            service::figures(ctx.data_unchecked::<AppState>(), self.0.customer_id)
-                .await?
-                .level1 as i32,
-        )
+        Ok(self.figures(ctx).await?.level1 as i32)
     }
     /// Customers those invited.
     async fn level2_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        Ok(
-            service::figures(ctx.data_unchecked::<AppState>(), self.0.customer_id)
-                .await?
-                .level2 as i32,
-        )
+        Ok(self.figures(ctx).await?.level2 as i32)
     }
 }
 

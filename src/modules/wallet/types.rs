@@ -1,8 +1,5 @@
 //! GraphQL shapes of the wallet.
-use async_graphql::{
-    Context, Enum, ID, Object, Result,
-    connection::{Connection, Edge},
-};
+use async_graphql::{Context, Enum, ID, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::{wallet, wallet_transaction};
 
@@ -10,7 +7,7 @@ use super::service;
 use crate::{
     graphql::{
         ids::to_id,
-        pagination::{decode_cursor, encode_cursor, page_size},
+        pagination::{decode_cursor, id_connection, page_size},
         scalars::Money,
     },
     modules::order::{service as orders, types::Order},
@@ -117,11 +114,12 @@ impl Wallet {
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
         let (rows, more) = service::transactions(state, self.0.customer_id, first, after).await?;
-        let mut conn = Connection::new(after.is_some(), more);
-        conn.edges.extend(
+        Ok(id_connection(
             rows.into_iter()
-                .map(|r| Edge::new(encode_cursor(&r.id), WalletTransaction(r))),
-        );
-        Ok(conn)
+                .map(|r| (r.id, WalletTransaction(r)))
+                .collect(),
+            more,
+            after.is_some(),
+        ))
     }
 }
