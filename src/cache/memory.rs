@@ -90,11 +90,16 @@ impl CacheBackend for MemoryCache {
         Ok(())
     }
 
-    async fn delete(&self, keys: &[String]) -> Result<(), CacheError> {
+    async fn delete_and_bump(
+        &self,
+        keys: &[String],
+        generation: &str,
+        window: Duration,
+    ) -> Result<(), CacheError> {
         for k in keys {
             self.inner.invalidate(k).await;
         }
-        Ok(())
+        self.incr(generation, window).await.map(|_| ())
     }
 
     async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError> {

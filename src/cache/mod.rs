@@ -45,7 +45,17 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// Several keys in one round trip, in order.
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, CacheError>;
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError>;
-    async fn delete(&self, keys: &[String]) -> Result<(), CacheError>;
+    /// Deletes `keys` and adds one to the counter `generation` (as [`incr`]
+    /// does), in one round trip where the store allows: every invalidation
+    /// does both.
+    ///
+    /// [`incr`]: CacheBackend::incr
+    async fn delete_and_bump(
+        &self,
+        keys: &[String],
+        generation: &str,
+        window: Duration,
+    ) -> Result<(), CacheError>;
     /// Adds one to a counter that starts at zero and disappears `window` after
     /// its first increment (a fixed window, for rate limits); returns the new count.
     async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError>;
@@ -211,16 +221,17 @@ impl Cache {
         for k in logical {
             self.flights.invalidate(k).await;
         }
-        if let Err(e) = self.backend.delete(&full).await {
-            self.failed("delete", e);
-        }
-        // Whole responses cached by any instance are tied to this counter.
+        // Whole responses cached by any instance are tied to the generation.
         if let Err(e) = self
             .backend
-            .incr(&self.key(keys::CATALOGUE_GENERATION), GENERATION_LIFETIME)
+            .delete_and_bump(
+                &full,
+                &self.key(keys::CATALOGUE_GENERATION),
+                GENERATION_LIFETIME,
+            )
             .await
         {
-            self.failed("incr", e);
+            self.failed("delete", e);
         }
     }
 

@@ -73,31 +73,30 @@ impl CacheBackend for RedisCache {
             .await
     }
 
-    async fn delete(&self, keys: &[String]) -> Result<(), CacheError> {
+    async fn delete_and_bump(
+        &self,
+        keys: &[String],
+        generation: &str,
+        window: Duration,
+    ) -> Result<(), CacheError> {
         let mut c = self.conn.clone();
-        self.run(async move { c.del::<_, ()>(keys).await }).await
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if !keys.is_empty() {
+            pipe.del(keys).ignore();
+        }
+        counter_step(&mut pipe, generation, window);
+        self.run(async move { pipe.query_async::<(i64,)>(&mut c).await.map(|_| ()) })
+            .await
     }
 
     async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError> {
         let mut c = self.conn.clone();
-        let ms = window.as_millis().max(1) as u64;
-        // SET NX PX starts the window once; INCR counts; MULTI keeps them together.
-        let fut = async move {
-            let (n,): (i64,) = redis::pipe()
-                .atomic()
-                .cmd("SET")
-                .arg(key)
-                .arg(0)
-                .arg("PX")
-                .arg(ms)
-                .arg("NX")
-                .ignore()
-                .incr(key, 1)
-                .query_async(&mut c)
-                .await?;
-            Ok(n)
-        };
-        self.run(fut).await
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        counter_step(&mut pipe, key, window);
+        self.run(async move { pipe.query_async::<(i64,)>(&mut c).await.map(|(n,)| n) })
+            .await
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
@@ -106,4 +105,18 @@ impl CacheBackend for RedisCache {
             .await
             .map(|_| ())
     }
+}
+
+/// Adds a windowed counter's increment to an atomic pipeline: SET NX PX
+/// starts the window once, INCR counts (its reply is the pipeline's one value).
+fn counter_step(pipe: &mut redis::Pipeline, key: &str, window: Duration) {
+    let ms = window.as_millis().max(1) as u64;
+    pipe.cmd("SET")
+        .arg(key)
+        .arg(0)
+        .arg("PX")
+        .arg(ms)
+        .arg("NX")
+        .ignore()
+        .incr(key, 1);
 }

@@ -381,6 +381,46 @@ async fn the_same_key_is_the_same_order() {
     );
 }
 
+/// A replay must return the order even when it could no longer be placed:
+/// the last unit is gone (to this very order) or the product left the shelf.
+#[tokio::test]
+async fn a_replay_returns_the_order_it_could_no_longer_place() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 1).await;
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    let items = json!([{ "skuId": shop.products[0].1[0], "quantity": 1 }]);
+    let first = place(&app, &buyer, items.clone(), "last").await;
+    let id = first["data"]["placeOrder"]["order"]["id"].clone();
+    assert!(id.is_string(), "{first}");
+    let sold_out = place(&app, &buyer, items.clone(), "another").await;
+    assert_eq!(error_code(&sold_out), "OUT_OF_STOCK");
+    let again = place(&app, &buyer, items.clone(), "last").await;
+    assert_eq!(again["data"]["placeOrder"]["order"]["id"], id, "{again}");
+    assert_eq!(
+        stock_of(&app, &shop.products[0].0).await,
+        vec![0],
+        "taken once"
+    );
+    app.gql(
+        Some(&shop.admin),
+        "mutation($id: ID!) { setProductStatus(id: $id, status: OFF_SHELF) { status } }",
+        json!({ "id": shop.products[0].0 }),
+    )
+    .await;
+    let again = place(&app, &buyer, items, "last").await;
+    assert_eq!(again["data"]["placeOrder"]["order"]["id"], id, "{again}");
+    // Under that key, another request is still a conflict, not a stock error.
+    let other = place(
+        &app,
+        &buyer,
+        json!([{ "skuId": shop.products[1].1[0], "quantity": 1 }]),
+        "last",
+    )
+    .await;
+    assert_eq!(error_code(&other), "CONFLICT");
+}
+
 #[tokio::test]
 async fn thirty_buyers_five_units_five_orders() {
     let app = spawn_app().await;

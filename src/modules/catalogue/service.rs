@@ -658,6 +658,27 @@ pub async fn skus_by_ids(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<
         .await?)
 }
 
+/// SKUs with their products, in one statement (checkout reads them inside
+/// its transaction, where every round trip counts).
+pub async fn skus_with_products(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<Vec<(sku::Model, product::Model)>> {
+    let of_product = sku::Entity::belongs_to(product::Entity)
+        .from(sku::Column::ProductId)
+        .to(product::Column::Id)
+        .into();
+    Ok(sku::Entity::find()
+        .join(sea_orm::JoinType::InnerJoin, of_product)
+        .select_also(product::Entity)
+        .filter(sku::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(s, p)| Some((s, p?)))
+        .collect())
+}
+
 async fn load_bundles(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<ProductBundle>> {
     if ids.is_empty() {
         return Ok(Vec::new());

@@ -2,8 +2,8 @@
 use chrono::{DateTime, Utc};
 use entity::{membership, membership_plan, top_up_plan};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 
 use crate::{
@@ -106,7 +106,7 @@ pub async fn plan(db: &impl ConnectionTrait, id: i64) -> AppResult<membership_pl
 }
 
 /// A plan that is still sold.
-pub async fn active_plan(db: &DatabaseConnection, id: i64) -> AppResult<membership_plan::Model> {
+pub async fn active_plan(db: &impl ConnectionTrait, id: i64) -> AppResult<membership_plan::Model> {
     let p = plan(db, id).await?;
     if !p.active {
         return Err(AppError::bad_input("planId", "this plan is no longer sold"));

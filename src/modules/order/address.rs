@@ -3,8 +3,8 @@
 use chrono::Utc;
 use entity::address;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 
@@ -135,21 +135,29 @@ pub async fn my_addresses(state: &AppState, customer_id: i64) -> AppResult<Vec<a
         .await?)
 }
 
-/// The address to ship to: the one given (it must be the customer's), else the default.
+/// The address to ship to: the one given (it must be the customer's), else
+/// the default (or, without one, the newest). One row, read on `db` so that
+/// checkout can read it inside its transaction.
 pub async fn shipping_address(
-    state: &AppState,
+    db: &impl ConnectionTrait,
     customer_id: i64,
     id: Option<i64>,
 ) -> AppResult<address::Model> {
-    let mine = my_addresses(state, customer_id).await?;
+    let mine = address::Entity::find().filter(address::Column::CustomerId.eq(customer_id));
     match id {
         Some(id) => mine
-            .into_iter()
-            .find(|a| a.id == id)
+            .filter(address::Column::Id.eq(id))
+            .one(db)
+            .await?
             .ok_or_else(|| AppError::NotFound(format!("address {id} is not one of yours"))),
-        None => mine.into_iter().next().ok_or_else(|| {
-            AppError::bad_input("addressId", "add a shipping address first (saveAddress)")
-        }),
+        None => mine
+            .order_by_desc(address::Column::IsDefault)
+            .order_by_desc(address::Column::Id)
+            .one(db)
+            .await?
+            .ok_or_else(|| {
+                AppError::bad_input("addressId", "add a shipping address first (saveAddress)")
+            }),
     }
 }
 

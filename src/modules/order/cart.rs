@@ -3,7 +3,8 @@
 use chrono::Utc;
 use entity::cart_item;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::OnConflict,
 };
 
 use crate::{
@@ -104,10 +105,19 @@ async fn set(state: &AppState, customer_id: i64, sku_id: i64, quantity: i32) -> 
 }
 
 pub async fn remove(state: &AppState, customer_id: i64, sku_ids: &[i64]) -> AppResult<()> {
+    remove_in(&state.db, customer_id, sku_ids).await
+}
+
+/// [`remove`] on `db`: placing an order empties those lines in its transaction.
+pub async fn remove_in(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    sku_ids: &[i64],
+) -> AppResult<()> {
     cart_item::Entity::delete_many()
         .filter(cart_item::Column::CustomerId.eq(customer_id))
         .filter(cart_item::Column::SkuId.is_in(sku_ids.iter().copied()))
-        .exec(&state.db)
+        .exec(db)
         .await?;
     Ok(())
 }

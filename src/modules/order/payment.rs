@@ -4,7 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::Utc;
 use entity::{payment, refund, shop_order};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait, sea_query::Expr,
+};
 use serde_json::json;
 
 use super::service::{self, Confirmation, PaymentOutcome};
@@ -106,7 +108,8 @@ pub async fn demo_pay(
             "demoPay is only available in demo mode".into(),
         ));
     }
-    let order = service::own(state, customer_id, order_id).await?;
+    let txn = state.db.begin().await?;
+    let order = service::own_in(&txn, customer_id, order_id).await?;
     if order.status != "PENDING_PAYMENT" {
         return Err(AppError::Conflict(format!(
             "the order is {} and cannot be paid",
@@ -119,8 +122,11 @@ pub async fn demo_pay(
         amount_fen: order.payable_fen,
         provider: "DEMO",
     };
-    service::confirm_payment_of(state, order, confirmation).await?;
-    service::own(state, customer_id, order_id).await
+    match service::confirm_payment_in(state, txn, order, confirmation).await? {
+        (_, Some(paid)) => Ok(paid),
+        // Paid or closed meanwhile: show what it is now.
+        (_, None) => service::own(state, customer_id, order_id).await,
+    }
 }
 
 /// Who took the money of an order: `WECHAT`, `DEMO`, `INTERNAL` or `NONE`.

@@ -317,10 +317,6 @@ impl OrderMutation {
         let state = ctx.data_unchecked::<AppState>();
         let req = order_request(input)?;
         let placed = service::place(state, me, &req, &idempotency_key).await?;
-        if placed.created {
-            let sku_ids: Vec<i64> = req.items.iter().map(|i| i.sku_id).collect();
-            cart::remove(state, me, &sku_ids).await?;
-        }
         Ok(pay_placed(state, me, placed.order).await?)
     }
 

@@ -96,41 +96,31 @@ fn check_request(req: &OrderRequest) -> AppResult<()> {
     Ok(())
 }
 
-/// Loads and checks every line: the SKU exists (`NOT_FOUND`) and is sold (`BAD_USER_INPUT`).
-async fn load_lines(state: &AppState, req: &OrderRequest) -> AppResult<Vec<PricedLine>> {
+/// Loads and checks every line: the SKU exists (`NOT_FOUND`) and is sold
+/// (`BAD_USER_INPUT`). Reads on `db`: placing reads inside its transaction.
+async fn load_lines(db: &impl ConnectionTrait, req: &OrderRequest) -> AppResult<Vec<PricedLine>> {
     let ids: Vec<i64> = req.items.iter().map(|i| i.sku_id).collect();
-    let skus: HashMap<i64, sku::Model> = catalogue::skus_by_ids(&state.db, &ids)
+    let found: HashMap<i64, (sku::Model, product::Model)> = catalogue::skus_with_products(db, &ids)
         .await?
         .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
-    let product_ids: Vec<i64> = skus.values().map(|s| s.product_id).collect();
-    let products: HashMap<i64, product::Model> = product::Entity::find()
-        .filter(product::Column::Id.is_in(product_ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
+        .map(|(s, p)| (s.id, (s, p)))
         .collect();
     req.items
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            let sku = skus.get(&item.sku_id).ok_or_else(|| {
+            let (sku, product) = found.get(&item.sku_id).ok_or_else(|| {
                 AppError::NotFound(format!(
                     "items[{i}].skuId: SKU {} does not exist",
                     item.sku_id
                 ))
             })?;
-            let product = products
-                .get(&sku.product_id)
-                .filter(|p| p.status == ON_SHELF && !sku.archived)
-                .ok_or_else(|| {
-                    AppError::bad_input(
-                        format!("items[{i}].skuId"),
-                        format!("SKU {} is no longer sold", item.sku_id),
-                    )
-                })?;
+            if product.status != ON_SHELF || sku.archived {
+                return Err(AppError::bad_input(
+                    format!("items[{i}].skuId"),
+                    format!("SKU {} is no longer sold", item.sku_id),
+                ));
+            }
             Ok(PricedLine {
                 sku: sku.clone(),
                 product: product.clone(),
@@ -151,6 +141,7 @@ fn shipping(state: &AppState) -> Shipping {
 /// now; promotions and coupons plug in here as they arrive. The balance is
 /// set by the caller (read, or locked inside the placing transaction).
 async fn pricing_input(
+    db: &impl ConnectionTrait,
     state: &AppState,
     customer_id: i64,
     lines: &[PricedLine],
@@ -164,7 +155,7 @@ async fn pricing_input(
                 quantity: i64::from(l.quantity),
             })
             .collect(),
-        membership: membership::terms(&state.db, customer_id, Utc::now()).await?,
+        membership: membership::terms(db, customer_id, Utc::now()).await?,
         promotion: None,
         coupon: None,
         shipping: Some(shipping(state)),
@@ -179,8 +170,8 @@ pub async fn preview(
     req: &OrderRequest,
 ) -> AppResult<Breakdown> {
     check_request(req)?;
-    let lines = load_lines(state, req).await?;
-    let mut input = pricing_input(state, customer_id, &lines).await?;
+    let lines = load_lines(&state.db, req).await?;
+    let mut input = pricing_input(&state.db, state, customer_id, &lines).await?;
     if req.use_balance {
         let w = crate::modules::wallet::service::wallet_of(state, customer_id).await?;
         input.balance_available_fen = w.principal_fen + w.bonus_fen;
@@ -220,19 +211,6 @@ async fn find_by_key(
         .await?)
 }
 
-fn replay(existing: shop_order::Model, hash: &str) -> AppResult<Placed> {
-    if existing.request_hash != hash {
-        return Err(AppError::Conflict(
-            "this idempotencyKey was used for a different order; use a new key for a new order"
-                .into(),
-        ));
-    }
-    Ok(Placed {
-        order: existing,
-        created: false,
-    })
-}
-
 /// Everything `write_order` needs beyond the customer and the key.
 struct Draft<'a> {
     kind: &'static str,
@@ -248,6 +226,10 @@ struct Draft<'a> {
 /// Places an order: checks every line, takes stock with conditional updates
 /// and writes the order, its lines, its balance draw and its idempotency key
 /// in one transaction. The same key with the same request returns the same order.
+///
+/// Everything is read inside that transaction, on one connection: each
+/// statement outside it would cost a connection checkout and the pool's
+/// check on return, one more round trip each.
 pub async fn place(
     state: &AppState,
     customer_id: i64,
@@ -255,47 +237,54 @@ pub async fn place(
     key: &str,
 ) -> AppResult<Placed> {
     check_key(key)?;
+    check_request(req)?;
     let mut canonical = req.clone();
     canonical.items.sort_by_key(|i| i.sku_id);
     let hash = request_hash(&canonical);
-    if let Some(existing) = find_by_key(state, customer_id, key).await? {
-        return replay(existing, &hash);
-    }
-    check_request(req)?;
-    let lines = load_lines(state, req).await?;
-    let address = address::shipping_address(state, customer_id, req.address_id).await?;
-    let sku_ids: Vec<i64> = lines.iter().map(|l| l.sku.id).collect();
-    let links = supplier::links_by_skus(&state.db, &sku_ids)
-        .await?
-        .into_iter()
-        .map(|l| (l.sku_id, l))
-        .collect();
-    let draft = Draft {
-        kind: KIND_GOODS,
-        plan_id: None,
-        lines: &lines,
-        input: pricing_input(state, customer_id, &lines).await?,
-        use_balance: req.use_balance,
-        address: Some(AddressData::from(&address)),
-        remark: req
-            .remark
-            .as_ref()
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty()),
-        links,
+    let attempt = async {
+        let txn = state.db.begin().await?;
+        let lines = load_lines(&txn, req).await?;
+        let address = address::shipping_address(&txn, customer_id, req.address_id).await?;
+        let sku_ids: Vec<i64> = lines.iter().map(|l| l.sku.id).collect();
+        let links = supplier::links_by_skus(&txn, &sku_ids)
+            .await?
+            .into_iter()
+            .map(|l| (l.sku_id, l))
+            .collect();
+        let draft = Draft {
+            kind: KIND_GOODS,
+            plan_id: None,
+            lines: &lines,
+            input: pricing_input(&txn, state, customer_id, &lines).await?,
+            use_balance: req.use_balance,
+            address: Some(AddressData::from(&address)),
+            remark: req
+                .remark
+                .as_ref()
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty()),
+            links,
+        };
+        let order = write_order(txn, state, customer_id, key, &hash, draft).await?;
+        Ok((
+            order,
+            lines.iter().map(|l| l.product.id).collect::<Vec<_>>(),
+        ))
     };
-    let placed = settle_race(
-        state,
-        customer_id,
-        key,
-        &hash,
-        write_order(state, customer_id, key, &hash, draft).await,
-    )
-    .await?;
-    if placed.created {
-        let product_ids: Vec<i64> = lines.iter().map(|l| l.product.id).collect();
-        catalogue::invalidate_stock(state, &product_ids).await;
-    }
+    let (placed, products) = match attempt.await {
+        Ok((order, products)) => (
+            Placed {
+                order,
+                created: true,
+            },
+            products,
+        ),
+        Err(e) => (
+            or_replay(state, customer_id, key, &hash, e).await?,
+            Vec::new(),
+        ),
+    };
+    catalogue::invalidate_stock(state, &products).await;
     Ok(placed)
 }
 
@@ -317,87 +306,92 @@ pub async fn place_plan_order(
     key: &str,
 ) -> AppResult<Placed> {
     check_key(key)?;
-    let hash = request_hash(&(kind, plan_id, use_balance));
-    if let Some(existing) = find_by_key(state, customer_id, key).await? {
-        return replay(existing, &hash);
+    if kind == PlanKind::TopUp && use_balance {
+        return Err(AppError::bad_input(
+            "useBalance",
+            "a top-up is paid by WeChat Pay, not from the balance",
+        ));
     }
-    let (kind_str, price) = match kind {
-        PlanKind::Membership => (
-            KIND_MEMBERSHIP,
-            membership::active_plan(&state.db, plan_id).await?.price_fen,
-        ),
-        PlanKind::TopUp => {
-            if use_balance {
-                return Err(AppError::bad_input(
-                    "useBalance",
-                    "a top-up is paid by WeChat Pay, not from the balance",
-                ));
+    let hash = request_hash(&(kind, plan_id, use_balance));
+    let attempt = async {
+        let txn = state.db.begin().await?;
+        let (kind_str, price) = match kind {
+            PlanKind::Membership => (
+                KIND_MEMBERSHIP,
+                membership::active_plan(&txn, plan_id).await?.price_fen,
+            ),
+            PlanKind::TopUp => {
+                let p = membership::top_up_plan(&txn, plan_id).await?;
+                if !p.active {
+                    return Err(AppError::bad_input(
+                        "planId",
+                        "this top-up plan is no longer sold",
+                    ));
+                }
+                (KIND_TOP_UP, p.pay_fen)
             }
-            let p = membership::top_up_plan(&state.db, plan_id).await?;
-            if !p.active {
-                return Err(AppError::bad_input(
-                    "planId",
-                    "this top-up plan is no longer sold",
-                ));
-            }
-            (KIND_TOP_UP, p.pay_fen)
-        }
+        };
+        let draft = Draft {
+            kind: kind_str,
+            plan_id: Some(plan_id),
+            lines: &[],
+            input: PricingInput {
+                lines: vec![LineInput {
+                    list_price_fen: price,
+                    member_price_fen: None,
+                    quantity: 1,
+                }],
+                ..Default::default()
+            },
+            use_balance,
+            address: None,
+            remark: None,
+            links: HashMap::new(),
+        };
+        write_order(txn, state, customer_id, key, &hash, draft).await
     };
-    let draft = Draft {
-        kind: kind_str,
-        plan_id: Some(plan_id),
-        lines: &[],
-        input: PricingInput {
-            lines: vec![LineInput {
-                list_price_fen: price,
-                member_price_fen: None,
-                quantity: 1,
-            }],
-            ..Default::default()
-        },
-        use_balance,
-        address: None,
-        remark: None,
-        links: HashMap::new(),
-    };
-    settle_race(
-        state,
-        customer_id,
-        key,
-        &hash,
-        write_order(state, customer_id, key, &hash, draft).await,
-    )
-    .await
-}
-
-/// A concurrent call with the same key that won the unique index wins.
-async fn settle_race(
-    state: &AppState,
-    customer_id: i64,
-    key: &str,
-    hash: &str,
-    result: AppResult<shop_order::Model>,
-) -> AppResult<Placed> {
-    match result {
+    match attempt.await {
         Ok(order) => Ok(Placed {
             order,
             created: true,
         }),
-        Err(AppError::Conflict(msg)) if msg == IDEMPOTENCY_RACE => {
-            match find_by_key(state, customer_id, key).await? {
-                Some(existing) => replay(existing, hash),
-                None => Err(AppError::internal(anyhow::anyhow!(
-                    "idempotency race without a winner"
-                ))),
-            }
-        }
-        Err(e) => Err(e),
+        Err(e) => or_replay(state, customer_id, key, &hash, e).await,
+    }
+}
+
+/// A failed attempt to place under `key`: if an order is stored under that
+/// key, this call was a replay (or lost the race on the key's unique index)
+/// and gets that order, or `CONFLICT` when the request differs. Looking only
+/// after a failure keeps the first call, the common one, a statement shorter;
+/// a replay fails at the latest on the unique index, before anything is taken.
+async fn or_replay(
+    state: &AppState,
+    customer_id: i64,
+    key: &str,
+    hash: &str,
+    failure: AppError,
+) -> AppResult<Placed> {
+    match find_by_key(state, customer_id, key).await? {
+        Some(existing) if existing.request_hash != hash => Err(AppError::Conflict(
+            "this idempotencyKey was used for a different order; use a new key for a new order"
+                .into(),
+        )),
+        Some(existing) => Ok(Placed {
+            order: existing,
+            created: false,
+        }),
+        None if matches!(&failure, AppError::Conflict(m) if m == IDEMPOTENCY_RACE) => Err(
+            AppError::internal(anyhow::anyhow!("idempotency race without a winner")),
+        ),
+        None => Err(failure),
     }
 }
 
 const IDEMPOTENCY_RACE: &str = "idempotency race";
 
+/// Writes the order in `txn` and commits it.
 async fn write_order(
+    txn: DatabaseTransaction,
     state: &AppState,
     customer_id: i64,
     key: &str,
@@ -406,7 +400,6 @@ async fn write_order(
 ) -> AppResult<shop_order::Model> {
     let now = Utc::now();
     let timeout = chrono::Duration::minutes(i64::from(state.settings.order_payment_timeout_mins));
-    let txn = state.db.begin().await?;
     // The balance is read under the wallet's lock, in this transaction: what
     // it covers is drawn below, and no concurrent order can draw it too.
     let wallet = if d.use_balance {
@@ -486,25 +479,32 @@ async fn write_order(
         )
         .await?;
     }
-    for (l, (unit, total)) in d.lines.iter().zip(&breakdown.lines) {
-        let link = d.links.get(&l.sku.id);
-        order_line::ActiveModel {
-            order_id: Set(order.id),
-            sku_id: Set(l.sku.id),
-            product_id: Set(l.product.id),
-            title: Set(l.product.title.clone()),
-            specs: Set(l.sku.specs.clone()),
-            list_price_fen: Set(l.sku.price_fen),
-            unit_price_fen: Set(*unit),
-            quantity: Set(l.quantity),
-            line_total_fen: Set(*total),
-            cost_fen: Set(link.map(|k| k.cost_fen)),
-            supplier_id: Set(link.map(|k| k.supplier_id)),
-            fulfillment_id: Set(None),
-            ..Default::default()
-        }
-        .insert(&txn)
+    if !d.lines.is_empty() {
+        order_line::Entity::insert_many(d.lines.iter().zip(&breakdown.lines).map(
+            |(l, (unit, total))| {
+                let link = d.links.get(&l.sku.id);
+                order_line::ActiveModel {
+                    order_id: Set(order.id),
+                    sku_id: Set(l.sku.id),
+                    product_id: Set(l.product.id),
+                    title: Set(l.product.title.clone()),
+                    specs: Set(l.sku.specs.clone()),
+                    list_price_fen: Set(l.sku.price_fen),
+                    unit_price_fen: Set(*unit),
+                    quantity: Set(l.quantity),
+                    line_total_fen: Set(*total),
+                    cost_fen: Set(link.map(|k| k.cost_fen)),
+                    supplier_id: Set(link.map(|k| k.supplier_id)),
+                    fulfillment_id: Set(None),
+                    ..Default::default()
+                }
+            },
+        ))
+        .exec_without_returning(&txn)
         .await?;
+        // What was ordered leaves the cart with the order, not before.
+        let sku_ids: Vec<i64> = d.lines.iter().map(|l| l.sku.id).collect();
+        super::cart::remove_in(&txn, customer_id, &sku_ids).await?;
     }
     // Stock is taken last, right before the commit: a flash sale's buyers
     // queue on the SKU row's lock, so the lock is held for as short as can be.
@@ -577,7 +577,17 @@ pub async fn find_by_no(
 
 /// The customer's own order, or `NOT_FOUND` (never someone else's).
 pub async fn own(state: &AppState, customer_id: i64, id: i64) -> AppResult<shop_order::Model> {
-    find(state, id)
+    own_in(&state.db, customer_id, id).await
+}
+
+/// [`own`] on `db` (a transaction that goes on to change the order).
+pub async fn own_in(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    id: i64,
+) -> AppResult<shop_order::Model> {
+    shop_order::Entity::find_by_id(id)
+        .one(db)
         .await?
         .filter(|o| o.customer_id == customer_id)
         .ok_or_else(|| AppError::NotFound(format!("order {id} not found")))
@@ -703,18 +713,22 @@ pub struct Confirmation {
 /// the order into fulfillments. A payment for an order that can no longer
 /// take it is recorded and refunded, never lost.
 pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<PaymentOutcome> {
-    let order = find_by_no(&state.db, &c.order_no)
+    let txn = state.db.begin().await?;
+    let order = find_by_no(&txn, &c.order_no)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no order {}", c.order_no)))?;
-    confirm_payment_of(state, order, c).await
+    Ok(confirm_payment_in(state, txn, order, c).await?.0)
 }
 
-/// [`confirm_payment`] for an order the caller has just read (by its number).
-pub async fn confirm_payment_of(
+/// [`confirm_payment`] in the transaction that has just read the order (by
+/// its number, or by its id for demo pay); commits it. Returns the outcome
+/// and, when applied, the order as it is now.
+pub async fn confirm_payment_in(
     state: &AppState,
+    txn: DatabaseTransaction,
     order: shop_order::Model,
     c: Confirmation,
-) -> AppResult<PaymentOutcome> {
+) -> AppResult<(PaymentOutcome, Option<shop_order::Model>)> {
     if order.order_no != c.order_no {
         return Err(AppError::internal(anyhow::anyhow!(
             "confirmation for another order"
@@ -727,10 +741,9 @@ pub async fn confirm_payment_of(
         ));
     }
     let now = Utc::now();
-    let txn = state.db.begin().await?;
     // One conditional statement moves the order and records the amount.
     state::check(Status::PendingPayment, Status::Paid)?;
-    let applied = shop_order::Entity::update_many()
+    let paid = shop_order::Entity::update_many()
         .col_expr(
             shop_order::Column::Status,
             Expr::value(Status::Paid.as_str()),
@@ -740,11 +753,11 @@ pub async fn confirm_payment_of(
         .col_expr(shop_order::Column::UpdatedAt, Expr::value(now))
         .filter(shop_order::Column::Id.eq(order.id))
         .filter(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
-        .exec(&txn)
+        .exec_with_returning(&txn)
         .await?
-        .rows_affected
-        == 1;
-    let inserted = payment::ActiveModel {
+        .pop();
+    let applied = paid.is_some();
+    let inserted = payment::Entity::insert(payment::ActiveModel {
         order_id: Set(order.id),
         provider: Set(c.provider.to_string()),
         transaction_id: Set(c.transaction_id.clone()),
@@ -752,17 +765,17 @@ pub async fn confirm_payment_of(
         outcome: Set(if applied { "APPLIED" } else { "REFUND_DUE" }.to_string()),
         created_at: Set(now),
         ..Default::default()
-    }
-    .insert(&txn)
+    })
+    .exec_without_returning(&txn)
     .await;
     match inserted {
         Ok(_) => {}
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Ok(PaymentOutcome::Duplicate);
+            return Ok((PaymentOutcome::Duplicate, None));
         }
         Err(e) => return Err(e.into()),
     }
-    if !applied {
+    let Some(order) = paid else {
         // Nothing to undo on the order: the refund is approved from the start.
         let refund = insert_refund(
             &txn,
@@ -777,8 +790,8 @@ pub async fn confirm_payment_of(
         if let Err(e) = super::payment::send_refund(state, refund.id, c.provider).await {
             tracing::warn!(refund_id = refund.id, error = ?e, "late payment refund failed; the jobs loop retries it");
         }
-        return Ok(PaymentOutcome::Refunded);
-    }
+        return Ok((PaymentOutcome::Refunded, None));
+    };
     // Before the sales counters: those rows are hot in a flash sale and are
     // locked last.
     if order.kind == KIND_GOODS || state.settings.commission_on_plans {
@@ -837,7 +850,7 @@ pub async fn confirm_payment_of(
             }
         });
     }
-    Ok(PaymentOutcome::Applied)
+    Ok((PaymentOutcome::Applied, Some(order)))
 }
 
 /// Splits a paid order into one fulfillment per supplier (self-operated lines

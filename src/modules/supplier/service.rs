@@ -2,8 +2,8 @@
 use chrono::Utc;
 use entity::{sku, supplier, supplier_sku_link};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, SqlErr, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, SqlErr, sea_query::OnConflict,
 };
 
 use crate::{
@@ -155,7 +155,7 @@ pub async fn link_sku(state: &AppState, sku_id: i64, draft: LinkDraft) -> AppRes
 }
 
 pub async fn links_by_skus(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     sku_ids: &[i64],
 ) -> AppResult<Vec<supplier_sku_link::Model>> {
     Ok(supplier_sku_link::Entity::find()
