@@ -12,6 +12,7 @@ mod m20261122_000003_orders;
 mod m20261122_000004_webhooks;
 mod m20261122_000005_membership_wallet;
 mod m20261122_000006_referral;
+mod m20261123_000007_order_write_path;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_webhooks::Migration),
             Box::new(m20261122_000005_membership_wallet::Migration),
             Box::new(m20261122_000006_referral::Migration),
+            Box::new(m20261123_000007_order_write_path::Migration),
         ]
     }
 }

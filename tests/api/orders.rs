@@ -158,11 +158,24 @@ async fn cart_to_receipt_with_two_suppliers() {
         "demo mode pays with demoPay"
     );
     assert!(order["fulfillments"].as_array().unwrap().is_empty());
+    // The number is the UTC date of placing and the id in ten digits, the
+    // same in the placing answer and as stored (the database writes it).
     let no = order["orderNo"].as_str().unwrap();
-    assert!(
-        no.len() >= 12 && no.chars().all(|c| c.is_ascii_digit()),
-        "{no}"
-    );
+    let v = app
+        .gql(
+            Some(&buyer),
+            "query($id: ID!) { order(id: $id) { orderNo createdAt } }",
+            json!({ "id": order["id"] }),
+        )
+        .await;
+    assert_eq!(v["data"]["order"]["orderNo"], no, "stored as returned");
+    let placed_at: chrono::DateTime<chrono::Utc> = v["data"]["order"]["createdAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let id: i64 = order["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(no, format!("{}{id:010}", placed_at.format("%Y%m%d")));
     // Placed lines left the cart; stock is taken.
     let v = app
         .gql(Some(&buyer), "{ cart { items { quantity } } }", json!({}))

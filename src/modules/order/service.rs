@@ -1,7 +1,7 @@
 //! Placing, paying, cancelling, refunding and listing orders.
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::{fulfillment, order_line, payment, product, refund, shop_order, sku};
 use sea_orm::{
     ActiveModelTrait,
@@ -398,7 +398,9 @@ async fn write_order(
     hash: &str,
     mut d: Draft<'_>,
 ) -> AppResult<shop_order::Model> {
-    let now = Utc::now();
+    // Whole milliseconds: stored exactly by both databases, so the date in
+    // the order number is the date of the stored `created_at`.
+    let now = Utc::now().trunc_subsecs(3);
     let timeout = chrono::Duration::minutes(i64::from(state.settings.order_payment_timeout_mins));
     // The balance is read under the wallet's lock, in this transaction: what
     // it covers is drawn below, and no concurrent order can draw it too.
@@ -460,17 +462,16 @@ async fn write_order(
     }
     .insert(&txn)
     .await;
-    let order = match inserted {
+    let mut order = match inserted {
         Ok(o) => o,
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             return Err(AppError::Conflict(IDEMPOTENCY_RACE.into()));
         }
         Err(e) => return Err(e.into()),
     };
-    let order_no = format!("{}{:010}", now.format("%Y%m%d"), order.id);
-    let mut active: shop_order::ActiveModel = order.into();
-    active.order_no = Set(order_no);
-    let order = active.update(&txn).await?;
+    // The database numbered the row as it went in (see the migration
+    // `order_write_path`); SQLite returns the row from before its trigger.
+    order.order_no = order_number(order.id, order.created_at);
     if draw_p + draw_b > 0 {
         ledger::apply(
             &txn,
@@ -550,6 +551,13 @@ async fn return_balance(txn: &DatabaseTransaction, order: &shop_order::Model) ->
         .await?;
     }
     Ok(())
+}
+
+/// An order's number: the UTC date it was placed and its id, zero-padded to
+/// ten digits (`20261122` + `0000000123`); unique, sortable, and readable
+/// over the phone. The database writes the same into `order_no` on insert.
+pub fn order_number(id: i64, created_at: DateTime<Utc>) -> String {
+    format!("{}{:010}", created_at.format("%Y%m%d"), id)
 }
 
 fn spec_text(json: &str) -> String {
@@ -795,7 +803,7 @@ pub async fn confirm_payment_in(
     // Before the sales counters: those rows are hot in a flash sale and are
     // locked last.
     if order.kind == KIND_GOODS || state.settings.commission_on_plans {
-        crate::modules::referral::service::accrue(&txn, &order).await?;
+        crate::modules::referral::service::accrue(state, &txn, &order).await?;
     }
     let mut webhooks = false;
     let products = match order.kind.as_str() {
