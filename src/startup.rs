@@ -149,6 +149,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings: Arc::new(settings),
         http,
         db_statements,
+        referrers: moka::future::Cache::new(100_000),
     })
 }
 

@@ -18,6 +18,11 @@ pub struct AppState {
     pub db_statements: Arc<AtomicU64>,
     /// WeChat Pay, when configured.
     pub pay: Option<Arc<WechatPay>>,
+    /// Each customer's inviter, as read. It is bound when the customer is
+    /// created and never changes, so every instance may keep its own copy
+    /// (`customer::service::referrer_of`); payments would otherwise read it
+    /// on every order.
+    pub referrers: moka::future::Cache<i64, Option<i64>>,
 }
 
 /// The client's IP address, for per-IP limits.

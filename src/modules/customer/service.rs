@@ -1,7 +1,10 @@
 //! Finding and creating customers.
 use chrono::Utc;
 use entity::customer;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, SqlErr,
+};
 
 use super::referral_code;
 use crate::{
@@ -20,6 +23,30 @@ pub async fn get(state: &AppState, id: i64) -> AppResult<customer::Model> {
         // A token for a customer that no longer exists.
         AppError::Unauthenticated("this account no longer exists; sign in again".into())
     })
+}
+
+/// The customer's inviter (`None`: nobody invited them, or no such
+/// customer). Bound once, at creation, so it is kept in `state.referrers`
+/// after the first read; `db` is the caller's transaction.
+pub async fn referrer_of(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> AppResult<Option<i64>> {
+    if let Some(known) = state.referrers.get(&customer_id).await {
+        return Ok(known);
+    }
+    let found: Option<Option<i64>> = customer::Entity::find_by_id(customer_id)
+        .select_only()
+        .column(customer::Column::ReferrerId)
+        .into_tuple()
+        .one(db)
+        .await?;
+    // An unknown customer is not remembered: it may be created later.
+    if let Some(referrer) = found {
+        state.referrers.insert(customer_id, referrer).await;
+    }
+    Ok(found.flatten())
 }
 
 /// Checked login input, before WeChat is asked.

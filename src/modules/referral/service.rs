@@ -12,7 +12,10 @@ use sea_orm::{
 use super::commission::{self as calc, Base};
 use crate::{
     error::{AppError, AppResult},
-    modules::wallet::ledger::{self, Kind as LedgerKind, Movement},
+    modules::{
+        customer::service as customers,
+        wallet::ledger::{self, Kind as LedgerKind, Movement},
+    },
     state::AppState,
 };
 
@@ -167,22 +170,17 @@ async fn earns(db: &impl ConnectionTrait, customer_id: i64, r: &Rule) -> AppResu
 /// Accrues the order's commissions in the payment's transaction: level 1 for
 /// the buyer's inviter, level 2 for the inviter's inviter, each if an
 /// approved promoter; never a third level. Once per order and level.
-pub async fn accrue(txn: &DatabaseTransaction, order: &shop_order::Model) -> AppResult<()> {
-    let Some(buyer) = customer::Entity::find_by_id(order.customer_id)
-        .one(txn)
-        .await?
-    else {
-        return Ok(());
-    };
-    let Some(l1) = buyer.referrer_id else {
+pub async fn accrue(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+) -> AppResult<()> {
+    let Some(l1) = customers::referrer_of(state, txn, order.customer_id).await? else {
         return Ok(());
     };
     // Read only for referred buyers: most orders need no rule at all.
     let r = rule(txn).await?;
-    let l2 = customer::Entity::find_by_id(l1)
-        .one(txn)
-        .await?
-        .and_then(|c| c.referrer_id);
+    let l2 = customers::referrer_of(state, txn, l1).await?;
     let lines = order_line::Entity::find()
         .filter(order_line::Column::OrderId.eq(order.id))
         .all(txn)
