@@ -311,8 +311,15 @@ pub async fn order_load(
     run_buyers(&api, &tokens, &spread, Some(warm), true, "warm").await;
 
     // 1. Flash sale: place until sold out, then each buyer pays its orders.
-    let (per_buyer, place_secs) =
-        run_buyers(&api, &tokens, &[flash_sku.clone()], None, false, "flash").await;
+    let (per_buyer, place_secs) = run_buyers(
+        &api,
+        &tokens,
+        std::slice::from_ref(&flash_sku),
+        None,
+        false,
+        "flash",
+    )
+    .await;
     let started = Instant::now();
     let paying = per_buyer.iter().zip(&tokens).map(|(t, token)| {
         let api = api.clone();
