@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
     QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
-    sea_query::{Expr, Query},
+    sea_query::{Alias, Expr, Query, QueryStatementBuilder},
 };
 use serde::Serialize;
 
@@ -722,15 +722,32 @@ pub struct Confirmation {
 /// take it is recorded and refunded, never lost.
 pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<PaymentOutcome> {
     let txn = state.db.begin().await?;
-    let order = find_by_no(&txn, &c.order_no)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no order {}", c.order_no)))?;
-    Ok(confirm_payment_in(state, txn, order, c).await?.0)
+    // The common case in one statement: the order is waiting for exactly
+    // this amount. Anything else reads the order to say what it is.
+    let paid = mark_paid(
+        &txn,
+        Condition::all()
+            .add(shop_order::Column::OrderNo.eq(&c.order_no))
+            .add(shop_order::Column::PayableFen.eq(c.amount_fen)),
+        c.amount_fen,
+    )
+    .await?;
+    let found = match paid {
+        Some(order) => Ok(order),
+        None => {
+            let order = find_by_no(&txn, &c.order_no)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("no order {}", c.order_no)))?;
+            check_amount(&order, &c)?;
+            Err(order)
+        }
+    };
+    Ok(record_payment(state, txn, found, c).await?.0)
 }
 
-/// [`confirm_payment`] in the transaction that has just read the order (by
-/// its number, or by its id for demo pay); commits it. Returns the outcome
-/// and, when applied, the order as it is now.
+/// [`confirm_payment`] in the transaction that has just read the order (demo
+/// pay reads it by id, for its owner); commits it. Returns the outcome and,
+/// when applied, the order as it is now.
 pub async fn confirm_payment_in(
     state: &AppState,
     txn: DatabaseTransaction,
@@ -742,31 +759,67 @@ pub async fn confirm_payment_in(
             "confirmation for another order"
         )));
     }
+    check_amount(&order, &c)?;
+    let paid = mark_paid(
+        &txn,
+        Condition::all().add(shop_order::Column::Id.eq(order.id)),
+        c.amount_fen,
+    )
+    .await?;
+    record_payment(state, txn, paid.ok_or(order), c).await
+}
+
+fn check_amount(order: &shop_order::Model, c: &Confirmation) -> AppResult<()> {
     if c.amount_fen != order.payable_fen {
         tracing::warn!(order_no = %c.order_no, paid = c.amount_fen, expected = order.payable_fen, "payment amount mismatch");
         return Err(AppError::Conflict(
             "the paid amount does not match the order".into(),
         ));
     }
-    let now = Utc::now();
-    // One conditional statement moves the order and records the amount.
+    Ok(())
+}
+
+/// Moves the order that `which` picks from PENDING_PAYMENT to PAID with the
+/// amount, in one conditional statement; the order as paid, or `None` when
+/// no such order was waiting for payment.
+async fn mark_paid(
+    txn: &DatabaseTransaction,
+    which: Condition,
+    amount_fen: i64,
+) -> AppResult<Option<shop_order::Model>> {
     state::check(Status::PendingPayment, Status::Paid)?;
-    let paid = shop_order::Entity::update_many()
+    let now = Utc::now();
+    Ok(shop_order::Entity::update_many()
         .col_expr(
             shop_order::Column::Status,
             Expr::value(Status::Paid.as_str()),
         )
         .col_expr(shop_order::Column::PaidAt, Expr::value(now))
-        .col_expr(shop_order::Column::PaidFen, Expr::value(c.amount_fen))
+        .col_expr(shop_order::Column::PaidFen, Expr::value(amount_fen))
         .col_expr(shop_order::Column::UpdatedAt, Expr::value(now))
-        .filter(shop_order::Column::Id.eq(order.id))
+        .filter(which)
         .filter(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
-        .exec_with_returning(&txn)
+        .exec_with_returning(txn)
         .await?
-        .pop();
-    let applied = paid.is_some();
+        .pop())
+}
+
+/// Records a confirmed payment of `order` (`Ok`: just marked paid; `Err`: it
+/// could not take the payment) and does what follows, then commits: a
+/// repeated transaction changes nothing; a payment the order could not take
+/// is refunded; a paid order is split into fulfillments, its commissions
+/// accrued and its sales counted.
+async fn record_payment(
+    state: &AppState,
+    txn: DatabaseTransaction,
+    order: Result<shop_order::Model, shop_order::Model>,
+    c: Confirmation,
+) -> AppResult<(PaymentOutcome, Option<shop_order::Model>)> {
+    let now = Utc::now();
+    let applied = order.is_ok();
+    let (Ok(o) | Err(o)) = &order;
     let inserted = payment::Entity::insert(payment::ActiveModel {
-        order_id: Set(order.id),
+        order_id: Set(o.id),
         provider: Set(c.provider.to_string()),
         transaction_id: Set(c.transaction_id.clone()),
         amount_fen: Set(c.amount_fen),
@@ -783,22 +836,9 @@ pub async fn confirm_payment_in(
         }
         Err(e) => return Err(e.into()),
     }
-    let Some(order) = paid else {
-        // Nothing to undo on the order: the refund is approved from the start.
-        let refund = insert_refund(
-            &txn,
-            &order,
-            (c.amount_fen, 0),
-            "payment arrived after the order closed",
-            super::payment::REFUND_APPROVED,
-        )
-        .await?;
-        txn.commit().await?;
-        tracing::warn!(order_no = %order.order_no, transaction = %c.transaction_id, "late payment recorded; refunding");
-        if let Err(e) = super::payment::send_refund(state, refund.id, c.provider).await {
-            tracing::warn!(refund_id = refund.id, error = ?e, "late payment refund failed; the jobs loop retries it");
-        }
-        return Ok((PaymentOutcome::Refunded, None));
+    let order = match order {
+        Ok(paid) => paid,
+        Err(order) => return refund_late(state, txn, order, c).await,
     };
     // Before the sales counters: those rows are hot in a flash sale and are
     // locked last.
@@ -861,60 +901,125 @@ pub async fn confirm_payment_in(
     Ok((PaymentOutcome::Applied, Some(order)))
 }
 
+/// A payment recorded for an order that could no longer take it (closed,
+/// or paid already): refunded in full. Nothing to undo on the order, so the
+/// refund is approved from the start.
+async fn refund_late(
+    state: &AppState,
+    txn: DatabaseTransaction,
+    order: shop_order::Model,
+    c: Confirmation,
+) -> AppResult<(PaymentOutcome, Option<shop_order::Model>)> {
+    let refund = insert_refund(
+        &txn,
+        &order,
+        (c.amount_fen, 0),
+        "payment arrived after the order closed",
+        super::payment::REFUND_APPROVED,
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::warn!(order_no = %order.order_no, transaction = %c.transaction_id, "late payment recorded; refunding");
+    if let Err(e) = super::payment::send_refund(state, refund.id, c.provider).await {
+        tracing::warn!(refund_id = refund.id, error = ?e, "late payment refund failed; the jobs loop retries it");
+    }
+    Ok((PaymentOutcome::Refunded, None))
+}
+
 /// Splits a paid order into one fulfillment per supplier (self-operated lines
 /// form one without supplier) and counts the sales. Returns the products sold
 /// and whether a supplier webhook was queued.
+///
+/// The split is two statements whatever the number of suppliers: one insert
+/// of a fulfillment per supplier group, one update that files every line
+/// under its group's fulfillment and returns the lines.
 async fn after_goods_paid(
     txn: &DatabaseTransaction,
     order: &shop_order::Model,
     now: DateTime<Utc>,
 ) -> AppResult<(Vec<i64>, bool)> {
-    let mut hooks = false;
-    let lines = lines_of(txn, &[order.id]).await?;
-    let mut groups: BTreeMap<Option<i64>, Vec<&order_line::Model>> = BTreeMap::new();
-    for l in &lines {
-        groups.entry(l.supplier_id).or_default().push(l);
-    }
-    for (supplier_id, group) in groups {
-        let cost: i64 = group
-            .iter()
-            .map(|l| l.cost_fen.unwrap_or(0) * i64::from(l.quantity))
-            .sum();
-        let f = fulfillment::ActiveModel {
-            order_id: Set(order.id),
-            supplier_id: Set(supplier_id),
-            status: Set(super::fulfillment::PENDING.into()),
-            carrier: Set(None),
-            tracking_no: Set(None),
-            cost_fen: Set(cost),
-            created_at: Set(now),
-            shipped_at: Set(None),
-            ..Default::default()
-        }
-        .insert(txn)
+    use fulfillment::Column as F;
+    use order_line::Column as L;
+    let backend = txn.get_database_backend();
+    let groups = Query::select()
+        .column(L::OrderId)
+        .column(L::SupplierId)
+        .expr(Expr::val(super::fulfillment::PENDING))
+        .expr(
+            Expr::col(L::CostFen)
+                .if_null(0)
+                .mul(Expr::col(L::Quantity))
+                .sum(),
+        )
+        .expr(Expr::val(now))
+        .from(order_line::Entity)
+        .and_where(L::OrderId.eq(order.id))
+        .group_by_col(L::OrderId)
+        .group_by_col(L::SupplierId)
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(fulfillment::Entity)
+        .columns([
+            F::OrderId,
+            F::SupplierId,
+            F::Status,
+            F::CostFen,
+            F::CreatedAt,
+        ])
+        .select_from(groups)
+        .map_err(AppError::internal)?
+        .returning_all()
+        .to_owned();
+    let fulfillments = fulfillment::Entity::find()
+        .from_raw_sql(backend.build(&insert))
+        .all(txn)
         .await?;
-        order_line::Entity::update_many()
-            .col_expr(order_line::Column::FulfillmentId, Expr::value(f.id))
-            .filter(order_line::Column::Id.is_in(group.iter().map(|l| l.id)))
-            .exec(txn)
-            .await?;
-        if let Some(sid) = supplier_id {
-            let payload = fulfillment_event(txn, order, &f, &group).await?;
-            hooks |= crate::modules::supplier::webhook::enqueue(
-                txn,
-                sid,
-                f.id,
-                "fulfillment.created",
-                &payload,
-            )
-            .await?;
-        }
+    // A line's fulfillment is its order's one for the line's supplier; 0
+    // stands for "none" (self-operated) on both sides, as ids start at 1.
+    let f = Alias::new("f");
+    let of_group = Query::select()
+        .column((f.clone(), F::Id))
+        .from_as(fulfillment::Entity, f.clone())
+        .and_where(Expr::col((f.clone(), F::OrderId)).equals((order_line::Entity, L::OrderId)))
+        .and_where(
+            Expr::col((f.clone(), F::SupplierId))
+                .if_null(0)
+                .eq(Expr::col((order_line::Entity, L::SupplierId)).if_null(0)),
+        )
+        .to_owned();
+    let mut lines = order_line::Entity::update_many()
+        .col_expr(
+            L::FulfillmentId,
+            Expr::SubQuery(None, Box::new(of_group.into_sub_query_statement())),
+        )
+        .filter(L::OrderId.eq(order.id))
+        .exec_with_returning(txn)
+        .await?;
+    lines.sort_by_key(|l| l.id);
+    let mut hooks = false;
+    for f in &fulfillments {
+        let Some(sid) = f.supplier_id else { continue };
+        let group: Vec<&order_line::Model> = lines
+            .iter()
+            .filter(|l| l.fulfillment_id == Some(f.id))
+            .collect();
+        let payload = fulfillment_event(txn, order, f, &group).await?;
+        hooks |= crate::modules::supplier::webhook::enqueue(
+            txn,
+            sid,
+            f.id,
+            "fulfillment.created",
+            &payload,
+        )
+        .await?;
     }
     let day = now.format("%Y-%m-%d").to_string();
     let mut units: BTreeMap<i64, i64> = BTreeMap::new();
     for l in &lines {
         *units.entry(l.product_id).or_default() += i64::from(l.quantity);
     }
+    // One product at a time, in id order: concurrent payments lock the
+    // (hot) product rows in the same order and never deadlock.
     for (product_id, n) in &units {
         catalogue::count_sale(txn, *product_id, &day, *n).await?;
     }
