@@ -93,6 +93,9 @@ pub struct Settings {
     pub order_payment_timeout_mins: u32,
     /// Shipped orders complete by themselves after this many days.
     pub auto_complete_days: u32,
+    /// How long the order batch writer waits for more orders once the first
+    /// of a batch has arrived (0: it takes only those already waiting).
+    pub order_batch_window: std::time::Duration,
     /// WeChat Pay API v3; `None` = no WeChat Pay (demo pay in demo mode).
     pub wechatpay: Option<WechatPaySettings>,
     /// Run the background jobs loop in this instance.
@@ -274,6 +277,9 @@ impl Settings {
             order_payment_timeout_mins: parse_num(&get, "ORDER_PAYMENT_TIMEOUT_MINS")?
                 .unwrap_or(30),
             auto_complete_days: parse_num(&get, "AUTO_COMPLETE_DAYS")?.unwrap_or(10),
+            order_batch_window: std::time::Duration::from_millis(
+                parse_num(&get, "ORDER_BATCH_WINDOW_MS")?.unwrap_or(0),
+            ),
             wechatpay,
             jobs: parse_bool(&get, "JOBS")?.unwrap_or(true),
             min_withdrawal_fen: parse_num(&get, "MIN_WITHDRAWAL_FEN")?.unwrap_or(100),

@@ -8,7 +8,7 @@ use std::sync::{
 };
 
 use prometheus::{
-    IntCounterVec, Opts, Registry,
+    Histogram, HistogramOpts, IntCounterVec, Opts, Registry,
     core::{Collector, Desc},
     proto::MetricFamily,
 };
@@ -46,6 +46,22 @@ static CACHE_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
     .expect("valid metric")
 });
+
+static ORDER_BATCHES: LazyLock<Histogram> = LazyLock::new(|| {
+    Histogram::with_opts(
+        HistogramOpts::new(
+            "siyu_order_batch_orders",
+            "Orders written together by the order batch writer, per batch",
+        )
+        .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+    )
+    .expect("valid metric")
+});
+
+/// Records the size of one batch of orders written together.
+pub fn observe_order_batch(orders: usize) {
+    ORDER_BATCHES.observe(orders as f64);
+}
 
 /// Counts one executed operation. Unnamed operations count as `anonymous`;
 /// names are cut to 64 characters so a client cannot blow up the label set.
@@ -137,6 +153,7 @@ pub fn registry(db: DatabaseConnection, statements: Arc<AtomicU64>) -> anyhow::R
     registry.register(Box::new(GRAPHQL_OPERATIONS.clone()))?;
     registry.register(Box::new(ERRORS.clone()))?;
     registry.register(Box::new(CACHE_ERRORS.clone()))?;
+    registry.register(Box::new(ORDER_BATCHES.clone()))?;
     registry.register(Box::new(DbPoolCollector::new(db, statements)))?;
     Ok(registry)
 }

@@ -138,7 +138,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         }
         _ => None,
     };
-    Ok(AppState {
+    let (placer, orders) = crate::modules::order::batch::queue();
+    let state = AppState {
         pay,
         jwt: Arc::new(JwtKeys::new(
             settings.jwt_secret.expose(),
@@ -150,7 +151,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         http,
         db_statements,
         referrers: moka::future::Cache::new(100_000),
-    })
+        placer,
+    };
+    crate::modules::order::batch::spawn(state.clone(), orders);
+    Ok(state)
 }
 
 fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {

@@ -23,6 +23,8 @@ pub struct AppState {
     /// (`customer::service::referrer_of`); payments would otherwise read it
     /// on every order.
     pub referrers: moka::future::Cache<i64, Option<i64>>,
+    /// The queue in front of the order batch writer (`order::batch`).
+    pub placer: crate::modules::order::batch::Placer,
 }
 
 /// The client's IP address, for per-IP limits.

@@ -434,6 +434,88 @@ async fn a_replay_returns_the_order_it_could_no_longer_place() {
     assert_eq!(error_code(&other), "CONFLICT");
 }
 
+/// Concurrent orders are written together (see `order::batch`); each must
+/// still be decided as if placed alone. The writer waits long enough here
+/// for the calls below to make one batch.
+#[tokio::test]
+async fn concurrent_orders_are_each_decided_on_their_own() {
+    let app = spawn_app_with(&[("ORDER_BATCH_WINDOW_MS", "400")]).await;
+    let shop = shop(&app, 3).await;
+    let (scarce, off_shelf) = (&shop.products[0], &shop.products[1]);
+    app.gql(
+        Some(&shop.admin),
+        "mutation($id: ID!) { setProductStatus(id: $id, status: OFF_SHELF) { status } }",
+        json!({ "id": off_shelf.0 }),
+    )
+    .await;
+    let mut buyers = Vec::new();
+    for i in 0..6 {
+        let t = app.customer_token(&format!("mix{i}")).await;
+        save_address(&app, &t).await;
+        buyers.push(t);
+    }
+    let homeless = app.customer_token("homeless").await;
+    let one = |sku: &str| json!([{ "skuId": sku, "quantity": 1 }]);
+    // An order placed before, replayed in the crowd with its request and with another.
+    let earlier = place(&app, &buyers[5], one(&shop.products[2].1[0]), "earlier").await;
+    let earlier_id = earlier["data"]["placeOrder"]["order"]["id"].clone();
+    assert!(earlier_id.is_string(), "{earlier}");
+
+    let keys: Vec<String> = (0..5).map(|i| format!("scarce{i}")).collect();
+    let mut calls = Vec::new();
+    for (t, k) in buyers.iter().zip(&keys) {
+        calls.push(place(&app, t, one(&scarce.1[0]), k));
+    }
+    calls.push(place(&app, &buyers[0], one("999999"), "unknown"));
+    calls.push(place(&app, &buyers[1], one(&off_shelf.1[0]), "off"));
+    calls.push(place(
+        &app,
+        &homeless,
+        one(&shop.products[2].1[0]),
+        "nowhere",
+    ));
+    for _ in 0..3 {
+        calls.push(place(
+            &app,
+            &buyers[2],
+            one(&shop.products[2].1[0]),
+            "twice",
+        ));
+    }
+    calls.push(place(
+        &app,
+        &buyers[5],
+        one(&shop.products[2].1[0]),
+        "earlier",
+    ));
+    calls.push(place(&app, &buyers[5], one(&scarce.1[0]), "earlier"));
+    let r = futures_util::future::join_all(calls).await;
+
+    let placed = |v: &Value| {
+        v["data"]["placeOrder"]["order"]["id"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let scarce_placed = r[..5].iter().filter_map(placed).count();
+    let sold_out = r[..5]
+        .iter()
+        .filter(|v| v["errors"][0]["extensions"]["code"] == "OUT_OF_STOCK")
+        .count();
+    assert_eq!((scarce_placed, sold_out), (3, 2), "{:?}", &r[..5]);
+    assert_eq!(error_code(&r[5]), "NOT_FOUND");
+    assert_eq!(error_code(&r[6]), "BAD_USER_INPUT");
+    assert_eq!(r[6]["errors"][0]["extensions"]["field"], "items[0].skuId");
+    assert_eq!(error_code(&r[7]), "BAD_USER_INPUT");
+    assert_eq!(r[7]["errors"][0]["extensions"]["field"], "addressId");
+    let twice: std::collections::HashSet<_> = r[8..11].iter().map(|v| placed(v).unwrap()).collect();
+    assert_eq!(twice.len(), 1, "one key, one order: {:?}", &r[8..11]);
+    assert_eq!(r[11]["data"]["placeOrder"]["order"]["id"], earlier_id);
+    assert_eq!(error_code(&r[12]), "CONFLICT");
+    assert_eq!(stock_of(&app, &scarce.0).await, vec![0]);
+    // Stock 3, minus "earlier" and "twice".
+    assert_eq!(stock_of(&app, &shop.products[2].0).await, vec![1]);
+}
+
 #[tokio::test]
 async fn thirty_buyers_five_units_five_orders() {
     let app = spawn_app().await;

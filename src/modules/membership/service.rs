@@ -1,4 +1,6 @@
 //! Plans, memberships, and what a membership means for prices.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::{membership, membership_plan, top_up_plan};
 use sea_orm::{
@@ -140,13 +142,46 @@ pub async fn terms(
     customer_id: i64,
     now: DateTime<Utc>,
 ) -> AppResult<Option<pricing::Membership>> {
-    Ok(membership_of(db, customer_id)
+    Ok(terms_of(db, &[customer_id], now)
         .await?
-        .filter(|(m, _)| m.expires_at > now)
-        .map(|(_, p)| pricing::Membership {
-            discount_percent: i64::from(p.discount_percent),
-            free_shipping: p.free_shipping,
-        }))
+        .remove(&customer_id))
+}
+
+/// [`terms`] of several customers at once (two statements at most): the
+/// active members among them, with their terms.
+pub async fn terms_of(
+    db: &impl ConnectionTrait,
+    customer_ids: &[i64],
+    now: DateTime<Utc>,
+) -> AppResult<HashMap<i64, pricing::Membership>> {
+    let active = membership::Entity::find()
+        .filter(membership::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .filter(membership::Column::ExpiresAt.gt(now))
+        .all(db)
+        .await?;
+    if active.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let plans: HashMap<i64, membership_plan::Model> = membership_plan::Entity::find()
+        .filter(membership_plan::Column::Id.is_in(active.iter().map(|m| m.plan_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    Ok(active
+        .into_iter()
+        .filter_map(|m| {
+            let p = plans.get(&m.plan_id)?;
+            Some((
+                m.customer_id,
+                pricing::Membership {
+                    discount_percent: i64::from(p.discount_percent),
+                    free_shipping: p.free_shipping,
+                },
+            ))
+        })
+        .collect())
 }
 
 /// Grants a paid plan in the payment's transaction: from now, or from the

@@ -127,37 +127,48 @@ pub async fn save_address(
 
 /// The default address first, then newest.
 pub async fn my_addresses(state: &AppState, customer_id: i64) -> AppResult<Vec<address::Model>> {
-    Ok(address::Entity::find()
-        .filter(address::Column::CustomerId.eq(customer_id))
-        .order_by_desc(address::Column::IsDefault)
-        .order_by_desc(address::Column::Id)
-        .all(&state.db)
-        .await?)
+    addresses_of(&state.db, &[customer_id]).await
 }
 
 /// The address to ship to: the one given (it must be the customer's), else
-/// the default (or, without one, the newest). One row, read on `db` so that
-/// checkout can read it inside its transaction.
+/// the default (or, without one, the newest). Read on `db` so that checkout
+/// can read it inside its transaction.
 pub async fn shipping_address(
     db: &impl ConnectionTrait,
     customer_id: i64,
     id: Option<i64>,
 ) -> AppResult<address::Model> {
-    let mine = address::Entity::find().filter(address::Column::CustomerId.eq(customer_id));
+    let mine = addresses_of(db, &[customer_id]).await?;
+    pick(&mine, customer_id, id).cloned()
+}
+
+/// Every address of these customers, each customer's default first, then newest.
+pub async fn addresses_of(
+    db: &impl ConnectionTrait,
+    customer_ids: &[i64],
+) -> AppResult<Vec<address::Model>> {
+    Ok(address::Entity::find()
+        .filter(address::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .order_by_desc(address::Column::IsDefault)
+        .order_by_desc(address::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// [`shipping_address`] among addresses read by [`addresses_of`].
+pub fn pick(
+    addresses: &[address::Model],
+    customer_id: i64,
+    id: Option<i64>,
+) -> AppResult<&address::Model> {
+    let mut mine = addresses.iter().filter(|a| a.customer_id == customer_id);
     match id {
         Some(id) => mine
-            .filter(address::Column::Id.eq(id))
-            .one(db)
-            .await?
+            .find(|a| a.id == id)
             .ok_or_else(|| AppError::NotFound(format!("address {id} is not one of yours"))),
-        None => mine
-            .order_by_desc(address::Column::IsDefault)
-            .order_by_desc(address::Column::Id)
-            .one(db)
-            .await?
-            .ok_or_else(|| {
-                AppError::bad_input("addressId", "add a shipping address first (saveAddress)")
-            }),
+        None => mine.next().ok_or_else(|| {
+            AppError::bad_input("addressId", "add a shipping address first (saveAddress)")
+        }),
     }
 }
 

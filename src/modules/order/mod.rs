@@ -9,8 +9,10 @@
 //! is one order per customer; an order becomes PAID only through
 //! `service::confirm_payment`, which checks the amount and deduplicates by
 //! transaction id; every status move is checked by `state` and done with a
-//! conditional update.
+//! conditional update. Concurrent orders not paid from the balance are
+//! written together by `batch` (group commit), each decided on its own.
 pub mod address;
+pub mod batch;
 pub mod cart;
 pub mod fulfillment;
 pub mod payment;

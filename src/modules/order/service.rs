@@ -52,13 +52,13 @@ pub struct OrderRequest {
 }
 
 /// A line ready to price and to snapshot.
-struct PricedLine {
-    sku: sku::Model,
-    product: product::Model,
-    quantity: i32,
+pub(super) struct PricedLine {
+    pub(super) sku: sku::Model,
+    pub(super) product: product::Model,
+    pub(super) quantity: i32,
 }
 
-fn check_request(req: &OrderRequest) -> AppResult<()> {
+pub(super) fn check_request(req: &OrderRequest) -> AppResult<()> {
     if req.items.is_empty() || req.items.len() > MAX_LINES {
         return Err(AppError::bad_input(
             "items",
@@ -96,15 +96,31 @@ fn check_request(req: &OrderRequest) -> AppResult<()> {
     Ok(())
 }
 
-/// Loads and checks every line: the SKU exists (`NOT_FOUND`) and is sold
-/// (`BAD_USER_INPUT`). Reads on `db`: placing reads inside its transaction.
-async fn load_lines(db: &impl ConnectionTrait, req: &OrderRequest) -> AppResult<Vec<PricedLine>> {
-    let ids: Vec<i64> = req.items.iter().map(|i| i.sku_id).collect();
-    let found: HashMap<i64, (sku::Model, product::Model)> = catalogue::skus_with_products(db, &ids)
+/// SKUs with their products, by SKU id, for these requests' lines.
+pub(super) type Catalogue = HashMap<i64, (sku::Model, product::Model)>;
+
+/// Reads the SKUs (and their products) of requests, on `db`: placing reads
+/// inside its transaction.
+pub(super) async fn read_skus<'a>(
+    db: &impl ConnectionTrait,
+    reqs: impl IntoIterator<Item = &'a OrderRequest>,
+) -> AppResult<Catalogue> {
+    let ids: Vec<i64> = reqs
+        .into_iter()
+        .flat_map(|r| r.items.iter().map(|i| i.sku_id))
+        .collect();
+    Ok(catalogue::skus_with_products(db, &ids)
         .await?
         .into_iter()
         .map(|(s, p)| (s.id, (s, p)))
-        .collect();
+        .collect())
+}
+
+/// Checks every line: the SKU exists (`NOT_FOUND`) and is sold (`BAD_USER_INPUT`).
+pub(super) fn lines_of_request(
+    found: &Catalogue,
+    req: &OrderRequest,
+) -> AppResult<Vec<PricedLine>> {
     req.items
         .iter()
         .enumerate()
@@ -130,6 +146,19 @@ async fn load_lines(db: &impl ConnectionTrait, req: &OrderRequest) -> AppResult<
         .collect()
 }
 
+/// The supplier links of these SKUs, by SKU id.
+pub(super) async fn links_of(db: &impl ConnectionTrait, sku_ids: &[i64]) -> AppResult<Links> {
+    Ok(supplier::links_by_skus(db, sku_ids)
+        .await?
+        .into_iter()
+        .map(|l| (l.sku_id, l))
+        .collect())
+}
+
+async fn load_lines(db: &impl ConnectionTrait, req: &OrderRequest) -> AppResult<Vec<PricedLine>> {
+    lines_of_request(&read_skus(db, [req]).await?, req)
+}
+
 fn shipping(state: &AppState) -> Shipping {
     Shipping {
         flat_fee_fen: state.settings.shipping_fee_fen,
@@ -146,7 +175,17 @@ async fn pricing_input(
     customer_id: i64,
     lines: &[PricedLine],
 ) -> AppResult<PricingInput> {
-    Ok(PricingInput {
+    let terms = membership::terms(db, customer_id, Utc::now()).await?;
+    Ok(pricing_input_with(state, lines, terms))
+}
+
+/// [`pricing_input`] with the membership terms already read.
+pub(super) fn pricing_input_with(
+    state: &AppState,
+    lines: &[PricedLine],
+    membership: Option<pricing::Membership>,
+) -> PricingInput {
+    PricingInput {
         lines: lines
             .iter()
             .map(|l| LineInput {
@@ -155,12 +194,12 @@ async fn pricing_input(
                 quantity: i64::from(l.quantity),
             })
             .collect(),
-        membership: membership::terms(db, customer_id, Utc::now()).await?,
+        membership,
         promotion: None,
         coupon: None,
         shipping: Some(shipping(state)),
         balance_available_fen: 0,
-    })
+    }
 }
 
 /// The breakdown `placeOrder` would charge, without placing anything.
@@ -212,24 +251,138 @@ async fn find_by_key(
 }
 
 /// Everything `write_order` needs beyond the customer and the key.
-struct Draft<'a> {
-    kind: &'static str,
-    plan_id: Option<i64>,
-    lines: &'a [PricedLine],
-    input: PricingInput,
-    use_balance: bool,
-    address: Option<AddressData>,
-    remark: Option<String>,
-    links: HashMap<i64, entity::supplier_sku_link::Model>,
+pub(super) struct Draft<'a> {
+    pub(super) kind: &'static str,
+    pub(super) plan_id: Option<i64>,
+    pub(super) lines: &'a [PricedLine],
+    pub(super) input: PricingInput,
+    pub(super) use_balance: bool,
+    pub(super) address: Option<AddressData>,
+    pub(super) remark: Option<String>,
+    pub(super) links: &'a Links,
+}
+
+/// Supplier links, by SKU id.
+pub(super) type Links = HashMap<i64, entity::supplier_sku_link::Model>;
+
+/// A remark as stored: trimmed, and none when blank.
+pub(super) fn remark_of(req: &OrderRequest) -> Option<String> {
+    req.remark
+        .as_ref()
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+}
+
+/// When a new order is placed and when it times out unpaid. Whole
+/// milliseconds: stored exactly by both databases, so the date in the order
+/// number is the date of the stored `created_at`.
+pub(super) fn placing_times(state: &AppState) -> (DateTime<Utc>, DateTime<Utc>) {
+    let now = Utc::now().trunc_subsecs(3);
+    let timeout = chrono::Duration::minutes(i64::from(state.settings.order_payment_timeout_mins));
+    (now, now + timeout)
+}
+
+/// The row of a new order, unpaid; the database gives it its id and number.
+/// `draw` is what the balance pays, (principal, bonus).
+pub(super) fn order_row(
+    customer_id: i64,
+    (key, hash): (&str, &str),
+    d: &Draft<'_>,
+    breakdown: &Breakdown,
+    draw: (i64, i64),
+    (now, expires_at): (DateTime<Utc>, DateTime<Utc>),
+) -> AppResult<shop_order::ActiveModel> {
+    Ok(shop_order::ActiveModel {
+        // A placeholder, unique, until the database's trigger numbers the row.
+        order_no: Set(format!("tmp-{}", uuid::Uuid::new_v4().simple())),
+        customer_id: Set(customer_id),
+        kind: Set(d.kind.into()),
+        status: Set(Status::PendingPayment.as_str().into()),
+        items_fen: Set(breakdown.items_fen),
+        member_discount_fen: Set(breakdown.member_discount_fen),
+        promotion_discount_fen: Set(breakdown.promotion_discount_fen),
+        coupon_discount_fen: Set(breakdown.coupon_discount_fen),
+        shipping_fen: Set(if d.kind == KIND_GOODS {
+            breakdown.shipping_fen
+        } else {
+            0
+        }),
+        total_fen: Set(breakdown.total_fen),
+        balance_fen: Set(breakdown.balance_fen),
+        payable_fen: Set(breakdown.payable_fen),
+        paid_fen: Set(0),
+        address: Set(d
+            .address
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(AppError::internal)?),
+        remark: Set(d.remark.clone()),
+        idempotency_key: Set(key.to_string()),
+        request_hash: Set(hash.to_string()),
+        prepay_id: Set(None),
+        expires_at: Set(expires_at),
+        paid_at: Set(None),
+        shipped_at: Set(None),
+        completed_at: Set(None),
+        cancelled_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        plan_id: Set(d.plan_id),
+        balance_principal_fen: Set(draw.0),
+        balance_bonus_fen: Set(draw.1),
+        ..Default::default()
+    })
+}
+
+/// The line rows of a new order: what was bought, as it was sold (title,
+/// specs, prices, the supplier and its cost).
+pub(super) fn line_rows(
+    order_id: i64,
+    d: &Draft<'_>,
+    breakdown: &Breakdown,
+) -> Vec<order_line::ActiveModel> {
+    d.lines
+        .iter()
+        .zip(&breakdown.lines)
+        .map(|(l, (unit, total))| {
+            let link = d.links.get(&l.sku.id);
+            order_line::ActiveModel {
+                order_id: Set(order_id),
+                sku_id: Set(l.sku.id),
+                product_id: Set(l.product.id),
+                title: Set(l.product.title.clone()),
+                specs: Set(l.sku.specs.clone()),
+                list_price_fen: Set(l.sku.price_fen),
+                unit_price_fen: Set(*unit),
+                quantity: Set(l.quantity),
+                line_total_fen: Set(*total),
+                cost_fen: Set(link.map(|k| k.cost_fen)),
+                supplier_id: Set(link.map(|k| k.supplier_id)),
+                fulfillment_id: Set(None),
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
+/// `OUT_OF_STOCK`, naming the SKU.
+pub(super) fn out_of_stock(l: &PricedLine) -> AppError {
+    AppError::OutOfStock(format!(
+        "{} ({}) has fewer than {} left",
+        l.product.title,
+        spec_text(&l.sku.specs),
+        l.quantity
+    ))
 }
 
 /// Places an order: checks every line, takes stock with conditional updates
 /// and writes the order, its lines, its balance draw and its idempotency key
 /// in one transaction. The same key with the same request returns the same order.
 ///
-/// Everything is read inside that transaction, on one connection: each
-/// statement outside it would cost a connection checkout and the pool's
-/// check on return, one more round trip each.
+/// Orders paid partly from the balance are placed one by one (the wallet is
+/// locked for each); the others go through the batch writer (`batch`), which
+/// writes concurrent orders together.
 pub async fn place(
     state: &AppState,
     customer_id: i64,
@@ -241,16 +394,32 @@ pub async fn place(
     let mut canonical = req.clone();
     canonical.items.sort_by_key(|i| i.sku_id);
     let hash = request_hash(&canonical);
+    if req.use_balance {
+        place_one(state, customer_id, req, key, &hash).await
+    } else {
+        state.placer.place(state, customer_id, req, key, hash).await
+    }
+}
+
+/// Places one checked order (`hash`: of its canonical request) in a
+/// transaction of its own.
+///
+/// Everything is read inside that transaction, on one connection: each
+/// statement outside it would cost a connection checkout and the pool's
+/// check on return, one more round trip each.
+pub(super) async fn place_one(
+    state: &AppState,
+    customer_id: i64,
+    req: &OrderRequest,
+    key: &str,
+    hash: &str,
+) -> AppResult<Placed> {
     let attempt = async {
         let txn = state.db.begin().await?;
         let lines = load_lines(&txn, req).await?;
         let address = address::shipping_address(&txn, customer_id, req.address_id).await?;
         let sku_ids: Vec<i64> = lines.iter().map(|l| l.sku.id).collect();
-        let links = supplier::links_by_skus(&txn, &sku_ids)
-            .await?
-            .into_iter()
-            .map(|l| (l.sku_id, l))
-            .collect();
+        let links = links_of(&txn, &sku_ids).await?;
         let draft = Draft {
             kind: KIND_GOODS,
             plan_id: None,
@@ -258,14 +427,10 @@ pub async fn place(
             input: pricing_input(&txn, state, customer_id, &lines).await?,
             use_balance: req.use_balance,
             address: Some(AddressData::from(&address)),
-            remark: req
-                .remark
-                .as_ref()
-                .map(|r| r.trim().to_string())
-                .filter(|r| !r.is_empty()),
-            links,
+            remark: remark_of(req),
+            links: &links,
         };
-        let order = write_order(txn, state, customer_id, key, &hash, draft).await?;
+        let order = write_order(txn, state, customer_id, key, hash, draft).await?;
         Ok((
             order,
             lines.iter().map(|l| l.product.id).collect::<Vec<_>>(),
@@ -280,7 +445,7 @@ pub async fn place(
             products,
         ),
         Err(e) => (
-            or_replay(state, customer_id, key, &hash, e).await?,
+            or_replay(state, customer_id, key, hash, e).await?,
             Vec::new(),
         ),
     };
@@ -313,6 +478,7 @@ pub async fn place_plan_order(
         ));
     }
     let hash = request_hash(&(kind, plan_id, use_balance));
+    let no_links = Links::new();
     let attempt = async {
         let txn = state.db.begin().await?;
         let (kind_str, price) = match kind {
@@ -346,7 +512,7 @@ pub async fn place_plan_order(
             use_balance,
             address: None,
             remark: None,
-            links: HashMap::new(),
+            links: &no_links,
         };
         write_order(txn, state, customer_id, key, &hash, draft).await
     };
@@ -364,7 +530,7 @@ pub async fn place_plan_order(
 /// and gets that order, or `CONFLICT` when the request differs. Looking only
 /// after a failure keeps the first call, the common one, a statement shorter;
 /// a replay fails at the latest on the unique index, before anything is taken.
-async fn or_replay(
+pub(super) async fn or_replay(
     state: &AppState,
     customer_id: i64,
     key: &str,
@@ -387,7 +553,7 @@ async fn or_replay(
     }
 }
 
-const IDEMPOTENCY_RACE: &str = "idempotency race";
+pub(super) const IDEMPOTENCY_RACE: &str = "idempotency race";
 
 /// Writes the order in `txn` and commits it.
 async fn write_order(
@@ -398,10 +564,6 @@ async fn write_order(
     hash: &str,
     mut d: Draft<'_>,
 ) -> AppResult<shop_order::Model> {
-    // Whole milliseconds: stored exactly by both databases, so the date in
-    // the order number is the date of the stored `created_at`.
-    let now = Utc::now().trunc_subsecs(3);
-    let timeout = chrono::Duration::minutes(i64::from(state.settings.order_payment_timeout_mins));
     // The balance is read under the wallet's lock, in this transaction: what
     // it covers is drawn below, and no concurrent order can draw it too.
     let wallet = if d.use_balance {
@@ -420,46 +582,14 @@ async fn write_order(
         Some(w) => ledger::split_draw(breakdown.balance_fen, w.principal_fen, w.bonus_fen),
         None => (0, 0),
     };
-    let inserted = shop_order::ActiveModel {
-        order_no: Set(format!("tmp-{}", uuid::Uuid::new_v4().simple())),
-        customer_id: Set(customer_id),
-        kind: Set(d.kind.into()),
-        status: Set(Status::PendingPayment.as_str().into()),
-        items_fen: Set(breakdown.items_fen),
-        member_discount_fen: Set(breakdown.member_discount_fen),
-        promotion_discount_fen: Set(breakdown.promotion_discount_fen),
-        coupon_discount_fen: Set(breakdown.coupon_discount_fen),
-        shipping_fen: Set(if d.kind == KIND_GOODS {
-            breakdown.shipping_fen
-        } else {
-            0
-        }),
-        total_fen: Set(breakdown.total_fen),
-        balance_fen: Set(breakdown.balance_fen),
-        payable_fen: Set(breakdown.payable_fen),
-        paid_fen: Set(0),
-        address: Set(d
-            .address
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(AppError::internal)?),
-        remark: Set(d.remark.clone()),
-        idempotency_key: Set(key.to_string()),
-        request_hash: Set(hash.to_string()),
-        prepay_id: Set(None),
-        expires_at: Set(now + timeout),
-        paid_at: Set(None),
-        shipped_at: Set(None),
-        completed_at: Set(None),
-        cancelled_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        plan_id: Set(d.plan_id),
-        balance_principal_fen: Set(draw_p),
-        balance_bonus_fen: Set(draw_b),
-        ..Default::default()
-    }
+    let inserted = order_row(
+        customer_id,
+        (key, hash),
+        &d,
+        &breakdown,
+        (draw_p, draw_b),
+        placing_times(state),
+    )?
     .insert(&txn)
     .await;
     let mut order = match inserted {
@@ -481,28 +611,9 @@ async fn write_order(
         .await?;
     }
     if !d.lines.is_empty() {
-        order_line::Entity::insert_many(d.lines.iter().zip(&breakdown.lines).map(
-            |(l, (unit, total))| {
-                let link = d.links.get(&l.sku.id);
-                order_line::ActiveModel {
-                    order_id: Set(order.id),
-                    sku_id: Set(l.sku.id),
-                    product_id: Set(l.product.id),
-                    title: Set(l.product.title.clone()),
-                    specs: Set(l.sku.specs.clone()),
-                    list_price_fen: Set(l.sku.price_fen),
-                    unit_price_fen: Set(*unit),
-                    quantity: Set(l.quantity),
-                    line_total_fen: Set(*total),
-                    cost_fen: Set(link.map(|k| k.cost_fen)),
-                    supplier_id: Set(link.map(|k| k.supplier_id)),
-                    fulfillment_id: Set(None),
-                    ..Default::default()
-                }
-            },
-        ))
-        .exec_without_returning(&txn)
-        .await?;
+        order_line::Entity::insert_many(line_rows(order.id, &d, &breakdown))
+            .exec_without_returning(&txn)
+            .await?;
         // What was ordered leaves the cart with the order, not before.
         let sku_ids: Vec<i64> = d.lines.iter().map(|l| l.sku.id).collect();
         super::cart::remove_in(&txn, customer_id, &sku_ids).await?;
@@ -523,12 +634,7 @@ async fn write_order(
             .exec(&txn)
             .await?;
         if taken.rows_affected != 1 {
-            return Err(AppError::OutOfStock(format!(
-                "{} ({}) has fewer than {} left",
-                l.product.title,
-                spec_text(&l.sku.specs),
-                l.quantity
-            )));
+            return Err(out_of_stock(l));
         }
     }
     txn.commit().await?;

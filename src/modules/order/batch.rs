@@ -1,0 +1,413 @@
+//! Placing goods orders in batches (group commit).
+//!
+//! Concurrent `placeOrder` calls in one instance wait in one queue; a single
+//! writer takes whatever has queued up (up to [`MAX_ORDERS`]) and writes it
+//! in one transaction: one read each for the SKUs, the supplier links, the
+//! addresses and the memberships of every order, one lock per SKU, one insert
+//! for all the orders and one for all their lines, one statement for the
+//! carts and one for the stock. A lone order is a batch of one; under load
+//! the batches grow by themselves, with no timer. A flash sale's buyers then
+//! queue on the hot SKU row once per batch instead of once per order.
+//!
+//! Every order is decided on its own, as if placed alone: one that fails (an
+//! unknown or retired SKU, no address, not enough stock) fails alone, with
+//! the same error. Stock is given out in the order the calls arrived. A key
+//! already used (a replay, or a concurrent call with the same key) inserts
+//! nothing and gets the stored order, as in `service::or_replay`. Anything
+//! unexpected from the database rolls the batch back, and its orders are
+//! then placed one by one (`service::place_one`), so no order fails for
+//! another's sake.
+//!
+//! Orders paid partly from the balance do not come here: the wallet must be
+//! locked for each, and they are placed one by one.
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::Utc;
+use entity::{cart_item, shop_order, sku};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait, TryInsertResult,
+    sea_query::{CaseStatement, Expr},
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+    address::{self, AddressData},
+    pricing::{self, Breakdown},
+    service::{self, Draft, KIND_GOODS, OrderRequest, Placed, PricedLine},
+};
+use crate::{
+    error::{AppError, AppResult},
+    modules::{catalogue::service as catalogue, membership::service as membership},
+    state::AppState,
+};
+
+/// The most orders written in one transaction.
+pub const MAX_ORDERS: usize = 64;
+/// The most order lines written in one transaction (each order has at most
+/// 50): keeps every statement far below both databases' parameter limits.
+const MAX_LINES: usize = 256;
+/// Orders waiting beyond this make callers wait to queue.
+const QUEUE: usize = 1024;
+
+/// A checked order waiting to be placed, and where its answer goes.
+struct Job {
+    customer_id: i64,
+    req: OrderRequest,
+    key: String,
+    hash: String,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// The queue in front of the batch writer; cheap to clone.
+#[derive(Clone)]
+pub struct Placer(mpsc::Sender<Job>);
+
+/// The writer's end of the queue, until [`spawn`] hands it to the writer.
+pub struct Queue(mpsc::Receiver<Job>);
+
+/// A new queue. The writer starts with [`spawn`], once the state that holds
+/// the [`Placer`] exists.
+pub fn queue() -> (Placer, Queue) {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    (Placer(tx), Queue(rx))
+}
+
+impl Placer {
+    /// Places a checked goods order (`hash`: of its canonical request) with
+    /// whatever else is waiting.
+    pub async fn place(
+        &self,
+        state: &AppState,
+        customer_id: i64,
+        req: &OrderRequest,
+        key: &str,
+        hash: String,
+    ) -> AppResult<Placed> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            customer_id,
+            req: req.clone(),
+            key: key.to_string(),
+            hash: hash.clone(),
+            reply,
+        };
+        self.0
+            .send(job)
+            .await
+            .map_err(|_| AppError::internal(anyhow::anyhow!("the order writer has stopped")))?;
+        let outcome = answer.await.map_err(|_| {
+            AppError::internal(anyhow::anyhow!("the order writer dropped an order"))
+        })?;
+        // What is left to do is done here, by the caller, so that the writer
+        // goes on to the next batch at once.
+        match outcome {
+            Outcome::Placed(order) => Ok(Placed {
+                order: *order,
+                created: true,
+            }),
+            Outcome::Failed(e) => service::or_replay(state, customer_id, key, &hash, e).await,
+            Outcome::KeyUsed => {
+                let race = AppError::Conflict(service::IDEMPOTENCY_RACE.into());
+                service::or_replay(state, customer_id, key, &hash, race).await
+            }
+            Outcome::Alone => service::place_one(state, customer_id, req, key, &hash).await,
+        }
+    }
+}
+
+/// Starts the batch writer on the current runtime; it runs while the queue is open.
+pub fn spawn(state: AppState, Queue(mut queue): Queue) {
+    tokio::spawn(async move {
+        while let Some(first) = queue.recv().await {
+            // Whatever is waiting, and what arrives within the window.
+            let until = tokio::time::Instant::now() + state.settings.order_batch_window;
+            let mut lines = first.req.items.len();
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_ORDERS && lines < MAX_LINES {
+                let next = match queue.try_recv() {
+                    Ok(job) => Some(job),
+                    Err(_) if tokio::time::Instant::now() < until => {
+                        tokio::time::timeout_at(until, queue.recv())
+                            .await
+                            .ok()
+                            .flatten()
+                    }
+                    Err(_) => None,
+                };
+                let Some(job) = next else { break };
+                lines += job.req.items.len();
+                jobs.push(job);
+            }
+            // Its own task: should a batch panic, its callers get an
+            // internal error (their answer is dropped) and the writer goes on.
+            let state = state.clone();
+            if let Err(e) = tokio::spawn(async move { run(&state, jobs).await }).await {
+                tracing::error!(error = %e, "an order batch failed");
+            }
+        }
+    });
+}
+
+/// How one order of a batch went; the caller finishes it.
+enum Outcome {
+    Placed(Box<shop_order::Model>),
+    /// Failed on its own (checks, stock); a replay of a stored order still
+    /// gets that order.
+    Failed(AppError),
+    /// Its key is used already: the stored order answers.
+    KeyUsed,
+    /// To be placed on its own: its key came twice in the batch (concurrent
+    /// replays; it then finds the first one's order), or the batch was
+    /// rolled back.
+    Alone,
+}
+
+async fn run(state: &AppState, jobs: Vec<Job>) {
+    crate::metrics::observe_order_batch(jobs.len());
+    tracing::debug!(orders = jobs.len(), "writing an order batch");
+    let mut seen = HashSet::new();
+    let (jobs, repeats): (Vec<Job>, Vec<Job>) = jobs
+        .into_iter()
+        .partition(|j| seen.insert((j.customer_id, j.key.clone())));
+    match write(state, &jobs).await {
+        Ok(outcomes) => {
+            for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                let _ = job.reply.send(outcome);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = ?e, orders = jobs.len(), "an order batch was rolled back; its orders are placed one by one");
+            for job in jobs {
+                let _ = job.reply.send(Outcome::Alone);
+            }
+        }
+    }
+    for job in repeats {
+        let _ = job.reply.send(Outcome::Alone);
+    }
+}
+
+/// An order that passed its checks, priced.
+struct Priced {
+    lines: Vec<PricedLine>,
+    address: AddressData,
+    input: pricing::PricingInput,
+    breakdown: Breakdown,
+}
+
+/// Writes the batch in one transaction; each order's outcome, in order.
+async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
+    let txn = state.db.begin().await?;
+    let customers: Vec<i64> = jobs
+        .iter()
+        .map(|j| j.customer_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let found = service::read_skus(&txn, jobs.iter().map(|j| &j.req)).await?;
+    let sku_ids: Vec<i64> = found.keys().copied().collect();
+    let links = service::links_of(&txn, &sku_ids).await?;
+    let addresses = address::addresses_of(&txn, &customers).await?;
+    let terms = membership::terms_of(&txn, &customers, Utc::now()).await?;
+
+    // Each order checked and priced on its own, as `place_one` would.
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(jobs.len());
+    let mut priced: Vec<Option<Priced>> = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        let checked = service::lines_of_request(&found, &j.req).and_then(|lines| {
+            let address = address::pick(&addresses, j.customer_id, j.req.address_id)?;
+            let input =
+                service::pricing_input_with(state, &lines, terms.get(&j.customer_id).copied());
+            Ok(Priced {
+                breakdown: pricing::price(&input),
+                lines,
+                address: AddressData::from(address),
+                input,
+            })
+        });
+        match checked {
+            Ok(p) => {
+                priced.push(Some(p));
+                outcomes.push(None);
+            }
+            Err(e) => {
+                priced.push(None);
+                outcomes.push(Some(Outcome::Failed(e)));
+            }
+        }
+    }
+
+    // Stock: each SKU locked once, in id order (the lock order everywhere),
+    // and given out in the order the calls arrived.
+    let wanted: Vec<i64> = priced
+        .iter()
+        .flatten()
+        .flat_map(|p| p.lines.iter().map(|l| l.sku.id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut left = lock_stock(&txn, &wanted).await?;
+    for (p, outcome) in priced.iter_mut().zip(outcomes.iter_mut()) {
+        let Some(order) = p else { continue };
+        let short = order
+            .lines
+            .iter()
+            .find(|l| left.get(&l.sku.id).copied().unwrap_or(0) < l.quantity);
+        if let Some(short) = short {
+            *outcome = Some(Outcome::Failed(service::out_of_stock(short)));
+            *p = None;
+            continue;
+        }
+        for l in &order.lines {
+            *left.entry(l.sku.id).or_default() -= l.quantity;
+        }
+    }
+
+    // The orders, in one insert; a key used already inserts nothing.
+    let drafts: Vec<Option<Draft<'_>>> = priced
+        .iter()
+        .zip(jobs)
+        .map(|(p, j)| {
+            p.as_ref().map(|p| Draft {
+                kind: KIND_GOODS,
+                plan_id: None,
+                lines: &p.lines,
+                input: p.input.clone(),
+                use_balance: false,
+                address: Some(p.address.clone()),
+                remark: service::remark_of(&j.req),
+                links: &links,
+            })
+        })
+        .collect();
+    let times = service::placing_times(state);
+    let mut rows = Vec::new();
+    for ((d, p), j) in drafts.iter().zip(&priced).zip(jobs) {
+        if let (Some(d), Some(p)) = (d, p) {
+            rows.push(service::order_row(
+                j.customer_id,
+                (&j.key, &j.hash),
+                d,
+                &p.breakdown,
+                (0, 0),
+                times,
+            )?);
+        }
+    }
+    let inserted = match shop_order::Entity::insert_many(rows)
+        .on_conflict_do_nothing_on([
+            shop_order::Column::CustomerId,
+            shop_order::Column::IdempotencyKey,
+        ])
+        .exec_with_returning_many(&txn)
+        .await?
+    {
+        TryInsertResult::Inserted(orders) => orders,
+        TryInsertResult::Conflicted | TryInsertResult::Empty => Vec::new(),
+    };
+    let mut by_key: HashMap<(i64, String), shop_order::Model> = inserted
+        .into_iter()
+        .map(|mut o| {
+            // Numbered by the database; SQLite returns the row from before its trigger.
+            o.order_no = service::order_number(o.id, o.created_at);
+            ((o.customer_id, o.idempotency_key.clone()), o)
+        })
+        .collect();
+
+    // Lines, carts and stock of the orders that went in.
+    let mut lines = Vec::new();
+    let mut carts = Condition::any();
+    let mut taken: BTreeMap<i64, i32> = BTreeMap::new();
+    let mut products = Vec::new();
+    for ((d, p), (j, outcome)) in drafts
+        .iter()
+        .zip(&priced)
+        .zip(jobs.iter().zip(outcomes.iter_mut()))
+    {
+        let (Some(d), Some(p)) = (d, p) else { continue };
+        let Some(order) = by_key.remove(&(j.customer_id, j.key.clone())) else {
+            *outcome = Some(Outcome::KeyUsed);
+            continue;
+        };
+        lines.extend(service::line_rows(order.id, d, &p.breakdown));
+        // What was ordered leaves the cart with the order, not before.
+        carts = carts.add(
+            Condition::all()
+                .add(cart_item::Column::CustomerId.eq(j.customer_id))
+                .add(cart_item::Column::SkuId.is_in(p.lines.iter().map(|l| l.sku.id))),
+        );
+        for l in &p.lines {
+            *taken.entry(l.sku.id).or_default() += l.quantity;
+            products.push(l.product.id);
+        }
+        *outcome = Some(Outcome::Placed(Box::new(order)));
+    }
+    if !lines.is_empty() {
+        entity::order_line::Entity::insert_many(lines)
+            .exec_without_returning(&txn)
+            .await?;
+        cart_item::Entity::delete_many()
+            .filter(carts)
+            .exec(&txn)
+            .await?;
+        take_stock(&txn, &taken).await?;
+    }
+    txn.commit().await?;
+    products.sort_unstable();
+    products.dedup();
+    catalogue::invalidate_stock(state, &products).await;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::KeyUsed))
+        .collect())
+}
+
+/// The stock of these SKUs, each row locked until the commit (PostgreSQL;
+/// SQLite has one writer).
+async fn lock_stock(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, i32>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut q = sku::Entity::find()
+        .select_only()
+        .column(sku::Column::Id)
+        .column(sku::Column::Stock)
+        .filter(sku::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(sku::Column::Id);
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    Ok(q.into_tuple::<(i64, i32)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Takes `taken` units from each SKU in one statement. The rows are locked
+/// and were counted under the lock, so it cannot come up short; the stock
+/// condition stays as the backstop it is everywhere else, and coming up short
+/// rolls the batch back.
+async fn take_stock(db: &impl ConnectionTrait, taken: &BTreeMap<i64, i32>) -> AppResult<()> {
+    let mut units = CaseStatement::new();
+    for (id, n) in taken {
+        units = units.case(sku::Column::Id.eq(*id), Expr::val(*n));
+    }
+    let units: Expr = units.finally(Expr::val(0)).into();
+    let res = sku::Entity::update_many()
+        .col_expr(
+            sku::Column::Stock,
+            Expr::col(sku::Column::Stock).sub(units.clone()),
+        )
+        .filter(sku::Column::Id.is_in(taken.keys().copied()))
+        .filter(Expr::col(sku::Column::Stock).gte(units))
+        .exec(db)
+        .await?;
+    if res.rows_affected != taken.len() as u64 {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "stock counted under lock came up short"
+        )));
+    }
+    Ok(())
+}
