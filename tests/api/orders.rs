@@ -516,6 +516,34 @@ async fn concurrent_orders_are_each_decided_on_their_own() {
     assert_eq!(stock_of(&app, &shop.products[2].0).await, vec![1]);
 }
 
+/// A replay written in the same batch as a new order holds back no stock:
+/// the last unit goes to the new order.
+#[tokio::test]
+async fn a_replay_in_a_batch_takes_no_stock() {
+    let app = spawn_app_with(&[("ORDER_BATCH_WINDOW_MS", "400")]).await;
+    let shop = shop(&app, 2).await;
+    let (a, b) = (app.customer_token("a").await, app.customer_token("b").await);
+    save_address(&app, &a).await;
+    save_address(&app, &b).await;
+    let items = json!([{ "skuId": shop.products[0].1[0], "quantity": 1 }]);
+    let first = place(&app, &a, items.clone(), "k1").await;
+    let first_id = first["data"]["placeOrder"]["order"]["id"].clone();
+    assert!(first_id.is_string(), "{first}");
+    let (replay, other) = futures_util::join!(
+        place(&app, &a, items.clone(), "k1"),
+        place(&app, &b, items, "k2")
+    );
+    assert_eq!(
+        replay["data"]["placeOrder"]["order"]["id"], first_id,
+        "{replay}"
+    );
+    assert!(
+        other["data"]["placeOrder"]["order"]["id"].is_string(),
+        "the last unit is for b: {other}"
+    );
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![0]);
+}
+
 #[tokio::test]
 async fn thirty_buyers_five_units_five_orders() {
     let app = spawn_app().await;

@@ -92,13 +92,13 @@ impl Placer {
             hash: hash.clone(),
             reply,
         };
-        self.0
-            .send(job)
-            .await
-            .map_err(|_| AppError::internal(anyhow::anyhow!("the order writer has stopped")))?;
-        let outcome = answer.await.map_err(|_| {
-            AppError::internal(anyhow::anyhow!("the order writer dropped an order"))
-        })?;
+        // Should the writer have stopped, or dropped this order (a batch that
+        // panicked, maybe after its commit), the order is placed alone: the
+        // key makes that safe, it finds the order if it went in.
+        let outcome = match self.0.send(job).await {
+            Ok(()) => answer.await.unwrap_or(Outcome::Alone),
+            Err(_) => Outcome::Alone,
+        };
         // What is left to do is done here, by the caller, so that the writer
         // goes on to the next batch at once.
         match outcome {
@@ -197,8 +197,22 @@ struct Priced {
 }
 
 /// Writes the batch in one transaction; each order's outcome, in order.
+///
+/// Locks are taken in the order the single path takes them (order keys,
+/// then SKU rows by id, then cart rows), so the two never deadlock: the
+/// orders go in first, and only then is stock given out, to orders that
+/// really went in; those that come up short are deleted again before the
+/// commit, so nobody ever sees them.
 async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
     let txn = state.db.begin().await?;
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        // A batch stuck on a lock would hold up every order of the
+        // instance: it gives up instead, and its orders are placed alone.
+        txn.execute_unprepared(
+            "SET LOCAL lock_timeout = '2s'; SET LOCAL statement_timeout = '10s'",
+        )
+        .await?;
+    }
     let customers: Vec<i64> = jobs
         .iter()
         .map(|j| j.customer_id)
@@ -237,34 +251,6 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
             }
         }
     }
-
-    // Stock: each SKU locked once, in id order (the lock order everywhere),
-    // and given out in the order the calls arrived.
-    let wanted: Vec<i64> = priced
-        .iter()
-        .flatten()
-        .flat_map(|p| p.lines.iter().map(|l| l.sku.id))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut left = lock_stock(&txn, &wanted).await?;
-    for (p, outcome) in priced.iter_mut().zip(outcomes.iter_mut()) {
-        let Some(order) = p else { continue };
-        let short = order
-            .lines
-            .iter()
-            .find(|l| left.get(&l.sku.id).copied().unwrap_or(0) < l.quantity);
-        if let Some(short) = short {
-            *outcome = Some(Outcome::Failed(service::out_of_stock(short)));
-            *p = None;
-            continue;
-        }
-        for l in &order.lines {
-            *left.entry(l.sku.id).or_default() -= l.quantity;
-        }
-    }
-
-    // The orders, in one insert; a key used already inserts nothing.
     let drafts: Vec<Option<Draft<'_>>> = priced
         .iter()
         .zip(jobs)
@@ -281,10 +267,18 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
             })
         })
         .collect();
+
+    // The orders, in one insert, in key order (two batches lock their keys
+    // in the same order); a key used already inserts nothing.
     let times = service::placing_times(state);
     let mut rows = Vec::new();
-    for ((d, p), j) in drafts.iter().zip(&priced).zip(jobs) {
-        if let (Some(d), Some(p)) = (d, p) {
+    let mut by_key_order: Vec<usize> = (0..jobs.len()).filter(|&i| drafts[i].is_some()).collect();
+    by_key_order.sort_by(|&a, &b| {
+        (jobs[a].customer_id, &jobs[a].key).cmp(&(jobs[b].customer_id, &jobs[b].key))
+    });
+    for i in by_key_order {
+        if let (Some(d), Some(p)) = (&drafts[i], &priced[i]) {
+            let j = &jobs[i];
             rows.push(service::order_row(
                 j.customer_id,
                 (&j.key, &j.hash),
@@ -314,20 +308,71 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
             ((o.customer_id, o.idempotency_key.clone()), o)
         })
         .collect();
+    let mut orders: Vec<Option<shop_order::Model>> = Vec::with_capacity(jobs.len());
+    for (j, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
+        let order = if outcome.is_none() {
+            by_key.remove(&(j.customer_id, j.key.clone()))
+        } else {
+            None
+        };
+        if outcome.is_none() && order.is_none() {
+            *outcome = Some(Outcome::KeyUsed);
+        }
+        orders.push(order);
+    }
 
-    // Lines, carts and stock of the orders that went in.
+    // Stock: each SKU locked once, in id order (the lock order everywhere),
+    // and given out to the orders that went in, in the order the calls
+    // arrived; an order that comes up short goes out again.
+    let wanted: Vec<i64> = orders
+        .iter()
+        .zip(&priced)
+        .filter(|(o, _)| o.is_some())
+        .flat_map(|(_, p)| p.iter().flat_map(|p| p.lines.iter().map(|l| l.sku.id)))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut left = lock_stock(&txn, &wanted).await?;
+    let mut short_orders = Vec::new();
+    for ((order, p), outcome) in orders.iter_mut().zip(&priced).zip(outcomes.iter_mut()) {
+        let (Some(o), Some(p)) = (order.as_ref(), p) else {
+            continue;
+        };
+        // The first short line in SKU id order, as the single path finds it.
+        let mut by_sku: Vec<&PricedLine> = p.lines.iter().collect();
+        by_sku.sort_by_key(|l| l.sku.id);
+        let short = by_sku
+            .into_iter()
+            .find(|l| left.get(&l.sku.id).copied().unwrap_or(0) < l.quantity);
+        if let Some(short) = short {
+            *outcome = Some(Outcome::Failed(service::out_of_stock(short)));
+            short_orders.push(o.id);
+            *order = None;
+            continue;
+        }
+        for l in &p.lines {
+            *left.entry(l.sku.id).or_default() -= l.quantity;
+        }
+    }
+    if !short_orders.is_empty() {
+        shop_order::Entity::delete_many()
+            .filter(shop_order::Column::Id.is_in(short_orders))
+            .exec(&txn)
+            .await?;
+    }
+
+    // Lines, stock and carts of the orders that stay.
     let mut lines = Vec::new();
     let mut carts = Condition::any();
     let mut taken: BTreeMap<i64, i32> = BTreeMap::new();
     let mut products = Vec::new();
-    for ((d, p), (j, outcome)) in drafts
-        .iter()
+    for (((order, d), p), (j, outcome)) in orders
+        .into_iter()
+        .zip(&drafts)
         .zip(&priced)
         .zip(jobs.iter().zip(outcomes.iter_mut()))
     {
-        let (Some(d), Some(p)) = (d, p) else { continue };
-        let Some(order) = by_key.remove(&(j.customer_id, j.key.clone())) else {
-            *outcome = Some(Outcome::KeyUsed);
+        let (Some(order), Some(d), Some(p)) = (order, d, p) else {
             continue;
         };
         lines.extend(service::line_rows(order.id, d, &p.breakdown));
@@ -347,11 +392,11 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
         entity::order_line::Entity::insert_many(lines)
             .exec_without_returning(&txn)
             .await?;
+        take_stock(&txn, &taken).await?;
         cart_item::Entity::delete_many()
             .filter(carts)
             .exec(&txn)
             .await?;
-        take_stock(&txn, &taken).await?;
     }
     txn.commit().await?;
     products.sort_unstable();

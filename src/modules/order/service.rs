@@ -614,13 +614,11 @@ async fn write_order(
         order_line::Entity::insert_many(line_rows(order.id, &d, &breakdown))
             .exec_without_returning(&txn)
             .await?;
-        // What was ordered leaves the cart with the order, not before.
-        let sku_ids: Vec<i64> = d.lines.iter().map(|l| l.sku.id).collect();
-        super::cart::remove_in(&txn, customer_id, &sku_ids).await?;
     }
-    // Stock is taken last, right before the commit: a flash sale's buyers
-    // queue on the SKU row's lock, so the lock is held for as short as can be.
-    // SKUs are taken in id order so that concurrent orders never deadlock.
+    // Stock is taken near the end: a flash sale's buyers queue on the SKU
+    // row's lock, so the lock is held for as short as can be. The lock order,
+    // here and in `batch`: the wallet, the order's key, the SKUs by id, the
+    // cart; keeping to it means concurrent orders never deadlock.
     let mut by_sku: Vec<&PricedLine> = d.lines.iter().collect();
     by_sku.sort_by_key(|l| l.sku.id);
     for l in by_sku {
@@ -636,6 +634,11 @@ async fn write_order(
         if taken.rows_affected != 1 {
             return Err(out_of_stock(l));
         }
+    }
+    if !d.lines.is_empty() {
+        // What was ordered leaves the cart with the order, not before.
+        let sku_ids: Vec<i64> = d.lines.iter().map(|l| l.sku.id).collect();
+        super::cart::remove_in(&txn, customer_id, &sku_ids).await?;
     }
     txn.commit().await?;
     Ok(order)
