@@ -1224,3 +1224,151 @@ async fn a_rejected_refund_puts_the_order_back() {
         .await;
     assert_eq!(v["data"]["requestRefund"]["status"], "PENDING", "{v}");
 }
+
+/// Places and pays an order of one unit of each given product (index into
+/// `shop.products`, quantity); returns its id and its fulfillments by
+/// supplier name ("" for self-operated).
+async fn paid_order(
+    app: &TestApp,
+    shop: &Shop,
+    buyer: &str,
+    items: &[(usize, i64)],
+    key: &str,
+) -> (Value, std::collections::HashMap<String, Value>) {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(p, q)| json!({ "skuId": shop.products[*p].1[0], "quantity": q }))
+        .collect();
+    let v = place(app, buyer, json!(items), key).await;
+    let id = v["data"]["placeOrder"]["order"]["id"].clone();
+    let v = app
+        .gql(
+            Some(buyer),
+            "mutation($id: ID!) { demoPay(orderId: $id) { status fulfillments { id supplier { name } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(v["data"]["demoPay"]["status"], "PAID", "{v}");
+    let parts = v["data"]["demoPay"]["fulfillments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let name = f["supplier"]["name"].as_str().unwrap_or("").to_string();
+            (name, f["id"].clone())
+        })
+        .collect();
+    (id, parts)
+}
+
+const SHIP: &str = "mutation($id: ID!) { shipFulfillment(id: $id, carrier: \"SF\", trackingNo: \"SF1\") { status } }";
+
+#[tokio::test]
+async fn a_refund_calls_off_the_parts_not_yet_shipped() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let (supplier_a, supplier_b) = (&shop.supplier_tokens[0], &shop.supplier_tokens[1]);
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    let (id, parts) = paid_order(&app, &shop, &buyer, &[(0, 2), (1, 1)], "k").await;
+    let v = app
+        .gql(Some(supplier_a), SHIP, json!({ "id": parts["甲"] }))
+        .await;
+    assert_eq!(v["data"]["shipFulfillment"]["status"], "SHIPPED", "{v}");
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不要了\") { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let refund = v["data"]["requestRefund"]["id"].clone();
+    let v = app
+        .gql(Some(supplier_b), SHIP, json!({ "id": parts["乙"] }))
+        .await;
+    assert_eq!(
+        error_code(&v),
+        "CONFLICT",
+        "nothing ships while a refund is asked for: {v}"
+    );
+    let v = app
+        .gql(
+            Some(&shop.admin),
+            "mutation($id: ID!) { approveRefund(refundId: $id) { status order { status } } }",
+            json!({ "id": refund }),
+        )
+        .await;
+    assert_eq!(
+        v["data"]["approveRefund"]["order"]["status"], "REFUNDED",
+        "{v}"
+    );
+    assert_eq!(
+        stock_of(&app, &shop.products[0].0).await,
+        vec![8],
+        "what shipped does not come back"
+    );
+    assert_eq!(
+        stock_of(&app, &shop.products[1].0).await,
+        vec![10],
+        "what had not shipped does"
+    );
+    let v = app
+        .gql(
+            Some(supplier_b),
+            "{ supplierFulfillments { nodes { id status } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = &v["data"]["supplierFulfillments"]["nodes"];
+    assert_eq!(nodes[0]["id"], parts["乙"], "{v}");
+    assert_eq!(
+        nodes[0]["status"], "CANCELLED",
+        "the supplier sees it called off"
+    );
+    let v = app
+        .gql(
+            Some(supplier_b),
+            "{ supplierFulfillments(status: PENDING) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["supplierFulfillments"]["nodes"], json!([]));
+    let v = app
+        .gql(Some(supplier_b), SHIP, json!({ "id": parts["乙"] }))
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT");
+}
+
+#[tokio::test]
+async fn the_last_parts_shipped_at_once_ship_the_order() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 50).await;
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    for round in 0..5 {
+        let (id, parts) =
+            paid_order(&app, &shop, &buyer, &[(0, 1), (1, 1)], &format!("k{round}")).await;
+        let (a, b) = tokio::join!(
+            app.gql(
+                Some(&shop.supplier_tokens[0]),
+                SHIP,
+                json!({ "id": parts["甲"] })
+            ),
+            app.gql(
+                Some(&shop.supplier_tokens[1]),
+                SHIP,
+                json!({ "id": parts["乙"] })
+            ),
+        );
+        assert_eq!(a["data"]["shipFulfillment"]["status"], "SHIPPED", "{a}");
+        assert_eq!(b["data"]["shipFulfillment"]["status"], "SHIPPED", "{b}");
+        let v = app
+            .gql(
+                Some(&buyer),
+                "query($id: ID!) { order(id: $id) { status } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(v["data"]["order"]["status"], "SHIPPED", "round {round}");
+    }
+}

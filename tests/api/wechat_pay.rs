@@ -423,3 +423,47 @@ async fn a_refund_wechat_refuses_at_first_is_retried_until_it_goes_through() {
         "sent once"
     );
 }
+
+#[tokio::test]
+async fn a_late_payment_refund_wechat_refuses_at_first_still_goes_back_through_wechat_pay() {
+    let s = pay_shop().await;
+    let placed = s.place("k1").await;
+    let (id, no, total) = (
+        &placed["order"]["id"],
+        placed["order"]["orderNo"].as_str().unwrap(),
+        placed["order"]["payableFen"].as_i64().unwrap(),
+    );
+    let v = s
+        .app
+        .gql(
+            Some(&s.buyer),
+            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED");
+    Mock::given(path("/v3/refund/domestic/refunds"))
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_json(json!({ "code": "SYSTEM_ERROR", "message": "busy" })),
+        )
+        .with_priority(1)
+        .up_to_n_times(1)
+        .mount(&s.pay.server)
+        .await;
+    let tx = s.transaction(no, total, "4200000008");
+    assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
+    assert_eq!(s.calls("/v3/refund/domestic/refunds").await.len(), 1);
+    let retry = siyu::modules::order::payment::retry_refunds;
+    let later = chrono::Utc::now() + chrono::Duration::minutes(2);
+    assert_eq!(retry(&s.app.state, later).await.unwrap(), 1);
+    let refunds = s.calls("/v3/refund/domestic/refunds").await;
+    assert_eq!(
+        refunds.len(),
+        2,
+        "the retry calls WeChat Pay again, it does not just mark the refund done"
+    );
+    assert_eq!(refunds[1]["out_trade_no"], no);
+    assert_eq!(refunds[1]["amount"]["refund"], total);
+    assert_eq!(refunds[0]["out_refund_no"], refunds[1]["out_refund_no"]);
+}

@@ -14,6 +14,9 @@ use crate::{
 
 pub const PENDING: &str = "PENDING";
 pub const SHIPPED: &str = "SHIPPED";
+pub const DELIVERED: &str = "DELIVERED";
+/// Its order was refunded before it shipped: nothing to ship any more.
+pub const CANCELLED: &str = "CANCELLED";
 
 /// The fulfillment if the viewer may see it: ADMIN any, SUPPLIER its own.
 pub async fn visible(state: &AppState, viewer: Viewer, id: i64) -> AppResult<fulfillment::Model> {
@@ -53,6 +56,16 @@ pub async fn ship(
         )));
     }
     let txn = state.db.begin().await?;
+    // The order row first (the lock order of every order change): a part
+    // ships only while its order is PAID, so nothing ships once a refund is
+    // asked for, and two suppliers shipping the last two parts at once take
+    // turns, the second seeing the first's part shipped and moving the order
+    // to SHIPPED.
+    if !super::service::hold_paid(&txn, f.order_id).await? {
+        return Err(AppError::Conflict(
+            "the order is no longer waiting to ship (a refund was asked for, or it was refunded); do not ship it".into(),
+        ));
+    }
     let moved = fulfillment::Entity::update_many()
         .col_expr(fulfillment::Column::Status, Expr::value(SHIPPED))
         .col_expr(fulfillment::Column::Carrier, Expr::value(carrier))

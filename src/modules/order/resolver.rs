@@ -239,11 +239,7 @@ impl OrderQuery {
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
-        let status = status.map(|s| match s {
-            FulfillmentStatus::Pending => fulfillment::PENDING,
-            FulfillmentStatus::Shipped => fulfillment::SHIPPED,
-            FulfillmentStatus::Delivered => "DELIVERED",
-        });
+        let status = status.map(FulfillmentStatus::as_str);
         let (rows, more) = fulfillment::list(state, supplier, status, first, after).await?;
         Ok(id_connection(
             rows.into_iter().map(|r| (r.id, Fulfillment(r))).collect(),

@@ -748,7 +748,14 @@ async fn transition(
 /// Lock order, everywhere money and stock move together: the wallet first,
 /// then SKUs by id. Keeping to it means two transactions never deadlock.
 async fn give_back_stock(txn: &DatabaseTransaction, order_id: i64) -> AppResult<Vec<i64>> {
-    let mut lines = lines_of(txn, &[order_id]).await?;
+    let lines = lines_of(txn, &[order_id]).await?;
+    give_back_stock_of(txn, lines).await
+}
+
+async fn give_back_stock_of(
+    txn: &DatabaseTransaction,
+    mut lines: Vec<order_line::Model>,
+) -> AppResult<Vec<i64>> {
     lines.sort_by_key(|l| l.sku_id);
     for l in &lines {
         sku::Entity::update_many()
@@ -998,16 +1005,70 @@ async fn record_payment(
     txn.commit().await?;
     catalogue::invalidate_sales(state, &products).await;
     if webhooks {
-        // Suppliers hear of their new fulfillments now, not at the next tick.
-        let state = state.clone();
-        tokio::spawn(async move {
-            if let Err(e) = crate::modules::supplier::webhook::deliver_due(&state, Utc::now()).await
-            {
-                tracing::warn!(error = ?e, "delivering supplier webhooks");
-            }
-        });
+        kick_webhooks(state);
     }
     Ok((PaymentOutcome::Applied, Some(order)))
+}
+
+/// Suppliers hear of what was just queued for them now, not at the jobs
+/// loop's next tick.
+fn kick_webhooks(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::modules::supplier::webhook::deliver_due(&state, Utc::now()).await {
+            tracing::warn!(error = ?e, "delivering supplier webhooks");
+        }
+    });
+}
+
+/// A refunded order's parts that had not shipped are called off: each
+/// becomes CANCELLED (its supplier is told by webhook) and the stock of its
+/// lines comes back; what has shipped is gone. Returns the products whose
+/// stock changed and whether a webhook was queued.
+async fn call_off_unshipped(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+) -> AppResult<(Vec<i64>, bool)> {
+    use super::fulfillment::{CANCELLED, PENDING};
+    let called_off = fulfillment::Entity::update_many()
+        .col_expr(fulfillment::Column::Status, Expr::value(CANCELLED))
+        .filter(fulfillment::Column::OrderId.eq(order.id))
+        .filter(fulfillment::Column::Status.eq(PENDING))
+        .exec_with_returning(txn)
+        .await?;
+    let ids: HashSet<i64> = called_off.iter().map(|f| f.id).collect();
+    let mut lines = lines_of(txn, &[order.id]).await?;
+    lines.retain(|l| l.fulfillment_id.is_none_or(|f| ids.contains(&f)));
+    let products = give_back_stock_of(txn, lines).await?;
+    let mut hooks = false;
+    for f in &called_off {
+        let Some(sid) = f.supplier_id else { continue };
+        let payload = serde_json::json!({
+            "event": "fulfillment.cancelled",
+            "fulfillment": { "id": f.id.to_string(), "orderNo": order.order_no },
+        });
+        hooks |= crate::modules::supplier::webhook::enqueue(
+            txn,
+            sid,
+            f.id,
+            "fulfillment.cancelled",
+            &payload,
+        )
+        .await?;
+    }
+    Ok((products, hooks))
+}
+
+/// Locks a PAID order's row for the rest of the transaction (a no-op
+/// update); false when the order is not PAID.
+pub async fn hold_paid(txn: &DatabaseTransaction, order_id: i64) -> AppResult<bool> {
+    let res = shop_order::Entity::update_many()
+        .col_expr(shop_order::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(shop_order::Column::Id.eq(order_id))
+        .filter(shop_order::Column::Status.eq(Status::Paid.as_str()))
+        .exec(txn)
+        .await?;
+    Ok(res.rows_affected == 1)
 }
 
 /// A payment recorded for an order that could no longer take it (closed,
@@ -1273,10 +1334,11 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
     }
     let moved = transition(&txn, order.id, Status::Refunding, Status::Refunded, None).await?;
     let mut products = Vec::new();
+    let mut webhooks = false;
     if moved {
         return_balance(&txn, &order).await?;
-        if order.shipped_at.is_none() && order.kind == KIND_GOODS {
-            products = give_back_stock(&txn, order.id).await?;
+        if order.kind == KIND_GOODS {
+            (products, webhooks) = call_off_unshipped(&txn, &order).await?;
         }
         crate::modules::referral::service::reverse(&txn, &order, r.amount_fen, order.total_fen)
             .await?;
@@ -1286,6 +1348,9 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
     }
     txn.commit().await?;
     catalogue::invalidate_stock(state, &products).await;
+    if webhooks {
+        kick_webhooks(state);
+    }
     let provider = super::payment::provider_of(state, r.order_id).await?;
     if let Err(e) = super::payment::send_refund(state, r.id, provider).await {
         tracing::warn!(refund_id, error = ?e, "refund approved; sending the money failed and will be retried");

@@ -396,6 +396,19 @@ pub enum FulfillmentStatus {
     Shipped,
     /// Delivered.
     Delivered,
+    /// Called off: the order was refunded before this part shipped.
+    Cancelled,
+}
+
+impl FulfillmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FulfillmentStatus::Pending => ful::PENDING,
+            FulfillmentStatus::Shipped => ful::SHIPPED,
+            FulfillmentStatus::Delivered => ful::DELIVERED,
+            FulfillmentStatus::Cancelled => ful::CANCELLED,
+        }
+    }
 }
 
 /// The part of a paid order that one supplier (or the store) ships.
@@ -415,11 +428,13 @@ impl Fulfillment {
             .ok_or_else(|| AppError::NotFound("order not found".into()))?;
         Ok(Order(o))
     }
-    /// PENDING, SHIPPED or DELIVERED.
+    /// Where it is: PENDING until shipped; CANCELLED when its order was
+    /// refunded before it shipped.
     async fn status(&self) -> FulfillmentStatus {
         match self.0.status.as_str() {
             ful::SHIPPED => FulfillmentStatus::Shipped,
-            "DELIVERED" => FulfillmentStatus::Delivered,
+            ful::DELIVERED => FulfillmentStatus::Delivered,
+            ful::CANCELLED => FulfillmentStatus::Cancelled,
             _ => FulfillmentStatus::Pending,
         }
     }
