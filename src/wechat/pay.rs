@@ -445,6 +445,24 @@ impl WechatPay {
         })
     }
 
+    /// Closes an unpaid transaction so that it can no longer be paid:
+    /// `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close`
+    /// (answered 204 without a body). Closing a closed one succeeds again.
+    pub async fn close_order(
+        &self,
+        http: &reqwest::Client,
+        out_trade_no: &str,
+    ) -> Result<(), PayError> {
+        // Order numbers are digits, but the path must never carry anything else.
+        if out_trade_no.is_empty() || !out_trade_no.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(PayError::Unexpected("bad out_trade_no".into()));
+        }
+        let path = format!("/v3/pay/transactions/out-trade-no/{out_trade_no}/close");
+        self.exchange(http, &path, &json!({ "mchid": self.mchid }))
+            .await
+            .map(drop)
+    }
+
     /// Signs and POSTs `body` to `path`, verifies the answer and parses it.
     async fn post<T: DeserializeOwned>(
         &self,
@@ -452,6 +470,21 @@ impl WechatPay {
         path: &str,
         body: &serde_json::Value,
     ) -> Result<T, PayError> {
+        let bytes = self.exchange(http, path, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            tracing::warn!(path, error = %e, "WeChat Pay answer is not the expected JSON");
+            PayError::Unexpected(format!("answer to {path} is not the expected JSON"))
+        })
+    }
+
+    /// Signs and POSTs `body` to `path`; returns the answer's body once its
+    /// signature verified (a 204 has no body, so nothing to verify).
+    async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Vec<u8>, PayError> {
         let url = reqwest::Url::parse(&format!("{}{path}", self.api_base))
             .map_err(|e| PayError::Unexpected(format!("bad WeChat Pay URL: {e}")))?;
         let body = body.to_string();
@@ -512,6 +545,9 @@ impl WechatPay {
             });
         }
 
+        if status == reqwest::StatusCode::NO_CONTENT && bytes.is_empty() {
+            return Ok(Vec::new());
+        }
         let (Some(timestamp), Some(nonce), Some(signature), Some(serial)) = signed else {
             tracing::warn!(
                 path,
@@ -532,10 +568,7 @@ impl WechatPay {
             );
             return Err(PayError::BadSignature);
         }
-        serde_json::from_slice(&bytes).map_err(|e| {
-            tracing::warn!(path, request_id, error = %e, "WeChat Pay answer is not the expected JSON");
-            PayError::Unexpected(format!("answer to {path} is not the expected JSON"))
-        })
+        Ok(bytes.to_vec())
     }
 
     /// The `Authorization` header of a request.

@@ -19,7 +19,7 @@ const APPID: &str = "wx-test-app";
 struct PayShop {
     app: TestApp,
     pay: WechatPayStandIn,
-    _wechat: MockServer,
+    wechat: MockServer,
     admin: String,
     buyer: String,
     sku: String,
@@ -57,7 +57,7 @@ async fn pay_shop() -> PayShop {
     PayShop {
         app,
         pay,
-        _wechat: wechat,
+        wechat,
         admin,
         buyer,
         sku,
@@ -466,4 +466,73 @@ async fn a_late_payment_refund_wechat_refuses_at_first_still_goes_back_through_w
     assert_eq!(refunds[1]["out_trade_no"], no);
     assert_eq!(refunds[1]["amount"]["refund"], total);
     assert_eq!(refunds[0]["out_refund_no"], refunds[1]["out_refund_no"]);
+}
+
+#[tokio::test]
+async fn cancelling_closes_the_wechat_pay_transaction() {
+    let s = pay_shop().await;
+    let placed = s.place("k1").await;
+    let (id, no) = (
+        &placed["order"]["id"],
+        placed["order"]["orderNo"].as_str().unwrap(),
+    );
+    let v = s
+        .app
+        .gql(
+            Some(&s.buyer),
+            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED", "{v}");
+    let closes = s
+        .calls(&format!("/v3/pay/transactions/out-trade-no/{no}/close"))
+        .await;
+    assert_eq!(closes.len(), 1, "the open payment sheet can no longer pay");
+    assert_eq!(closes[0]["mchid"], s.pay.mchid.as_str());
+}
+
+#[tokio::test]
+async fn an_unpaid_order_can_be_paid_again_from_the_order_list() {
+    let s = pay_shop().await;
+    let placed = s.place("k1").await;
+    let (id, no, total) = (
+        &placed["order"]["id"],
+        placed["order"]["orderNo"].as_str().unwrap(),
+        placed["order"]["payableFen"].as_i64().unwrap(),
+    );
+    let pay = "mutation($id: ID!) { payOrder(id: $id) { order { id status } wechatPayParams { package paySign } } }";
+    let v = s.app.gql(Some(&s.buyer), pay, json!({ "id": id })).await;
+    let again = &v["data"]["payOrder"];
+    assert_eq!(again["order"]["id"], *id, "{v}");
+    assert_eq!(
+        again["wechatPayParams"]["package"], placed["wechatPayParams"]["package"],
+        "the same WeChat Pay transaction"
+    );
+    assert_eq!(s.calls("/v3/pay/transactions/jsapi").await.len(), 1);
+
+    Mock::given(path("/sns/jscode2session"))
+        .and(query_param("js_code", "code-mallory"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"openid":"o-mallory","session_key":"k"}"#),
+        )
+        .mount(&s.wechat)
+        .await;
+    let v = s.app.login("code-mallory", None, None).await;
+    let other = v["data"]["wechatLogin"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    let v = s.app.gql(Some(&other), pay, json!({ "id": id })).await;
+    assert_eq!(error_code(&v), "NOT_FOUND", "another customer's order: {v}");
+    let v = s.app.gql(Some(&s.admin), pay, json!({ "id": id })).await;
+    assert_eq!(error_code(&v), "FORBIDDEN");
+    let v = s.app.gql(Some(&s.buyer), pay, json!({ "id": "x" })).await;
+    assert_eq!(error_code(&v), "BAD_USER_INPUT");
+
+    let tx = s.transaction(no, total, "4200000009");
+    assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
+    let v = s.app.gql(Some(&s.buyer), pay, json!({ "id": id })).await;
+    assert_eq!(error_code(&v), "CONFLICT", "a paid order is not paid twice");
 }

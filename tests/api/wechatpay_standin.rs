@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use wiremock::{
     Mock, MockServer, Request, Respond, ResponseTemplate,
-    matchers::{method, path},
+    matchers::{method, path, path_regex},
 };
 
 /// Requests whose Authorization timestamp is further off than this are refused.
@@ -141,11 +141,13 @@ impl WechatPayStandIn {
         .collect()
     }
 
-    /// Answers `POST /v3/pay/transactions/jsapi` and
-    /// `POST /v3/refund/domestic/refunds` as WeChat Pay does: 401 SIGN_ERROR
-    /// unless the request is signed by the merchant key with the right mchid
-    /// and serial, 400 PARAM_ERROR on a body it would refuse, otherwise 200;
-    /// every answer signed with the platform key.
+    /// Answers `POST /v3/pay/transactions/jsapi`,
+    /// `POST /v3/refund/domestic/refunds` and
+    /// `POST /v3/pay/transactions/out-trade-no/{no}/close` as WeChat Pay
+    /// does: 401 SIGN_ERROR unless the request is signed by the merchant key
+    /// with the right mchid and serial, 400 PARAM_ERROR on a body it would
+    /// refuse, otherwise 200 (204 without a body for a close); every body
+    /// signed with the platform key.
     pub async fn mount_default(&self) {
         for (route, endpoint) in [
             ("/v3/pay/transactions/jsapi", Endpoint::Prepay),
@@ -164,6 +166,20 @@ impl WechatPayStandIn {
                 .mount(&self.server)
                 .await;
         }
+        Mock::given(method("POST"))
+            .and(path_regex(
+                r"^/v3/pay/transactions/out-trade-no/[0-9A-Za-z]+/close$",
+            ))
+            .respond_with(PayResponder {
+                endpoint: Endpoint::Close,
+                mchid: self.mchid.clone(),
+                merchant_serial: self.merchant_serial.clone(),
+                merchant_public: self.merchant_public.clone(),
+                platform: self.platform.clone(),
+                platform_public_key_id: self.platform_public_key_id.clone(),
+            })
+            .mount(&self.server)
+            .await;
     }
 
     /// Every request received so far: (method, path, JSON body or `Null`).
@@ -256,6 +272,7 @@ impl Drop for WechatPayStandIn {
 enum Endpoint {
     Prepay,
     Refund,
+    Close,
 }
 
 /// Checks a request's signature and answers, signed, as WeChat Pay would.
@@ -277,6 +294,12 @@ impl Respond for PayResponder {
             return param_error(self, "body is not JSON");
         };
         match self.endpoint {
+            Endpoint::Close => {
+                if body["mchid"] != self.mchid.as_str() {
+                    return param_error(self, "mchid is missing or not the merchant's");
+                }
+                ResponseTemplate::new(204)
+            }
             Endpoint::Prepay => {
                 let ok = body["mchid"] == self.mchid.as_str()
                     && body["appid"].as_str().is_some_and(|s| !s.is_empty())

@@ -96,6 +96,23 @@ pub async fn start(state: &AppState, order: &shop_order::Model) -> AppResult<Opt
     Ok(Some(pay.jsapi_params(&prepay_id)))
 }
 
+/// The customer's own order, if it is still waiting for payment
+/// (`CONFLICT` otherwise).
+pub async fn unpaid_own(
+    state: &AppState,
+    customer_id: i64,
+    order_id: i64,
+) -> AppResult<shop_order::Model> {
+    let order = service::own(state, customer_id, order_id).await?;
+    if order.status != "PENDING_PAYMENT" {
+        return Err(AppError::Conflict(format!(
+            "the order is {} and cannot be paid",
+            order.status
+        )));
+    }
+    Ok(order)
+}
+
 /// `demoPay`: completes the payment through the same path as a verified
 /// notification. Demo mode only.
 pub async fn demo_pay(

@@ -316,6 +316,17 @@ impl OrderMutation {
         Ok(pay_placed(state, me, placed.order).await?)
     }
 
+    /// Opens the payment of an unpaid order again, for "pay now" from the
+    /// order list after the payment sheet was closed (CUSTOMER, own orders):
+    /// the same WeChat Pay transaction, fresh `wx.requestPayment` parameters.
+    /// CONFLICT once the order is no longer waiting for payment.
+    async fn pay_order(&self, ctx: &Context<'_>, id: ID) -> Result<PlaceOrderPayload> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let order = payment::unpaid_own(state, me, parse_id(&id, "id")?).await?;
+        Ok(pay_placed(state, me, order).await?)
+    }
+
     /// Pays an order without money (demo mode only), through the same path
     /// as a verified WeChat Pay notification (CUSTOMER, own orders).
     async fn demo_pay(&self, ctx: &Context<'_>, order_id: ID) -> Result<Order> {

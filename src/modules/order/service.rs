@@ -808,6 +808,15 @@ pub async fn cancel_own(
             now.status
         )));
     }
+    // The payment sheet may still be open: close the WeChat Pay transaction
+    // so it cannot be paid any more. (Time-outs need not: the prepay expires
+    // with the order.) Should closing fail, a payment that still arrives is
+    // recorded and refunded.
+    if let (Some(pay), Some(_)) = (&state.pay, &order.prepay_id)
+        && let Err(e) = pay.close_order(&state.http, &order.order_no).await
+    {
+        tracing::warn!(order_no = %order.order_no, error = %e, "closing the WeChat Pay transaction of a cancelled order");
+    }
     own(state, customer_id, id).await
 }
 
