@@ -1372,3 +1372,112 @@ async fn the_last_parts_shipped_at_once_ship_the_order() {
         assert_eq!(v["data"]["order"]["status"], "SHIPPED", "round {round}");
     }
 }
+
+#[tokio::test]
+async fn addresses_are_kept_changed_and_deleted_with_one_default() {
+    let app = spawn_app().await;
+    let buyer = app.customer_token("b").await;
+    let save = "mutation($i: AddressInput!) { saveAddress(input: $i) { id name phone isDefault } }";
+    let input = |name: &str, default: Option<bool>| {
+        let mut i = json!({ "name": name, "phone": "+86 138-0013-8000", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 1 号" });
+        if let Some(d) = default {
+            i["isDefault"] = json!(d);
+        }
+        i
+    };
+    let mine = || async {
+        let v = app
+            .gql(
+                Some(&buyer),
+                "{ myAddresses { id name isDefault } }",
+                json!({}),
+            )
+            .await;
+        v["data"]["myAddresses"].as_array().unwrap().clone()
+    };
+    let v = app
+        .gql(Some(&buyer), save, json!({ "i": input("甲", Some(false)) }))
+        .await;
+    let a = v["data"]["saveAddress"].clone();
+    assert_eq!(
+        a["isDefault"], true,
+        "the first address is the default: {v}"
+    );
+    assert_eq!(a["phone"], "13800138000", "stored normalised");
+    let v = app
+        .gql(Some(&buyer), save, json!({ "i": input("乙", None) }))
+        .await;
+    let b = v["data"]["saveAddress"].clone();
+    assert_eq!(b["isDefault"], false);
+
+    // Changing an address keeps its id; making it the default unsets the other.
+    let mut change = input("乙二", Some(true));
+    change["id"] = b["id"].clone();
+    let v = app.gql(Some(&buyer), save, json!({ "i": change })).await;
+    assert_eq!(v["data"]["saveAddress"]["id"], b["id"], "{v}");
+    assert_eq!(v["data"]["saveAddress"]["name"], "乙二");
+    let list = mine().await;
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["id"], b["id"], "the default first");
+    assert_eq!(list[0]["isDefault"], true);
+    assert_eq!(list[1]["isDefault"], false);
+
+    // Deleting the default hands it to the one left.
+    let delete = "mutation($id: ID!) { deleteAddress(id: $id) }";
+    let v = app
+        .gql(Some(&buyer), delete, json!({ "id": b["id"] }))
+        .await;
+    assert_eq!(v["data"]["deleteAddress"], true, "{v}");
+    let list = mine().await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["id"], a["id"]);
+    assert_eq!(list[0]["isDefault"], true);
+
+    // Nobody else's addresses can be changed or deleted, and bad ids are named.
+    let other = app.customer_token("mallory").await;
+    let mut steal = input("贼", None);
+    steal["id"] = a["id"].clone();
+    let v = app.gql(Some(&other), save, json!({ "i": steal })).await;
+    assert_eq!(error_code(&v), "NOT_FOUND", "{v}");
+    let v = app
+        .gql(Some(&other), delete, json!({ "id": a["id"] }))
+        .await;
+    assert_eq!(error_code(&v), "NOT_FOUND");
+    let v = app.gql(Some(&buyer), delete, json!({ "id": "nope" })).await;
+    assert_eq!(error_code(&v), "BAD_USER_INPUT");
+    assert_eq!(v["errors"][0]["extensions"]["field"], "id");
+    let mut bad = input("甲", None);
+    bad["id"] = json!("nope");
+    let v = app.gql(Some(&buyer), save, json!({ "i": bad })).await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "input.id", "{v}");
+    let v = app.gql(None, delete, json!({ "id": a["id"] })).await;
+    assert_eq!(error_code(&v), "UNAUTHENTICATED");
+    assert_eq!(mine().await.len(), 1, "nothing was lost");
+}
+
+#[tokio::test]
+async fn two_first_addresses_saved_at_once_leave_one_default() {
+    let app = spawn_app().await;
+    let buyer = app.customer_token("b").await;
+    let save = "mutation($i: AddressInput!) { saveAddress(input: $i) { id } }";
+    let calls = (0..10).map(|i| {
+        app.gql(
+            Some(&buyer),
+            save,
+            json!({ "i": { "name": format!("收件人{i}"), "phone": "13800138000", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 1 号" } }),
+        )
+    });
+    for v in futures_util::future::join_all(calls).await {
+        assert!(v["errors"].is_null(), "{v}");
+    }
+    let v = app
+        .gql(Some(&buyer), "{ myAddresses { isDefault } }", json!({}))
+        .await;
+    let defaults = v["data"]["myAddresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["isDefault"] == true)
+        .count();
+    assert_eq!(defaults, 1, "{v}");
+}

@@ -1,10 +1,13 @@
-//! Shipping addresses. A customer's first address is the default; saving
-//! one as default unsets the others in the same transaction.
+//! Shipping addresses. A customer with addresses always has exactly one
+//! default: the first address is it, making another the default unsets the
+//! others in the same transaction, and deleting the default (or unsetting
+//! it) hands it to the newest other address.
 use chrono::Utc;
 use entity::address;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Statement, TransactionTrait,
+    TryIntoModel, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 
@@ -80,26 +83,40 @@ fn check(data: &AddressData) -> AppResult<AddressData> {
     })
 }
 
+/// Saves a new address (`id: None`) or changes one of the customer's own.
+/// The first address is the default; making one the default unsets the
+/// others. A customer's address changes take turns (PostgreSQL: a
+/// transaction-scoped advisory lock; SQLite has one writer), so two first
+/// addresses saved at once never both end up the default.
 pub async fn save_address(
     state: &AppState,
     customer_id: i64,
+    id: Option<i64>,
     data: AddressData,
     is_default: Option<bool>,
 ) -> AppResult<address::Model> {
     let data = check(&data)?;
     let txn = state.db.begin().await?;
-    let count = address::Entity::find()
-        .filter(address::Column::CustomerId.eq(customer_id))
-        .all(&txn)
-        .await?
-        .len();
-    if count >= 20 {
-        return Err(AppError::bad_input(
-            "input",
-            "at most 20 addresses; remove one first",
-        ));
-    }
-    let make_default = is_default.unwrap_or(false) || count == 0;
+    take_turn(&txn, customer_id).await?;
+    let mine = addresses_of(&txn, &[customer_id]).await?;
+    let existing = match id {
+        Some(id) => Some(pick(&mine, customer_id, Some(id))?.clone()),
+        None if mine.len() >= MAX_ADDRESSES => {
+            return Err(AppError::bad_input(
+                "input",
+                format!("at most {MAX_ADDRESSES} addresses; delete one first (deleteAddress)"),
+            ));
+        }
+        None => None,
+    };
+    let was_default = existing.as_ref().is_some_and(|a| a.is_default);
+    // The only address stays the default whatever is asked: checkout needs one.
+    let make_default = match (&existing, is_default) {
+        (_, Some(true)) => true,
+        (None, _) => mine.is_empty(),
+        (Some(_), None) => was_default,
+        (Some(_), Some(false)) => was_default && mine.len() == 1,
+    };
     if make_default {
         address::Entity::update_many()
             .col_expr(address::Column::IsDefault, Expr::value(false))
@@ -107,22 +124,80 @@ pub async fn save_address(
             .exec(&txn)
             .await?;
     }
-    let saved = address::ActiveModel {
-        customer_id: Set(customer_id),
-        name: Set(data.name),
-        phone: Set(data.phone),
-        province: Set(data.province),
-        city: Set(data.city),
-        district: Set(data.district),
-        detail: Set(data.detail),
-        is_default: Set(make_default),
-        created_at: Set(Utc::now()),
-        ..Default::default()
+    let mut row = match existing {
+        Some(a) => a.into(),
+        None => address::ActiveModel {
+            customer_id: Set(customer_id),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        },
+    };
+    row.name = Set(data.name);
+    row.phone = Set(data.phone);
+    row.province = Set(data.province);
+    row.city = Set(data.city);
+    row.district = Set(data.district);
+    row.detail = Set(data.detail);
+    row.is_default = Set(make_default);
+    let saved = row.save(&txn).await?.try_into_model()?;
+    if was_default && !make_default {
+        promote_newest(&txn, customer_id, Some(saved.id)).await?;
     }
-    .insert(&txn)
-    .await?;
     txn.commit().await?;
     Ok(saved)
+}
+
+/// Deletes one of the customer's addresses; when it was the default, the
+/// newest remaining one becomes the default. Orders keep their own copy of
+/// the address they ship to.
+pub async fn delete_address(state: &AppState, customer_id: i64, id: i64) -> AppResult<()> {
+    let txn = state.db.begin().await?;
+    take_turn(&txn, customer_id).await?;
+    let mine = addresses_of(&txn, &[customer_id]).await?;
+    let gone = pick(&mine, customer_id, Some(id))?;
+    address::Entity::delete_by_id(gone.id).exec(&txn).await?;
+    if gone.is_default {
+        promote_newest(&txn, customer_id, None).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The most addresses one customer keeps.
+const MAX_ADDRESSES: usize = 20;
+
+async fn take_turn(txn: &DatabaseTransaction, customer_id: i64) -> AppResult<()> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        // Key space 1: a customer's addresses (two customers sharing a key
+        // only wait for each other).
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(1, ($1 % 2147483647)::int4)",
+            [customer_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Makes the customer's newest address (other than `except`) the default.
+async fn promote_newest(
+    txn: &DatabaseTransaction,
+    customer_id: i64,
+    except: Option<i64>,
+) -> AppResult<()> {
+    let mut q = address::Entity::find().filter(address::Column::CustomerId.eq(customer_id));
+    if let Some(e) = except {
+        q = q.filter(address::Column::Id.ne(e));
+    }
+    if let Some(newest) = q.order_by_desc(address::Column::Id).one(txn).await? {
+        address::Entity::update_many()
+            .col_expr(address::Column::IsDefault, Expr::value(true))
+            .filter(address::Column::Id.eq(newest.id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The default address first, then newest.

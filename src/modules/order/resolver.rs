@@ -283,7 +283,8 @@ impl OrderMutation {
         Ok(load_cart(state, me).await?)
     }
 
-    /// Saves a shipping address (CUSTOMER).
+    /// Saves a new shipping address, or with `input.id` changes one of the
+    /// caller's own (CUSTOMER).
     async fn save_address(&self, ctx: &Context<'_>, input: AddressInput) -> Result<Address> {
         let me = ctx.viewer().customer_id()?;
         let state = ctx.data_unchecked::<AppState>();
@@ -295,9 +296,24 @@ impl OrderMutation {
             district: input.district,
             detail: input.detail,
         };
-        Ok(address::save_address(state, me, data, input.is_default)
+        let id = input
+            .id
+            .as_ref()
+            .map(|id| parse_id(id, "input.id"))
+            .transpose()?;
+        Ok(address::save_address(state, me, id, data, input.is_default)
             .await?
             .into())
+    }
+
+    /// Deletes one of the caller's addresses; when it was the default, the
+    /// newest remaining one becomes the default (CUSTOMER). Placed orders
+    /// keep the address they ship to.
+    async fn delete_address(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        address::delete_address(state, me, parse_id(&id, "id")?).await?;
+        Ok(true)
     }
 
     /// Places an order and takes its stock (CUSTOMER). The same

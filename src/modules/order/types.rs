@@ -112,6 +112,8 @@ impl From<address::Model> for Address {
 /// A new shipping address.
 #[derive(InputObject)]
 pub struct AddressInput {
+    /// The address to change; omitted: a new address.
+    pub id: Option<ID>,
     /// Recipient, 1-32 characters.
     pub name: String,
     /// Mainland China mobile number.
@@ -124,7 +126,9 @@ pub struct AddressInput {
     pub district: String,
     /// Street and number, 1-200 characters.
     pub detail: String,
-    /// Make it the default address (the first address always is).
+    /// Make it the default address (true), or stop it being the default
+    /// (false: the newest other address takes over). The first address is
+    /// always the default; omitted on a change: left as it is.
     pub is_default: Option<bool>,
 }
 
