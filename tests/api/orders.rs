@@ -1481,3 +1481,60 @@ async fn two_first_addresses_saved_at_once_leave_one_default() {
         .count();
     assert_eq!(defaults, 1, "{v}");
 }
+
+#[tokio::test]
+async fn a_supplier_stock_sync_leaves_out_what_unpaid_orders_hold() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let buyer = app.customer_token("b").await;
+    save_address(&app, &buyer).await;
+    let sku = &shop.products[0].1[0];
+    let v = place(
+        &app,
+        &buyer,
+        json!([{ "skuId": sku, "quantity": 3 }]),
+        "unpaid",
+    )
+    .await;
+    let unpaid = v["data"]["placeOrder"]["order"]["id"].clone();
+    let (paid, _) = paid_order(&app, &shop, &buyer, &[(0, 2)], "paid").await;
+    assert!(!paid.is_null());
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![5]);
+    // The supplier counts 20 it can ship (the paid order's part is its own
+    // business); the unpaid order's 3 are not for sale again.
+    let sync = "mutation($i: [SupplierStockInput!]!) { syncSupplierStock(items: $i) { updated } }";
+    let v = app
+        .gql(
+            Some(&shop.supplier_tokens[0]),
+            sync,
+            json!({ "i": [{ "supplierSkuCode": "甲-1", "stock": 20 }] }),
+        )
+        .await;
+    assert_eq!(v["data"]["syncSupplierStock"]["updated"], 1, "{v}");
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![17]);
+    // Cancelled, the unpaid order gives its 3 back: 20 again, never 23.
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
+            json!({ "id": unpaid }),
+        )
+        .await;
+    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED", "{v}");
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![20]);
+    // A count below what unpaid orders hold sets no negative stock.
+    place(
+        &app,
+        &buyer,
+        json!([{ "skuId": sku, "quantity": 5 }]),
+        "again",
+    )
+    .await;
+    app.gql(
+        Some(&shop.supplier_tokens[0]),
+        sync,
+        json!({ "i": [{ "supplierSkuCode": "甲-1", "stock": 2 }] }),
+    )
+    .await;
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![0]);
+}

@@ -9,9 +9,9 @@ use entity::{category, product, product_sales_daily, sku};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    ExprTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, ExprTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
     sea_query::{Expr, Func, LikeExpr, OnConflict},
 };
 use serde::{Deserialize, Serialize};
@@ -602,21 +602,46 @@ pub async fn count_sale(
     Ok(())
 }
 
-/// Sets stock of several SKUs at once (supplier stock sync), then refreshes their products.
-pub async fn set_stocks(state: &AppState, stocks: &[(i64, i32)]) -> AppResult<()> {
-    let txn = state.db.begin().await?;
+/// Locks these SKU rows for the rest of the transaction, in id order (the
+/// lock order of every stock change; PostgreSQL `FOR UPDATE`, SQLite has one
+/// writer): stock is then read and written by this transaction alone.
+pub async fn lock_skus(txn: &DatabaseTransaction, ids: &[i64]) -> AppResult<()> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() || txn.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    sku::Entity::find()
+        .select_only()
+        .column(sku::Column::Id)
+        .filter(sku::Column::Id.is_in(ids))
+        .order_by_asc(sku::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .all(txn)
+        .await?;
+    Ok(())
+}
+
+/// Sets the stock of several SKUs in the caller's transaction; the caller
+/// refreshes their products after the commit ([`invalidate_skus`]).
+pub async fn set_stocks_in(txn: &DatabaseTransaction, stocks: &[(i64, i32)]) -> AppResult<()> {
     let now = Utc::now();
     for (sku_id, stock) in stocks {
         sku::Entity::update_many()
             .col_expr(sku::Column::Stock, Expr::value(*stock))
             .col_expr(sku::Column::UpdatedAt, Expr::value(now))
             .filter(sku::Column::Id.eq(*sku_id))
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
-    txn.commit().await?;
-    let ids: Vec<i64> = stocks.iter().map(|s| s.0).collect();
-    let products: Vec<i64> = skus_by_ids(&state.db, &ids)
+    Ok(())
+}
+
+/// After a stock change of these SKUs: their products' entries.
+pub async fn invalidate_skus(state: &AppState, sku_ids: &[i64]) -> AppResult<()> {
+    let products: Vec<i64> = skus_by_ids(&state.db, sku_ids)
         .await?
         .into_iter()
         .map(|s| s.product_id)

@@ -721,6 +721,44 @@ pub async fn lines_of(
         .await?)
 }
 
+/// Units of these SKUs that unpaid orders hold (taken from stock when the
+/// orders were placed, given back should they be cancelled), by SKU.
+pub async fn units_held(
+    txn: &DatabaseTransaction,
+    sku_ids: &[i64],
+) -> AppResult<HashMap<i64, i64>> {
+    if sku_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, Option<i64>)> = order_line::Entity::find()
+        .select_only()
+        .column(order_line::Column::SkuId)
+        .column_as(
+            Expr::col((order_line::Entity, order_line::Column::Quantity)).sum(),
+            "held",
+        )
+        // From the unpaid orders (few; a partial index holds exactly them)
+        // to their lines, not through every line ever sold of these SKUs.
+        .filter(
+            order_line::Column::OrderId.in_subquery(
+                Query::select()
+                    .column(shop_order::Column::Id)
+                    .from(shop_order::Entity)
+                    .and_where(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
+                    .to_owned(),
+            ),
+        )
+        .filter(order_line::Column::SkuId.is_in(sku_ids.iter().copied()))
+        .group_by(order_line::Column::SkuId)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(sku, held)| (sku, held.unwrap_or(0)))
+        .collect())
+}
+
 /// Moves an order from `from` to `to` if it is still in `from`; true when this call moved it.
 async fn transition(
     txn: &DatabaseTransaction,

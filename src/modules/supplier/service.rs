@@ -3,13 +3,16 @@ use chrono::Utc;
 use entity::{sku, supplier, supplier_sku_link};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, SqlErr, sea_query::OnConflict,
+    EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait, sea_query::OnConflict,
 };
 
 use crate::{
     auth::{random_token, sha256_hex},
     error::{AppError, AppResult},
-    modules::catalogue::service::MAX_PRICE_FEN,
+    modules::{
+        catalogue::service::{self as catalogue, MAX_PRICE_FEN},
+        order::service as order,
+    },
     state::AppState,
 };
 
@@ -183,6 +186,14 @@ pub struct StockUpdate {
 
 /// Applies a supplier's stock (and cost) by its own SKU codes. Unknown codes
 /// are reported, not fatal; the known ones are applied in one transaction.
+///
+/// The supplier counts what it can still ship; the store's unpaid orders
+/// hold units it does not know of (taken from stock when placed, given back
+/// if they are cancelled), so the stock set is the supplier's count less
+/// those units, never below zero. The SKU rows are locked first, so an
+/// order placed or cancelled meanwhile is counted exactly once: one that
+/// committed is in the count of held units, one still waiting for the
+/// lock takes from (or gives back to) the stock set here.
 pub async fn sync_stock(
     state: &AppState,
     supplier_id: i64,
@@ -192,7 +203,7 @@ pub async fn sync_stock(
         return Err(AppError::bad_input("items", "send 1 to 500 SKUs at a time"));
     }
     for (i, it) in items.iter().enumerate() {
-        crate::modules::catalogue::service::check_stock(it.stock, &format!("items[{i}].stock"))?;
+        catalogue::check_stock(it.stock, &format!("items[{i}].stock"))?;
         if let Some(c) = it.cost_fen
             && !(0..=MAX_PRICE_FEN).contains(&c)
         {
@@ -206,39 +217,46 @@ pub async fn sync_stock(
         .iter()
         .map(|i| i.supplier_sku_code.trim().to_string())
         .collect();
+    let txn = state.db.begin().await?;
     let links: std::collections::HashMap<String, supplier_sku_link::Model> =
         supplier_sku_link::Entity::find()
             .filter(supplier_sku_link::Column::SupplierId.eq(supplier_id))
             .filter(supplier_sku_link::Column::SupplierSkuCode.is_in(codes.clone()))
-            .all(&state.db)
+            .all(&txn)
             .await?
             .into_iter()
             .map(|l| (l.supplier_sku_code.clone(), l))
             .collect();
+    let sku_ids: Vec<i64> = links.values().map(|l| l.sku_id).collect();
+    catalogue::lock_skus(&txn, &sku_ids).await?;
+    let held = order::units_held(&txn, &sku_ids).await?;
     let mut unknown = Vec::new();
     let mut stocks = Vec::new();
     for (it, code) in items.iter().zip(&codes) {
-        match links.get(code) {
-            Some(link) => {
-                stocks.push((link.sku_id, it.stock));
-                if let Some(cost) = it.cost_fen {
-                    supplier_sku_link::Entity::update_many()
-                        .col_expr(
-                            supplier_sku_link::Column::CostFen,
-                            sea_orm::sea_query::Expr::value(cost),
-                        )
-                        .col_expr(
-                            supplier_sku_link::Column::UpdatedAt,
-                            sea_orm::sea_query::Expr::value(Utc::now()),
-                        )
-                        .filter(supplier_sku_link::Column::SkuId.eq(link.sku_id))
-                        .exec(&state.db)
-                        .await?;
-                }
-            }
-            None => unknown.push(code.clone()),
+        let Some(link) = links.get(code) else {
+            unknown.push(code.clone());
+            continue;
+        };
+        let held = held.get(&link.sku_id).copied().unwrap_or(0);
+        let stock = (i64::from(it.stock) - held).max(0);
+        stocks.push((link.sku_id, i32::try_from(stock).unwrap_or(i32::MAX)));
+        if let Some(cost) = it.cost_fen {
+            supplier_sku_link::Entity::update_many()
+                .col_expr(
+                    supplier_sku_link::Column::CostFen,
+                    sea_orm::sea_query::Expr::value(cost),
+                )
+                .col_expr(
+                    supplier_sku_link::Column::UpdatedAt,
+                    sea_orm::sea_query::Expr::value(Utc::now()),
+                )
+                .filter(supplier_sku_link::Column::SkuId.eq(link.sku_id))
+                .exec(&txn)
+                .await?;
         }
     }
-    crate::modules::catalogue::service::set_stocks(state, &stocks).await?;
+    catalogue::set_stocks_in(&txn, &stocks).await?;
+    txn.commit().await?;
+    catalogue::invalidate_skus(state, &sku_ids).await?;
     Ok((stocks.len(), unknown))
 }

@@ -112,7 +112,9 @@ pub struct StockSyncResult {
 pub struct SupplierStockInput {
     /// The supplier's SKU code.
     pub supplier_sku_code: String,
-    /// Units in stock, 0 to 10,000,000.
+    /// Units the supplier can still ship, 0 to 10,000,000, not counting
+    /// the fulfillments it has already received. The store sells that many
+    /// less the units its unpaid orders hold.
     pub stock: i32,
     /// New cost per unit (fen).
     pub cost_fen: Option<Money>,
