@@ -1561,30 +1561,42 @@ pub async fn list(
 /// Background job: cancels every order unpaid past its deadline and returns
 /// its stock. Safe from several instances at once (conditional updates).
 pub async fn expire_unpaid(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
-    let due = shop_order::Entity::find()
-        .filter(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
-        .filter(shop_order::Column::ExpiresAt.lte(now))
-        .order_by_asc(shop_order::Column::ExpiresAt)
-        .limit(500)
-        .all(&state.db)
-        .await?;
+    const PAGE: u64 = 500;
     let mut cancelled = 0;
-    for order in due {
-        // One order failing (a lock conflict, say) must not hold up the rest.
-        match cancel(state, &order).await {
-            Ok(true) => cancelled += 1,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(order_id = order.id, error = ?e, "could not time out an order; next tick retries")
+    // Everything due, a page at a time (after a flash sale thousands of
+    // orders may be abandoned at once); a page in which nothing could be
+    // cancelled ends the run, and the next tick tries again.
+    loop {
+        let due = shop_order::Entity::find()
+            .filter(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
+            .filter(shop_order::Column::ExpiresAt.lte(now))
+            .order_by_asc(shop_order::Column::ExpiresAt)
+            .limit(PAGE)
+            .all(&state.db)
+            .await?;
+        let full_page = due.len() as u64 == PAGE;
+        let mut moved = 0;
+        for order in due {
+            // One order failing (a lock conflict, say) must not hold up the rest.
+            match cancel(state, &order).await {
+                Ok(true) => moved += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(order_id = order.id, error = ?e, "could not time out an order; next tick retries")
+                }
             }
         }
+        cancelled += moved;
+        if !full_page || moved == 0 {
+            return Ok(cancelled);
+        }
     }
-    Ok(cancelled)
 }
 
 /// Background job: completes orders shipped `AUTO_COMPLETE_DAYS` ago. One
 /// conditional statement: safe from several instances at once.
 pub async fn auto_complete(state: &AppState, now: DateTime<Utc>) -> AppResult<u64> {
+    state::check(Status::Shipped, Status::Completed)?;
     let cutoff = now - chrono::Duration::days(i64::from(state.settings.auto_complete_days));
     let res = shop_order::Entity::update_many()
         .col_expr(
