@@ -8,6 +8,7 @@ mod catalogue;
 mod helpers;
 mod http_limits;
 mod ops;
+mod order_input;
 mod orders;
 mod referral;
 mod wallet;

@@ -31,7 +31,7 @@ pub async fn place(app: &TestApp, token: &str, items: Value, key: &str) -> Value
     .await
 }
 
-async fn stock_of(app: &TestApp, product: &str) -> Vec<i64> {
+pub async fn stock_of(app: &TestApp, product: &str) -> Vec<i64> {
     let v = app
         .gql(
             None,
@@ -45,15 +45,18 @@ async fn stock_of(app: &TestApp, product: &str) -> Vec<i64> {
         .unwrap_or_default()
 }
 
-struct Shop {
-    admin: String,
+pub struct Shop {
+    pub admin: String,
     /// (product id, sku ids)
-    products: Vec<(String, Vec<String>)>,
-    supplier_tokens: Vec<String>,
+    pub products: Vec<(String, Vec<String>)>,
+    /// Suppliers 甲 and 乙.
+    pub supplier_ids: Vec<String>,
+    pub supplier_tokens: Vec<String>,
 }
 
-/// Three products: one per supplier A and B, one self-operated; prices 3000, 2500, 1000.
-async fn shop(app: &TestApp, stock: i64) -> Shop {
+/// Three products with `stock` units each: one per supplier 甲 and 乙, one
+/// self-operated; prices 3000, 2500, 1000.
+pub async fn shop(app: &TestApp, stock: i64) -> Shop {
     let admin = app.admin_token().await;
     let cat = create_category(app, &admin, "c", None).await;
     let mut products = Vec::new();
@@ -68,7 +71,7 @@ async fn shop(app: &TestApp, stock: i64) -> Shop {
         .await;
         products.push((p["id"].as_str().unwrap().to_string(), vec![sku]));
     }
-    let mut supplier_tokens = Vec::new();
+    let (mut supplier_ids, mut supplier_tokens) = (Vec::new(), Vec::new());
     for (i, name) in ["甲", "乙"].iter().enumerate() {
         let v = app.gql(Some(&admin), "mutation($n: String!) { createSupplier(input: {name: $n}) { apiKey supplier { id } } }", json!({ "n": name })).await;
         let key = v["data"]["createSupplier"]["apiKey"]
@@ -79,6 +82,7 @@ async fn shop(app: &TestApp, stock: i64) -> Shop {
             .as_str()
             .unwrap()
             .to_string();
+        supplier_ids.push(sid.clone());
         app.gql(
             Some(&admin),
             "mutation($s: ID!, $i: SupplierLinkInput!) { linkSkuToSupplier(skuId: $s, input: $i) { id } }",
@@ -102,6 +106,7 @@ async fn shop(app: &TestApp, stock: i64) -> Shop {
     Shop {
         admin,
         products,
+        supplier_ids,
         supplier_tokens,
     }
 }

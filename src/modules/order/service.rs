@@ -210,6 +210,14 @@ pub async fn preview(
 ) -> AppResult<Breakdown> {
     check_request(req)?;
     let lines = load_lines(&state.db, req).await?;
+    // What placing would refuse, the preview refuses too: an address that is
+    // not the caller's, a line the stock cannot cover now.
+    if req.address_id.is_some() {
+        address::shipping_address(&state.db, customer_id, req.address_id).await?;
+    }
+    if let Some(short) = lines.iter().find(|l| l.sku.stock < l.quantity) {
+        return Err(out_of_stock(short));
+    }
     let mut input = pricing_input(&state.db, state, customer_id, &lines).await?;
     if req.use_balance {
         let w = crate::modules::wallet::service::wallet_of(state, customer_id).await?;
