@@ -4,6 +4,7 @@
 //! transactions, cache). A domain calls another domain's service, never its
 //! tables.
 pub mod catalogue;
+pub mod coupon;
 pub mod customer;
 pub mod membership;
 pub mod order;

@@ -786,6 +786,23 @@ async fn the_demo_store_seeds_once() {
         v["data"]["topUpPlans"][0],
         json!({ "payFen": 10000, "bonusFen": 2000 })
     );
+    let v = app
+        .gql(
+            None,
+            "{ availableCoupons { name } promotions { name } topUpPlans { giftCouponTemplates { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        v["data"]["availableCoupons"].as_array().unwrap().len(),
+        1,
+        "{v}"
+    );
+    assert_eq!(v["data"]["promotions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["data"]["topUpPlans"][0]["giftCouponTemplates"][0]["name"],
+        "充值礼 满99减15"
+    );
 }
 
 /// Scale-out: an edit through one instance is seen through another on its

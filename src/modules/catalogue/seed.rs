@@ -402,6 +402,34 @@ pub async fn seed_demo(state: &AppState) -> AppResult<bool> {
         )
         .await?;
     }
+    use crate::modules::coupon::service::{self as coupons, PromotionDraft, TemplateDraft};
+    let coupon = |name: &str, threshold_fen, off_fen, claimable| TemplateDraft {
+        name: name.into(),
+        threshold_fen,
+        off_fen,
+        total_quantity: None,
+        per_customer_limit: Some(1),
+        valid_days: Some(30),
+        valid_from: None,
+        valid_to: None,
+        claimable: Some(claimable),
+        claim_starts_at: None,
+        claim_ends_at: None,
+    };
+    coupons::create_template(state, coupon("新人券 满59减10", 5_900, 1_000, true)).await?;
+    let gift =
+        coupons::create_template(state, coupon("充值礼 满99减15", 9_900, 1_500, false)).await?;
+    coupons::create_promotion(
+        state,
+        PromotionDraft {
+            name: "全场满199减20".into(),
+            threshold_fen: 19_900,
+            off_fen: 2_000,
+            starts_at: None,
+            ends_at: chrono::Utc::now() + chrono::Duration::days(365),
+        },
+    )
+    .await?;
     for (name, pay, bonus) in [("充100送20", 10_000, 2_000), ("充500送120", 50_000, 12_000)] {
         membership::create_top_up_plan(
             state,
@@ -409,6 +437,7 @@ pub async fn seed_demo(state: &AppState) -> AppResult<bool> {
                 name: Some(name.into()),
                 pay_fen: Some(pay),
                 bonus_fen: Some(bonus),
+                gift_coupon_template_ids: Some(vec![gift.id]),
                 ..Default::default()
             },
         )

@@ -25,6 +25,23 @@ pub async fn get(state: &AppState, id: i64) -> AppResult<customer::Model> {
     })
 }
 
+/// Which of these ids are customers.
+pub async fn existing_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<i64>> {
+    let mut found = Vec::with_capacity(ids.len());
+    // Chunks keep every statement far below both databases' parameter limits.
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<i64> = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
 /// The customer's inviter (`None`: nobody invited them, or no such
 /// customer). Bound once, at creation, so it is kept in `state.referrers`
 /// after the first read; `db` is the caller's transaction.

@@ -285,7 +285,28 @@ fn apply_top_up(a: &mut top_up_plan::ActiveModel, d: &TopUpDraft) -> AppResult<(
     Ok(())
 }
 
+/// Gift coupons must be templates that exist.
+async fn check_gifts(state: &AppState, d: &TopUpDraft) -> AppResult<()> {
+    let Some(ids) = &d.gift_coupon_template_ids else {
+        return Ok(());
+    };
+    let found = crate::modules::coupon::service::templates_by_ids(&state.db, ids).await?;
+    if let Some(unknown) = ids.iter().find(|id| !found.iter().any(|t| t.id == **id)) {
+        return Err(AppError::bad_input(
+            "giftCouponTemplateIds",
+            format!("coupon template {unknown} does not exist"),
+        ));
+    }
+    Ok(())
+}
+
+/// The coupon templates a top-up plan gives with each top-up.
+pub fn gift_templates(plan: &top_up_plan::Model) -> Vec<i64> {
+    serde_json::from_str(&plan.gift_coupon_template_ids).unwrap_or_default()
+}
+
 pub async fn create_top_up_plan(state: &AppState, d: TopUpDraft) -> AppResult<top_up_plan::Model> {
+    check_gifts(state, &d).await?;
     let mut a = top_up_plan::ActiveModel {
         active: Set(true),
         gift_coupon_template_ids: Set("[]".into()),
@@ -303,6 +324,7 @@ pub async fn update_top_up_plan(
     d: TopUpDraft,
 ) -> AppResult<top_up_plan::Model> {
     let found = top_up_plan(&state.db, id).await?;
+    check_gifts(state, &d).await?;
     let mut a: top_up_plan::ActiveModel = found.into();
     apply_top_up(&mut a, &d)?;
     Ok(a.update(&state.db).await?)

@@ -1,9 +1,14 @@
 //! GraphQL shapes of membership and top-up plans.
-use async_graphql::{ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{membership, membership_plan, top_up_plan};
 
-use crate::graphql::{ids::to_id, scalars::Money};
+use super::service;
+use crate::{
+    graphql::{ids::to_id, scalars::Money},
+    modules::coupon::{service as coupons, types::CouponTemplate},
+    state::AppState,
+};
 
 /// A paid membership card on sale.
 pub struct MembershipPlan(pub membership_plan::Model);
@@ -84,13 +89,14 @@ impl TopUpPlan {
     async fn bonus_fen(&self) -> Money {
         Money(self.0.bonus_fen)
     }
-    /// Coupon templates given with the top-up (issued once coupons exist).
-    async fn gift_coupon_templates(&self) -> Vec<ID> {
-        serde_json::from_str::<Vec<i64>>(&self.0.gift_coupon_template_ids)
-            .unwrap_or_default()
-            .into_iter()
-            .map(to_id)
-            .collect()
+    /// Coupons given with each top-up, one of each template (a template
+    /// that can no longer give is skipped).
+    async fn gift_coupon_templates(&self, ctx: &Context<'_>) -> Result<Vec<CouponTemplate>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let ids = service::gift_templates(&self.0);
+        let mut found = coupons::templates_by_ids(&state.db, &ids).await?;
+        found.sort_by_key(|t| ids.iter().position(|id| *id == t.id));
+        Ok(found.into_iter().map(CouponTemplate).collect())
     }
     /// Still sold.
     async fn active(&self) -> bool {

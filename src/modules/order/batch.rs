@@ -18,8 +18,9 @@
 //! then placed one by one (`service::place_one`), so no order fails for
 //! another's sake.
 //!
-//! Orders paid partly from the balance do not come here: the wallet must be
-//! locked for each, and they are placed one by one.
+//! Orders paid partly from the balance or using a coupon do not come here:
+//! the wallet or the coupon must be taken for each, and they are placed one
+//! by one.
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Utc;
@@ -38,7 +39,10 @@ use super::{
 };
 use crate::{
     error::{AppError, AppResult},
-    modules::{catalogue::service as catalogue, membership::service as membership},
+    modules::{
+        catalogue::service as catalogue, coupon::service as coupons,
+        membership::service as membership,
+    },
     state::AppState,
 };
 
@@ -223,7 +227,9 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
     let sku_ids: Vec<i64> = found.keys().copied().collect();
     let links = service::links_of(&txn, &sku_ids).await?;
     let addresses = address::addresses_of(&txn, &customers).await?;
-    let terms = membership::terms_of(&txn, &customers, Utc::now()).await?;
+    let now = Utc::now();
+    let terms = membership::terms_of(&txn, &customers, now).await?;
+    let promotions = coupons::running(&txn, now).await?;
 
     // Each order checked and priced on its own, as `place_one` would.
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(jobs.len());
@@ -231,8 +237,12 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
     for j in jobs {
         let checked = service::lines_of_request(&found, &j.req).and_then(|lines| {
             let address = address::pick(&addresses, j.customer_id, j.req.address_id)?;
-            let input =
-                service::pricing_input_with(state, &lines, terms.get(&j.customer_id).copied());
+            let input = service::pricing_input_with(
+                state,
+                &lines,
+                terms.get(&j.customer_id).copied(),
+                promotions.clone(),
+            );
             Ok(Priced {
                 breakdown: pricing::price(&input),
                 lines,
@@ -264,6 +274,7 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
                 address: Some(p.address.clone()),
                 remark: service::remark_of(&j.req),
                 links: &links,
+                coupon_id: None,
             })
         })
         .collect();

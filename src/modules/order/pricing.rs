@@ -46,7 +46,8 @@ pub struct Shipping {
 pub struct PricingInput {
     pub lines: Vec<LineInput>,
     pub membership: Option<Membership>,
-    pub promotion: Option<Promotion>,
+    /// The promotions running now; the one that takes most off applies.
+    pub promotions: Vec<Promotion>,
     pub coupon: Option<Coupon>,
     /// `None` = nothing to ship (membership and top-up orders).
     pub shipping: Option<Shipping>,
@@ -71,6 +72,17 @@ pub struct Breakdown {
     pub payable_fen: i64,
 }
 
+/// What the best of these promotions takes off `goods`: promotions do not
+/// stack (a store running 满100减10 and 满200减30 means one or the other).
+pub fn best_promotion_off(promotions: &[Promotion], goods: i64) -> i64 {
+    promotions
+        .iter()
+        .filter(|p| goods >= p.threshold_fen)
+        .map(|p| p.off_fen.min(goods))
+        .max()
+        .unwrap_or(0)
+}
+
 pub fn price(input: &PricingInput) -> Breakdown {
     let mut b = Breakdown::default();
     for line in &input.lines {
@@ -86,12 +98,8 @@ pub fn price(input: &PricingInput) -> Breakdown {
         b.lines.push((unit, unit * line.quantity));
     }
     let mut goods = b.items_fen - b.member_discount_fen;
-    if let Some(p) = input.promotion
-        && goods >= p.threshold_fen
-    {
-        b.promotion_discount_fen = p.off_fen.min(goods);
-        goods -= b.promotion_discount_fen;
-    }
+    b.promotion_discount_fen = best_promotion_off(&input.promotions, goods);
+    goods -= b.promotion_discount_fen;
     if let Some(c) = input.coupon
         && goods >= c.threshold_fen
     {
@@ -155,7 +163,7 @@ mod tests {
         });
         let b = price(&PricingInput {
             lines: vec![line(9900, None, 1)],
-            promotion: promo,
+            promotions: promo.into_iter().collect(),
             shipping: Some(SHIP),
             ..Default::default()
         });
@@ -201,10 +209,10 @@ mod tests {
     fn coupon_after_promotion_never_below_zero() {
         let b = price(&PricingInput {
             lines: vec![line(1000, None, 1)],
-            promotion: Some(Promotion {
+            promotions: vec![Promotion {
                 threshold_fen: 0,
                 off_fen: 600,
-            }),
+            }],
             coupon: Some(Coupon {
                 threshold_fen: 0,
                 off_fen: 600,
@@ -231,6 +239,54 @@ mod tests {
         assert_eq!((b.balance_fen, b.payable_fen), (5800, 0));
     }
 
+    #[test]
+    fn the_best_promotion_applies_and_they_do_not_stack() {
+        let tiers = vec![
+            Promotion {
+                threshold_fen: 10_000,
+                off_fen: 1_000,
+            },
+            Promotion {
+                threshold_fen: 20_000,
+                off_fen: 3_000,
+            },
+        ];
+        let goods = |fen| {
+            price(&PricingInput {
+                lines: vec![line(fen, None, 1)],
+                promotions: tiers.clone(),
+                ..Default::default()
+            })
+            .promotion_discount_fen
+        };
+        assert_eq!(goods(9_999), 0);
+        assert_eq!(goods(10_000), 1_000);
+        assert_eq!(goods(19_999), 1_000);
+        assert_eq!(goods(20_000), 3_000, "the better tier, not both");
+        assert_eq!(goods(50_000), 3_000);
+    }
+
+    #[test]
+    fn a_coupon_counts_goods_after_the_promotion() {
+        let b = price(&PricingInput {
+            lines: vec![line(10_000, None, 1)],
+            promotions: vec![Promotion {
+                threshold_fen: 10_000,
+                off_fen: 1_000,
+            }],
+            coupon: Some(Coupon {
+                threshold_fen: 10_000,
+                off_fen: 500,
+            }),
+            ..Default::default()
+        });
+        assert_eq!(b.promotion_discount_fen, 1_000);
+        assert_eq!(
+            b.coupon_discount_fen, 0,
+            "9000 left is below the coupon's 10000"
+        );
+    }
+
     /// Property: whatever the inputs, the parts add up and nothing is negative.
     #[test]
     fn the_breakdown_always_adds_up() {
@@ -254,10 +310,12 @@ mod tests {
                     discount_percent: 50 + next(51),
                     free_shipping: next(2) == 0,
                 }),
-                promotion: (next(2) == 0).then(|| Promotion {
-                    threshold_fen: next(50_000),
-                    off_fen: next(5_000),
-                }),
+                promotions: (0..next(3))
+                    .map(|_| Promotion {
+                        threshold_fen: next(50_000),
+                        off_fen: next(5_000),
+                    })
+                    .collect(),
                 coupon: (next(2) == 0).then(|| Coupon {
                     threshold_fen: next(50_000),
                     off_fen: next(5_000),

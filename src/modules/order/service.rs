@@ -22,6 +22,7 @@ use crate::{
     error::{AppError, AppResult},
     modules::{
         catalogue::service::{self as catalogue, ON_SHELF},
+        coupon::service as coupons,
         membership::service as membership,
         supplier::service as supplier,
         wallet::ledger::{self, Kind as LedgerKind, Movement},
@@ -86,11 +87,6 @@ pub(super) fn check_request(req: &OrderRequest) -> AppResult<()> {
         return Err(AppError::bad_input(
             "remark",
             "must be at most 200 characters",
-        ));
-    }
-    if req.coupon_id.is_some() {
-        return Err(AppError::CouponInvalid(
-            "coupons are not available yet".into(),
         ));
     }
     Ok(())
@@ -166,24 +162,42 @@ fn shipping(state: &AppState) -> Shipping {
     }
 }
 
-/// The pricing pipeline's inputs for this customer: its membership's terms
-/// now; promotions and coupons plug in here as they arrive. The balance is
-/// set by the caller (read, or locked inside the placing transaction).
+/// The pricing pipeline's inputs for this customer now: its membership's
+/// terms, the promotions running and the coupon it chose (`COUPON_INVALID`
+/// when it cannot use it). The balance is set by the caller (read, or
+/// locked inside the placing transaction).
 async fn pricing_input(
     db: &impl ConnectionTrait,
     state: &AppState,
     customer_id: i64,
     lines: &[PricedLine],
+    coupon_id: Option<i64>,
 ) -> AppResult<PricingInput> {
-    let terms = membership::terms(db, customer_id, Utc::now()).await?;
-    Ok(pricing_input_with(state, lines, terms))
+    let now = Utc::now();
+    let terms = membership::terms(db, customer_id, now).await?;
+    let promotions = coupons::running(db, now).await?;
+    let mut input = pricing_input_with(state, lines, terms, promotions);
+    if let Some(id) = coupon_id {
+        input.coupon = Some(coupons::usable(db, customer_id, id, now).await?);
+    }
+    Ok(input)
 }
 
-/// [`pricing_input`] with the membership terms already read.
+/// A chosen coupon the priced order does not reach is refused, not
+/// silently dropped: the customer picked it for a reason.
+fn check_coupon_reached(input: &PricingInput, b: &Breakdown) -> AppResult<()> {
+    match &input.coupon {
+        Some(c) if b.coupon_discount_fen == 0 => Err(coupons::below_threshold(c)),
+        _ => Ok(()),
+    }
+}
+
+/// [`pricing_input`] with the membership terms and promotions already read.
 pub(super) fn pricing_input_with(
     state: &AppState,
     lines: &[PricedLine],
     membership: Option<pricing::Membership>,
+    promotions: Vec<pricing::Promotion>,
 ) -> PricingInput {
     PricingInput {
         lines: lines
@@ -195,7 +209,7 @@ pub(super) fn pricing_input_with(
             })
             .collect(),
         membership,
-        promotion: None,
+        promotions,
         coupon: None,
         shipping: Some(shipping(state)),
         balance_available_fen: 0,
@@ -218,12 +232,14 @@ pub async fn preview(
     if let Some(short) = lines.iter().find(|l| l.sku.stock < l.quantity) {
         return Err(out_of_stock(short));
     }
-    let mut input = pricing_input(&state.db, state, customer_id, &lines).await?;
+    let mut input = pricing_input(&state.db, state, customer_id, &lines, req.coupon_id).await?;
     if req.use_balance {
         let w = crate::modules::wallet::service::wallet_of(state, customer_id).await?;
         input.balance_available_fen = w.principal_fen + w.bonus_fen;
     }
-    Ok(pricing::price(&input))
+    let b = pricing::price(&input);
+    check_coupon_reached(&input, &b)?;
+    Ok(b)
 }
 
 /// The result of placing: the order, and whether it was placed just now.
@@ -268,6 +284,8 @@ pub(super) struct Draft<'a> {
     pub(super) address: Option<AddressData>,
     pub(super) remark: Option<String>,
     pub(super) links: &'a Links,
+    /// The coupon it uses (priced in `input.coupon`).
+    pub(super) coupon_id: Option<i64>,
 }
 
 /// Supplier links, by SKU id.
@@ -388,9 +406,9 @@ pub(super) fn out_of_stock(l: &PricedLine) -> AppError {
 /// and writes the order, its lines, its balance draw and its idempotency key
 /// in one transaction. The same key with the same request returns the same order.
 ///
-/// Orders paid partly from the balance are placed one by one (the wallet is
-/// locked for each); the others go through the batch writer (`batch`), which
-/// writes concurrent orders together.
+/// Orders paid partly from the balance or using a coupon are placed one by
+/// one (the wallet, the coupon are taken for each); the others go through
+/// the batch writer (`batch`), which writes concurrent orders together.
 pub async fn place(
     state: &AppState,
     customer_id: i64,
@@ -402,7 +420,7 @@ pub async fn place(
     let mut canonical = req.clone();
     canonical.items.sort_by_key(|i| i.sku_id);
     let hash = request_hash(&canonical);
-    if req.use_balance {
+    if req.use_balance || req.coupon_id.is_some() {
         place_one(state, customer_id, req, key, &hash).await
     } else {
         state.placer.place(state, customer_id, req, key, hash).await
@@ -432,11 +450,12 @@ pub(super) async fn place_one(
             kind: KIND_GOODS,
             plan_id: None,
             lines: &lines,
-            input: pricing_input(&txn, state, customer_id, &lines).await?,
+            input: pricing_input(&txn, state, customer_id, &lines, req.coupon_id).await?,
             use_balance: req.use_balance,
             address: Some(AddressData::from(&address)),
             remark: remark_of(req),
             links: &links,
+            coupon_id: req.coupon_id,
         };
         let order = write_order(txn, state, customer_id, key, hash, draft).await?;
         Ok((
@@ -521,6 +540,7 @@ pub async fn place_plan_order(
             address: None,
             remark: None,
             links: &no_links,
+            coupon_id: None,
         };
         write_order(txn, state, customer_id, key, &hash, draft).await
     };
@@ -586,6 +606,7 @@ async fn write_order(
         d.input.membership = None;
     }
     let breakdown = pricing::price(&d.input);
+    check_coupon_reached(&d.input, &breakdown)?;
     let (draw_p, draw_b) = match &wallet {
         Some(w) => ledger::split_draw(breakdown.balance_fen, w.principal_fen, w.bonus_fen),
         None => (0, 0),
@@ -618,6 +639,9 @@ async fn write_order(
         )
         .await?;
     }
+    if let Some(coupon) = d.coupon_id {
+        coupons::take(&txn, customer_id, coupon, order.id, Utc::now()).await?;
+    }
     if !d.lines.is_empty() {
         order_line::Entity::insert_many(line_rows(order.id, &d, &breakdown))
             .exec_without_returning(&txn)
@@ -625,8 +649,8 @@ async fn write_order(
     }
     // Stock is taken near the end: a flash sale's buyers queue on the SKU
     // row's lock, so the lock is held for as short as can be. The lock order,
-    // here and in `batch`: the wallet, the order's key, the SKUs by id, the
-    // cart; keeping to it means concurrent orders never deadlock.
+    // here and in `batch`: the wallet, the order's key, its coupon, the SKUs
+    // by id, the cart; keeping to it means concurrent orders never deadlock.
     let mut by_sku: Vec<&PricedLine> = d.lines.iter().collect();
     by_sku.sort_by_key(|l| l.sku.id);
     for l in by_sku {
@@ -834,6 +858,7 @@ pub async fn cancel(state: &AppState, order: &shop_order::Model) -> AppResult<bo
         return Ok(false);
     }
     return_balance(&txn, order).await?;
+    coupons::give_back(&txn, order.id).await?;
     let products = give_back_stock(&txn, order.id).await?;
     txn.commit().await?;
     catalogue::invalidate_stock(state, &products).await;
@@ -1049,6 +1074,13 @@ async fn record_payment(
                 )
                 .await?;
             }
+            coupons::gift(
+                &txn,
+                order.customer_id,
+                &membership::gift_templates(&plan),
+                now,
+            )
+            .await?;
             Vec::new()
         }
         other => {

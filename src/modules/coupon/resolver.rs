@@ -1,0 +1,173 @@
+//! Coupon and promotion operations.
+use async_graphql::{Context, ID, Object, Result};
+use chrono::Utc;
+
+use super::{
+    service,
+    types::{Coupon, CouponStatus, CouponTemplate, CouponTemplateInput, Promotion, PromotionInput},
+};
+use crate::{auth::ViewerExt, error::AppError, graphql::ids::parse_id, state::AppState};
+
+#[derive(Default)]
+pub struct CouponQuery;
+
+#[Object]
+impl CouponQuery {
+    /// Coupons customers can claim now (public), newest first.
+    async fn available_coupons(&self, ctx: &Context<'_>) -> Result<Vec<CouponTemplate>> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::available(state, Utc::now())
+            .await?
+            .into_iter()
+            .map(CouponTemplate)
+            .collect())
+    }
+
+    /// The caller's coupons: usable ones first, soonest to expire first
+    /// (CUSTOMER; at most 500).
+    async fn my_coupons(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<CouponStatus>,
+    ) -> Result<Vec<Coupon>> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::mine(state, me, status.map(Into::into), Utc::now())
+            .await?
+            .into_iter()
+            .map(Coupon)
+            .collect())
+    }
+
+    /// Every coupon template, newest first (ADMIN).
+    async fn coupon_templates(&self, ctx: &Context<'_>) -> Result<Vec<CouponTemplate>> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::all_templates(state)
+            .await?
+            .into_iter()
+            .map(CouponTemplate)
+            .collect())
+    }
+
+    /// Full-reduction promotions running now (public), soonest to end
+    /// first; with `all` (ADMIN) also those ended by an admin or not yet
+    /// started.
+    async fn promotions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] all: bool,
+    ) -> Result<Vec<Promotion>> {
+        if all {
+            ctx.viewer().admin_id()?;
+        }
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::promotions(&state.db, Utc::now(), all)
+            .await?
+            .into_iter()
+            .map(Promotion)
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct CouponMutation;
+
+#[Object]
+impl CouponMutation {
+    /// Claims a coupon of a claimable template, up to its per-customer
+    /// limit (CUSTOMER). CONFLICT when it is all given out, outside its
+    /// claim window, or already claimed up to the limit.
+    async fn claim_coupon(&self, ctx: &Context<'_>, template_id: ID) -> Result<Coupon> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Coupon(
+            service::claim(state, me, parse_id(&template_id, "templateId")?).await?,
+        ))
+    }
+
+    /// Creates a coupon template (ADMIN).
+    async fn create_coupon_template(
+        &self,
+        ctx: &Context<'_>,
+        input: CouponTemplateInput,
+    ) -> Result<CouponTemplate> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(CouponTemplate(
+            service::create_template(state, input.into()).await?,
+        ))
+    }
+
+    /// Stops (`active: false`) or resumes giving out a template's coupons;
+    /// coupons already given stay valid (ADMIN).
+    async fn set_coupon_template_active(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        active: bool,
+    ) -> Result<CouponTemplate> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(CouponTemplate(
+            service::set_template_active(state, parse_id(&id, "id")?, active).await?,
+        ))
+    }
+
+    /// Gives one coupon of a template to each customer of a segment, or to
+    /// the customers listed (a targeted campaign), all or none; returns how
+    /// many were given. The template's total is respected; its claim window
+    /// and per-customer limit are for claiming and do not apply. With an
+    /// `idempotencyKey`, a repeated call gives nothing more (ADMIN).
+    async fn issue_coupons(
+        &self,
+        ctx: &Context<'_>,
+        template_id: ID,
+        segment_id: Option<ID>,
+        customer_ids: Option<Vec<ID>>,
+        idempotency_key: Option<String>,
+    ) -> Result<i32> {
+        let admin = ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let template_id = parse_id(&template_id, "templateId")?;
+        let mut ids = Vec::new();
+        if let Some(list) = &customer_ids {
+            for (i, id) in list.iter().enumerate() {
+                ids.push(parse_id(id, &format!("customerIds[{i}]"))?);
+            }
+        }
+        if let Some(segment) = &segment_id {
+            let segment = parse_id(segment, "segmentId")?;
+            return Err(AppError::NotFound(format!("segment {segment} not found")).into());
+        }
+        let n = service::issue(state, admin, template_id, ids, idempotency_key.as_deref()).await?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    /// Starts a store-wide full-reduction promotion (满减) (ADMIN).
+    async fn create_promotion(
+        &self,
+        ctx: &Context<'_>,
+        input: PromotionInput,
+    ) -> Result<Promotion> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Promotion(
+            service::create_promotion(state, input.into()).await?,
+        ))
+    }
+
+    /// Ends (`active: false`) or resumes a promotion (ADMIN).
+    async fn set_promotion_active(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        active: bool,
+    ) -> Result<Promotion> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Promotion(
+            service::set_promotion_active(state, parse_id(&id, "id")?, active).await?,
+        ))
+    }
+}

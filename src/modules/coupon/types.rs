@@ -1,0 +1,265 @@
+//! GraphQL shapes of coupons and promotions.
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{coupon, coupon_template, promotion};
+
+use super::service::{self, Shown};
+use crate::{
+    auth::ViewerExt,
+    graphql::{ids::to_id, scalars::Money},
+    modules::order::{service as orders, types::Order},
+    state::AppState,
+};
+
+/// What a coupon template gives.
+pub struct CouponTemplate(pub coupon_template::Model);
+
+fn int(v: i64) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+#[Object]
+impl CouponTemplate {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+    /// Display name, e.g. 满99减10.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Goods (after member prices and promotions) must reach this (fen); 0: no threshold.
+    async fn threshold_fen(&self) -> Money {
+        Money(self.0.threshold_fen)
+    }
+    /// Taken off the order (fen).
+    async fn off_fen(&self) -> Money {
+        Money(self.0.off_fen)
+    }
+    /// How many may be given out in all; null: no limit.
+    async fn total_quantity(&self) -> Option<i32> {
+        self.0.total_quantity.map(int)
+    }
+    /// How many are left to give out; null: no limit.
+    async fn remaining(&self) -> Option<i32> {
+        self.0
+            .total_quantity
+            .map(|t| int((t - self.0.issued_count).max(0)))
+    }
+    /// How many one customer may claim.
+    async fn per_customer_limit(&self) -> i32 {
+        self.0.per_customer_limit
+    }
+    /// A coupon is valid this many days from when it is given (or see validFrom/validTo).
+    async fn valid_days(&self) -> Option<i32> {
+        self.0.valid_days
+    }
+    /// Start of the fixed validity window, when there is one.
+    async fn valid_from(&self) -> Option<DateTime<Utc>> {
+        self.0.valid_from
+    }
+    /// End of the fixed validity window, when there is one.
+    async fn valid_to(&self) -> Option<DateTime<Utc>> {
+        self.0.valid_to
+    }
+    /// Customers can claim it (`claimCoupon`); otherwise the store issues it.
+    async fn claimable(&self) -> bool {
+        self.0.claimable
+    }
+    /// Claiming opens.
+    async fn claim_starts_at(&self) -> Option<DateTime<Utc>> {
+        self.0.claim_starts_at
+    }
+    /// Claiming closes.
+    async fn claim_ends_at(&self) -> Option<DateTime<Utc>> {
+        self.0.claim_ends_at
+    }
+    /// Still given out.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+}
+
+/// Where a customer's coupon is.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CouponStatus {
+    /// Can be used (from `validFrom` until `expiresAt`).
+    Unused,
+    /// Used by an order (given back if that order is cancelled unpaid).
+    Used,
+    /// Not used in time.
+    Expired,
+}
+
+impl From<CouponStatus> for Shown {
+    fn from(s: CouponStatus) -> Self {
+        match s {
+            CouponStatus::Unused => Shown::Unused,
+            CouponStatus::Used => Shown::Used,
+            CouponStatus::Expired => Shown::Expired,
+        }
+    }
+}
+
+/// A coupon a customer holds.
+pub struct Coupon(pub coupon::Model);
+
+#[Object]
+impl Coupon {
+    /// Opaque id; pass it as `OrderInput.couponId`.
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+    /// The template it came from.
+    async fn template(&self, ctx: &Context<'_>) -> Result<CouponTemplate> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(CouponTemplate(
+            service::template(&state.db, self.0.template_id).await?,
+        ))
+    }
+    /// Goods must reach this (fen), as given.
+    async fn threshold_fen(&self) -> Money {
+        Money(self.0.threshold_fen)
+    }
+    /// Taken off (fen), as given.
+    async fn off_fen(&self) -> Money {
+        Money(self.0.off_fen)
+    }
+    /// UNUSED, USED or EXPIRED.
+    async fn status(&self) -> CouponStatus {
+        match service::shown(&self.0, Utc::now()) {
+            Shown::Unused => CouponStatus::Unused,
+            Shown::Used => CouponStatus::Used,
+            Shown::Expired => CouponStatus::Expired,
+        }
+    }
+    /// Usable from.
+    async fn valid_from(&self) -> DateTime<Utc> {
+        self.0.valid_from
+    }
+    /// Usable until.
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    /// When an order used it.
+    async fn used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.used_at
+    }
+    /// The order that used it.
+    async fn order(&self, ctx: &Context<'_>) -> Result<Option<Order>> {
+        let Some(id) = self.0.order_id else {
+            return Ok(None);
+        };
+        let state = ctx.data_unchecked::<AppState>();
+        let viewer = ctx.viewer();
+        let o = orders::find(state, id).await?;
+        Ok(
+            o.filter(|o| viewer.is_admin() || viewer.customer_id().ok() == Some(o.customer_id))
+                .map(Order),
+        )
+    }
+    /// How it was given: CLAIM, ISSUE (a store campaign) or GIFT (with a top-up).
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+}
+
+/// A store-wide full-reduction promotion (满减).
+pub struct Promotion(pub promotion::Model);
+
+#[Object]
+impl Promotion {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+    /// Display name, e.g. 满199减30.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Goods (after member prices) must reach this (fen).
+    async fn threshold_fen(&self) -> Money {
+        Money(self.0.threshold_fen)
+    }
+    /// Taken off (fen). Promotions do not stack: the best one applies.
+    async fn off_fen(&self) -> Money {
+        Money(self.0.off_fen)
+    }
+    /// Starts.
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+    /// Ends.
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.ends_at
+    }
+    /// Not ended by an admin.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+}
+
+/// A new coupon template. Validity: `validDays` (from when each coupon is
+/// given) or both `validFrom` and `validTo`.
+#[derive(InputObject)]
+pub struct CouponTemplateInput {
+    /// 1-40 characters.
+    pub name: String,
+    /// Goods must reach this (fen); 0 for no threshold.
+    pub threshold_fen: Money,
+    /// Taken off (fen), at most the threshold when there is one.
+    pub off_fen: Money,
+    /// How many may be given out in all; omitted: no limit.
+    pub total_quantity: Option<i32>,
+    /// How many one customer may claim (1-100, default 1).
+    pub per_customer_limit: Option<i32>,
+    pub valid_days: Option<i32>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_to: Option<DateTime<Utc>>,
+    /// Customers may claim it (default true); false: issued by the store only.
+    pub claimable: Option<bool>,
+    pub claim_starts_at: Option<DateTime<Utc>>,
+    pub claim_ends_at: Option<DateTime<Utc>>,
+}
+
+impl From<CouponTemplateInput> for service::TemplateDraft {
+    fn from(i: CouponTemplateInput) -> Self {
+        service::TemplateDraft {
+            name: i.name,
+            threshold_fen: i.threshold_fen.0,
+            off_fen: i.off_fen.0,
+            total_quantity: i.total_quantity.map(i64::from),
+            per_customer_limit: i.per_customer_limit,
+            valid_days: i.valid_days,
+            valid_from: i.valid_from,
+            valid_to: i.valid_to,
+            claimable: i.claimable,
+            claim_starts_at: i.claim_starts_at,
+            claim_ends_at: i.claim_ends_at,
+        }
+    }
+}
+
+/// A new full-reduction promotion: `offFen` off goods of at least `thresholdFen`.
+#[derive(InputObject)]
+pub struct PromotionInput {
+    /// 1-40 characters.
+    pub name: String,
+    pub threshold_fen: Money,
+    pub off_fen: Money,
+    /// Default: now.
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: DateTime<Utc>,
+}
+
+impl From<PromotionInput> for service::PromotionDraft {
+    fn from(i: PromotionInput) -> Self {
+        service::PromotionDraft {
+            name: i.name,
+            threshold_fen: i.threshold_fen.0,
+            off_fen: i.off_fen.0,
+            starts_at: i.starts_at,
+            ends_at: i.ends_at,
+        }
+    }
+}
