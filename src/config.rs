@@ -96,6 +96,9 @@ pub struct Settings {
     /// How long the order batch writer waits for more orders once the first
     /// of a batch has arrived (0: it takes only those already waiting).
     pub order_batch_window: std::time::Duration,
+    /// Days since the last purchase up to which a buyer is ACTIVE, SILENT
+    /// and SLEEPING (past the last: CHURNED).
+    pub lifecycle: crate::modules::operations::scoring::Thresholds,
     /// WeChat Pay API v3; `None` = no WeChat Pay (demo pay in demo mode).
     pub wechatpay: Option<WechatPaySettings>,
     /// Run the background jobs loop in this instance.
@@ -280,12 +283,30 @@ impl Settings {
             order_batch_window: std::time::Duration::from_millis(
                 parse_num(&get, "ORDER_BATCH_WINDOW_MS")?.unwrap_or(0),
             ),
+            lifecycle: lifecycle(&get)?,
             wechatpay,
             jobs: parse_bool(&get, "JOBS")?.unwrap_or(true),
             min_withdrawal_fen: parse_num(&get, "MIN_WITHDRAWAL_FEN")?.unwrap_or(100),
             commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
         })
     }
+}
+
+fn lifecycle(
+    get: &impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::modules::operations::scoring::Thresholds> {
+    let d = crate::modules::operations::scoring::Thresholds::default();
+    let t = crate::modules::operations::scoring::Thresholds {
+        active_days: parse_num(get, "LIFECYCLE_ACTIVE_DAYS")?.unwrap_or(d.active_days),
+        silent_days: parse_num(get, "LIFECYCLE_SILENT_DAYS")?.unwrap_or(d.silent_days),
+        sleeping_days: parse_num(get, "LIFECYCLE_SLEEPING_DAYS")?.unwrap_or(d.sleeping_days),
+    };
+    if !(0 <= t.active_days && t.active_days < t.silent_days && t.silent_days < t.sleeping_days) {
+        anyhow::bail!(
+            "LIFECYCLE_ACTIVE_DAYS < LIFECYCLE_SILENT_DAYS < LIFECYCLE_SLEEPING_DAYS must hold"
+        );
+    }
+    Ok(t)
 }
 
 fn parse_num<T: std::str::FromStr>(

@@ -1,5 +1,5 @@
-//! Money rules in one place: amounts are `i64` fen; every percentage is
-//! rounded half-up to the fen here and nowhere else.
+//! Money rules in one place: amounts are `i64` fen; every percentage and
+//! average is rounded half-up to the fen here and nowhere else.
 
 /// `amount × percent / 100`, rounded half-up to the fen (amounts are ≥ 0).
 pub fn percent_half_up(amount_fen: i64, percent: i64) -> i64 {
@@ -12,9 +12,27 @@ pub fn percent_half_up(amount_fen: i64, percent: i64) -> i64 {
     rounded as i64
 }
 
+/// `amount / count`, rounded half-up to the fen (an average; 0 when there
+/// is nothing to divide by; amounts are ≥ 0).
+pub fn div_half_up(amount_fen: i64, count: i64) -> i64 {
+    if count <= 0 {
+        return 0;
+    }
+    let (a, c) = (i128::from(amount_fen), i128::from(count));
+    ((2 * a + c) / (2 * c)) as i64
+}
+
 #[cfg(test)]
 mod tests {
-    use super::percent_half_up;
+    use super::{div_half_up, percent_half_up};
+
+    #[test]
+    fn averages_round_half_up() {
+        assert_eq!(div_half_up(10, 4), 3); // 2.5 → 3
+        assert_eq!(div_half_up(10, 3), 3); // 3.33
+        assert_eq!(div_half_up(11, 3), 4); // 3.67
+        assert_eq!(div_half_up(7, 0), 0);
+    }
 
     #[test]
     fn rounds_half_up() {

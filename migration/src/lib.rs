@@ -14,6 +14,7 @@ mod m20261122_000005_membership_wallet;
 mod m20261122_000006_referral;
 mod m20261123_000007_order_write_path;
 mod m20261201_000008_coupons;
+mod m20261201_000009_customer_operations;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_referral::Migration),
             Box::new(m20261123_000007_order_write_path::Migration),
             Box::new(m20261201_000008_coupons::Migration),
+            Box::new(m20261201_000009_customer_operations::Migration),
         ]
     }
 }

@@ -12,6 +12,9 @@ pub fn full(prefix: &str, logical: &str) -> String {
 /// Bumped by every catalogue invalidation; whole cached responses carry it.
 pub const CATALOGUE_GENERATION: &str = "catalogue:generation";
 
+/// The store's RFM cutoffs and average order (`operations::service::store_scale`).
+pub const OPERATIONS_SCALE: &str = "operations:scale";
+
 /// Login attempts from one client IP in the current minute.
 pub fn login_attempts(ip: &str) -> String {
     format!("ratelimit:login:{ip}")

@@ -24,6 +24,10 @@ use crate::{
         coupon::resolver::{CouponMutation, CouponQuery},
         customer::resolver::CustomerQuery,
         membership::resolver::{MembershipMutation, MembershipQuery},
+        operations::{
+            loader::{StatsLoader, TagsLoader},
+            resolver::{OperationsMutation, OperationsQuery},
+        },
         order::resolver::{OrderMutation, OrderQuery},
         referral::resolver::{ReferralMutation, ReferralQuery},
         supplier::{
@@ -46,6 +50,7 @@ pub struct Query(
     MembershipQuery,
     WalletQuery,
     ReferralQuery,
+    OperationsQuery,
 );
 
 /// Everything a client can change.
@@ -60,6 +65,7 @@ pub struct Mutation(
     MembershipMutation,
     WalletAdminMutation,
     ReferralMutation,
+    OperationsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -292,6 +298,8 @@ fn prepare(
             tokio::spawn,
         ))
         .data(DataLoader::new(SupplierLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(StatsLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(TagsLoader(db.clone()), tokio::spawn))
 }
 
 /// Gives a code to errors that async-graphql raised itself (parse and

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod coupon;
 pub mod customer;
 pub mod membership;
+pub mod operations;
 pub mod order;
 pub mod referral;
 pub mod supplier;

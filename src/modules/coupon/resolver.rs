@@ -6,7 +6,10 @@ use super::{
     service,
     types::{Coupon, CouponStatus, CouponTemplate, CouponTemplateInput, Promotion, PromotionInput},
 };
-use crate::{auth::ViewerExt, error::AppError, graphql::ids::parse_id, state::AppState};
+use crate::{
+    auth::ViewerExt, graphql::ids::parse_id, modules::operations::service as operations,
+    state::AppState,
+};
 
 #[derive(Default)]
 pub struct CouponQuery;
@@ -138,7 +141,7 @@ impl CouponMutation {
         }
         if let Some(segment) = &segment_id {
             let segment = parse_id(segment, "segmentId")?;
-            return Err(AppError::NotFound(format!("segment {segment} not found")).into());
+            ids.extend(operations::segment_members(state, segment).await?);
         }
         let n = service::issue(state, admin, template_id, ids, idempotency_key.as_deref()).await?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))

@@ -2,8 +2,8 @@
 use chrono::Utc;
 use entity::customer;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
+    QueryFilter, QuerySelect, SqlErr,
 };
 
 use super::referral_code;
@@ -23,6 +23,39 @@ pub async fn get(state: &AppState, id: i64) -> AppResult<customer::Model> {
         // A token for a customer that no longer exists.
         AppError::Unauthenticated("this account no longer exists; sign in again".into())
     })
+}
+
+/// The ids of the customers `customer_id` invited, as a subquery.
+pub fn invited_by_query(customer_id: i64) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(customer::Column::Id)
+        .from(customer::Entity)
+        .and_where(customer::Column::ReferrerId.eq(customer_id))
+        .to_owned()
+}
+
+/// Customers who first signed in during `[from, to)`, by entry scene, the
+/// largest group first.
+pub async fn new_by_scene(
+    db: &impl ConnectionTrait,
+    from: chrono::DateTime<Utc>,
+    to: chrono::DateTime<Utc>,
+) -> AppResult<Vec<(Option<String>, i64)>> {
+    let mut rows: Vec<(Option<String>, i64)> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Scene)
+        .column_as(
+            sea_orm::sea_query::Expr::col(customer::Column::Id).count(),
+            "n",
+        )
+        .filter(customer::Column::CreatedAt.gte(from))
+        .filter(customer::Column::CreatedAt.lt(to))
+        .group_by(customer::Column::Scene)
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(rows)
 }
 
 /// Which of these ids are customers.

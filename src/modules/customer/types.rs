@@ -1,8 +1,10 @@
 //! GraphQL shapes of a customer.
-use async_graphql::{ComplexObject, Context, ID, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Result, SimpleObject, dataloader::DataLoader};
 use chrono::{DateTime, Utc};
 
-use crate::{auth::ViewerExt, state::AppState};
+use crate::{
+    auth::ViewerExt, graphql::scalars::Money, modules::operations as ops, state::AppState,
+};
 
 /// A shopper of the store.
 #[derive(SimpleObject, Clone)]
@@ -89,6 +91,77 @@ impl Customer {
         } else {
             None
         }
+    }
+
+    // Customer operations: ADMIN only (FORBIDDEN for anyone else, the
+    // customer itself included).
+
+    /// Purchases: goods orders paid and not refunded (ADMIN).
+    async fn stats(&self, ctx: &Context<'_>) -> Result<ops::types::CustomerStats> {
+        let s = self.stats_row(ctx).await?;
+        Ok(ops::types::CustomerStats::of(s.as_ref(), Utc::now()))
+    }
+
+    /// RFM scores over the store's buyers; null before the first purchase (ADMIN).
+    async fn rfm(&self, ctx: &Context<'_>) -> Result<Option<ops::types::Rfm>> {
+        let Some(s) = self.stats_row(ctx).await?.filter(|s| s.orders_count > 0) else {
+            return Ok(None);
+        };
+        let state = ctx.data_unchecked::<AppState>();
+        let scale = ops::service::store_scale(state).await?;
+        Ok(Some(ops::types::Rfm::of(&s, &scale.cutoffs, Utc::now())))
+    }
+
+    /// NEW before the first purchase, then by days since the last one (ADMIN).
+    async fn lifecycle_stage(&self, ctx: &Context<'_>) -> Result<ops::types::LifecycleStage> {
+        let s = self.stats_row(ctx).await?;
+        let state = ctx.data_unchecked::<AppState>();
+        let last = ops::service::bought(s.as_ref()).map(|s| s.last_paid_at);
+        Ok(ops::scoring::stage(last, Utc::now(), ops::service::thresholds(state)).into())
+    }
+
+    /// Lifetime value to date: what its paid, not refunded goods orders
+    /// brought in (ADMIN).
+    async fn clv_fen(&self, ctx: &Context<'_>) -> Result<Money> {
+        let s = self.stats_row(ctx).await?;
+        Ok(Money(
+            ops::service::bought(s.as_ref()).map_or(0, |s| s.spent_fen),
+        ))
+    }
+
+    /// Purchase frequency × gross margin rate × recommendation index (1 +
+    /// the customers it invited who bought + what they spent in average
+    /// orders); 0 before the first purchase (ADMIN).
+    async fn user_value(&self, ctx: &Context<'_>) -> Result<f64> {
+        let Some(s) = self.stats_row(ctx).await?.filter(|s| s.orders_count > 0) else {
+            return Ok(0.0);
+        };
+        let state = ctx.data_unchecked::<AppState>();
+        let (invited, invited_spent) = ops::service::invited_buyers(state, self.raw_id).await?;
+        let scale = ops::service::store_scale(state).await?;
+        Ok(ops::scoring::user_value(
+            i64::from(s.orders_count),
+            s.costed_fen,
+            s.margin_fen,
+            invited,
+            invited_spent,
+            scale.average_order_fen,
+        ))
+    }
+
+    /// Tags the store put on the customer, in order (ADMIN).
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        ctx.viewer().admin_id()?;
+        let loader = ctx.data_unchecked::<DataLoader<ops::loader::TagsLoader>>();
+        Ok(loader.load_one(self.raw_id).await?.unwrap_or_default())
+    }
+}
+
+impl Customer {
+    async fn stats_row(&self, ctx: &Context<'_>) -> Result<Option<entity::customer_stats::Model>> {
+        ctx.viewer().admin_id()?;
+        let loader = ctx.data_unchecked::<DataLoader<ops::loader::StatsLoader>>();
+        Ok(loader.load_one(self.raw_id).await?)
     }
 }
 

@@ -1253,6 +1253,7 @@ async fn after_goods_paid(
         .exec_with_returning(txn)
         .await?;
     lines.sort_by_key(|l| l.id);
+    crate::modules::operations::service::record_purchase(txn, order, &lines, now).await?;
     let mut hooks = false;
     for f in &fulfillments {
         let Some(sid) = f.supplier_id else { continue };
@@ -1426,6 +1427,8 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
         return_balance(&txn, &order).await?;
         if order.kind == KIND_GOODS {
             (products, webhooks) = call_off_unshipped(&txn, &order).await?;
+            let lines = lines_of(&txn, &[order.id]).await?;
+            crate::modules::operations::service::record_refund(&txn, &order, &lines).await?;
         }
         crate::modules::referral::service::reverse(&txn, &order, r.amount_fen, order.total_fen)
             .await?;
@@ -1660,4 +1663,109 @@ pub async fn set_prepay_id(state: &AppState, order_id: i64, prepay_id: &str) -> 
         .exec(&state.db)
         .await?;
     Ok(())
+}
+
+/// The store's sales over a period, for `storeMetrics`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sales {
+    /// Goods orders paid in the period (whatever happened to them later).
+    pub gmv_fen: i64,
+    pub paid_orders: i64,
+    /// Customers who paid for goods in the period.
+    pub buyers: i64,
+    /// Of those, the ones who paid for two or more orders in the period.
+    pub repeat_buyers: i64,
+    /// Of those buyers, how many had reached their 2nd, 3rd and 5th paid
+    /// (and not refunded) goods order by the end of the period.
+    pub reached: [i64; 3],
+    /// Memberships sold in the period (not refunded).
+    pub membership_revenue_fen: i64,
+    /// Refunds approved in the period.
+    pub refunded_fen: i64,
+}
+
+/// Orders that count as purchases: paid, not refunded.
+const COUNTED: [Status; 4] = [
+    Status::Paid,
+    Status::Shipped,
+    Status::Completed,
+    Status::Refunding,
+];
+
+pub async fn sales(
+    db: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Sales> {
+    use shop_order::Column as O;
+    let in_period = || {
+        Condition::all()
+            .add(O::PaidAt.gte(from))
+            .add(O::PaidAt.lt(to))
+    };
+    let per_buyer: Vec<(i64, i64, Option<i64>)> = shop_order::Entity::find()
+        .select_only()
+        .column(O::CustomerId)
+        .column_as(Expr::col(O::Id).count(), "n")
+        .column_as(Expr::col(O::TotalFen).sum(), "total")
+        .filter(O::Kind.eq(KIND_GOODS))
+        .filter(in_period())
+        .group_by(O::CustomerId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut s = Sales {
+        buyers: per_buyer.len() as i64,
+        ..Default::default()
+    };
+    for (_, n, total) in &per_buyer {
+        s.paid_orders += n;
+        s.gmv_fen += total.unwrap_or(0);
+        s.repeat_buyers += i64::from(*n >= 2);
+    }
+    let counted: Vec<&str> = COUNTED.iter().map(|st| st.as_str()).collect();
+    let buyers: Vec<i64> = per_buyer.iter().map(|(c, _, _)| *c).collect();
+    for chunk in buyers.chunks(1000) {
+        let lifetime: Vec<(i64, i64)> = shop_order::Entity::find()
+            .select_only()
+            .column(O::CustomerId)
+            .column_as(Expr::col(O::Id).count(), "n")
+            .filter(O::Kind.eq(KIND_GOODS))
+            .filter(O::Status.is_in(counted.clone()))
+            .filter(O::PaidAt.lt(to))
+            .filter(O::CustomerId.is_in(chunk.iter().copied()))
+            .group_by(O::CustomerId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (_, n) in lifetime {
+            for (i, k) in [2, 3, 5].into_iter().enumerate() {
+                s.reached[i] += i64::from(n >= k);
+            }
+        }
+    }
+    let membership: Option<Option<i64>> = shop_order::Entity::find()
+        .select_only()
+        .column_as(Expr::col(O::TotalFen).sum(), "s")
+        .filter(O::Kind.eq(KIND_MEMBERSHIP))
+        .filter(O::Status.is_in(counted))
+        .filter(in_period())
+        .into_tuple()
+        .one(db)
+        .await?;
+    s.membership_revenue_fen = membership.flatten().unwrap_or(0);
+    let refunded: Option<Option<i64>> = refund::Entity::find()
+        .select_only()
+        .column_as(Expr::col(refund::Column::AmountFen).sum(), "s")
+        .filter(
+            refund::Column::Status
+                .is_in([super::payment::REFUND_APPROVED, super::payment::REFUND_DONE]),
+        )
+        .filter(refund::Column::UpdatedAt.gte(from))
+        .filter(refund::Column::UpdatedAt.lt(to))
+        .into_tuple()
+        .one(db)
+        .await?;
+    s.refunded_fen = refunded.flatten().unwrap_or(0);
+    Ok(s)
 }

@@ -4,8 +4,9 @@ use entity::{commission, commission_rule, customer, order_line, promoter, shop_o
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    TransactionTrait,
     sea_query::{Expr, Func, OnConflict, Query},
 };
 
@@ -704,4 +705,30 @@ pub async fn promoters(
         q = q.filter(promoter::Column::Status.eq(s));
     }
     Ok(crate::db::page_desc(&state.db, q, promoter::Column::CustomerId, first, after_id).await?)
+}
+
+/// (commissions pending now, commissions settled during `[from, to)`), fen.
+pub async fn commission_totals(
+    db: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<(i64, i64)> {
+    use commission::Column as C;
+    let sum = |cond: Condition| async move {
+        let v: Option<Option<i64>> = commission::Entity::find()
+            .select_only()
+            .column_as(Expr::col(C::AmountFen).sum(), "s")
+            .filter(cond)
+            .into_tuple()
+            .one(db)
+            .await?;
+        Ok::<i64, AppError>(v.flatten().unwrap_or(0))
+    };
+    let pending = sum(Condition::all().add(C::Status.eq(PENDING))).await?;
+    let settled = sum(Condition::all()
+        .add(C::Status.eq(SETTLED))
+        .add(C::SettledAt.gte(from))
+        .add(C::SettledAt.lt(to)))
+    .await?;
+    Ok((pending, settled))
 }

@@ -1,0 +1,137 @@
+//! Customer operations (ADMIN): lists, tags, segments, metrics.
+use async_graphql::{Context, ID, Object, Result, connection::Connection};
+use chrono::{DateTime, Utc};
+
+use super::{
+    service,
+    types::{CustomerFilter, Segment, StoreMetrics, TagCount},
+};
+use crate::{
+    auth::ViewerExt,
+    graphql::{
+        ids::parse_id,
+        pagination::{decode_cursor, id_connection, page_size},
+    },
+    modules::customer::types::Customer,
+    state::AppState,
+};
+
+fn ids(list: &[ID]) -> Result<Vec<i64>> {
+    Ok(list
+        .iter()
+        .enumerate()
+        .map(|(i, id)| parse_id(id, &format!("customerIds[{i}]")))
+        .collect::<Result<_, _>>()?)
+}
+
+#[derive(Default)]
+pub struct OperationsQuery;
+
+#[Object]
+impl OperationsQuery {
+    /// Customers matching the filter, newest first (ADMIN).
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CustomerFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Customer>> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let filter = service::Filter::from(filter.unwrap_or_default()).checked("filter")?;
+        let (rows, more) = service::customers(state, &filter, first, after).await?;
+        Ok(id_connection(
+            rows.into_iter()
+                .map(|c| (c.id, Customer::from(c)))
+                .collect(),
+            more,
+            after.is_some(),
+        ))
+    }
+
+    /// Saved segments, newest first (ADMIN).
+    async fn segments(&self, ctx: &Context<'_>) -> Result<Vec<Segment>> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::segments(state)
+            .await?
+            .into_iter()
+            .map(Segment)
+            .collect())
+    }
+
+    /// Every tag in use, with how many customers carry it (ADMIN).
+    async fn customer_tags(&self, ctx: &Context<'_>) -> Result<Vec<TagCount>> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::all_tags(state)
+            .await?
+            .into_iter()
+            .map(|(tag, n)| TagCount {
+                tag,
+                customers: n as i32,
+            })
+            .collect())
+    }
+
+    /// The store's figures from `from` (inclusive) to `to` (exclusive) (ADMIN).
+    async fn store_metrics(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<StoreMetrics> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(StoreMetrics(service::metrics(state, from, to).await?))
+    }
+}
+
+#[derive(Default)]
+pub struct OperationsMutation;
+
+#[Object]
+impl OperationsMutation {
+    /// Puts tags (1-10, each 1-20 characters) on customers (1-1000); tags
+    /// they already have stay. Returns how many customers were tagged (ADMIN).
+    async fn tag_customers(
+        &self,
+        ctx: &Context<'_>,
+        customer_ids: Vec<ID>,
+        tags: Vec<String>,
+    ) -> Result<i32> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::tag(state, &ids(&customer_ids)?, &tags).await?)
+    }
+
+    /// Takes tags off customers; returns how many tags came off (ADMIN).
+    async fn untag_customers(
+        &self,
+        ctx: &Context<'_>,
+        customer_ids: Vec<ID>,
+        tags: Vec<String>,
+    ) -> Result<i32> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::untag(state, &ids(&customer_ids)?, &tags).await?)
+    }
+
+    /// Saves a customer filter as a segment; it is re-evaluated whenever it
+    /// is used (ADMIN).
+    async fn create_segment(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        filter: CustomerFilter,
+    ) -> Result<Segment> {
+        let admin = ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Segment(
+            service::create_segment(state, admin, &name, filter.into()).await?,
+        ))
+    }
+}

@@ -1,0 +1,619 @@
+//! Customer figures, filters, tags, segments and the store's metrics.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{customer, customer_stats, customer_tag, order_line, segment, shop_order};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, Func, LikeExpr, OnConflict, Query, SelectStatement},
+};
+use serde::{Deserialize, Serialize};
+
+use super::scoring::{self, Buyer, RfmCutoffs, Stage, Thresholds};
+use crate::{
+    error::{AppError, AppResult},
+    modules::{
+        coupon::service::MAX_ISSUE, customer::service as customers,
+        membership::service as membership, order::service as orders, referral::service as referral,
+        wallet::service as wallet,
+    },
+    state::AppState,
+};
+
+pub fn thresholds(state: &AppState) -> Thresholds {
+    state.settings.lifecycle
+}
+
+// ---------------------------------------------------------------- figures
+
+/// What an order's lines add to a customer's margin figures: (goods whose
+/// cost is known, their margin over that cost).
+fn margin_of(lines: &[order_line::Model]) -> (i64, i64) {
+    lines
+        .iter()
+        .filter_map(|l| {
+            l.cost_fen.map(|c| {
+                (
+                    l.line_total_fen,
+                    l.line_total_fen - c * i64::from(l.quantity),
+                )
+            })
+        })
+        .fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
+}
+
+/// A goods order was paid: it counts in its buyer's figures (in the
+/// payment's transaction).
+pub async fn record_purchase(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+    lines: &[order_line::Model],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    use customer_stats::Column as S;
+    let (costed, margin) = margin_of(lines);
+    customer_stats::Entity::insert(customer_stats::ActiveModel {
+        customer_id: Set(order.customer_id),
+        orders_count: Set(1),
+        spent_fen: Set(order.total_fen),
+        costed_fen: Set(costed),
+        margin_fen: Set(margin),
+        first_paid_at: Set(now),
+        last_paid_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(S::CustomerId)
+            .value(
+                S::OrdersCount,
+                Expr::cust("customer_stats.orders_count + 1"),
+            )
+            .value(
+                S::SpentFen,
+                Expr::cust("customer_stats.spent_fen + excluded.spent_fen"),
+            )
+            .value(
+                S::CostedFen,
+                Expr::cust("customer_stats.costed_fen + excluded.costed_fen"),
+            )
+            .value(
+                S::MarginFen,
+                Expr::cust("customer_stats.margin_fen + excluded.margin_fen"),
+            )
+            .update_columns([S::LastPaidAt, S::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// A counted goods order was refunded: it leaves its buyer's figures (in
+/// the refund's transaction). The date of the last purchase stays.
+pub async fn record_refund(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+    lines: &[order_line::Model],
+) -> AppResult<()> {
+    use customer_stats::Column as S;
+    let (costed, margin) = margin_of(lines);
+    customer_stats::Entity::update_many()
+        .col_expr(S::OrdersCount, Expr::col(S::OrdersCount).sub(1))
+        .col_expr(S::SpentFen, Expr::col(S::SpentFen).sub(order.total_fen))
+        .col_expr(S::CostedFen, Expr::col(S::CostedFen).sub(costed))
+        .col_expr(S::MarginFen, Expr::col(S::MarginFen).sub(margin))
+        .col_expr(S::UpdatedAt, Expr::value(Utc::now()))
+        .filter(S::CustomerId.eq(order.customer_id))
+        .filter(S::OrdersCount.gt(0))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+pub async fn stats_of(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<Vec<customer_stats::Model>> {
+    Ok(customer_stats::Entity::find()
+        .filter(customer_stats::Column::CustomerId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// The stats row only while the customer has counted orders.
+pub fn bought(s: Option<&customer_stats::Model>) -> Option<&customer_stats::Model> {
+    s.filter(|s| s.orders_count > 0)
+}
+
+/// The store's buyers as RFM sees them, and its average order; computed at
+/// most once a minute (shared through the cache by every instance).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoreScale {
+    pub cutoffs: RfmCutoffs,
+    pub average_order_fen: i64,
+}
+
+pub async fn store_scale(state: &AppState) -> AppResult<StoreScale> {
+    state
+        .cache
+        .get_or_load(
+            crate::cache::keys::OPERATIONS_SCALE,
+            std::time::Duration::from_secs(60),
+            || async {
+                let now = Utc::now();
+                let rows: Vec<(DateTime<Utc>, i32, i64)> = customer_stats::Entity::find()
+                    .select_only()
+                    .column(customer_stats::Column::LastPaidAt)
+                    .column(customer_stats::Column::OrdersCount)
+                    .column(customer_stats::Column::SpentFen)
+                    .filter(customer_stats::Column::OrdersCount.gt(0))
+                    .into_tuple()
+                    .all(&state.db)
+                    .await?;
+                let buyers: Vec<Buyer> = rows
+                    .iter()
+                    .map(|(last, orders, spent)| Buyer {
+                        days_since_last: scoring::days_since(*last, now),
+                        orders: i64::from(*orders),
+                        spent_fen: *spent,
+                    })
+                    .collect();
+                let orders: i64 = buyers.iter().map(|b| b.orders).sum();
+                let spent: i64 = buyers.iter().map(|b| b.spent_fen).sum();
+                Ok(StoreScale {
+                    cutoffs: RfmCutoffs::of(&buyers),
+                    average_order_fen: if orders > 0 { spent / orders } else { 0 },
+                })
+            },
+        )
+        .await
+}
+
+/// (customers this one invited who bought, what they spent).
+pub async fn invited_buyers(state: &AppState, customer_id: i64) -> AppResult<(i64, i64)> {
+    use customer_stats::Column as S;
+    let row: Option<(i64, Option<i64>)> = customer_stats::Entity::find()
+        .select_only()
+        .column_as(Expr::col(S::CustomerId).count(), "n")
+        .column_as(Expr::col(S::SpentFen).sum(), "spent")
+        .filter(S::OrdersCount.gt(0))
+        .filter(S::CustomerId.in_subquery(customers::invited_by_query(customer_id)))
+        .into_tuple()
+        .one(&state.db)
+        .await?;
+    Ok(row.map(|(n, s)| (n, s.unwrap_or(0))).unwrap_or((0, 0)))
+}
+
+// ---------------------------------------------------------------- filters
+
+/// Which customers a list or a segment holds; every part given must hold.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Filter {
+    /// Has any of these tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub stage: Option<Stage>,
+    pub min_orders: Option<i32>,
+    pub max_orders: Option<i32>,
+    pub min_spent_fen: Option<i64>,
+    pub max_spent_fen: Option<i64>,
+    /// Entry scene of the first login, exactly.
+    pub scene: Option<String>,
+    /// Has an active membership (true) or not (false).
+    pub member: Option<bool>,
+    /// In the nickname.
+    pub keyword: Option<String>,
+    pub joined_from: Option<DateTime<Utc>>,
+    pub joined_to: Option<DateTime<Utc>>,
+}
+
+fn check_tag(tag: &str, field: &str) -> AppResult<String> {
+    let t = tag.trim();
+    if t.is_empty() || t.chars().count() > 20 {
+        return Err(AppError::bad_input(field, "a tag is 1-20 characters"));
+    }
+    Ok(t.to_string())
+}
+
+impl Filter {
+    /// Checks and normalises the filter (names fields under `field`).
+    pub fn checked(mut self, field: &str) -> AppResult<Self> {
+        if self.tags.len() > 20 {
+            return Err(AppError::bad_input(
+                format!("{field}.tags"),
+                "at most 20 tags",
+            ));
+        }
+        self.tags = self
+            .tags
+            .iter()
+            .map(|t| check_tag(t, &format!("{field}.tags")))
+            .collect::<AppResult<_>>()?;
+        for (v, name) in [
+            (self.min_orders, "minOrders"),
+            (self.max_orders, "maxOrders"),
+        ] {
+            if v.is_some_and(|v| v < 0) {
+                return Err(AppError::bad_input(
+                    format!("{field}.{name}"),
+                    "may not be negative",
+                ));
+            }
+        }
+        for (v, name) in [
+            (self.min_spent_fen, "minSpentFen"),
+            (self.max_spent_fen, "maxSpentFen"),
+        ] {
+            if v.is_some_and(|v| v < 0) {
+                return Err(AppError::bad_input(
+                    format!("{field}.{name}"),
+                    "may not be negative",
+                ));
+            }
+        }
+        if self
+            .keyword
+            .as_ref()
+            .is_some_and(|k| k.chars().count() > 50)
+        {
+            return Err(AppError::bad_input(
+                format!("{field}.keyword"),
+                "must be at most 50 characters",
+            ));
+        }
+        self.keyword = self
+            .keyword
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty());
+        Ok(self)
+    }
+
+    fn condition(&self, now: DateTime<Utc>, t: Thresholds) -> Condition {
+        use customer::Column as C;
+        use customer_stats::Column as S;
+        let stats = |cond: Condition| -> SelectStatement {
+            Query::select()
+                .column(S::CustomerId)
+                .from(customer_stats::Entity)
+                .cond_where(cond)
+                .to_owned()
+        };
+        let bought = || Condition::all().add(S::OrdersCount.gt(0));
+        let mut c = Condition::all();
+        if !self.tags.is_empty() {
+            c = c.add(
+                C::Id.in_subquery(
+                    Query::select()
+                        .column(customer_tag::Column::CustomerId)
+                        .from(customer_tag::Entity)
+                        .and_where(customer_tag::Column::Tag.is_in(self.tags.clone()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(stage) = self.stage {
+            // Days since the last purchase ≤ d ⟺ bought after now − (d + 1) days.
+            let after = |d: i64| now - Duration::days(d + 1);
+            c = c.add(match stage {
+                Stage::New => C::Id.not_in_subquery(stats(bought())),
+                Stage::Active => {
+                    C::Id.in_subquery(stats(bought().add(S::LastPaidAt.gt(after(t.active_days)))))
+                }
+                Stage::Silent => C::Id.in_subquery(stats(
+                    bought()
+                        .add(S::LastPaidAt.lte(after(t.active_days)))
+                        .add(S::LastPaidAt.gt(after(t.silent_days))),
+                )),
+                Stage::Sleeping => C::Id.in_subquery(stats(
+                    bought()
+                        .add(S::LastPaidAt.lte(after(t.silent_days)))
+                        .add(S::LastPaidAt.gt(after(t.sleeping_days))),
+                )),
+                Stage::Churned => C::Id.in_subquery(stats(
+                    bought().add(S::LastPaidAt.lte(after(t.sleeping_days))),
+                )),
+            });
+        }
+        // Customers without a row have 0 orders and spent 0.
+        if let Some(min) = self.min_orders.filter(|m| *m > 0) {
+            c = c.add(C::Id.in_subquery(stats(Condition::all().add(S::OrdersCount.gte(min)))));
+        }
+        if let Some(max) = self.max_orders {
+            c = c.add(C::Id.not_in_subquery(stats(Condition::all().add(S::OrdersCount.gt(max)))));
+        }
+        if let Some(min) = self.min_spent_fen.filter(|m| *m > 0) {
+            c = c.add(C::Id.in_subquery(stats(Condition::all().add(S::SpentFen.gte(min)))));
+        }
+        if let Some(max) = self.max_spent_fen {
+            c = c.add(C::Id.not_in_subquery(stats(Condition::all().add(S::SpentFen.gt(max)))));
+        }
+        if let Some(scene) = &self.scene {
+            c = c.add(C::Scene.eq(scene.clone()));
+        }
+        if let Some(member) = self.member {
+            let members = membership::active_members_query(now);
+            c = c.add(if member {
+                C::Id.in_subquery(members)
+            } else {
+                C::Id.not_in_subquery(members)
+            });
+        }
+        if let Some(kw) = &self.keyword {
+            let escaped = kw
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            c = c.add(
+                Expr::expr(Func::lower(Expr::col(C::Nickname)))
+                    .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+            );
+        }
+        if let Some(from) = self.joined_from {
+            c = c.add(C::CreatedAt.gte(from));
+        }
+        if let Some(to) = self.joined_to {
+            c = c.add(C::CreatedAt.lt(to));
+        }
+        c
+    }
+}
+
+/// Customers matching the filter, newest first, a page after `after_id`.
+pub async fn customers(
+    state: &AppState,
+    filter: &Filter,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<customer::Model>, bool)> {
+    let q = customer::Entity::find().filter(filter.condition(Utc::now(), thresholds(state)));
+    Ok(crate::db::page_desc(&state.db, q, customer::Column::Id, first, after_id).await?)
+}
+
+async fn count(state: &AppState, filter: &Filter) -> AppResult<u64> {
+    Ok(customer::Entity::find()
+        .filter(filter.condition(Utc::now(), thresholds(state)))
+        .count(&state.db)
+        .await?)
+}
+
+// ---------------------------------------------------------------- segments
+
+pub async fn create_segment(
+    state: &AppState,
+    admin_id: i64,
+    name: &str,
+    filter: Filter,
+) -> AppResult<segment::Model> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 40 {
+        return Err(AppError::bad_input("name", "must be 1-40 characters"));
+    }
+    let filter = filter.checked("filter")?;
+    Ok(segment::ActiveModel {
+        name: Set(name.to_string()),
+        filter: Set(serde_json::to_string(&filter).map_err(AppError::internal)?),
+        admin_id: Set(admin_id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?)
+}
+
+pub fn filter_of(s: &segment::Model) -> AppResult<Filter> {
+    serde_json::from_str(&s.filter).map_err(AppError::internal)
+}
+
+pub async fn segments(state: &AppState) -> AppResult<Vec<segment::Model>> {
+    Ok(segment::Entity::find()
+        .order_by_desc(segment::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+/// How many customers a segment holds now.
+pub async fn segment_size(state: &AppState, s: &segment::Model) -> AppResult<u64> {
+    count(state, &filter_of(s)?).await
+}
+
+/// Everyone a segment holds now, for a campaign (at most [`MAX_ISSUE`]).
+pub async fn segment_members(state: &AppState, segment_id: i64) -> AppResult<Vec<i64>> {
+    let s = segment::Entity::find_by_id(segment_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("segment {segment_id} not found")))?;
+    let ids: Vec<i64> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .filter(filter_of(&s)?.condition(Utc::now(), thresholds(state)))
+        .order_by_asc(customer::Column::Id)
+        .limit(MAX_ISSUE as u64 + 1)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    if ids.len() > MAX_ISSUE {
+        return Err(AppError::bad_input(
+            "segmentId",
+            format!("the segment holds more than {MAX_ISSUE} customers; narrow it"),
+        ));
+    }
+    Ok(ids)
+}
+
+// ---------------------------------------------------------------- tags
+
+fn check_tagging(ids: &[i64], tags: &[String]) -> AppResult<Vec<String>> {
+    if ids.is_empty() || ids.len() > 1000 {
+        return Err(AppError::bad_input(
+            "customerIds",
+            "give 1 to 1000 customers",
+        ));
+    }
+    if tags.is_empty() || tags.len() > 10 {
+        return Err(AppError::bad_input("tags", "give 1 to 10 tags"));
+    }
+    let mut tags: Vec<String> = tags
+        .iter()
+        .map(|t| check_tag(t, "tags"))
+        .collect::<AppResult<_>>()?;
+    tags.sort();
+    tags.dedup();
+    Ok(tags)
+}
+
+/// Puts the tags on the customers (those they have already stay); returns
+/// how many customers were tagged. Unknown customers are `BAD_USER_INPUT`.
+pub async fn tag(state: &AppState, ids: &[i64], tags: &[String]) -> AppResult<i32> {
+    let tags = check_tagging(ids, tags)?;
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let known = customers::existing_ids(&state.db, &ids).await?;
+    if known.len() != ids.len() {
+        let unknown: Vec<String> = ids
+            .iter()
+            .filter(|i| !known.contains(i))
+            .take(5)
+            .map(i64::to_string)
+            .collect();
+        return Err(AppError::bad_input(
+            "customerIds",
+            format!("no such customers: {}", unknown.join(", ")),
+        ));
+    }
+    let now = Utc::now();
+    let rows: Vec<customer_tag::ActiveModel> = ids
+        .iter()
+        .flat_map(|&c| {
+            tags.iter().map(move |t| customer_tag::ActiveModel {
+                customer_id: Set(c),
+                tag: Set(t.clone()),
+                created_at: Set(now),
+            })
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        customer_tag::Entity::insert_many(chunk.to_vec())
+            .on_conflict_do_nothing_on([
+                customer_tag::Column::CustomerId,
+                customer_tag::Column::Tag,
+            ])
+            .exec_without_returning(&state.db)
+            .await?;
+    }
+    Ok(ids.len() as i32)
+}
+
+/// Takes the tags off the customers; returns how many tags came off.
+pub async fn untag(state: &AppState, ids: &[i64], tags: &[String]) -> AppResult<i32> {
+    let tags = check_tagging(ids, tags)?;
+    let res = customer_tag::Entity::delete_many()
+        .filter(customer_tag::Column::CustomerId.is_in(ids.iter().copied()))
+        .filter(customer_tag::Column::Tag.is_in(tags))
+        .exec(&state.db)
+        .await?;
+    Ok(res.rows_affected as i32)
+}
+
+pub async fn tags_of(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<String>>> {
+    let rows = customer_tag::Entity::find()
+        .filter(customer_tag::Column::CustomerId.is_in(ids.iter().copied()))
+        .order_by_asc(customer_tag::Column::Tag)
+        .all(db)
+        .await?;
+    let mut by: HashMap<i64, Vec<String>> = HashMap::new();
+    for r in rows {
+        by.entry(r.customer_id).or_default().push(r.tag);
+    }
+    Ok(by)
+}
+
+/// Every tag in use, with how many customers carry it.
+pub async fn all_tags(state: &AppState) -> AppResult<Vec<(String, i64)>> {
+    Ok(customer_tag::Entity::find()
+        .select_only()
+        .column(customer_tag::Column::Tag)
+        .column_as(Expr::col(customer_tag::Column::CustomerId).count(), "n")
+        .group_by(customer_tag::Column::Tag)
+        .order_by_asc(customer_tag::Column::Tag)
+        .into_tuple()
+        .all(&state.db)
+        .await?)
+}
+
+// ---------------------------------------------------------------- metrics
+
+/// The store's figures over `[from, to)` (and, where they are a state,
+/// now).
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    pub sales: orders::Sales,
+    pub new_customers_by_scene: Vec<(Option<String>, i64)>,
+    pub members: i64,
+    pub outstanding_balance_fen: i64,
+    pub commissions_pending_fen: i64,
+    pub commissions_settled_fen: i64,
+    pub lifecycle: Vec<(Stage, i64)>,
+}
+
+pub async fn metrics(
+    state: &AppState,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Metrics> {
+    if to <= from {
+        return Err(AppError::bad_input("to", "must be after from"));
+    }
+    if to - from > Duration::days(3700) {
+        return Err(AppError::bad_input("from", "at most ten years at a time"));
+    }
+    let now = Utc::now();
+    let sales = orders::sales(&state.db, from, to).await?;
+    let (pending, settled) = referral::commission_totals(&state.db, from, to).await?;
+    Ok(Metrics {
+        sales,
+        new_customers_by_scene: customers::new_by_scene(&state.db, from, to).await?,
+        members: membership::active_count(&state.db, now).await?,
+        outstanding_balance_fen: wallet::outstanding(state).await?,
+        commissions_pending_fen: pending,
+        commissions_settled_fen: settled,
+        lifecycle: lifecycle_counts(state, now).await?,
+    })
+}
+
+/// How many customers are at each stage now.
+async fn lifecycle_counts(state: &AppState, now: DateTime<Utc>) -> AppResult<Vec<(Stage, i64)>> {
+    let t = thresholds(state);
+    let lasts: Vec<DateTime<Utc>> = customer_stats::Entity::find()
+        .select_only()
+        .column(customer_stats::Column::LastPaidAt)
+        .filter(customer_stats::Column::OrdersCount.gt(0))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let everyone = customer::Entity::find().count(&state.db).await? as i64;
+    let mut counts: HashMap<Stage, i64> = HashMap::new();
+    for last in &lasts {
+        *counts
+            .entry(scoring::stage(Some(*last), now, t))
+            .or_default() += 1;
+    }
+    counts.insert(Stage::New, everyone - lasts.len() as i64);
+    Ok([
+        Stage::New,
+        Stage::Active,
+        Stage::Silent,
+        Stage::Sleeping,
+        Stage::Churned,
+    ]
+    .into_iter()
+    .map(|s| (s, counts.get(&s).copied().unwrap_or(0)))
+    .collect())
+}

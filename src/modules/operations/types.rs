@@ -1,0 +1,342 @@
+//! GraphQL shapes of customer operations.
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{customer_stats, segment};
+
+use super::{
+    scoring::{self, Buyer, Stage},
+    service::{self, Filter, Metrics},
+};
+use crate::{
+    graphql::{ids::to_id, scalars::Money},
+    state::AppState,
+};
+
+/// Where a customer is in its life with the store (thresholds are settings:
+/// `LIFECYCLE_*_DAYS`).
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LifecycleStage {
+    /// Has not bought yet.
+    New,
+    /// Bought within `LIFECYCLE_ACTIVE_DAYS` (30).
+    Active,
+    /// Last bought within `LIFECYCLE_SILENT_DAYS` (90).
+    Silent,
+    /// Last bought within `LIFECYCLE_SLEEPING_DAYS` (180).
+    Sleeping,
+    /// Last bought longer ago.
+    Churned,
+}
+
+impl From<Stage> for LifecycleStage {
+    fn from(s: Stage) -> Self {
+        match s {
+            Stage::New => LifecycleStage::New,
+            Stage::Active => LifecycleStage::Active,
+            Stage::Silent => LifecycleStage::Silent,
+            Stage::Sleeping => LifecycleStage::Sleeping,
+            Stage::Churned => LifecycleStage::Churned,
+        }
+    }
+}
+
+impl From<LifecycleStage> for Stage {
+    fn from(s: LifecycleStage) -> Self {
+        match s {
+            LifecycleStage::New => Stage::New,
+            LifecycleStage::Active => Stage::Active,
+            LifecycleStage::Silent => Stage::Silent,
+            LifecycleStage::Sleeping => Stage::Sleeping,
+            LifecycleStage::Churned => Stage::Churned,
+        }
+    }
+}
+
+/// A customer's purchases: goods orders paid and not refunded.
+#[derive(SimpleObject)]
+pub struct CustomerStats {
+    pub orders_count: i32,
+    /// What those orders cost the customer, balance included.
+    pub total_spent_fen: Money,
+    /// Total spent ÷ orders (half-up to the fen); 0 without orders.
+    pub average_order_fen: Money,
+    pub first_order_at: Option<DateTime<Utc>>,
+    pub last_order_at: Option<DateTime<Utc>>,
+    /// Whole days since the last order; null without orders.
+    pub days_since_last_order: Option<i32>,
+}
+
+impl CustomerStats {
+    pub fn of(s: Option<&customer_stats::Model>, now: DateTime<Utc>) -> Self {
+        match service::bought(s) {
+            Some(s) => CustomerStats {
+                orders_count: s.orders_count,
+                total_spent_fen: Money(s.spent_fen),
+                average_order_fen: Money(crate::money::div_half_up(
+                    s.spent_fen,
+                    i64::from(s.orders_count),
+                )),
+                first_order_at: Some(s.first_paid_at),
+                last_order_at: Some(s.last_paid_at),
+                days_since_last_order: Some(
+                    i32::try_from(scoring::days_since(s.last_paid_at, now)).unwrap_or(i32::MAX),
+                ),
+            },
+            None => CustomerStats {
+                orders_count: 0,
+                total_spent_fen: Money(0),
+                average_order_fen: Money(0),
+                first_order_at: None,
+                last_order_at: None,
+                days_since_last_order: None,
+            },
+        }
+    }
+}
+
+/// Recency, frequency and monetary value, each scored 1-5 by quintiles over
+/// the store's buyers (5 = the best fifth); cutoffs are refreshed every
+/// minute.
+#[derive(SimpleObject)]
+pub struct Rfm {
+    /// Days since the last order.
+    pub recency_days: i32,
+    /// Orders.
+    pub frequency: i32,
+    /// Spent (fen).
+    pub monetary_fen: Money,
+    pub r_score: i32,
+    pub f_score: i32,
+    pub m_score: i32,
+    /// The three scores as one code, e.g. "545".
+    pub code: String,
+}
+
+impl Rfm {
+    pub fn of(
+        s: &customer_stats::Model,
+        cutoffs: &scoring::RfmCutoffs,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let b = Buyer {
+            days_since_last: scoring::days_since(s.last_paid_at, now),
+            orders: i64::from(s.orders_count),
+            spent_fen: s.spent_fen,
+        };
+        let (r, f, m) = cutoffs.scores(&b);
+        Rfm {
+            recency_days: i32::try_from(b.days_since_last).unwrap_or(i32::MAX),
+            frequency: s.orders_count,
+            monetary_fen: Money(s.spent_fen),
+            r_score: r,
+            f_score: f,
+            m_score: m,
+            code: format!("{r}{f}{m}"),
+        }
+    }
+}
+
+/// Which customers: every part given must hold.
+#[derive(InputObject, Default)]
+pub struct CustomerFilter {
+    /// Has any of these tags.
+    pub tags: Option<Vec<String>>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+    /// At least this many orders (paid, not refunded).
+    pub min_orders: Option<i32>,
+    pub max_orders: Option<i32>,
+    pub min_spent_fen: Option<Money>,
+    pub max_spent_fen: Option<Money>,
+    /// Entry scene of the first login, exactly.
+    pub scene: Option<String>,
+    /// Has an active membership (true) or not (false).
+    pub member: Option<bool>,
+    /// In the nickname.
+    pub keyword: Option<String>,
+    /// First signed in at or after.
+    pub joined_from: Option<DateTime<Utc>>,
+    /// First signed in before.
+    pub joined_to: Option<DateTime<Utc>>,
+}
+
+impl From<CustomerFilter> for Filter {
+    fn from(f: CustomerFilter) -> Self {
+        Filter {
+            tags: f.tags.unwrap_or_default(),
+            stage: f.lifecycle_stage.map(Into::into),
+            min_orders: f.min_orders,
+            max_orders: f.max_orders,
+            min_spent_fen: f.min_spent_fen.map(|m| m.0),
+            max_spent_fen: f.max_spent_fen.map(|m| m.0),
+            scene: f.scene,
+            member: f.member,
+            keyword: f.keyword,
+            joined_from: f.joined_from,
+            joined_to: f.joined_to,
+        }
+    }
+}
+
+/// A saved customer filter, for targeted campaigns (`issueCoupons`).
+pub struct Segment(pub segment::Model);
+
+#[Object]
+impl Segment {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// How many customers it holds now (it is re-evaluated every time).
+    async fn customer_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::segment_size(state, &self.0).await? as i32)
+    }
+    /// Its filter, as JSON.
+    async fn filter(&self) -> &str {
+        &self.0.filter
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A tag and how many customers carry it.
+#[derive(SimpleObject)]
+pub struct TagCount {
+    pub tag: String,
+    pub customers: i32,
+}
+
+/// New customers from one entry scene.
+#[derive(SimpleObject)]
+pub struct SceneCount {
+    /// The scene of their first login; null: none recorded.
+    pub scene: Option<String>,
+    pub customers: i32,
+}
+
+/// Customers at one lifecycle stage.
+#[derive(SimpleObject)]
+pub struct LifecycleCount {
+    pub stage: LifecycleStage,
+    pub customers: i32,
+}
+
+/// The store's figures over a period (`from` inclusive, `to` exclusive);
+/// member count, balances, pending commissions and lifecycle counts are as
+/// of now.
+pub struct StoreMetrics(pub Metrics);
+
+fn rate(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
+    }
+}
+
+#[Object]
+impl StoreMetrics {
+    /// Gross merchandise value: goods orders paid in the period, shipping
+    /// and balance included, whatever happened to them later.
+    async fn gmv_fen(&self) -> Money {
+        Money(self.0.sales.gmv_fen)
+    }
+    /// Goods orders paid in the period.
+    async fn paid_orders(&self) -> i32 {
+        self.0.sales.paid_orders as i32
+    }
+    /// Customers who paid for goods in the period.
+    async fn buyers(&self) -> i32 {
+        self.0.sales.buyers as i32
+    }
+    /// Average order value (客单价): GMV ÷ paid orders.
+    async fn average_order_value_fen(&self) -> Money {
+        Money(crate::money::div_half_up(
+            self.0.sales.gmv_fen,
+            self.0.sales.paid_orders,
+        ))
+    }
+    /// Spend per customer (单客价): GMV ÷ buyers.
+    async fn spend_per_customer_fen(&self) -> Money {
+        Money(crate::money::div_half_up(
+            self.0.sales.gmv_fen,
+            self.0.sales.buyers,
+        ))
+    }
+    /// Repurchase rate (复购率): the share of the period's buyers who paid
+    /// for two or more orders in it (0-1, four decimals).
+    async fn repurchase_rate(&self) -> f64 {
+        rate(self.0.sales.repeat_buyers, self.0.sales.buyers)
+    }
+    /// The share of the period's buyers who had reached their 2nd paid
+    /// order by the end of it (0-1).
+    async fn second_purchase_rate(&self) -> f64 {
+        rate(self.0.sales.reached[0], self.0.sales.buyers)
+    }
+    /// … their 3rd.
+    async fn third_purchase_rate(&self) -> f64 {
+        rate(self.0.sales.reached[1], self.0.sales.buyers)
+    }
+    /// … their 5th.
+    async fn fifth_purchase_rate(&self) -> f64 {
+        rate(self.0.sales.reached[2], self.0.sales.buyers)
+    }
+    /// Refunds approved in the period.
+    async fn refunded_fen(&self) -> Money {
+        Money(self.0.sales.refunded_fen)
+    }
+    /// Customers who first signed in during the period.
+    async fn new_customers(&self) -> i32 {
+        self.0
+            .new_customers_by_scene
+            .iter()
+            .map(|(_, n)| *n)
+            .sum::<i64>() as i32
+    }
+    /// The same, by entry scene, the largest group first.
+    async fn new_customers_by_scene(&self) -> Vec<SceneCount> {
+        self.0
+            .new_customers_by_scene
+            .iter()
+            .map(|(scene, n)| SceneCount {
+                scene: scene.clone(),
+                customers: *n as i32,
+            })
+            .collect()
+    }
+    /// Active memberships now.
+    async fn member_count(&self) -> i32 {
+        self.0.members as i32
+    }
+    /// Memberships sold in the period (not refunded).
+    async fn membership_revenue_fen(&self) -> Money {
+        Money(self.0.sales.membership_revenue_fen)
+    }
+    /// All stored balances together now: the store's prepaid liability.
+    async fn stored_balance_outstanding_fen(&self) -> Money {
+        Money(self.0.outstanding_balance_fen)
+    }
+    /// Commissions waiting for their return window now.
+    async fn commissions_pending_fen(&self) -> Money {
+        Money(self.0.commissions_pending_fen)
+    }
+    /// Commissions settled during the period.
+    async fn commissions_settled_fen(&self) -> Money {
+        Money(self.0.commissions_settled_fen)
+    }
+    /// Customers at each lifecycle stage now.
+    async fn lifecycle(&self) -> Vec<LifecycleCount> {
+        self.0
+            .lifecycle
+            .iter()
+            .map(|(s, n)| LifecycleCount {
+                stage: (*s).into(),
+                customers: *n as i32,
+            })
+            .collect()
+    }
+}
