@@ -10,6 +10,7 @@
 //! - [`error`]: one error type with the contract's codes.
 //! - [`cache`]: Redis or in-process, behind one trait, never failing a request.
 //! - [`db`]: the pool and migrations; [`wechat`]: WeChat's servers.
+//! - [`money`], [`validate`]: the money and input rules every domain shares.
 pub mod auth;
 pub mod bench;
 pub mod cache;
@@ -24,4 +25,5 @@ pub mod money;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod validate;
 pub mod wechat;

@@ -24,7 +24,7 @@ use crate::{
 pub const ON_SHELF: &str = "ON_SHELF";
 pub const OFF_SHELF: &str = "OFF_SHELF";
 /// ¥1,000,000: anything dearer is a typo in fen vs yuan.
-pub const MAX_PRICE_FEN: i64 = 100_000_000;
+pub const MAX_PRICE_FEN: i64 = crate::validate::MAX_FEN;
 pub const MAX_STOCK: i32 = 10_000_000;
 /// The hot list holds this many; `hotProducts(limit)` may ask for up to this.
 pub const HOT_LIST_SIZE: u64 = 50;
@@ -810,12 +810,7 @@ async fn filter_condition(state: &AppState, filter: &ProductFilter) -> AppResult
                 "must be at most 50 characters",
             ));
         }
-        let escaped = kw
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
+        let pattern = crate::validate::contains_pattern(kw);
         let like = |col: product::Column| {
             Expr::expr(Func::lower(Expr::col(col)))
                 .like(LikeExpr::new(pattern.clone()).escape('\\'))

@@ -18,7 +18,6 @@ use crate::{
 pub const UNUSED: &str = "UNUSED";
 pub const USED: &str = "USED";
 
-const MAX_FEN: i64 = 100_000_000;
 /// The most customers one `issueCoupons` call reaches.
 pub const MAX_ISSUE: usize = 10_000;
 
@@ -38,22 +37,10 @@ pub struct TemplateDraft {
     pub claim_ends_at: Option<DateTime<Utc>>,
 }
 
-fn check_name(name: &str, field: &str) -> AppResult<String> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 40 {
-        return Err(AppError::bad_input(field, "must be 1-40 characters"));
-    }
-    Ok(n.to_string())
-}
+use crate::validate::fen as check_fen;
 
-fn check_fen(v: i64, field: &str, min: i64) -> AppResult<i64> {
-    if !(min..=MAX_FEN).contains(&v) {
-        return Err(AppError::bad_input(
-            field,
-            format!("must be between {min} and {MAX_FEN} fen"),
-        ));
-    }
-    Ok(v)
+fn check_name(name: &str, field: &str) -> AppResult<String> {
+    crate::validate::text(name, field, 40)
 }
 
 pub async fn create_template(
@@ -403,19 +390,7 @@ pub async fn issue(
             return Ok(first.issued);
         }
     }
-    let known = customers::existing_ids(&txn, &ids).await?;
-    if known.len() != ids.len() {
-        let unknown: Vec<String> = ids
-            .iter()
-            .filter(|i| !known.contains(i))
-            .take(5)
-            .map(i64::to_string)
-            .collect();
-        return Err(AppError::bad_input(
-            "customerIds",
-            format!("no such customers: {}", unknown.join(", ")),
-        ));
-    }
+    customers::require_existing(&txn, &ids, "customerIds").await?;
     let n = ids.len() as i64;
     if !take_from(&txn, template_id, n, giving_out(now)).await? {
         let t = template(&txn, template_id).await?;

@@ -58,6 +58,29 @@ pub async fn new_by_scene(
     Ok(rows)
 }
 
+/// `BAD_USER_INPUT` naming `field` unless every one of these (distinct)
+/// ids is a customer.
+pub async fn require_existing(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    field: &str,
+) -> AppResult<()> {
+    let known = existing_ids(db, ids).await?;
+    if known.len() == ids.len() {
+        return Ok(());
+    }
+    let unknown: Vec<String> = ids
+        .iter()
+        .filter(|i| !known.contains(i))
+        .take(5)
+        .map(i64::to_string)
+        .collect();
+    Err(AppError::bad_input(
+        field,
+        format!("no such customers: {}", unknown.join(", ")),
+    ))
+}
+
 /// Which of these ids are customers.
 pub async fn existing_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<i64>> {
     let mut found = Vec::with_capacity(ids.len());

@@ -14,8 +14,6 @@ use crate::{
     state::AppState,
 };
 
-const MAX_FEN: i64 = 100_000_000;
-
 /// A membership plan as an admin describes it; `None` leaves a field as it is.
 #[derive(Default, Clone, Debug)]
 pub struct PlanDraft {
@@ -28,22 +26,10 @@ pub struct PlanDraft {
 }
 
 fn check_name(name: &str) -> AppResult<String> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 32 {
-        return Err(AppError::bad_input("name", "must be 1-32 characters"));
-    }
-    Ok(n.to_string())
+    crate::validate::text(name, "name", 32)
 }
 
-fn check_fen(v: i64, field: &str, min: i64) -> AppResult<i64> {
-    if !(min..=MAX_FEN).contains(&v) {
-        return Err(AppError::bad_input(
-            field,
-            format!("must be between {min} and {MAX_FEN} fen"),
-        ));
-    }
-    Ok(v)
-}
+use crate::validate::fen as check_fen;
 
 fn apply_plan(a: &mut membership_plan::ActiveModel, d: &PlanDraft) -> AppResult<()> {
     if let Some(n) = &d.name {

@@ -211,11 +211,7 @@ pub struct Filter {
 }
 
 fn check_tag(tag: &str, field: &str) -> AppResult<String> {
-    let t = tag.trim();
-    if t.is_empty() || t.chars().count() > 20 {
-        return Err(AppError::bad_input(field, "a tag is 1-20 characters"));
-    }
-    Ok(t.to_string())
+    crate::validate::text(tag, field, 20)
 }
 
 impl Filter {
@@ -342,14 +338,9 @@ impl Filter {
             });
         }
         if let Some(kw) = &self.keyword {
-            let escaped = kw
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
             c = c.add(
                 Expr::expr(Func::lower(Expr::col(C::Nickname)))
-                    .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+                    .like(LikeExpr::new(crate::validate::contains_pattern(kw)).escape('\\')),
             );
         }
         if let Some(from) = self.joined_from {
@@ -388,13 +379,10 @@ pub async fn create_segment(
     name: &str,
     filter: Filter,
 ) -> AppResult<segment::Model> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 40 {
-        return Err(AppError::bad_input("name", "must be 1-40 characters"));
-    }
+    let name = crate::validate::text(name, "name", 40)?;
     let filter = filter.checked("filter")?;
     Ok(segment::ActiveModel {
-        name: Set(name.to_string()),
+        name: Set(name),
         filter: Set(serde_json::to_string(&filter).map_err(AppError::internal)?),
         admin_id: Set(admin_id),
         created_at: Set(Utc::now()),
@@ -472,19 +460,7 @@ pub async fn tag(state: &AppState, ids: &[i64], tags: &[String]) -> AppResult<i3
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    let known = customers::existing_ids(&state.db, &ids).await?;
-    if known.len() != ids.len() {
-        let unknown: Vec<String> = ids
-            .iter()
-            .filter(|i| !known.contains(i))
-            .take(5)
-            .map(i64::to_string)
-            .collect();
-        return Err(AppError::bad_input(
-            "customerIds",
-            format!("no such customers: {}", unknown.join(", ")),
-        ));
-    }
+    customers::require_existing(&state.db, &ids, "customerIds").await?;
     let now = Utc::now();
     let rows: Vec<customer_tag::ActiveModel> = ids
         .iter()
