@@ -130,6 +130,13 @@ where
     Ok((rows, more))
 }
 
+/// `SUM(col)` of a BIGINT column as a BIGINT (NULL over no rows): PostgreSQL
+/// sums BIGINTs into NUMERIC, which does not read back as `i64`.
+pub fn sum_bigint(col: impl sea_orm::sea_query::IntoColumnRef) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{Expr, Func};
+    Expr::expr(Func::cast_as(Func::sum(Expr::col(col)), "BIGINT"))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

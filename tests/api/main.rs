@@ -8,6 +8,7 @@ mod catalogue;
 mod coupons;
 mod helpers;
 mod http_limits;
+mod operations;
 mod ops;
 mod order_input;
 mod orders;

@@ -178,7 +178,7 @@ pub async fn invited_buyers(state: &AppState, customer_id: i64) -> AppResult<(i6
     let row: Option<(i64, Option<i64>)> = customer_stats::Entity::find()
         .select_only()
         .column_as(Expr::col(S::CustomerId).count(), "n")
-        .column_as(Expr::col(S::SpentFen).sum(), "spent")
+        .column_as(crate::db::sum_bigint(S::SpentFen), "spent")
         .filter(S::OrdersCount.gt(0))
         .filter(S::CustomerId.in_subquery(customers::invited_by_query(customer_id)))
         .into_tuple()

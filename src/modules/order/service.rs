@@ -1707,7 +1707,7 @@ pub async fn sales(
         .select_only()
         .column(O::CustomerId)
         .column_as(Expr::col(O::Id).count(), "n")
-        .column_as(Expr::col(O::TotalFen).sum(), "total")
+        .column_as(crate::db::sum_bigint(O::TotalFen), "total")
         .filter(O::Kind.eq(KIND_GOODS))
         .filter(in_period())
         .group_by(O::CustomerId)
@@ -1746,7 +1746,7 @@ pub async fn sales(
     }
     let membership: Option<Option<i64>> = shop_order::Entity::find()
         .select_only()
-        .column_as(Expr::col(O::TotalFen).sum(), "s")
+        .column_as(crate::db::sum_bigint(O::TotalFen), "s")
         .filter(O::Kind.eq(KIND_MEMBERSHIP))
         .filter(O::Status.is_in(counted))
         .filter(in_period())
@@ -1756,7 +1756,7 @@ pub async fn sales(
     s.membership_revenue_fen = membership.flatten().unwrap_or(0);
     let refunded: Option<Option<i64>> = refund::Entity::find()
         .select_only()
-        .column_as(Expr::col(refund::Column::AmountFen).sum(), "s")
+        .column_as(crate::db::sum_bigint(refund::Column::AmountFen), "s")
         .filter(
             refund::Column::Status
                 .is_in([super::payment::REFUND_APPROVED, super::payment::REFUND_DONE]),

@@ -4,9 +4,8 @@ use entity::{commission, commission_rule, customer, order_line, promoter, shop_o
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-    TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
     sea_query::{Expr, Func, OnConflict, Query},
 };
 
@@ -717,7 +716,7 @@ pub async fn commission_totals(
     let sum = |cond: Condition| async move {
         let v: Option<Option<i64>> = commission::Entity::find()
             .select_only()
-            .column_as(Expr::col(C::AmountFen).sum(), "s")
+            .column_as(crate::db::sum_bigint(C::AmountFen), "s")
             .filter(cond)
             .into_tuple()
             .one(db)
