@@ -22,9 +22,27 @@ pub fn div_half_up(amount_fen: i64, count: i64) -> i64 {
     ((2 * a + c) / (2 * c)) as i64
 }
 
+/// `amount × part / whole`, rounded half-up to the fen: `amount`'s share
+/// when `whole` shrinks to `part` (0 when `whole` is 0; all ≥ 0).
+pub fn prorate_half_up(amount_fen: i64, part: i64, whole: i64) -> i64 {
+    if whole <= 0 {
+        return 0;
+    }
+    let (a, p, w) = (i128::from(amount_fen), i128::from(part), i128::from(whole));
+    ((2 * a * p + w) / (2 * w)) as i64
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{div_half_up, percent_half_up};
+    use super::{div_half_up, percent_half_up, prorate_half_up};
+
+    #[test]
+    fn shares_round_half_up() {
+        assert_eq!(prorate_half_up(1000, 900, 1000), 900);
+        assert_eq!(prorate_half_up(5, 1, 2), 3); // 2.5 → 3
+        assert_eq!(prorate_half_up(7, 0, 10), 0);
+        assert_eq!(prorate_half_up(7, 3, 0), 0);
+    }
 
     #[test]
     fn averages_round_half_up() {

@@ -18,6 +18,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub out_refund_no: String,
     pub wechat_refund_id: Option<String>,
+    /// When the store approved it (late payments: when they were recorded).
+    pub approved_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -79,6 +79,22 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // When a refund was approved, for the store's figures (its
+        // `updated_at` moves again when the money is sent).
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Refund::Table)
+                    .add_column(timestamp_with_time_zone_null(Refund::ApprovedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE refund SET approved_at = updated_at WHERE status IN ('APPROVED', 'REFUNDED')",
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
@@ -95,6 +111,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Refund::Table)
+                    .drop_column(Refund::ApprovedAt)
+                    .to_owned(),
+            )
+            .await?;
         for t in [
             Segment::Table.into_iden(),
             CustomerTag::Table.into_iden(),
@@ -127,6 +151,12 @@ enum CustomerTag {
     CustomerId,
     Tag,
     CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Refund {
+    Table,
+    ApprovedAt,
 }
 
 #[derive(DeriveIden)]

@@ -378,6 +378,28 @@ async fn targeted_campaigns_issue_once_per_key_within_the_total() {
         .gql(None, "{ availableCoupons { id } }", json!({}))
         .await;
     assert_eq!(v["data"]["availableCoupons"], json!([]));
+    // A claimable template's limit counts claims: a coupon issued by the
+    // store does not use it up.
+    let claimable = template(
+        &app,
+        &admin,
+        json!({ "name": "可领也可发", "thresholdFen": 0, "offFen": 100, "validDays": 3 }),
+    )
+    .await;
+    let v = app
+        .gql(
+            Some(&admin),
+            issue,
+            json!({ "t": claimable["id"], "c": [customers[0]] }),
+        )
+        .await;
+    assert_eq!(v["data"]["issueCoupons"], 1, "{v}");
+    let v = claim(&app, &tokens[0], &claimable).await;
+    assert!(v["errors"].is_null(), "{v}");
+    assert_eq!(
+        error_code(&claim(&app, &tokens[0], &claimable).await),
+        "CONFLICT"
+    );
 }
 
 #[tokio::test]

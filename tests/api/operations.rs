@@ -797,6 +797,31 @@ async fn tags_and_segments_pick_customers_for_a_campaign() {
     let v = app.gql(Some(admin), SEGMENTS, json!({})).await;
     assert_eq!(v["data"]["segments"][1]["customerCount"], 2, "{v}");
 
+    // A campaign with a key, repeated after the segment changed, is still
+    // the same campaign: nothing more is issued, and no CONFLICT.
+    let keyed = "mutation($t: ID!, $s: ID) { issueCoupons(templateId: $t, segmentId: $s, idempotencyKey: \"again\") }";
+    let v = app
+        .gql(
+            Some(admin),
+            keyed,
+            json!({ "t": template, "s": returning["id"] }),
+        )
+        .await;
+    assert_eq!(v["data"]["issueCoupons"], 2, "{v}");
+    app.gql(Some(admin), TAG, json!({ "c": [c3.id], "t": ["回头客"] }))
+        .await;
+    let v = app
+        .gql(
+            Some(admin),
+            keyed,
+            json!({ "t": template, "s": returning["id"] }),
+        )
+        .await;
+    assert_eq!(v["data"]["issueCoupons"], 2, "the first call's answer: {v}");
+    assert!(
+        coupons_of(&app, &c3).await.is_empty(),
+        "nothing more issued"
+    );
     let v = app
         .gql(Some(admin), ISSUE, json!({ "t": template, "s": "999999" }))
         .await;
@@ -908,7 +933,9 @@ async fn store_metrics_add_up_the_period() {
             "secondPurchaseRate": 0.5,
             "thirdPurchaseRate": 0.0,
             "fifthPurchaseRate": 0.0,
-            "refundedFen": a3 + 9900,
+            // Goods refunds only: the refunded membership is neither GMV
+            // nor membership revenue.
+            "refundedFen": a3,
             "newCustomers": 6,
             "newCustomersByScene": [
                 { "scene": "qr", "customers": 3 },

@@ -6,10 +6,7 @@ use super::{
     service,
     types::{Coupon, CouponStatus, CouponTemplate, CouponTemplateInput, Promotion, PromotionInput},
 };
-use crate::{
-    auth::ViewerExt, graphql::ids::parse_id, modules::operations::service as operations,
-    state::AppState,
-};
+use crate::{auth::ViewerExt, graphql::ids::parse_id, state::AppState};
 
 #[derive(Default)]
 pub struct CouponQuery;
@@ -139,11 +136,21 @@ impl CouponMutation {
                 ids.push(parse_id(id, &format!("customerIds[{i}]"))?);
             }
         }
-        if let Some(segment) = &segment_id {
-            let segment = parse_id(segment, "segmentId")?;
-            ids.extend(operations::segment_members(state, segment).await?);
-        }
-        let n = service::issue(state, admin, template_id, ids, idempotency_key.as_deref()).await?;
+        let audience = service::Audience {
+            customer_ids: ids,
+            segment_id: segment_id
+                .as_ref()
+                .map(|s| parse_id(s, "segmentId"))
+                .transpose()?,
+        };
+        let n = service::issue(
+            state,
+            admin,
+            template_id,
+            audience,
+            idempotency_key.as_deref(),
+        )
+        .await?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 

@@ -313,11 +313,12 @@ pub async fn claim(
     let held = coupon::Entity::find()
         .filter(coupon::Column::TemplateId.eq(template_id))
         .filter(coupon::Column::CustomerId.eq(customer_id))
+        .filter(coupon::Column::Source.eq("CLAIM"))
         .count(&txn)
         .await?;
     if held >= t.per_customer_limit as u64 {
         return Err(AppError::Conflict(format!(
-            "you already have {held} of this coupon; {} per customer",
+            "you have claimed {held} of this coupon; {} per customer",
             t.per_customer_limit
         )));
     }
@@ -328,27 +329,31 @@ pub async fn claim(
     Ok(c)
 }
 
-/// ADMIN gives one coupon of a template to each of these customers (a
-/// targeted campaign), all or none. Claim windows and per-customer limits
-/// are for claiming, not for this; the total is respected. With a key, a
-/// repeated call issues nothing more and answers the first call's count.
+/// Who a campaign reaches: customers listed, and whoever a segment holds
+/// when it runs.
+pub struct Audience {
+    pub customer_ids: Vec<i64>,
+    pub segment_id: Option<i64>,
+}
+
+/// ADMIN gives one coupon of a template to each customer of the audience
+/// (a targeted campaign), all or none. Claim windows and per-customer
+/// limits are for claiming, not for this; the total is respected. With a
+/// key, a repeated call issues nothing more and answers the first call's
+/// count: the key stands for the request as asked (template, segment,
+/// customers listed), so a segment that changed meanwhile is still the
+/// same campaign.
 pub async fn issue(
     state: &AppState,
     admin_id: i64,
     template_id: i64,
-    customer_ids: Vec<i64>,
+    audience: Audience,
     idempotency_key: Option<&str>,
 ) -> AppResult<i64> {
-    let mut ids = customer_ids;
+    let mut ids = audience.customer_ids;
     ids.sort_unstable();
     ids.dedup();
-    if ids.is_empty() || ids.len() > MAX_ISSUE {
-        return Err(AppError::bad_input(
-            "customerIds",
-            format!("give 1 to {MAX_ISSUE} customers (or a segment)"),
-        ));
-    }
-    let hash = sha256_hex(&format!("{template_id}:{ids:?}"));
+    let hash = sha256_hex(&format!("{template_id}:{:?}:{ids:?}", audience.segment_id));
     if let Some(k) = idempotency_key
         && (k.trim().is_empty() || k.len() > 64)
     {
@@ -365,13 +370,15 @@ pub async fn issue(
             admin_id: Set(admin_id),
             idempotency_key: Set(key.to_string()),
             request_hash: Set(hash.clone()),
-            issued: Set(ids.len() as i64),
+            // Set below, once the audience is known.
+            issued: Set(0),
             created_at: Set(now),
             ..Default::default()
         }
         .insert(&txn)
         .await;
         if let Err(e) = claimed {
+            // A repeat: answered from the first call, nothing resolved again.
             if !matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
                 return Err(e.into());
             }
@@ -390,6 +397,19 @@ pub async fn issue(
             return Ok(first.issued);
         }
     }
+    if let Some(segment) = audience.segment_id {
+        ids.extend(
+            crate::modules::operations::service::segment_members(state, &txn, segment).await?,
+        );
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    if ids.is_empty() || ids.len() > MAX_ISSUE {
+        return Err(AppError::bad_input(
+            "customerIds",
+            format!("the campaign must reach 1 to {MAX_ISSUE} customers"),
+        ));
+    }
     customers::require_existing(&txn, &ids, "customerIds").await?;
     let n = ids.len() as i64;
     if !take_from(&txn, template_id, n, giving_out(now)).await? {
@@ -400,6 +420,14 @@ pub async fn issue(
     for chunk in ids.chunks(500) {
         coupon::Entity::insert_many(chunk.iter().map(|&c| coupon_row(&t, c, "ISSUE", now)))
             .exec_without_returning(&txn)
+            .await?;
+    }
+    if let Some(key) = idempotency_key {
+        coupon_issue::Entity::update_many()
+            .col_expr(coupon_issue::Column::Issued, Expr::value(n))
+            .filter(coupon_issue::Column::AdminId.eq(admin_id))
+            .filter(coupon_issue::Column::IdempotencyKey.eq(key))
+            .exec(&txn)
             .await?;
     }
     txn.commit().await?;
@@ -415,7 +443,10 @@ pub async fn gift(
     template_ids: &[i64],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    for &id in template_ids {
+    // Template rows in id order, the lock order of concurrent payments.
+    let mut ids = template_ids.to_vec();
+    ids.sort_unstable();
+    for id in ids {
         if !take_from(txn, id, 1, giving_out(now)).await? {
             tracing::warn!(
                 template_id = id,
@@ -446,8 +477,8 @@ pub fn shown(c: &coupon::Model, now: DateTime<Utc>) -> Shown {
     }
 }
 
-/// The customer's coupons, those to use first (soonest to expire), then
-/// used and expired ones newest first.
+/// The customer's coupons: usable ones first, soonest to expire first, then
+/// used and expired ones newest first; at most 500 of each kind.
 pub async fn mine(
     state: &AppState,
     customer_id: i64,
@@ -455,19 +486,38 @@ pub async fn mine(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<coupon::Model>> {
     use coupon::Column as C;
-    let mut q = coupon::Entity::find().filter(C::CustomerId.eq(customer_id));
-    q = match only {
-        Some(Shown::Unused) => q.filter(C::Status.eq(UNUSED)).filter(C::ExpiresAt.gt(now)),
-        Some(Shown::Used) => q.filter(C::Status.eq(USED)),
-        Some(Shown::Expired) => q.filter(C::Status.eq(UNUSED)).filter(C::ExpiresAt.lte(now)),
-        None => q,
+    let of = |cond: Condition| {
+        coupon::Entity::find()
+            .filter(C::CustomerId.eq(customer_id))
+            .filter(cond)
+            .limit(500)
     };
-    let mut rows = q.order_by_desc(C::Id).limit(500).all(&state.db).await?;
-    rows.sort_by_key(|c| match shown(c, now) {
-        Shown::Unused => (0, c.expires_at.timestamp(), 0),
-        _ => (1, 0, -c.id),
-    });
-    Ok(rows)
+    let unused = || {
+        of(Condition::all()
+            .add(C::Status.eq(UNUSED))
+            .add(C::ExpiresAt.gt(now)))
+        .order_by_asc(C::ExpiresAt)
+        .order_by_asc(C::Id)
+    };
+    let done = |cond: Condition| of(cond).order_by_desc(C::Id);
+    let used = Condition::all().add(C::Status.eq(USED));
+    let expired = Condition::all()
+        .add(C::Status.eq(UNUSED))
+        .add(C::ExpiresAt.lte(now));
+    Ok(match only {
+        Some(Shown::Unused) => unused().all(&state.db).await?,
+        Some(Shown::Used) => done(used).all(&state.db).await?,
+        Some(Shown::Expired) => done(expired).all(&state.db).await?,
+        None => {
+            let mut rows = unused().all(&state.db).await?;
+            rows.extend(
+                done(Condition::any().add(used).add(expired))
+                    .all(&state.db)
+                    .await?,
+            );
+            rows
+        }
+    })
 }
 
 /// The customer's coupon `id` as the pricing pipeline takes it, if it can

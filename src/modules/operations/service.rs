@@ -29,20 +29,22 @@ pub fn thresholds(state: &AppState) -> Thresholds {
 
 // ---------------------------------------------------------------- figures
 
-/// What an order's lines add to a customer's margin figures: (goods whose
-/// cost is known, their margin over that cost).
-fn margin_of(lines: &[order_line::Model]) -> (i64, i64) {
-    lines
+/// What an order adds to its buyer's margin figures: (what the goods whose
+/// cost is known sold for, their margin over that cost). The order's
+/// promotion and coupon discounts are spread over its lines in proportion
+/// to their totals, so a discount lowers the margin it was given on.
+fn margin_of(discount_fen: i64, lines: &[order_line::Model]) -> (i64, i64) {
+    let goods: i64 = lines.iter().map(|l| l.line_total_fen).sum();
+    let after = Ord::max(goods - discount_fen, 0);
+    let (costed, cost) = lines
         .iter()
         .filter_map(|l| {
-            l.cost_fen.map(|c| {
-                (
-                    l.line_total_fen,
-                    l.line_total_fen - c * i64::from(l.quantity),
-                )
-            })
+            l.cost_fen
+                .map(|c| (l.line_total_fen, c * i64::from(l.quantity)))
         })
-        .fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
+        .fold((0, 0), |(a, b), (x, y)| (a + x, b + y));
+    let costed = crate::money::prorate_half_up(costed, after, goods);
+    (costed, costed - cost)
 }
 
 /// A goods order was paid: it counts in its buyer's figures (in the
@@ -54,7 +56,10 @@ pub async fn record_purchase(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     use customer_stats::Column as S;
-    let (costed, margin) = margin_of(lines);
+    let (costed, margin) = margin_of(
+        order.promotion_discount_fen + order.coupon_discount_fen,
+        lines,
+    );
     customer_stats::Entity::insert(customer_stats::ActiveModel {
         customer_id: Set(order.customer_id),
         orders_count: Set(1),
@@ -83,6 +88,13 @@ pub async fn record_purchase(
                 S::MarginFen,
                 Expr::cust("customer_stats.margin_fen + excluded.margin_fen"),
             )
+            // Every order refunded, a new one is a first purchase again.
+            .value(
+                S::FirstPaidAt,
+                Expr::cust(
+                    "CASE WHEN customer_stats.orders_count = 0 THEN excluded.first_paid_at ELSE customer_stats.first_paid_at END",
+                ),
+            )
             .update_columns([S::LastPaidAt, S::UpdatedAt])
             .to_owned(),
     )
@@ -99,7 +111,10 @@ pub async fn record_refund(
     lines: &[order_line::Model],
 ) -> AppResult<()> {
     use customer_stats::Column as S;
-    let (costed, margin) = margin_of(lines);
+    let (costed, margin) = margin_of(
+        order.promotion_discount_fen + order.coupon_discount_fen,
+        lines,
+    );
     customer_stats::Entity::update_many()
         .col_expr(S::OrdersCount, Expr::col(S::OrdersCount).sub(1))
         .col_expr(S::SpentFen, Expr::col(S::SpentFen).sub(order.total_fen))
@@ -165,7 +180,7 @@ pub async fn store_scale(state: &AppState) -> AppResult<StoreScale> {
                 let spent: i64 = buyers.iter().map(|b| b.spent_fen).sum();
                 Ok(StoreScale {
                     cutoffs: RfmCutoffs::of(&buyers),
-                    average_order_fen: if orders > 0 { spent / orders } else { 0 },
+                    average_order_fen: crate::money::div_half_up(spent, orders),
                 })
             },
         )
@@ -408,10 +423,15 @@ pub async fn segment_size(state: &AppState, s: &segment::Model) -> AppResult<u64
     count(state, &filter_of(s)?).await
 }
 
-/// Everyone a segment holds now, for a campaign (at most [`MAX_ISSUE`]).
-pub async fn segment_members(state: &AppState, segment_id: i64) -> AppResult<Vec<i64>> {
+/// Everyone a segment holds now, for a campaign (at most [`MAX_ISSUE`]),
+/// read on `db` (the campaign's transaction).
+pub async fn segment_members(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    segment_id: i64,
+) -> AppResult<Vec<i64>> {
     let s = segment::Entity::find_by_id(segment_id)
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("segment {segment_id} not found")))?;
     let ids: Vec<i64> = customer::Entity::find()
@@ -421,7 +441,7 @@ pub async fn segment_members(state: &AppState, segment_id: i64) -> AppResult<Vec
         .order_by_asc(customer::Column::Id)
         .limit(MAX_ISSUE as u64 + 1)
         .into_tuple()
-        .all(&state.db)
+        .all(db)
         .await?;
     if ids.len() > MAX_ISSUE {
         return Err(AppError::bad_input(
@@ -592,4 +612,46 @@ async fn lifecycle_counts(state: &AppState, now: DateTime<Utc>) -> AppResult<Vec
     .into_iter()
     .map(|s| (s, counts.get(&s).copied().unwrap_or(0)))
     .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(total: i64, cost: Option<i64>, quantity: i32) -> order_line::Model {
+        order_line::Model {
+            id: 0,
+            order_id: 0,
+            sku_id: 0,
+            product_id: 0,
+            title: String::new(),
+            specs: "[]".into(),
+            list_price_fen: total,
+            unit_price_fen: total,
+            quantity,
+            line_total_fen: total,
+            cost_fen: cost,
+            supplier_id: None,
+            fulfillment_id: None,
+        }
+    }
+
+    #[test]
+    fn discounts_lower_the_margin_they_were_given_on() {
+        // 100 of goods costing 80, a 30 coupon: sold for 70, margin -10.
+        assert_eq!(
+            margin_of(3000, &[line(10_000, Some(8_000), 1)]),
+            (7_000, -1_000)
+        );
+        assert_eq!(
+            margin_of(0, &[line(10_000, Some(4_000), 2)]),
+            (10_000, 2_000)
+        );
+        // Half the goods have a known cost: they carry half the discount.
+        assert_eq!(
+            margin_of(1000, &[line(5_000, Some(3_000), 1), line(5_000, None, 1)]),
+            (4_500, 1_500)
+        );
+        assert_eq!(margin_of(0, &[line(5_000, None, 1)]), (0, 0));
+    }
 }

@@ -285,7 +285,8 @@ impl StoreMetrics {
     async fn fifth_purchase_rate(&self) -> f64 {
         rate(self.0.sales.reached[2], self.0.sales.buyers)
     }
-    /// Refunds approved in the period.
+    /// Refunds of goods orders approved in the period (late payments sent
+    /// back are not counted: they were never sales).
     async fn refunded_fen(&self) -> Money {
         Money(self.0.sales.refunded_fen)
     }

@@ -64,6 +64,9 @@ pub struct Breakdown {
     pub member_discount_fen: i64,
     pub promotion_discount_fen: i64,
     pub coupon_discount_fen: i64,
+    /// The goods reached the coupon's threshold (it applied, even if the
+    /// goods were already down to 0).
+    pub coupon_reached: bool,
     pub shipping_fen: i64,
     /// Goods after discounts plus shipping.
     pub total_fen: i64,
@@ -103,6 +106,7 @@ pub fn price(input: &PricingInput) -> Breakdown {
     if let Some(c) = input.coupon
         && goods >= c.threshold_fen
     {
+        b.coupon_reached = true;
         b.coupon_discount_fen = c.off_fen.min(goods);
         goods -= b.coupon_discount_fen;
     }
@@ -285,6 +289,25 @@ mod tests {
             b.coupon_discount_fen, 0,
             "9000 left is below the coupon's 10000"
         );
+        assert!(!b.coupon_reached);
+    }
+
+    #[test]
+    fn a_coupon_reached_by_goods_already_down_to_zero_still_applies() {
+        let b = price(&PricingInput {
+            lines: vec![line(1000, None, 1)],
+            promotions: vec![Promotion {
+                threshold_fen: 1000,
+                off_fen: 1000,
+            }],
+            coupon: Some(Coupon {
+                threshold_fen: 0,
+                off_fen: 100,
+            }),
+            ..Default::default()
+        });
+        assert!(b.coupon_reached);
+        assert_eq!((b.coupon_discount_fen, b.total_fen), (0, 0));
     }
 
     /// Property: whatever the inputs, the parts add up and nothing is negative.

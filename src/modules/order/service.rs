@@ -187,7 +187,7 @@ async fn pricing_input(
 /// silently dropped: the customer picked it for a reason.
 fn check_coupon_reached(input: &PricingInput, b: &Breakdown) -> AppResult<()> {
     match &input.coupon {
-        Some(c) if b.coupon_discount_fen == 0 => Err(coupons::below_threshold(c)),
+        Some(c) if !b.coupon_reached => Err(coupons::below_threshold(c)),
         _ => Ok(()),
     }
 }
@@ -1341,6 +1341,7 @@ async fn insert_refund(
         reason: Set(reason.chars().take(200).collect()),
         out_refund_no: Set(format!("tmp-{}", uuid::Uuid::new_v4().simple())),
         wechat_refund_id: Set(None),
+        approved_at: Set((status == super::payment::REFUND_APPROVED).then_some(now)),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -1409,6 +1410,7 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
             refund::Column::Status,
             Expr::value(super::payment::REFUND_APPROVED),
         )
+        .col_expr(refund::Column::ApprovedAt, Expr::value(Utc::now()))
         .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(refund::Column::Id.eq(refund_id))
         .filter(refund::Column::Status.eq(super::payment::REFUND_PENDING))
@@ -1680,7 +1682,7 @@ pub struct Sales {
     pub reached: [i64; 3],
     /// Memberships sold in the period (not refunded).
     pub membership_revenue_fen: i64,
-    /// Refunds approved in the period.
+    /// Refunds of goods orders approved in the period.
     pub refunded_fen: i64,
 }
 
@@ -1754,15 +1756,23 @@ pub async fn sales(
         .one(db)
         .await?;
     s.membership_revenue_fen = membership.flatten().unwrap_or(0);
+    // Refunds of goods orders approved in the period; a late payment's
+    // refund was never a sale (its order is not REFUNDED).
     let refunded: Option<Option<i64>> = refund::Entity::find()
         .select_only()
         .column_as(crate::db::sum_bigint(refund::Column::AmountFen), "s")
+        .filter(refund::Column::ApprovedAt.gte(from))
+        .filter(refund::Column::ApprovedAt.lt(to))
         .filter(
-            refund::Column::Status
-                .is_in([super::payment::REFUND_APPROVED, super::payment::REFUND_DONE]),
+            refund::Column::OrderId.in_subquery(
+                Query::select()
+                    .column(O::Id)
+                    .from(shop_order::Entity)
+                    .and_where(O::Kind.eq(KIND_GOODS))
+                    .and_where(O::Status.eq(Status::Refunded.as_str()))
+                    .to_owned(),
+            ),
         )
-        .filter(refund::Column::UpdatedAt.gte(from))
-        .filter(refund::Column::UpdatedAt.lt(to))
         .into_tuple()
         .one(db)
         .await?;
