@@ -110,6 +110,32 @@ impl PayShop {
         v["data"]["order"].clone()
     }
 
+    /// The buyer cancels its unpaid order.
+    async fn cancel(&self, id: &Value) {
+        let v = self
+            .app
+            .gql(
+                Some(&self.buyer),
+                "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED", "{v}");
+    }
+
+    /// WeChat Pay's refund API is down for one call.
+    async fn refuse_next_refund(&self) {
+        Mock::given(path("/v3/refund/domestic/refunds"))
+            .respond_with(
+                ResponseTemplate::new(503)
+                    .set_body_json(json!({ "code": "SYSTEM_ERROR", "message": "busy" })),
+            )
+            .with_priority(1)
+            .up_to_n_times(1)
+            .mount(&self.pay.server)
+            .await;
+    }
+
     async fn calls(&self, path: &str) -> Vec<Value> {
         self.pay
             .requests()
@@ -266,15 +292,7 @@ async fn a_payment_after_cancellation_is_recorded_and_refunded() {
         placed["order"]["orderNo"].as_str().unwrap(),
         placed["order"]["payableFen"].as_i64().unwrap(),
     );
-    let v = s
-        .app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED");
+    s.cancel(id).await;
     let tx = s.transaction(no, total, "4200000005");
     assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
     assert_eq!(s.status(id).await["status"], "CANCELLED");
@@ -346,16 +364,7 @@ async fn a_refund_wechat_refuses_at_first_is_retried_until_it_goes_through() {
         .await,
         200
     );
-    // WeChat Pay's refund API is down for one call.
-    Mock::given(path("/v3/refund/domestic/refunds"))
-        .respond_with(
-            ResponseTemplate::new(503)
-                .set_body_json(json!({ "code": "SYSTEM_ERROR", "message": "busy" })),
-        )
-        .with_priority(1)
-        .up_to_n_times(1)
-        .mount(&s.pay.server)
-        .await;
+    s.refuse_next_refund().await;
     let v = s
         .app
         .gql(
@@ -433,24 +442,8 @@ async fn a_late_payment_refund_wechat_refuses_at_first_still_goes_back_through_w
         placed["order"]["orderNo"].as_str().unwrap(),
         placed["order"]["payableFen"].as_i64().unwrap(),
     );
-    let v = s
-        .app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED");
-    Mock::given(path("/v3/refund/domestic/refunds"))
-        .respond_with(
-            ResponseTemplate::new(503)
-                .set_body_json(json!({ "code": "SYSTEM_ERROR", "message": "busy" })),
-        )
-        .with_priority(1)
-        .up_to_n_times(1)
-        .mount(&s.pay.server)
-        .await;
+    s.cancel(id).await;
+    s.refuse_next_refund().await;
     let tx = s.transaction(no, total, "4200000008");
     assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
     assert_eq!(s.calls("/v3/refund/domestic/refunds").await.len(), 1);
@@ -476,15 +469,7 @@ async fn cancelling_closes_the_wechat_pay_transaction() {
         &placed["order"]["id"],
         placed["order"]["orderNo"].as_str().unwrap(),
     );
-    let v = s
-        .app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED", "{v}");
+    s.cancel(id).await;
     let closes = s
         .calls(&format!("/v3/pay/transactions/out-trade-no/{no}/close"))
         .await;
