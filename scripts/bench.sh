@@ -46,8 +46,9 @@ fi
 command -v psql >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql-client >/dev/null; }
 
 echo "building the release server…" >&2
-cargo build --release -q
+cargo build --release -q --bins
 bin="$target/release/siyu"
+bench="$target/release/siyu-bench"
 
 work="$(mktemp -d)"
 pids=()
@@ -66,7 +67,7 @@ export DATABASE_URL="$pg/$db?sslmode=disable" DATABASE_MAX_CONNECTIONS="${BENCH_
   ADMIN_USERNAME=bench ADMIN_PASSWORD=bench-password-0 JOBS=false
 
 echo "seeding $products products…" >&2
-"$bin" seed-bulk "$products"
+"$bench" seed-bulk "$products"
 
 BIND="127.0.0.1:$api_port" "$bin" &
 pids+=($!)
@@ -74,7 +75,7 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$api_port/healthz" >/dev/nu
 
 if [ "$scenario" = orders ] || [ "$scenario" = all ]; then
   echo "order load…" >&2
-  "$bin" bench-orders "http://127.0.0.1:$api_port" "${BENCH_BUYERS:-64}" "${BENCH_FLASH_STOCK:-1000}" 100 "${BENCH_SPREAD_SECS:-10}"
+  "$bench" orders "http://127.0.0.1:$api_port" "${BENCH_BUYERS:-64}" "${BENCH_FLASH_STOCK:-1000}" 100 "${BENCH_SPREAD_SECS:-10}"
   [ "$scenario" = orders ] && exit 0
 fi
 
@@ -103,7 +104,7 @@ local f = io.open("$work/$name.json", "rb"); wrk.body = f:read("*a"); f:close()
 LUA
 done
 
-"$bin" bench-baseline "127.0.0.1:$base_port" "$work/hotProducts.out" &
+"$bench" baseline "127.0.0.1:$base_port" "$work/hotProducts.out" &
 pids+=($!)
 for _ in $(seq 1 100); do curl -fs -XPOST "http://127.0.0.1:$base_port/" >/dev/null && break; sleep 0.1; done
 

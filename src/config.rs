@@ -48,6 +48,25 @@ pub struct WechatSettings {
     pub api_base: String,
 }
 
+/// Days since the last purchase up to which a buyer is ACTIVE, SILENT and
+/// SLEEPING; past the last, CHURNED.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LifecycleThresholds {
+    pub active_days: i64,
+    pub silent_days: i64,
+    pub sleeping_days: i64,
+}
+
+impl Default for LifecycleThresholds {
+    fn default() -> Self {
+        LifecycleThresholds {
+            active_days: 30,
+            silent_days: 90,
+            sleeping_days: 180,
+        }
+    }
+}
+
 /// Everything the application reads from its environment.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -98,7 +117,7 @@ pub struct Settings {
     pub order_batch_window: std::time::Duration,
     /// Days since the last purchase up to which a buyer is ACTIVE, SILENT
     /// and SLEEPING (past the last: CHURNED).
-    pub lifecycle: crate::modules::operations::scoring::Thresholds,
+    pub lifecycle: LifecycleThresholds,
     /// WeChat Pay API v3; `None` = no WeChat Pay (demo pay in demo mode).
     pub wechatpay: Option<WechatPaySettings>,
     /// Run the background jobs loop in this instance.
@@ -292,11 +311,9 @@ impl Settings {
     }
 }
 
-fn lifecycle(
-    get: &impl Fn(&str) -> Option<String>,
-) -> anyhow::Result<crate::modules::operations::scoring::Thresholds> {
-    let d = crate::modules::operations::scoring::Thresholds::default();
-    let t = crate::modules::operations::scoring::Thresholds {
+fn lifecycle(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<LifecycleThresholds> {
+    let d = LifecycleThresholds::default();
+    let t = LifecycleThresholds {
         active_days: parse_num(get, "LIFECYCLE_ACTIVE_DAYS")?.unwrap_or(d.active_days),
         silent_days: parse_num(get, "LIFECYCLE_SILENT_DAYS")?.unwrap_or(d.silent_days),
         sleeping_days: parse_num(get, "LIFECYCLE_SLEEPING_DAYS")?.unwrap_or(d.sleeping_days),
@@ -344,7 +361,7 @@ fn dev_jwt_secret() -> anyhow::Result<String> {
         }
     }
     std::fs::create_dir_all("data").context("creating ./data")?;
-    let secret = crate::auth::random_token(48);
+    let secret = crate::crypto::random_token(48);
     write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
     Ok(secret)
 }

@@ -11,18 +11,17 @@
 //! - [`cache`]: Redis or in-process, behind one trait, never failing a request.
 //! - [`db`]: the pool and migrations; [`wechat`]: WeChat's servers.
 //! - [`money`], [`validate`]: the money and input rules every domain shares.
+pub mod api;
+pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod cache;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
-pub mod graphql;
-pub mod jobs;
 pub mod metrics;
 pub mod modules;
 pub mod money;
-pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod validate;

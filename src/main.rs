@@ -1,12 +1,12 @@
-//! `siyu` serves the store. Other commands:
-//! `print-schema` (the GraphQL SDL), `seed-demo` (the demo store into an
-//! empty database), `seed-bulk N` (N generated products, for benchmarks),
-//! `bench-baseline ADDR FILE` (a bare server answering FILE's bytes: the
-//! physical baseline of the benchmark).
+//! `siyu` serves the store. Other commands: `print-schema` (the GraphQL
+//! SDL), `seed-demo` (the demo store into an empty database). The
+//! benchmark's tools are another binary, `siyu-bench`.
 use siyu::{
+    app::{
+        seed,
+        startup::{Application, build_state},
+    },
     config::{AppEnv, Settings},
-    modules::catalogue::seed,
-    startup::{Application, build_state},
     telemetry,
 };
 
@@ -18,42 +18,14 @@ async fn main() {
     let command = args.first().map(String::as_str).unwrap_or("serve");
     match command {
         "print-schema" => {
-            print!("{}", siyu::graphql::sdl());
+            print!("{}", siyu::app::graphql::sdl());
             return;
         }
-        "bench-baseline" => {
-            let (Some(addr), Some(file)) = (args.get(1), args.get(2)) else {
-                fail(2, "usage: siyu bench-baseline ADDR FILE");
-            };
-            if let Err(e) = siyu::bench::serve_baseline(addr, file).await {
-                fail(1, &format!("baseline server: {e:#}"));
-            }
-            return;
-        }
-        "bench-orders" => {
-            let base = args
-                .get(1)
-                .cloned()
-                .unwrap_or_else(|| "http://127.0.0.1:18080".into());
-            let num = |i: usize, d: u64| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(d);
-            if let Err(e) = siyu::bench::order_load(
-                &base,
-                num(2, 64) as usize,
-                num(3, 1000) as i64,
-                num(4, 100) as usize,
-                num(5, 10),
-            )
-            .await
-            {
-                fail(1, &format!("order benchmark: {e:#}"));
-            }
-            return;
-        }
-        "serve" | "seed-demo" | "seed-bulk" => {}
+        "serve" | "seed-demo" => {}
         other => fail(
             2,
             &format!(
-                "unknown command {other:?}; commands: serve (default), print-schema, seed-demo, seed-bulk N, bench-baseline ADDR FILE"
+                "unknown command {other:?}; commands: serve (default), print-schema, seed-demo"
             ),
         ),
     }
@@ -72,16 +44,11 @@ async fn main() {
             Ok(s) => s,
             Err(e) => fail(1, &format!("start-up failed: {e:#}")),
         };
-        let result = if command == "seed-demo" {
-            seed::seed_demo(&state).await.map(|seeded| {
-                if !seeded {
-                    eprintln!("siyu: the catalogue is not empty; nothing seeded");
-                }
-            })
-        } else {
-            let count = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
-            seed::seed_bulk(&state, count).await
-        };
+        let result = seed::seed_demo(&state).await.map(|seeded| {
+            if !seeded {
+                eprintln!("siyu: the catalogue is not empty; nothing seeded");
+            }
+        });
         if let Err(e) = result {
             fail(1, &format!("seeding failed: {e:?}"));
         }

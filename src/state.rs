@@ -18,13 +18,23 @@ pub struct AppState {
     pub db_statements: Arc<AtomicU64>,
     /// WeChat Pay, when configured.
     pub pay: Option<Arc<WechatPay>>,
-    /// Each customer's inviter, as read. It is bound when the customer is
-    /// created and never changes, so every instance may keep its own copy
-    /// (`customer::service::referrer_of`); payments would otherwise read it
-    /// on every order.
-    pub referrers: moka::future::Cache<i64, Option<i64>>,
-    /// The queue in front of the order batch writer (`order::batch`).
-    pub placer: crate::modules::order::batch::Placer,
+    /// Each domain's runtime parts (the order batch queue, the customer
+    /// domain's inviter memo), installed at start-up and reached through
+    /// their domain: the kernel does not know their types.
+    pub parts: Arc<http::Extensions>,
+}
+
+impl AppState {
+    /// A domain's runtime part. Start-up installs every part before the
+    /// state is shared, so a missing one is a programming error.
+    pub fn part<T: Send + Sync + 'static>(&self) -> &T {
+        self.parts.get::<T>().unwrap_or_else(|| {
+            panic!(
+                "{} is not installed in AppState::parts",
+                std::any::type_name::<T>()
+            )
+        })
+    }
 }
 
 /// The client's IP address, for per-IP limits.

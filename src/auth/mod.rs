@@ -7,14 +7,8 @@
 //! role where access is decided and where `UNAUTHENTICATED` vs `FORBIDDEN` is
 //! chosen.
 pub mod password;
-pub mod resolver;
-pub mod service;
 pub mod token;
 pub mod types;
-
-use base64::Engine;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, AppResult};
 pub use types::Role;
@@ -93,18 +87,6 @@ impl ViewerExt for async_graphql::Context<'_> {
     }
 }
 
-/// A random URL-safe token of `bytes` random bytes.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
-}
-
-/// Hex SHA-256, for storing tokens and API keys that must only be compared.
-pub fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,16 +119,6 @@ mod tests {
         assert_eq!(
             Viewer::Customer(1).supplier_id().unwrap_err().code(),
             "FORBIDDEN"
-        );
-    }
-
-    #[test]
-    fn tokens_are_random_and_urlsafe() {
-        let a = random_token(32);
-        assert_ne!(a, random_token(32));
-        assert!(
-            a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         );
     }
 }

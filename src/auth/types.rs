@@ -1,9 +1,6 @@
-//! GraphQL shapes of authentication.
-use async_graphql::{Enum, InputObject, SimpleObject};
-use chrono::{DateTime, Utc};
+//! The roles a token can carry.
+use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
-
-use crate::modules::customer::types::Customer;
 
 /// What a caller is allowed to do.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,34 +31,4 @@ impl Role {
             _ => None,
         }
     }
-}
-
-/// Tokens returned by every login and by `refreshToken`.
-#[derive(SimpleObject)]
-pub struct AuthPayload {
-    /// Send as `Authorization: Bearer <accessToken>`.
-    pub access_token: String,
-    /// Single use: exchange it with `refreshToken` for a new pair.
-    pub refresh_token: String,
-    /// When the access token expires.
-    pub expires_at: DateTime<Utc>,
-    /// The role the tokens carry.
-    pub role: Role,
-    /// The signed-in customer (for the CUSTOMER role).
-    pub customer: Option<Customer>,
-}
-
-/// Mini-program login.
-#[derive(InputObject)]
-pub struct WechatLoginInput {
-    /// The code from `wx.login()` (or `demo:<name>` in demo mode).
-    pub code: String,
-    /// The inviter's referral code; bound on the first login only.
-    pub referral_code: Option<String>,
-    /// Traffic entry (QR code, share, ad channel); recorded on the first login.
-    pub scene: Option<String>,
-    /// Display name from the mini-program profile.
-    pub nickname: Option<String>,
-    /// Avatar URL from the mini-program profile.
-    pub avatar_url: Option<String>,
 }

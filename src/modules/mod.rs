@@ -9,6 +9,7 @@ pub mod customer;
 pub mod membership;
 pub mod operations;
 pub mod order;
+pub mod pricing;
 pub mod referral;
 pub mod supplier;
 pub mod wallet;

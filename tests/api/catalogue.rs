@@ -687,9 +687,7 @@ async fn concurrent_misses_load_the_database_once() {
 #[tokio::test]
 async fn a_page_of_100_runs_a_bounded_number_of_statements() {
     let app = spawn_app().await;
-    siyu::modules::catalogue::seed::seed_bulk(&app.state, 120)
-        .await
-        .unwrap();
+    siyu::app::seed::seed_bulk(&app.state, 120).await.unwrap();
     let q = "query($n: Int) { products(first: $n) { nodes { id title skus { id priceFen specs { value } } category { name } } } }";
     let mut counts = Vec::new();
     for n in [10, 100] {
@@ -760,11 +758,7 @@ async fn the_demo_store_seeds_once() {
         hot.iter().all(|p| p["hotPin"].is_number()),
         "pinned products lead the hot list: {v}"
     );
-    assert!(
-        !siyu::modules::catalogue::seed::seed_demo(&app.state)
-            .await
-            .unwrap()
-    );
+    assert!(!siyu::app::seed::seed_demo(&app.state).await.unwrap());
     let admin = app.admin_token().await;
     let v = app
         .gql(Some(&admin), "{ suppliers { id } }", json!({}))

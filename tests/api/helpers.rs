@@ -3,7 +3,7 @@ use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use siyu::{config::Settings, startup::Application, state::AppState};
+use siyu::{app::startup::Application, config::Settings, state::AppState};
 
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const ADMIN_USER: &str = "admin";

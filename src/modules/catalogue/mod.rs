@@ -10,6 +10,5 @@
 //! never enter a cached value.
 pub mod loader;
 pub mod resolver;
-pub mod seed;
 pub mod service;
 pub mod types;

@@ -12,12 +12,12 @@ use super::{
     },
 };
 use crate::{
-    auth::ViewerExt,
-    error::AppResult,
-    graphql::{
+    api::{
         ids::{lookup_id, parse_id},
         pagination::{decode_cursor, encode_cursor, page_size},
     },
+    auth::ViewerExt,
+    error::AppResult,
     state::AppState,
 };
 

@@ -10,8 +10,8 @@ use super::{
     service::{self, ProductBundle, Spec},
 };
 use crate::{
+    api::{ids::to_id, scalars::Money},
     auth::ViewerExt,
-    graphql::{ids::to_id, scalars::Money},
     modules::supplier::{self, types::SupplierLink},
     state::AppState,
 };

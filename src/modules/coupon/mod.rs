@@ -7,7 +7,7 @@
 //! template take turns on its row); a coupon is used by at most one order,
 //! taken with a conditional update in the order's transaction and given
 //! back when that order is cancelled unpaid. Promotions do not stack: the
-//! one that takes most off applies (`order::pricing`).
+//! one that takes most off applies (`modules::pricing`).
 pub mod resolver;
 pub mod service;
 pub mod types;

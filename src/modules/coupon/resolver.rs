@@ -6,7 +6,7 @@ use super::{
     service,
     types::{Coupon, CouponStatus, CouponTemplate, CouponTemplateInput, Promotion, PromotionInput},
 };
-use crate::{auth::ViewerExt, graphql::ids::parse_id, state::AppState};
+use crate::{api::ids::parse_id, auth::ViewerExt, state::AppState};
 
 #[derive(Default)]
 pub struct CouponQuery;

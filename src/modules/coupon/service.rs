@@ -9,9 +9,9 @@ use sea_orm::{
 };
 
 use crate::{
-    auth::sha256_hex,
+    crypto::sha256_hex,
     error::{AppError, AppResult},
-    modules::{customer::service as customers, order::pricing},
+    modules::{customer::service as customers, pricing},
     state::AppState,
 };
 
@@ -399,7 +399,8 @@ pub async fn issue(
     }
     if let Some(segment) = audience.segment_id {
         ids.extend(
-            crate::modules::operations::service::segment_members(state, &txn, segment).await?,
+            crate::modules::operations::service::segment_members(state, &txn, segment, MAX_ISSUE)
+                .await?,
         );
         ids.sort_unstable();
         ids.dedup();

@@ -5,8 +5,8 @@ use entity::{coupon, coupon_template, promotion};
 
 use super::service::{self, Shown};
 use crate::{
+    api::{ids::to_id, scalars::Money},
     auth::ViewerExt,
-    graphql::{ids::to_id, scalars::Money},
     modules::order::{service as orders, types::Order},
     state::AppState,
 };

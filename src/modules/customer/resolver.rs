@@ -2,7 +2,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{service, types::Customer};
-use crate::{auth::ViewerExt, graphql::ids::lookup_id, state::AppState};
+use crate::{api::ids::lookup_id, auth::ViewerExt, state::AppState};
 
 #[derive(Default)]
 pub struct CustomerQuery;

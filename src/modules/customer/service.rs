@@ -8,10 +8,9 @@ use sea_orm::{
 
 use super::referral_code;
 use crate::{
-    auth::types::WechatLoginInput,
     error::{AppError, AppResult},
     state::AppState,
-    wechat::login::{WechatIdentity, code2session},
+    wechat::login::WechatIdentity,
 };
 
 pub async fn find(state: &AppState, id: i64) -> AppResult<Option<customer::Model>> {
@@ -98,15 +97,27 @@ pub async fn existing_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<V
     Ok(found)
 }
 
+/// Each customer's inviter, as read. It is bound when the customer is
+/// created and never changes, so every instance may keep its own copy;
+/// payments would otherwise read it on every order. Installed at start-up.
+#[derive(Clone)]
+pub struct Referrers(moka::future::Cache<i64, Option<i64>>);
+
+impl Default for Referrers {
+    fn default() -> Self {
+        Referrers(moka::future::Cache::new(100_000))
+    }
+}
+
 /// The customer's inviter (`None`: nobody invited them, or no such
-/// customer). Bound once, at creation, so it is kept in `state.referrers`
+/// customer). Bound once, at creation, so it is kept in [`Referrers`]
 /// after the first read; `db` is the caller's transaction.
 pub async fn referrer_of(
     state: &AppState,
     db: &impl ConnectionTrait,
     customer_id: i64,
 ) -> AppResult<Option<i64>> {
-    if let Some(known) = state.referrers.get(&customer_id).await {
+    if let Some(known) = state.part::<Referrers>().0.get(&customer_id).await {
         return Ok(known);
     }
     let found: Option<Option<i64>> = customer::Entity::find_by_id(customer_id)
@@ -117,13 +128,17 @@ pub async fn referrer_of(
         .await?;
     // An unknown customer is not remembered: it may be created later.
     if let Some(referrer) = found {
-        state.referrers.insert(customer_id, referrer).await;
+        state
+            .part::<Referrers>()
+            .0
+            .insert(customer_id, referrer)
+            .await;
     }
     Ok(found.flatten())
 }
 
 /// Checked login input, before WeChat is asked.
-struct Profile {
+pub struct Profile {
     nickname: Option<String>,
     avatar_url: Option<String>,
     scene: Option<String>,
@@ -143,70 +158,39 @@ fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResult<Op
     }
 }
 
-fn check_profile(input: &WechatLoginInput) -> AppResult<Profile> {
-    let avatar_url = optional_text(input.avatar_url.clone(), "avatarUrl", 512)?;
+/// What the mini-program sends about the customer at login, unchecked.
+#[derive(Default)]
+pub struct LoginProfile {
+    pub nickname: Option<String>,
+    pub avatar_url: Option<String>,
+    pub scene: Option<String>,
+    pub referral_code: Option<String>,
+}
+
+/// Checks the profile sent at login (before WeChat is asked, so a bad
+/// request does not spend the one-time code).
+pub fn check_profile(input: LoginProfile) -> AppResult<Profile> {
+    let avatar_url = optional_text(input.avatar_url, "avatarUrl", 512)?;
     if let Some(url) = &avatar_url
         && !(url.starts_with("https://") || url.starts_with("http://"))
     {
         return Err(AppError::bad_input("avatarUrl", "must be an http(s) URL"));
     }
     Ok(Profile {
-        nickname: optional_text(input.nickname.clone(), "nickname", 64)?,
+        nickname: optional_text(input.nickname, "nickname", 64)?,
         avatar_url,
-        scene: optional_text(input.scene.clone(), "scene", 64)?,
-        referral_code: optional_text(input.referral_code.clone(), "referralCode", 32)?,
+        scene: optional_text(input.scene, "scene", 64)?,
+        referral_code: optional_text(input.referral_code, "referralCode", 32)?,
     })
 }
 
-/// A demo code `demo:<name>`: letters, digits, `_` or `-`, 1-32 long.
-fn demo_name(code: &str) -> AppResult<Option<&str>> {
-    let Some(name) = code.strip_prefix("demo:") else {
-        return Ok(None);
-    };
-    let ok = !name.is_empty()
-        && name.len() <= 32
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(Some(name))
-    } else {
-        Err(AppError::bad_input(
-            "code",
-            "a demo code is demo:<name>, with a name of 1-32 letters, digits, _ or -",
-        ))
-    }
-}
-
-/// Logs a customer in by WeChat code, creating them on the first login.
-pub async fn wechat_login(state: &AppState, input: WechatLoginInput) -> AppResult<customer::Model> {
-    let code = input.code.trim();
-    if code.is_empty() || code.len() > 128 {
-        return Err(AppError::bad_input(
-            "code",
-            "must be the 1-128 character code from wx.login()",
-        ));
-    }
-    let profile = check_profile(&input)?;
-    let identity = match (&state.settings.wechat, state.settings.demo_mode()) {
-        (Some(wechat), _) => code2session(&state.http, wechat, code).await?,
-        (None, true) => match demo_name(code)? {
-            Some(name) => WechatIdentity {
-                openid: format!("demo:{name}"),
-                unionid: None,
-            },
-            None => {
-                return Err(AppError::WechatLoginFailed(
-                    "demo mode (no WECHAT_APPID configured): log in with a code of the form demo:<name>".into(),
-                ));
-            }
-        },
-        (None, false) => {
-            return Err(AppError::internal(anyhow::anyhow!(
-                "WeChat login is not configured"
-            )));
-        }
-    };
+/// The customer behind a WeChat identity, created on its first login (with
+/// its inviter and entry scene); later logins refresh its profile.
+pub async fn sign_in(
+    state: &AppState,
+    identity: WechatIdentity,
+    profile: Profile,
+) -> AppResult<customer::Model> {
     let default_nickname = identity.openid.strip_prefix("demo:").map(str::to_string);
     find_or_create(state, identity, profile, default_nickname).await
 }

@@ -2,9 +2,7 @@
 use async_graphql::{ComplexObject, Context, ID, Result, SimpleObject, dataloader::DataLoader};
 use chrono::{DateTime, Utc};
 
-use crate::{
-    auth::ViewerExt, graphql::scalars::Money, modules::operations as ops, state::AppState,
-};
+use crate::{api::scalars::Money, auth::ViewerExt, modules::operations as ops, state::AppState};
 
 /// A shopper of the store.
 #[derive(SimpleObject, Clone)]

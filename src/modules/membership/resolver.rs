@@ -8,13 +8,7 @@ use super::{
         TopUpPlanUpdateInput,
     },
 };
-use crate::{
-    auth::ViewerExt,
-    error::AppResult,
-    graphql::ids::parse_id,
-    modules::order::{resolver::pay_placed, service as orders, types::PlaceOrderPayload},
-    state::AppState,
-};
+use crate::{api::ids::parse_id, auth::ViewerExt, error::AppResult, state::AppState};
 
 fn ids(list: Option<Vec<ID>>) -> AppResult<Option<Vec<i64>>> {
     list.map(|l| {
@@ -57,53 +51,6 @@ pub struct MembershipMutation;
 
 #[Object]
 impl MembershipMutation {
-    /// Buys (or extends) a membership: an order of kind MEMBERSHIP, paid by
-    /// WeChat Pay, demo pay, or the balance (`useBalance`) (CUSTOMER).
-    async fn buy_membership(
-        &self,
-        ctx: &Context<'_>,
-        plan_id: ID,
-        use_balance: Option<bool>,
-        idempotency_key: String,
-    ) -> Result<PlaceOrderPayload> {
-        let me = ctx.viewer().customer_id()?;
-        let state = ctx.data_unchecked::<AppState>();
-        let plan = parse_id(&plan_id, "planId")?;
-        let placed = orders::place_plan_order(
-            state,
-            me,
-            orders::PlanKind::Membership,
-            plan,
-            use_balance.unwrap_or(false),
-            &idempotency_key,
-        )
-        .await?;
-        Ok(pay_placed(state, me, placed.order).await?)
-    }
-
-    /// Tops up the stored balance: an order of kind TOP_UP, paid by WeChat
-    /// Pay (never by the balance); principal and bonus are credited once paid (CUSTOMER).
-    async fn top_up(
-        &self,
-        ctx: &Context<'_>,
-        plan_id: ID,
-        idempotency_key: String,
-    ) -> Result<PlaceOrderPayload> {
-        let me = ctx.viewer().customer_id()?;
-        let state = ctx.data_unchecked::<AppState>();
-        let plan = parse_id(&plan_id, "planId")?;
-        let placed = orders::place_plan_order(
-            state,
-            me,
-            orders::PlanKind::TopUp,
-            plan,
-            false,
-            &idempotency_key,
-        )
-        .await?;
-        Ok(pay_placed(state, me, placed.order).await?)
-    }
-
     /// Adds a membership plan (ADMIN).
     async fn create_membership_plan(
         &self,

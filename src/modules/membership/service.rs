@@ -10,7 +10,7 @@ use sea_orm::{
 
 use crate::{
     error::{AppError, AppResult},
-    modules::order::pricing,
+    modules::pricing,
     state::AppState,
 };
 

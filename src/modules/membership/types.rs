@@ -5,7 +5,7 @@ use entity::{membership, membership_plan, top_up_plan};
 
 use super::service;
 use crate::{
-    graphql::{ids::to_id, scalars::Money},
+    api::{ids::to_id, scalars::Money},
     modules::coupon::{service as coupons, types::CouponTemplate},
     state::AppState,
 };

@@ -1,17 +1,16 @@
 //! Customer operations (ADMIN): lists, tags, segments, metrics.
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
-use chrono::{DateTime, Utc};
 
 use super::{
     service,
-    types::{CustomerFilter, Segment, StoreMetrics, TagCount},
+    types::{CustomerFilter, Segment, TagCount},
 };
 use crate::{
-    auth::ViewerExt,
-    graphql::{
+    api::{
         ids::parse_id,
         pagination::{decode_cursor, id_connection, page_size},
     },
+    auth::ViewerExt,
     modules::customer::types::Customer,
     state::AppState,
 };
@@ -75,18 +74,6 @@ impl OperationsQuery {
                 customers: n as i32,
             })
             .collect())
-    }
-
-    /// The store's figures from `from` (inclusive) to `to` (exclusive) (ADMIN).
-    async fn store_metrics(
-        &self,
-        ctx: &Context<'_>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<StoreMetrics> {
-        ctx.viewer().admin_id()?;
-        let state = ctx.data_unchecked::<AppState>();
-        Ok(StoreMetrics(service::metrics(state, from, to).await?))
     }
 }
 

@@ -13,24 +13,8 @@ pub enum Stage {
     Churned,
 }
 
-/// Days since the last purchase up to which a buyer is ACTIVE, SILENT and
-/// SLEEPING; past the last, CHURNED.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Thresholds {
-    pub active_days: i64,
-    pub silent_days: i64,
-    pub sleeping_days: i64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            active_days: 30,
-            silent_days: 90,
-            sleeping_days: 180,
-        }
-    }
-}
+/// The stage boundaries are settings (`LIFECYCLE_*_DAYS`), so config owns their type.
+pub use crate::config::LifecycleThresholds as Thresholds;
 
 /// Whole days from `then` to `now` (a purchase today is 0 days ago).
 pub fn days_since(then: DateTime<Utc>, now: DateTime<Utc>) -> i64 {

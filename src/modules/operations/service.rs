@@ -1,4 +1,4 @@
-//! Customer figures, filters, tags, segments and the store's metrics.
+//! Customer figures, filters, tags and segments.
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -15,11 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::scoring::{self, Buyer, RfmCutoffs, Stage, Thresholds};
 use crate::{
     error::{AppError, AppResult},
-    modules::{
-        coupon::service::MAX_ISSUE, customer::service as customers,
-        membership::service as membership, order::service as orders, referral::service as referral,
-        wallet::service as wallet,
-    },
+    modules::{customer::service as customers, membership::service as membership},
     state::AppState,
 };
 
@@ -423,12 +419,14 @@ pub async fn segment_size(state: &AppState, s: &segment::Model) -> AppResult<u64
     count(state, &filter_of(s)?).await
 }
 
-/// Everyone a segment holds now, for a campaign (at most [`MAX_ISSUE`]),
-/// read on `db` (the campaign's transaction).
+/// Everyone a segment holds now, for a campaign of at most `max`
+/// customers (more is `BAD_USER_INPUT`), read on `db` (the campaign's
+/// transaction).
 pub async fn segment_members(
     state: &AppState,
     db: &impl ConnectionTrait,
     segment_id: i64,
+    max: usize,
 ) -> AppResult<Vec<i64>> {
     let s = segment::Entity::find_by_id(segment_id)
         .one(db)
@@ -439,14 +437,14 @@ pub async fn segment_members(
         .column(customer::Column::Id)
         .filter(filter_of(&s)?.condition(Utc::now(), thresholds(state)))
         .order_by_asc(customer::Column::Id)
-        .limit(MAX_ISSUE as u64 + 1)
+        .limit(max as u64 + 1)
         .into_tuple()
         .all(db)
         .await?;
-    if ids.len() > MAX_ISSUE {
+    if ids.len() > max {
         return Err(AppError::bad_input(
             "segmentId",
-            format!("the segment holds more than {MAX_ISSUE} customers; narrow it"),
+            format!("the segment holds more than {max} customers; narrow it"),
         ));
     }
     Ok(ids)
@@ -544,48 +542,13 @@ pub async fn all_tags(state: &AppState) -> AppResult<Vec<(String, i64)>> {
         .await?)
 }
 
-// ---------------------------------------------------------------- metrics
-
-/// The store's figures over `[from, to)` (and, where they are a state,
-/// now).
-#[derive(Clone, Debug, Default)]
-pub struct Metrics {
-    pub sales: orders::Sales,
-    pub new_customers_by_scene: Vec<(Option<String>, i64)>,
-    pub members: i64,
-    pub outstanding_balance_fen: i64,
-    pub commissions_pending_fen: i64,
-    pub commissions_settled_fen: i64,
-    pub lifecycle: Vec<(Stage, i64)>,
-}
-
-pub async fn metrics(
-    state: &AppState,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> AppResult<Metrics> {
-    if to <= from {
-        return Err(AppError::bad_input("to", "must be after from"));
-    }
-    if to - from > Duration::days(3700) {
-        return Err(AppError::bad_input("from", "at most ten years at a time"));
-    }
-    let now = Utc::now();
-    let sales = orders::sales(&state.db, from, to).await?;
-    let (pending, settled) = referral::commission_totals(&state.db, from, to).await?;
-    Ok(Metrics {
-        sales,
-        new_customers_by_scene: customers::new_by_scene(&state.db, from, to).await?,
-        members: membership::active_count(&state.db, now).await?,
-        outstanding_balance_fen: wallet::outstanding(state).await?,
-        commissions_pending_fen: pending,
-        commissions_settled_fen: settled,
-        lifecycle: lifecycle_counts(state, now).await?,
-    })
-}
+// ---------------------------------------------------------------- lifecycle
 
 /// How many customers are at each stage now.
-async fn lifecycle_counts(state: &AppState, now: DateTime<Utc>) -> AppResult<Vec<(Stage, i64)>> {
+pub async fn lifecycle_counts(
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<(Stage, i64)>> {
     let t = thresholds(state);
     let lasts: Vec<DateTime<Utc>> = customer_stats::Entity::find()
         .select_only()

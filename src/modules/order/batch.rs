@@ -34,11 +34,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     address::{self, AddressData},
-    pricing::{self, Breakdown},
     service::{self, Draft, KIND_GOODS, OrderRequest, Placed, PricedLine},
 };
 use crate::{
     error::{AppError, AppResult},
+    modules::pricing::{self, Breakdown},
     modules::{
         catalogue::service as catalogue, coupon::service as coupons,
         membership::service as membership,

@@ -16,7 +16,6 @@ pub mod batch;
 pub mod cart;
 pub mod fulfillment;
 pub mod payment;
-pub mod pricing;
 pub mod resolver;
 pub mod service;
 pub mod state;

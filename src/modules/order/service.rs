@@ -14,12 +14,12 @@ use serde::Serialize;
 
 use super::{
     address::{self, AddressData},
-    pricing::{self, Breakdown, LineInput, PricingInput, Shipping},
     state::{self, Status},
 };
 use crate::{
-    auth::sha256_hex,
+    crypto::sha256_hex,
     error::{AppError, AppResult},
+    modules::pricing::{self, Breakdown, LineInput, PricingInput, Shipping},
     modules::{
         catalogue::service::{self as catalogue, ON_SHELF},
         coupon::service as coupons,
@@ -423,7 +423,10 @@ pub async fn place(
     if req.use_balance || req.coupon_id.is_some() {
         place_one(state, customer_id, req, key, &hash).await
     } else {
-        state.placer.place(state, customer_id, req, key, hash).await
+        state
+            .part::<super::batch::Placer>()
+            .place(state, customer_id, req, key, hash)
+            .await
     }
 }
 

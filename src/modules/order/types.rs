@@ -5,11 +5,12 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::{address, fulfillment, order_line, refund, shop_order};
 
-use super::{address::AddressData, fulfillment as ful, pricing::Breakdown, service, state::Status};
+use super::{address::AddressData, fulfillment as ful, service, state::Status};
+use crate::modules::pricing::Breakdown;
 use crate::{
+    api::{ids::to_id, scalars::Money},
     auth::{Viewer, ViewerExt},
     error::AppError,
-    graphql::{ids::to_id, scalars::Money},
     modules::{
         catalogue::types::{Sku, SpecValue, specs_of},
         supplier::{loader::SupplierLoader, types::Supplier},

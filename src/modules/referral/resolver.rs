@@ -9,13 +9,13 @@ use super::{
     },
 };
 use crate::{
-    auth::ViewerExt,
-    error::AppError,
-    graphql::{
+    api::{
         ids::parse_id,
         pagination::{decode_cursor, id_connection, page_size},
         scalars::Money,
     },
+    auth::ViewerExt,
+    error::AppError,
     modules::customer::types::Customer,
     state::AppState,
 };

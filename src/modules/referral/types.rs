@@ -5,7 +5,7 @@ use entity::{commission, promoter, withdrawal};
 
 use super::service::{self, Rule};
 use crate::{
-    graphql::{ids::to_id, scalars::Money},
+    api::{ids::to_id, scalars::Money},
     modules::{customer::types::Customer, referral::commission::Base},
     state::AppState,
 };

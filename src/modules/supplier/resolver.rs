@@ -8,9 +8,7 @@ use super::{
         SupplierWithKey,
     },
 };
-use crate::{
-    auth::ViewerExt, graphql::ids::parse_id, modules::catalogue::types::Sku, state::AppState,
-};
+use crate::{api::ids::parse_id, auth::ViewerExt, modules::catalogue::types::Sku, state::AppState};
 
 #[derive(Default)]
 pub struct SupplierQuery;

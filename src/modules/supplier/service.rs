@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use crate::{
-    auth::{random_token, sha256_hex},
+    crypto::{random_token, sha256_hex},
     error::{AppError, AppResult},
     modules::{
         catalogue::service::{self as catalogue, MAX_PRICE_FEN},

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::{supplier, supplier_sku_link};
 
 use super::loader::SupplierLoader;
-use crate::graphql::{ids::to_id, scalars::Money};
+use crate::api::{ids::to_id, scalars::Money};
 
 /// A drop-shipping supplier (一件代发).
 pub struct Supplier(pub supplier::Model);

@@ -3,8 +3,8 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::{service, types::Wallet};
 use crate::{
+    api::{ids::parse_id, scalars::Money},
     auth::ViewerExt,
-    graphql::{ids::parse_id, scalars::Money},
     state::AppState,
 };
 

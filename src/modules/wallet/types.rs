@@ -5,7 +5,7 @@ use entity::{wallet, wallet_transaction};
 
 use super::service;
 use crate::{
-    graphql::{
+    api::{
         ids::to_id,
         pagination::{decode_cursor, id_connection, page_size},
         scalars::Money,

@@ -6,10 +6,14 @@ use sea_orm::{
     sea_query::Expr,
 };
 
-use super::{Role, password, random_token, sha256_hex};
+use super::types::WechatLoginInput;
 use crate::{
+    auth::{Role, password},
+    crypto::{random_token, sha256_hex},
     error::{AppError, AppResult},
+    modules::customer::{self, service::LoginProfile},
     state::AppState,
+    wechat::login::{WechatIdentity, code2session},
 };
 
 /// A fresh access/refresh pair.
@@ -174,4 +178,64 @@ pub async fn ensure_admin(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A demo code `demo:<name>`: letters, digits, `_` or `-`, 1-32 long.
+fn demo_name(code: &str) -> AppResult<Option<&str>> {
+    let Some(name) = code.strip_prefix("demo:") else {
+        return Ok(None);
+    };
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(Some(name))
+    } else {
+        Err(AppError::bad_input(
+            "code",
+            "a demo code is demo:<name>, with a name of 1-32 letters, digits, _ or -",
+        ))
+    }
+}
+
+/// Logs a customer in by WeChat code, creating them on the first login.
+pub async fn wechat_login(
+    state: &AppState,
+    input: WechatLoginInput,
+) -> AppResult<entity::customer::Model> {
+    let code = input.code.trim();
+    if code.is_empty() || code.len() > 128 {
+        return Err(AppError::bad_input(
+            "code",
+            "must be the 1-128 character code from wx.login()",
+        ));
+    }
+    let profile = customer::service::check_profile(LoginProfile {
+        nickname: input.nickname,
+        avatar_url: input.avatar_url,
+        scene: input.scene,
+        referral_code: input.referral_code,
+    })?;
+    let identity = match (&state.settings.wechat, state.settings.demo_mode()) {
+        (Some(wechat), _) => code2session(&state.http, wechat, code).await?,
+        (None, true) => match demo_name(code)? {
+            Some(name) => WechatIdentity {
+                openid: format!("demo:{name}"),
+                unionid: None,
+            },
+            None => {
+                return Err(AppError::WechatLoginFailed(
+                    "demo mode (no WECHAT_APPID configured): log in with a code of the form demo:<name>".into(),
+                ));
+            }
+        },
+        (None, false) => {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "WeChat login is not configured"
+            )));
+        }
+    };
+    customer::service::sign_in(state, identity, profile).await
 }

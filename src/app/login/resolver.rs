@@ -4,11 +4,11 @@ use std::time::Duration;
 use async_graphql::{Context, Object, Result};
 
 use super::{
-    Role,
     service::{self, Tokens},
     types::{AuthPayload, WechatLoginInput},
 };
 use crate::{
+    auth::Role,
     cache::keys,
     error::{AppError, AppResult},
     modules::customer::types::Customer,
@@ -31,7 +31,7 @@ impl AuthMutation {
     ) -> Result<AuthPayload> {
         let state = ctx.data_unchecked::<AppState>();
         limit_login_attempts(ctx).await?;
-        let found = customer::service::wechat_login(state, input).await?;
+        let found = service::wechat_login(state, input).await?;
         let tokens = service::issue_tokens(state, Role::Customer, found.id, None).await?;
         Ok(payload(tokens, Some(found)))
     }

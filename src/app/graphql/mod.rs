@@ -1,10 +1,7 @@
 //! The GraphQL endpoint: the schema (one Query/Mutation struct per domain,
 //! merged), its limits, and the HTTP handler that reads the token, guards the
 //! body, and makes sure every error carries an `extensions.code`.
-pub mod ids;
-pub mod pagination;
 pub mod response_cache;
-pub mod scalars;
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use async_graphql::{
@@ -15,7 +12,13 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::{
-    auth::{Viewer, resolver::AuthMutation},
+    app::{
+        checkout::resolver::{CheckoutMutation, CheckoutQuery},
+        jobs::JobsMutation,
+        login::resolver::AuthMutation,
+        reports::resolver::ReportsQuery,
+    },
+    auth::Viewer,
     modules::{
         catalogue::{
             loader::{CategoryLoader, SkusByProductLoader},
@@ -46,11 +49,13 @@ pub struct Query(
     CatalogueQuery,
     SupplierQuery,
     OrderQuery,
+    CheckoutQuery,
     CouponQuery,
     MembershipQuery,
     WalletQuery,
     ReferralQuery,
     OperationsQuery,
+    ReportsQuery,
 );
 
 /// Everything a client can change.
@@ -61,11 +66,13 @@ pub struct Mutation(
     SupplierAdminMutation,
     SupplierMutation,
     OrderMutation,
+    CheckoutMutation,
     CouponMutation,
     MembershipMutation,
     WalletAdminMutation,
     ReferralMutation,
     OperationsMutation,
+    JobsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -2,9 +2,9 @@
 //! start (`SEED_DEMO`, on by default in development, impossible in
 //! production) or on demand with `siyu seed-demo`. Everything goes through
 //! the same services as the admin API, so it is validated the same way.
-use super::service::{self, CategoryDraft, ProductDraft, SkuDraft, Spec};
 use crate::{
     error::AppResult,
+    modules::catalogue::service::{self, CategoryDraft, ProductDraft, SkuDraft, Spec},
     modules::supplier::service::{self as supplier, LinkDraft, SupplierDraft},
     state::AppState,
 };

@@ -19,11 +19,12 @@ use serde_json::json;
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::{
-    auth::{service::ensure_admin, token::JwtKeys},
+    app::graphql::{self, AppSchema},
+    app::login::service::ensure_admin,
+    auth::token::JwtKeys,
     cache::{Cache, CacheBackend, MemoryCache, RedisCache},
     config::Settings,
     db,
-    graphql::{self, AppSchema},
     state::AppState,
     wechat::pay::{WechatPay, WechatPayConfig},
 };
@@ -49,10 +50,10 @@ impl Application {
             );
         }
         if state.settings.jobs {
-            crate::jobs::spawn(state.clone());
+            super::jobs::spawn(state.clone());
         }
         if state.settings.seed_demo
-            && crate::modules::catalogue::seed::seed_demo(&state)
+            && super::seed::seed_demo(&state)
                 .await
                 .map_err(|e| anyhow::anyhow!("seeding the demo store: {e:?}"))?
         {
@@ -139,6 +140,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         _ => None,
     };
     let (placer, orders) = crate::modules::order::batch::queue();
+    let mut parts = http::Extensions::new();
+    parts.insert(placer);
+    parts.insert(crate::modules::customer::service::Referrers::default());
     let state = AppState {
         pay,
         jwt: Arc::new(JwtKeys::new(
@@ -150,8 +154,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings: Arc::new(settings),
         http,
         db_statements,
-        referrers: moka::future::Cache::new(100_000),
-        placer,
+        parts: Arc::new(parts),
     };
     crate::modules::order::batch::spawn(state.clone(), orders);
     Ok(state)

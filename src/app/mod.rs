@@ -1,0 +1,15 @@
+//! The composition floor: what combines domains into the running store.
+//!
+//! Nothing below imports from here. Each part calls domain services
+//! downward: [`login`] (WeChat identity + customer + tokens), [`checkout`]
+//! (placing and paying orders of every kind), [`jobs`] (the background loop),
+//! [`reports`] (figures that read several domains), [`seed`] (the demo
+//! store), [`graphql`] (the handler and the schema assembled from every
+//! domain's roots) and [`startup`] (the server).
+pub mod checkout;
+pub mod graphql;
+pub mod jobs;
+pub mod login;
+pub mod reports;
+pub mod seed;
+pub mod startup;
