@@ -42,7 +42,7 @@ pub async fn run_due(state: &AppState) {
         Ok(n) => tracing::info!(settled = n, "commissions settled"),
         Err(e) => tracing::error!(error = ?e, "commission settlement job failed"),
     }
-    match crate::modules::order::payment::retry_refunds(state, now).await {
+    match crate::modules::order::provider::retry_refunds(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(sent = n, "refunds sent on retry"),
         Err(e) => tracing::error!(error = ?e, "refund retry job failed"),

@@ -13,3 +13,5 @@ pub mod login;
 pub mod reports;
 pub mod seed;
 pub mod startup;
+pub mod stock_sync;
+pub mod webhooks;

@@ -187,7 +187,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .route("/readyz", web::get().to(readyz))
             .route(
                 "/webhooks/wechat-pay",
-                web::post().to(crate::modules::order::payment::webhook),
+                web::post().to(super::webhooks::wechat_pay),
             )
             .default_service(web::to(not_found))
     })

@@ -12,6 +12,17 @@ pub fn full(prefix: &str, logical: &str) -> String {
 /// Bumped by every catalogue invalidation; whole cached responses carry it.
 pub const CATALOGUE_GENERATION: &str = "catalogue:generation";
 
+/// A product with its live SKUs, as shoppers read it.
+pub fn product(id: i64) -> String {
+    format!("catalogue:product:{id}")
+}
+
+/// The ids of the hot list, in rank order.
+pub const HOT_IDS: &str = "catalogue:hot-ids";
+
+/// The category tree.
+pub const CATEGORIES: &str = "catalogue:categories";
+
 /// The store's RFM cutoffs and average order (`operations::service::store_scale`).
 pub const OPERATIONS_SCALE: &str = "operations:scale";
 

@@ -618,7 +618,7 @@ async fn bad_plan_input_gets_its_code() {
 async fn randomized_wallet_operations_keep_the_ledger_exact() {
     use rand::{Rng, SeedableRng, rngs::StdRng};
     use siyu::modules::{
-        order::{payment, service as orders},
+        order::{provider as payment, service as orders},
         wallet::service as wallets,
     };
 

@@ -400,7 +400,7 @@ async fn a_refund_wechat_refuses_at_first_is_retried_until_it_goes_through() {
         )
         .await;
     assert_eq!(error_code(&v), "CONFLICT", "approved once");
-    let retry = siyu::modules::order::payment::retry_refunds;
+    let retry = siyu::modules::order::provider::retry_refunds;
     assert_eq!(
         retry(&s.app.state, chrono::Utc::now()).await.unwrap(),
         0,
@@ -447,7 +447,7 @@ async fn a_late_payment_refund_wechat_refuses_at_first_still_goes_back_through_w
     let tx = s.transaction(no, total, "4200000008");
     assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
     assert_eq!(s.calls("/v3/refund/domestic/refunds").await.len(), 1);
-    let retry = siyu::modules::order::payment::retry_refunds;
+    let retry = siyu::modules::order::provider::retry_refunds;
     let later = chrono::Utc::now() + chrono::Duration::minutes(2);
     assert_eq!(retry(&s.app.state, later).await.unwrap(), 1);
     let refunds = s.calls("/v3/refund/domestic/refunds").await;

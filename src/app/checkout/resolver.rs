@@ -6,7 +6,7 @@ use crate::{
     auth::ViewerExt,
     error::AppResult,
     modules::order::{
-        payment,
+        provider,
         service::{self, ItemRequest, OrderRequest, PlanKind},
         types::{Order, OrderInput, OrderPreview, PlaceOrderPayload, WechatPayParams},
     },
@@ -48,7 +48,7 @@ pub async fn pay_placed(
     customer_id: i64,
     order: entity::shop_order::Model,
 ) -> AppResult<PlaceOrderPayload> {
-    let params = payment::start(state, &order).await?;
+    let params = provider::start(state, &order).await?;
     // Starting the payment changed the order only if it paid it at once or opened a prepay.
     let changed = order.status == "PENDING_PAYMENT"
         && (order.payable_fen == 0 || order.prepay_id.is_none() && params.is_some());
@@ -114,7 +114,7 @@ impl CheckoutMutation {
     async fn pay_order(&self, ctx: &Context<'_>, id: ID) -> Result<PlaceOrderPayload> {
         let me = ctx.viewer().customer_id()?;
         let state = ctx.data_unchecked::<AppState>();
-        let order = payment::unpaid_own(state, me, parse_id(&id, "id")?).await?;
+        let order = provider::unpaid_own(state, me, parse_id(&id, "id")?).await?;
         Ok(pay_placed(state, me, order).await?)
     }
 
@@ -124,7 +124,7 @@ impl CheckoutMutation {
         let me = ctx.viewer().customer_id()?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Order(
-            payment::demo_pay(state, me, parse_id(&order_id, "orderId")?).await?,
+            provider::demo_pay(state, me, parse_id(&order_id, "orderId")?).await?,
         ))
     }
 

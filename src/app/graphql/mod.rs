@@ -17,6 +17,7 @@ use crate::{
         jobs::JobsMutation,
         login::resolver::AuthMutation,
         reports::resolver::ReportsQuery,
+        stock_sync::SupplierMutation,
     },
     auth::Viewer,
     modules::{
@@ -35,7 +36,7 @@ use crate::{
         referral::resolver::{ReferralMutation, ReferralQuery},
         supplier::{
             loader::{SupplierLinkLoader, SupplierLoader},
-            resolver::{SupplierAdminMutation, SupplierMutation, SupplierQuery},
+            resolver::{SupplierAdminMutation, SupplierQuery},
         },
         wallet::resolver::{WalletAdminMutation, WalletQuery},
     },

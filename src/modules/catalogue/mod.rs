@@ -11,4 +11,5 @@
 pub mod loader;
 pub mod resolver;
 pub mod service;
+pub mod stock;
 pub mod types;

@@ -255,7 +255,7 @@ impl CatalogueAdminMutation {
         ctx.viewer().admin_id()?;
         let state = ctx.data_unchecked::<AppState>();
         let sku_id = parse_id(&sku_id, "skuId")?;
-        Ok(Sku(service::set_sku_stock(state, sku_id, stock).await?))
+        Ok(Sku(super::stock::set(state, sku_id, stock).await?))
     }
 
     /// Pins a product at the top of the hot list (ADMIN); smaller `rank` first.

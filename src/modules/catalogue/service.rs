@@ -9,14 +9,15 @@ use entity::{category, product, product_sales_daily, sku};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, ExprTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    ExprTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TransactionTrait,
     sea_query::{Expr, Func, LikeExpr, OnConflict},
 };
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    cache::keys,
     error::{AppError, AppResult},
     state::AppState,
 };
@@ -32,14 +33,6 @@ pub const HOT_LIST_SIZE: u64 = 50;
 const PRODUCT_TTL: Duration = Duration::from_secs(300);
 const HOT_TTL: Duration = Duration::from_secs(60);
 const CATEGORIES_TTL: Duration = Duration::from_secs(600);
-
-mod keys {
-    pub fn product(id: i64) -> String {
-        format!("catalogue:product:{id}")
-    }
-    pub const HOT_IDS: &str = "catalogue:hot-ids";
-    pub const CATEGORIES: &str = "catalogue:categories";
-}
 
 /// A product with its live SKUs: what shoppers read, and what is cached.
 /// Holds no supplier data (costs never enter the cache).
@@ -130,16 +123,6 @@ fn money(value: i64, field: &str) -> AppResult<i64> {
     Ok(value)
 }
 
-pub fn check_stock(value: i32, field: &str) -> AppResult<i32> {
-    if !(0..=MAX_STOCK).contains(&value) {
-        return Err(AppError::bad_input(
-            field,
-            format!("must be between 0 and {MAX_STOCK}"),
-        ));
-    }
-    Ok(value)
-}
-
 fn images(list: &[String]) -> AppResult<String> {
     if list.len() > 20 {
         return Err(AppError::bad_input("images", "at most 20 images"));
@@ -193,7 +176,7 @@ fn check_sku(s: &SkuDraft, at: &str) -> AppResult<(String, String)> {
         }
     }
     if let Some(stock) = s.stock {
-        check_stock(stock, &format!("{at}.stock"))?;
+        super::stock::check(stock, &format!("{at}.stock"))?;
     }
     let mut sorted = pairs.clone();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -534,21 +517,6 @@ pub async fn pin_hot(state: &AppState, id: i64, rank: Option<i32>) -> AppResult<
         .ok_or_else(|| AppError::NotFound(format!("product {id} does not exist")))
 }
 
-pub async fn set_sku_stock(state: &AppState, sku_id: i64, stock: i32) -> AppResult<sku::Model> {
-    check_stock(stock, "stock")?;
-    let found = sku::Entity::find_by_id(sku_id)
-        .one(&state.db)
-        .await?
-        .filter(|s| !s.archived)
-        .ok_or_else(|| AppError::NotFound(format!("SKU {sku_id} does not exist")))?;
-    let mut a: sku::ActiveModel = found.clone().into();
-    a.stock = Set(stock);
-    a.updated_at = Set(Utc::now());
-    let updated = a.update(&state.db).await?;
-    invalidate_stock(state, &[found.product_id]).await;
-    Ok(updated)
-}
-
 /// After a change a shopper can see: the product's entry and the hot list.
 pub async fn invalidate_product(state: &AppState, product_id: i64) {
     state
@@ -600,61 +568,6 @@ pub async fn count_sale(
     .exec_without_returning(db)
     .await?;
     Ok(())
-}
-
-/// Locks these SKU rows for the rest of the transaction, in id order (the
-/// lock order of every stock change; PostgreSQL `FOR UPDATE`, SQLite has one
-/// writer): stock is then read and written by this transaction alone.
-pub async fn lock_skus(txn: &DatabaseTransaction, ids: &[i64]) -> AppResult<()> {
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() || txn.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(());
-    }
-    sku::Entity::find()
-        .select_only()
-        .column(sku::Column::Id)
-        .filter(sku::Column::Id.is_in(ids))
-        .order_by_asc(sku::Column::Id)
-        .lock_exclusive()
-        .into_tuple::<i64>()
-        .all(txn)
-        .await?;
-    Ok(())
-}
-
-/// Sets the stock of several SKUs in the caller's transaction; the caller
-/// refreshes their products after the commit ([`invalidate_skus`]).
-pub async fn set_stocks_in(txn: &DatabaseTransaction, stocks: &[(i64, i32)]) -> AppResult<()> {
-    let now = Utc::now();
-    for (sku_id, stock) in stocks {
-        sku::Entity::update_many()
-            .col_expr(sku::Column::Stock, Expr::value(*stock))
-            .col_expr(sku::Column::UpdatedAt, Expr::value(now))
-            .filter(sku::Column::Id.eq(*sku_id))
-            .exec(txn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// After a stock change of these SKUs: their products' entries.
-pub async fn invalidate_skus(state: &AppState, sku_ids: &[i64]) -> AppResult<()> {
-    let products: Vec<i64> = skus_by_ids(&state.db, sku_ids)
-        .await?
-        .into_iter()
-        .map(|s| s.product_id)
-        .collect();
-    invalidate_stock(state, &products).await;
-    Ok(())
-}
-
-/// After stock or sales changes: the products' entries only (the hot list
-/// holds ids; its order follows sales and is refreshed by its TTL).
-pub async fn invalidate_stock(state: &AppState, product_ids: &[i64]) {
-    let keys: Vec<String> = product_ids.iter().map(|id| keys::product(*id)).collect();
-    state.cache.invalidate(&keys).await;
 }
 
 // ---------------------------------------------------------------- products: reads

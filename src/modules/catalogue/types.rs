@@ -12,7 +12,7 @@ use super::{
 use crate::{
     api::{ids::to_id, scalars::Money},
     auth::ViewerExt,
-    modules::supplier::{self, types::SupplierLink},
+    modules::supplier::{loader::SupplierLinkLoader, types::SupplierLink},
     state::AppState,
 };
 
@@ -266,7 +266,7 @@ impl Sku {
         if !may_look {
             return Ok(None);
         }
-        let loader = ctx.data_unchecked::<DataLoader<supplier::loader::SupplierLinkLoader>>();
+        let loader = ctx.data_unchecked::<DataLoader<SupplierLinkLoader>>();
         let link = loader.load_one(self.0.id).await?;
         Ok(link
             .filter(|l| viewer.is_admin() || viewer.supplier_id().ok() == Some(l.supplier_id))

@@ -33,6 +33,38 @@ pub fn invited_by_query(customer_id: i64) -> sea_orm::sea_query::SelectStatement
         .to_owned()
 }
 
+/// How many customers this one invited (level 1), and how many those
+/// invited (level 2).
+pub async fn team_size(db: &impl ConnectionTrait, customer_id: i64) -> AppResult<(u64, u64)> {
+    use sea_orm::PaginatorTrait;
+    let level1 = customer::Entity::find()
+        .filter(customer::Column::ReferrerId.eq(customer_id))
+        .count(db)
+        .await?;
+    let level2 = customer::Entity::find()
+        .filter(customer::Column::ReferrerId.in_subquery(invited_by_query(customer_id)))
+        .count(db)
+        .await?;
+    Ok((level1, level2))
+}
+
+/// The customer's team: level 1 (invited by it) or level 2 (invited by those).
+pub async fn team(
+    state: &AppState,
+    customer_id: i64,
+    level: i32,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<customer::Model>, bool)> {
+    let q = match level {
+        1 => customer::Entity::find().filter(customer::Column::ReferrerId.eq(customer_id)),
+        2 => customer::Entity::find()
+            .filter(customer::Column::ReferrerId.in_subquery(invited_by_query(customer_id))),
+        _ => return Err(AppError::bad_input("level", "must be 1 or 2")),
+    };
+    Ok(crate::db::page_desc(&state.db, q, customer::Column::Id, first, after_id).await?)
+}
+
 /// Customers who first signed in during `[from, to)`, by entry scene, the
 /// largest group first.
 pub async fn new_by_scene(

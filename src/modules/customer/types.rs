@@ -2,7 +2,12 @@
 use async_graphql::{ComplexObject, Context, ID, Result, SimpleObject, dataloader::DataLoader};
 use chrono::{DateTime, Utc};
 
-use crate::{api::scalars::Money, auth::ViewerExt, modules::operations as ops, state::AppState};
+use crate::{
+    api::scalars::Money,
+    auth::ViewerExt,
+    modules::operations::{loader as ops_loader, scoring, service as ops, types as ops_types},
+    state::AppState,
+};
 
 /// A shopper of the store.
 #[derive(SimpleObject, Clone)]
@@ -95,36 +100,34 @@ impl Customer {
     // customer itself included).
 
     /// Purchases: goods orders paid and not refunded (ADMIN).
-    async fn stats(&self, ctx: &Context<'_>) -> Result<ops::types::CustomerStats> {
+    async fn stats(&self, ctx: &Context<'_>) -> Result<ops_types::CustomerStats> {
         let s = self.stats_row(ctx).await?;
-        Ok(ops::types::CustomerStats::of(s.as_ref(), Utc::now()))
+        Ok(ops_types::CustomerStats::of(s.as_ref(), Utc::now()))
     }
 
     /// RFM scores over the store's buyers; null before the first purchase (ADMIN).
-    async fn rfm(&self, ctx: &Context<'_>) -> Result<Option<ops::types::Rfm>> {
+    async fn rfm(&self, ctx: &Context<'_>) -> Result<Option<ops_types::Rfm>> {
         let Some(s) = self.stats_row(ctx).await?.filter(|s| s.orders_count > 0) else {
             return Ok(None);
         };
         let state = ctx.data_unchecked::<AppState>();
-        let scale = ops::service::store_scale(state).await?;
-        Ok(Some(ops::types::Rfm::of(&s, &scale.cutoffs, Utc::now())))
+        let scale = ops::store_scale(state).await?;
+        Ok(Some(ops_types::Rfm::of(&s, &scale.cutoffs, Utc::now())))
     }
 
     /// NEW before the first purchase, then by days since the last one (ADMIN).
-    async fn lifecycle_stage(&self, ctx: &Context<'_>) -> Result<ops::types::LifecycleStage> {
+    async fn lifecycle_stage(&self, ctx: &Context<'_>) -> Result<ops_types::LifecycleStage> {
         let s = self.stats_row(ctx).await?;
         let state = ctx.data_unchecked::<AppState>();
-        let last = ops::service::bought(s.as_ref()).map(|s| s.last_paid_at);
-        Ok(ops::scoring::stage(last, Utc::now(), ops::service::thresholds(state)).into())
+        let last = ops::bought(s.as_ref()).map(|s| s.last_paid_at);
+        Ok(scoring::stage(last, Utc::now(), ops::thresholds(state)).into())
     }
 
     /// Lifetime value to date: what its paid, not refunded goods orders
     /// brought in (ADMIN).
     async fn clv_fen(&self, ctx: &Context<'_>) -> Result<Money> {
         let s = self.stats_row(ctx).await?;
-        Ok(Money(
-            ops::service::bought(s.as_ref()).map_or(0, |s| s.spent_fen),
-        ))
+        Ok(Money(ops::bought(s.as_ref()).map_or(0, |s| s.spent_fen)))
     }
 
     /// Purchase frequency × gross margin rate × recommendation index (1 +
@@ -135,9 +138,9 @@ impl Customer {
             return Ok(0.0);
         };
         let state = ctx.data_unchecked::<AppState>();
-        let (invited, invited_spent) = ops::service::invited_buyers(state, self.raw_id).await?;
-        let scale = ops::service::store_scale(state).await?;
-        Ok(ops::scoring::user_value(
+        let (invited, invited_spent) = ops::invited_buyers(state, self.raw_id).await?;
+        let scale = ops::store_scale(state).await?;
+        Ok(scoring::user_value(
             i64::from(s.orders_count),
             s.costed_fen,
             s.margin_fen,
@@ -150,7 +153,7 @@ impl Customer {
     /// Tags the store put on the customer, in order (ADMIN).
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         ctx.viewer().admin_id()?;
-        let loader = ctx.data_unchecked::<DataLoader<ops::loader::TagsLoader>>();
+        let loader = ctx.data_unchecked::<DataLoader<ops_loader::TagsLoader>>();
         Ok(loader.load_one(self.raw_id).await?.unwrap_or_default())
     }
 }
@@ -158,7 +161,7 @@ impl Customer {
 impl Customer {
     async fn stats_row(&self, ctx: &Context<'_>) -> Result<Option<entity::customer_stats::Model>> {
         ctx.viewer().admin_id()?;
-        let loader = ctx.data_unchecked::<DataLoader<ops::loader::StatsLoader>>();
+        let loader = ctx.data_unchecked::<DataLoader<ops_loader::StatsLoader>>();
         Ok(loader.load_one(self.raw_id).await?)
     }
 }

@@ -331,15 +331,6 @@ pub async fn active_top_up_plans(state: &AppState) -> AppResult<Vec<top_up_plan:
         .await?)
 }
 
-/// The ids of customers whose membership is active at `now`, as a subquery.
-pub fn active_members_query(now: DateTime<Utc>) -> sea_orm::sea_query::SelectStatement {
-    sea_orm::sea_query::Query::select()
-        .column(membership::Column::CustomerId)
-        .from(membership::Entity)
-        .and_where(membership::Column::ExpiresAt.gt(now))
-        .to_owned()
-}
-
 /// How many memberships are active at `now`.
 pub async fn active_count(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<i64> {
     use sea_orm::PaginatorTrait;

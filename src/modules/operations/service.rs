@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{customer, customer_stats, customer_tag, order_line, segment, shop_order};
+use entity::{customer, customer_stats, customer_tag, membership, order_line, segment, shop_order};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::scoring::{self, Buyer, RfmCutoffs, Stage, Thresholds};
 use crate::{
     error::{AppError, AppResult},
-    modules::{customer::service as customers, membership::service as membership},
+    modules::customer::service as customers,
     state::AppState,
 };
 
@@ -341,7 +341,12 @@ impl Filter {
             c = c.add(C::Scene.eq(scene.clone()));
         }
         if let Some(member) = self.member {
-            let members = membership::active_members_query(now);
+            // Active memberships as a subquery of the same statement.
+            let members = Query::select()
+                .column(membership::Column::CustomerId)
+                .from(membership::Entity)
+                .and_where(membership::Column::ExpiresAt.gt(now))
+                .to_owned();
             c = c.add(if member {
                 C::Id.in_subquery(members)
             } else {

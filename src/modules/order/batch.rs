@@ -13,9 +13,9 @@
 //! unknown or retired SKU, no address, not enough stock) fails alone, with
 //! the same error. Stock is given out in the order the calls arrived. A key
 //! already used (a replay, or a concurrent call with the same key) inserts
-//! nothing and gets the stored order, as in `service::or_replay`. Anything
+//! nothing and gets the stored order, as in `super::place::or_replay`. Anything
 //! unexpected from the database rolls the batch back, and its orders are
-//! then placed one by one (`service::place_one`), so no order fails for
+//! then placed one by one (`super::place::place_one`), so no order fails for
 //! another's sake.
 //!
 //! Orders paid partly from the balance or using a coupon do not come here:
@@ -24,25 +24,22 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Utc;
-use entity::{cart_item, shop_order, sku};
+use entity::{cart_item, shop_order};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait, TryInsertResult,
-    sea_query::{CaseStatement, Expr},
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    TransactionTrait, TryInsertResult,
 };
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
     address::{self, AddressData},
-    service::{self, Draft, KIND_GOODS, OrderRequest, Placed, PricedLine},
+    place::{Draft, PricedLine},
+    service::{self, KIND_GOODS, OrderRequest, Placed},
 };
 use crate::{
     error::{AppError, AppResult},
     modules::pricing::{self, Breakdown},
-    modules::{
-        catalogue::service as catalogue, coupon::service as coupons,
-        membership::service as membership,
-    },
+    modules::{catalogue::stock, coupon::service as coupons, membership::service as membership},
     state::AppState,
 };
 
@@ -110,12 +107,12 @@ impl Placer {
                 order: *order,
                 created: true,
             }),
-            Outcome::Failed(e) => service::or_replay(state, customer_id, key, &hash, e).await,
+            Outcome::Failed(e) => super::place::or_replay(state, customer_id, key, &hash, e).await,
             Outcome::KeyUsed => {
-                let race = AppError::Conflict(service::IDEMPOTENCY_RACE.into());
-                service::or_replay(state, customer_id, key, &hash, race).await
+                let race = AppError::Conflict(super::place::IDEMPOTENCY_RACE.into());
+                super::place::or_replay(state, customer_id, key, &hash, race).await
             }
-            Outcome::Alone => service::place_one(state, customer_id, req, key, &hash).await,
+            Outcome::Alone => super::place::place_one(state, customer_id, req, key, &hash).await,
         }
     }
 }
@@ -223,9 +220,9 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let found = service::read_skus(&txn, jobs.iter().map(|j| &j.req)).await?;
+    let found = super::place::read_skus(&txn, jobs.iter().map(|j| &j.req)).await?;
     let sku_ids: Vec<i64> = found.keys().copied().collect();
-    let links = service::links_of(&txn, &sku_ids).await?;
+    let links = super::place::links_of(&txn, &sku_ids).await?;
     let addresses = address::addresses_of(&txn, &customers).await?;
     let now = Utc::now();
     let terms = membership::terms_of(&txn, &customers, now).await?;
@@ -235,9 +232,9 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(jobs.len());
     let mut priced: Vec<Option<Priced>> = Vec::with_capacity(jobs.len());
     for j in jobs {
-        let checked = service::lines_of_request(&found, &j.req).and_then(|lines| {
+        let checked = super::place::lines_of_request(&found, &j.req).and_then(|lines| {
             let address = address::pick(&addresses, j.customer_id, j.req.address_id)?;
-            let input = service::pricing_input_with(
+            let input = super::place::pricing_input_with(
                 state,
                 &lines,
                 terms.get(&j.customer_id).copied(),
@@ -272,7 +269,7 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
                 input: p.input.clone(),
                 use_balance: false,
                 address: Some(p.address.clone()),
-                remark: service::remark_of(&j.req),
+                remark: super::place::remark_of(&j.req),
                 links: &links,
                 coupon_id: None,
             })
@@ -281,7 +278,7 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
 
     // The orders, in one insert, in key order (two batches lock their keys
     // in the same order); a key used already inserts nothing.
-    let times = service::placing_times(state);
+    let times = super::place::placing_times(state);
     let mut rows = Vec::new();
     let mut by_key_order: Vec<usize> = (0..jobs.len()).filter(|&i| drafts[i].is_some()).collect();
     by_key_order.sort_by(|&a, &b| {
@@ -290,7 +287,7 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
     for i in by_key_order {
         if let (Some(d), Some(p)) = (&drafts[i], &priced[i]) {
             let j = &jobs[i];
-            rows.push(service::order_row(
+            rows.push(super::place::order_row(
                 j.customer_id,
                 (&j.key, &j.hash),
                 d,
@@ -343,7 +340,7 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut left = lock_stock(&txn, &wanted).await?;
+    let mut left = stock::lock_counts(&txn, &wanted).await?;
     let mut short_orders = Vec::new();
     for ((order, p), outcome) in orders.iter_mut().zip(&priced).zip(outcomes.iter_mut()) {
         let (Some(o), Some(p)) = (order.as_ref(), p) else {
@@ -356,7 +353,7 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
             .into_iter()
             .find(|l| left.get(&l.sku.id).copied().unwrap_or(0) < l.quantity);
         if let Some(short) = short {
-            *outcome = Some(Outcome::Failed(service::out_of_stock(short)));
+            *outcome = Some(Outcome::Failed(super::place::out_of_stock(short)));
             short_orders.push(o.id);
             *order = None;
             continue;
@@ -386,7 +383,7 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
         let (Some(order), Some(d), Some(p)) = (order, d, p) else {
             continue;
         };
-        lines.extend(service::line_rows(order.id, d, &p.breakdown));
+        lines.extend(super::place::line_rows(order.id, d, &p.breakdown));
         // What was ordered leaves the cart with the order, not before.
         carts = carts.add(
             Condition::all()
@@ -403,7 +400,7 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
         entity::order_line::Entity::insert_many(lines)
             .exec_without_returning(&txn)
             .await?;
-        take_stock(&txn, &taken).await?;
+        stock::take_many(&txn, &taken).await?;
         cart_item::Entity::delete_many()
             .filter(carts)
             .exec(&txn)
@@ -412,58 +409,9 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
     txn.commit().await?;
     products.sort_unstable();
     products.dedup();
-    catalogue::invalidate_stock(state, &products).await;
+    stock::invalidate(state, &products).await;
     Ok(outcomes
         .into_iter()
         .map(|o| o.unwrap_or(Outcome::KeyUsed))
         .collect())
-}
-
-/// The stock of these SKUs, each row locked until the commit (PostgreSQL;
-/// SQLite has one writer).
-async fn lock_stock(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, i32>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut q = sku::Entity::find()
-        .select_only()
-        .column(sku::Column::Id)
-        .column(sku::Column::Stock)
-        .filter(sku::Column::Id.is_in(ids.iter().copied()))
-        .order_by_asc(sku::Column::Id);
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    Ok(q.into_tuple::<(i64, i32)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
-}
-
-/// Takes `taken` units from each SKU in one statement. The rows are locked
-/// and were counted under the lock, so it cannot come up short; the stock
-/// condition stays as the backstop it is everywhere else, and coming up short
-/// rolls the batch back.
-async fn take_stock(db: &impl ConnectionTrait, taken: &BTreeMap<i64, i32>) -> AppResult<()> {
-    let mut units = CaseStatement::new();
-    for (id, n) in taken {
-        units = units.case(sku::Column::Id.eq(*id), Expr::val(*n));
-    }
-    let units: Expr = units.finally(Expr::val(0)).into();
-    let res = sku::Entity::update_many()
-        .col_expr(
-            sku::Column::Stock,
-            Expr::col(sku::Column::Stock).sub(units.clone()),
-        )
-        .filter(sku::Column::Id.is_in(taken.keys().copied()))
-        .filter(Expr::col(sku::Column::Stock).gte(units))
-        .exec(db)
-        .await?;
-    if res.rows_affected != taken.len() as u64 {
-        return Err(AppError::internal(anyhow::anyhow!(
-            "stock counted under lock came up short"
-        )));
-    }
-    Ok(())
 }

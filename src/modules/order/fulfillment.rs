@@ -1,9 +1,12 @@
 //! Fulfillments: the part of a paid order one supplier (or the store) ships.
 //! A SUPPLIER sees and ships only its own; ADMIN sees and ships all.
 use chrono::Utc;
-use entity::fulfillment;
+use std::collections::HashMap;
+
+use entity::{fulfillment, order_line, shop_order};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait, sea_query::Expr,
 };
 
 use crate::{
@@ -110,4 +113,54 @@ pub async fn of_orders(state: &AppState, order_ids: &[i64]) -> AppResult<Vec<ful
         .order_by_asc(fulfillment::Column::Id)
         .all(&state.db)
         .await?)
+}
+
+/// Suppliers hear of what was just queued for them now, not at the jobs
+/// loop's next tick.
+pub(super) fn kick_webhooks(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::modules::supplier::webhook::deliver_due(&state, Utc::now()).await {
+            tracing::warn!(error = ?e, "delivering supplier webhooks");
+        }
+    });
+}
+
+/// What a supplier's webhook receives for a new fulfillment: its lines by the
+/// supplier's own SKU codes, and where to ship. Nothing about other suppliers.
+pub(super) async fn fulfillment_event(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+    f: &fulfillment::Model,
+    lines: &[&order_line::Model],
+) -> AppResult<serde_json::Value> {
+    let sku_ids: Vec<i64> = lines.iter().map(|l| l.sku_id).collect();
+    let codes: HashMap<i64, String> =
+        crate::modules::supplier::service::links_by_skus(txn, &sku_ids)
+            .await?
+            .into_iter()
+            .map(|l| (l.sku_id, l.supplier_sku_code))
+            .collect();
+    let address: serde_json::Value = order
+        .address
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or(serde_json::Value::Null);
+    Ok(serde_json::json!({
+        "event": "fulfillment.created",
+        "fulfillment": {
+            "id": f.id.to_string(),
+            "orderNo": order.order_no,
+            "createdAt": f.created_at.to_rfc3339(),
+            "costFen": f.cost_fen,
+            "lines": lines.iter().map(|l| serde_json::json!({
+                "supplierSkuCode": codes.get(&l.sku_id),
+                "title": l.title,
+                "specs": serde_json::from_str::<serde_json::Value>(&l.specs).unwrap_or_default(),
+                "quantity": l.quantity,
+            })).collect::<Vec<_>>(),
+            "shippingAddress": address,
+            "remark": order.remark,
+        }
+    }))
 }

@@ -1,328 +1,382 @@
-//! Paying and refunding through WeChat Pay (or demo pay), and the WeChat Pay
-//! notification webhook. Every way money arrives ends in
-//! `service::confirm_payment`.
-use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
-use chrono::Utc;
-use entity::{payment, refund, shop_order};
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait, sea_query::Expr,
-};
-use serde_json::json;
+//! An order paid: the one path every payment takes (WeChat Pay notification,
+//! demo pay, balance), checked against the order's amount and deduplicated
+//! by transaction id, and what follows in the same transaction: the
+//! payment row, fulfillments split per supplier, customer figures,
+//! commissions, sales counters, plan grants.
+use std::collections::BTreeMap;
 
-use super::service::{self, Confirmation, PaymentOutcome};
+use chrono::{DateTime, Utc};
+use entity::{fulfillment, order_line, payment, shop_order};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
+    QueryFilter, SqlErr, TransactionTrait,
+    sea_query::{Alias, Expr, Query, QueryStatementBuilder},
+};
+
+use super::fulfillment::fulfillment_event;
+use super::fulfillment::kick_webhooks;
+use super::place::{KIND_GOODS, KIND_MEMBERSHIP, KIND_TOP_UP};
+use super::query::find_by_no;
+use super::query::lines_of;
+use super::refund::insert_refund;
+use super::state::{self, Status};
 use crate::{
     error::{AppError, AppResult},
-    state::AppState,
-    wechat::pay::{
-        JsapiParams, NotificationHeaders, NotifyError, PayError, PrepayRequest, RefundRequest,
-        transaction_of,
+    modules::referral::service as referral,
+    modules::{
+        catalogue::service::{self as catalogue},
+        coupon::service as coupons,
+        membership::service as membership,
+        wallet::ledger::{self, Kind as LedgerKind, Movement},
     },
+    state::AppState,
 };
-
-/// Asked for by the buyer; waiting for the store.
-pub const REFUND_PENDING: &str = "PENDING";
-/// Approved: its effects on the order are done; the money is on its way.
-pub const REFUND_APPROVED: &str = "APPROVED";
-/// The money is back.
-pub const REFUND_DONE: &str = "REFUNDED";
-
-fn pay_failed(e: PayError) -> AppError {
-    tracing::warn!(error = %e, "WeChat Pay call failed");
-    AppError::PaymentFailed(match e {
-        PayError::Timeout | PayError::Unreachable => {
-            "WeChat Pay is not answering; try again shortly".into()
-        }
-        _ => "WeChat Pay refused the payment; try again or contact the store".into(),
-    })
+/// How a confirmed payment was used.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// The order is paid now.
+    Applied,
+    /// This transaction was seen before: nothing changed.
+    Duplicate,
+    /// The order could no longer take it (cancelled, or already paid): the
+    /// payment is recorded and refunded.
+    Refunded,
 }
 
-/// Opens the WeChat Pay transaction of an unpaid order (once: a replay reuses
-/// the stored prepay id) and returns the `wx.requestPayment` parameters.
-/// `None` in demo mode (use `demoPay`) or when nothing is left to pay.
-pub async fn start(state: &AppState, order: &shop_order::Model) -> AppResult<Option<JsapiParams>> {
-    if order.status != "PENDING_PAYMENT" {
-        return Ok(None);
-    }
-    if order.payable_fen == 0 {
-        // Fully covered (by the balance, or a free order): paid right away.
-        service::confirm_payment(
-            state,
-            Confirmation {
-                order_no: order.order_no.clone(),
-                transaction_id: format!("internal-{}", order.order_no),
-                amount_fen: 0,
-                provider: "INTERNAL",
-            },
-        )
-        .await?;
-        return Ok(None);
-    }
-    let Some(pay) = &state.pay else {
-        if state.settings.demo_mode() {
-            return Ok(None);
-        }
-        return Err(AppError::PaymentFailed(
-            "WeChat Pay is not configured on this store".into(),
-        ));
-    };
-    let prepay_id = match &order.prepay_id {
-        Some(p) => p.clone(),
-        None => {
-            let lines = service::lines_of(&state.db, &[order.id]).await?;
-            let mut description: String = lines
-                .first()
-                .map(|l| l.title.clone())
-                .unwrap_or_else(|| "订单".into());
-            if lines.len() > 1 {
-                description = format!("{description} 等{}件", lines.len());
-            }
-            let req = PrepayRequest {
-                out_trade_no: order.order_no.clone(),
-                description: description.chars().take(120).collect(),
-                amount_fen: order.payable_fen,
-                payer_openid: crate::modules::customer::service::get(state, order.customer_id)
-                    .await?
-                    .openid,
-                time_expire: order.expires_at,
-            };
-            let id = pay
-                .jsapi_prepay(&state.http, &req)
-                .await
-                .map_err(pay_failed)?;
-            service::set_prepay_id(state, order.id, &id).await?;
-            id
-        }
-    };
-    Ok(Some(pay.jsapi_params(&prepay_id)))
+/// A payment the provider confirmed (a verified notification, or `demoPay`).
+pub struct Confirmation {
+    pub order_no: String,
+    pub transaction_id: String,
+    pub amount_fen: i64,
+    /// `WECHAT` or `DEMO`.
+    pub provider: &'static str,
 }
 
-/// The customer's own order, if it is still waiting for payment
-/// (`CONFLICT` otherwise).
-pub async fn unpaid_own(
-    state: &AppState,
-    customer_id: i64,
-    order_id: i64,
-) -> AppResult<shop_order::Model> {
-    let order = service::own(state, customer_id, order_id).await?;
-    if order.status != "PENDING_PAYMENT" {
-        return Err(AppError::Conflict(format!(
-            "the order is {} and cannot be paid",
-            order.status
-        )));
-    }
-    Ok(order)
-}
-
-/// `demoPay`: completes the payment through the same path as a verified
-/// notification. Demo mode only.
-pub async fn demo_pay(
-    state: &AppState,
-    customer_id: i64,
-    order_id: i64,
-) -> AppResult<shop_order::Model> {
-    if !state.settings.demo_mode() {
-        return Err(AppError::Forbidden(
-            "demoPay is only available in demo mode".into(),
-        ));
-    }
+/// The one path by which an order becomes paid. Checks the amount first
+/// (a mismatch changes nothing), deduplicates by transaction id, and splits
+/// the order into fulfillments. A payment for an order that can no longer
+/// take it is recorded and refunded, never lost.
+pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<PaymentOutcome> {
     let txn = state.db.begin().await?;
-    let order = service::own_in(&txn, customer_id, order_id).await?;
-    if order.status != "PENDING_PAYMENT" {
-        return Err(AppError::Conflict(format!(
-            "the order is {} and cannot be paid",
-            order.status
+    // The common case in one statement: the order is waiting for exactly
+    // this amount. Anything else reads the order to say what it is.
+    let paid = mark_paid(
+        &txn,
+        Condition::all()
+            .add(shop_order::Column::OrderNo.eq(&c.order_no))
+            .add(shop_order::Column::PayableFen.eq(c.amount_fen)),
+        c.amount_fen,
+    )
+    .await?;
+    let found = match paid {
+        Some(order) => Ok(order),
+        None => {
+            let order = find_by_no(&txn, &c.order_no)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("no order {}", c.order_no)))?;
+            check_amount(&order, &c)?;
+            Err(order)
+        }
+    };
+    Ok(record_payment(state, txn, found, c).await?.0)
+}
+
+/// [`confirm_payment`] in the transaction that has just read the order (demo
+/// pay reads it by id, for its owner); commits it. Returns the outcome and,
+/// when applied, the order as it is now.
+pub async fn confirm_payment_in(
+    state: &AppState,
+    txn: DatabaseTransaction,
+    order: shop_order::Model,
+    c: Confirmation,
+) -> AppResult<(PaymentOutcome, Option<shop_order::Model>)> {
+    if order.order_no != c.order_no {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "confirmation for another order"
         )));
     }
-    let confirmation = Confirmation {
-        order_no: order.order_no.clone(),
-        transaction_id: format!("demo-{}", order.order_no),
-        amount_fen: order.payable_fen,
-        provider: "DEMO",
-    };
-    match service::confirm_payment_in(state, txn, order, confirmation).await? {
-        (_, Some(paid)) => Ok(paid),
-        // Paid or closed meanwhile: show what it is now.
-        (_, None) => service::own(state, customer_id, order_id).await,
-    }
+    check_amount(&order, &c)?;
+    let paid = mark_paid(
+        &txn,
+        Condition::all().add(shop_order::Column::Id.eq(order.id)),
+        c.amount_fen,
+    )
+    .await?;
+    record_payment(state, txn, paid.ok_or(order), c).await
 }
 
-/// Who took the money of an order: `WECHAT`, `DEMO`, `INTERNAL` or `NONE`.
-/// Every payment counts, the ones that arrived too late included: those
-/// are exactly the ones refunded in full, and a refund sent again by the
-/// jobs loop must still go back through WeChat Pay.
-pub async fn provider_of(state: &AppState, order_id: i64) -> AppResult<&'static str> {
-    let providers: Vec<String> = payment::Entity::find()
-        .select_only()
-        .column(payment::Column::Provider)
-        .filter(payment::Column::OrderId.eq(order_id))
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    let has = |p: &str| providers.iter().any(|x| x == p);
-    Ok(if has("WECHAT") {
-        "WECHAT"
-    } else if has("DEMO") {
-        "DEMO"
-    } else if providers.is_empty() {
-        "NONE"
-    } else {
-        "INTERNAL"
-    })
-}
-
-/// Sends an approved refund's money back. The WeChat part goes through
-/// WeChat Pay's refund API, which is idempotent on `out_refund_no`, so a
-/// failed attempt is simply retried (by the caller or the jobs loop); a
-/// refund WeChat accepted (SUCCESS or PROCESSING) counts as done. The
-/// balance part was already returned when the refund was approved.
-pub async fn send_refund(state: &AppState, refund_id: i64, provider: &str) -> AppResult<()> {
-    let r = refund::Entity::find_by_id(refund_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| AppError::NotFound("refund not found".into()))?;
-    if r.status != REFUND_APPROVED {
-        return Ok(());
+pub(super) fn check_amount(order: &shop_order::Model, c: &Confirmation) -> AppResult<()> {
+    if c.amount_fen != order.payable_fen {
+        tracing::warn!(order_no = %c.order_no, paid = c.amount_fen, expected = order.payable_fen, "payment amount mismatch");
+        return Err(AppError::Conflict(
+            "the paid amount does not match the order".into(),
+        ));
     }
-    let mut wechat_refund_id = None;
-    if provider == "WECHAT" && r.wechat_fen > 0 {
-        let order = service::find(state, r.order_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("order not found".into()))?;
-        let pay = state
-            .pay
-            .as_ref()
-            .ok_or_else(|| AppError::PaymentFailed("WeChat Pay is not configured".into()))?;
-        let req = RefundRequest {
-            out_trade_no: order.order_no.clone(),
-            out_refund_no: r.out_refund_no.clone(),
-            refund_fen: r.wechat_fen,
-            total_fen: r.wechat_fen.max(order.payable_fen),
-            reason: r.reason.chars().take(80).collect(),
-        };
-        let result = pay.refund(&state.http, &req).await.map_err(pay_failed)?;
-        wechat_refund_id = Some(result.refund_id);
-    }
-    refund::Entity::update_many()
-        .col_expr(refund::Column::Status, Expr::value(REFUND_DONE))
-        .col_expr(
-            refund::Column::WechatRefundId,
-            Expr::value(wechat_refund_id),
-        )
-        .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(refund::Column::Id.eq(refund_id))
-        .filter(refund::Column::Status.eq(REFUND_APPROVED))
-        .exec(&state.db)
-        .await?;
     Ok(())
 }
 
-/// Background job: sends again every approved refund whose money has not
-/// gone back yet (WeChat was down, say) and that has waited a minute.
-pub async fn retry_refunds(state: &AppState, now: chrono::DateTime<Utc>) -> AppResult<usize> {
-    let due = refund::Entity::find()
-        .filter(refund::Column::Status.eq(REFUND_APPROVED))
-        .filter(refund::Column::UpdatedAt.lte(now - chrono::Duration::minutes(1)))
-        .limit(100)
-        .all(&state.db)
-        .await?;
-    let mut sent = 0;
-    for r in due {
-        let provider = provider_of(state, r.order_id).await?;
-        match send_refund(state, r.id, provider).await {
-            Ok(()) => sent += 1,
-            Err(e) => {
-                tracing::warn!(refund_id = r.id, error = ?e, "refund still not sent; next tick retries")
-            }
-        }
-    }
-    Ok(sent)
+/// Moves the order that `which` picks from PENDING_PAYMENT to PAID with the
+/// amount, in one conditional statement; the order as paid, or `None` when
+/// no such order was waiting for payment.
+pub(super) async fn mark_paid(
+    txn: &DatabaseTransaction,
+    which: Condition,
+    amount_fen: i64,
+) -> AppResult<Option<shop_order::Model>> {
+    state::check(Status::PendingPayment, Status::Paid)?;
+    let now = Utc::now();
+    Ok(shop_order::Entity::update_many()
+        .col_expr(
+            shop_order::Column::Status,
+            Expr::value(Status::Paid.as_str()),
+        )
+        .col_expr(shop_order::Column::PaidAt, Expr::value(now))
+        .col_expr(shop_order::Column::PaidFen, Expr::value(amount_fen))
+        .col_expr(shop_order::Column::UpdatedAt, Expr::value(now))
+        .filter(which)
+        .filter(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
+        .exec_with_returning(txn)
+        .await?
+        .pop())
 }
 
-fn notify_answer(status: StatusCode, message: &str) -> HttpResponse {
-    if status.is_success() {
-        HttpResponse::Ok().json(json!({ "code": "SUCCESS", "message": "OK" }))
-    } else {
-        HttpResponse::build(status).json(json!({ "code": "FAIL", "message": message }))
-    }
-}
-
-/// `POST /webhooks/wechat-pay`: a verified, decrypted, matching notification
-/// pays the order once. Anything forged, stale or mismatched changes nothing
-/// and gets an error status; a genuine repeat gets success.
-pub async fn webhook(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let Some(pay) = &state.pay else {
-        return notify_answer(StatusCode::NOT_FOUND, "WeChat Pay is not configured");
-    };
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let Some(headers) = NotificationHeaders::from_lookup(header) else {
-        return notify_answer(StatusCode::BAD_REQUEST, "missing Wechatpay-* headers");
-    };
-    let notification = match pay.verify_notification_raw(&headers, &body, Utc::now()) {
-        Ok(n) => n,
-        Err(NotifyError::Malformed(e)) => {
-            tracing::warn!(error = %e, "malformed WeChat Pay notification");
-            return notify_answer(StatusCode::BAD_REQUEST, "malformed notification");
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "WeChat Pay notification refused");
-            crate::metrics::count_error("PAYMENT_NOTIFICATION_REFUSED");
-            return notify_answer(StatusCode::UNAUTHORIZED, "verification failed");
-        }
-    };
-    if notification.event_type.starts_with("REFUND.") {
-        // Refunds count as done once WeChat Pay accepted them; its later
-        // word on them is logged for the operator, and acknowledged.
-        tracing::info!(event = %notification.event_type, "WeChat Pay refund notification");
-        return notify_answer(StatusCode::OK, "");
-    }
-    let tx = match transaction_of(notification) {
-        Ok(tx) => tx,
-        Err(e) => {
-            tracing::warn!(error = %e, "WeChat Pay notification without a transaction");
-            return notify_answer(StatusCode::BAD_REQUEST, "not a transaction");
-        }
-    };
-    if tx.appid != pay.appid() || tx.mchid != pay.mchid() {
-        tracing::warn!(out_trade_no = %tx.out_trade_no, "WeChat Pay notification for another merchant or app");
-        return notify_answer(StatusCode::BAD_REQUEST, "appid or mchid mismatch");
-    }
-    if tx.trade_state != "SUCCESS" {
-        // Only successful payments change anything; acknowledge the rest.
-        return notify_answer(StatusCode::OK, "");
-    }
-    let confirmed = service::confirm_payment(
-        &state,
-        Confirmation {
-            order_no: tx.out_trade_no.clone(),
-            transaction_id: tx.transaction_id.clone(),
-            amount_fen: tx.total_fen,
-            provider: "WECHAT",
-        },
-    )
+/// Records a confirmed payment of `order` (`Ok`: just marked paid; `Err`: it
+/// could not take the payment) and does what follows, then commits: a
+/// repeated transaction changes nothing; a payment the order could not take
+/// is refunded; a paid order is split into fulfillments, its commissions
+/// accrued and its sales counted.
+pub(super) async fn record_payment(
+    state: &AppState,
+    txn: DatabaseTransaction,
+    order: Result<shop_order::Model, shop_order::Model>,
+    c: Confirmation,
+) -> AppResult<(PaymentOutcome, Option<shop_order::Model>)> {
+    let now = Utc::now();
+    let applied = order.is_ok();
+    let (Ok(o) | Err(o)) = &order;
+    let inserted = payment::Entity::insert(payment::ActiveModel {
+        order_id: Set(o.id),
+        provider: Set(c.provider.to_string()),
+        transaction_id: Set(c.transaction_id.clone()),
+        amount_fen: Set(c.amount_fen),
+        outcome: Set(if applied { "APPLIED" } else { "REFUND_DUE" }.to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .exec_without_returning(&txn)
     .await;
-    match confirmed {
-        Ok(PaymentOutcome::Applied | PaymentOutcome::Duplicate | PaymentOutcome::Refunded) => {
-            notify_answer(StatusCode::OK, "")
+    match inserted {
+        Ok(_) => {}
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Ok((PaymentOutcome::Duplicate, None));
         }
-        Err(AppError::Internal(e)) => {
-            tracing::error!(
-                error = format!("{e:#}"),
-                "processing a WeChat Pay notification"
-            );
-            notify_answer(StatusCode::INTERNAL_SERVER_ERROR, "try again")
-        }
-        Err(e) => {
-            tracing::warn!(out_trade_no = %tx.out_trade_no, error = %e, "WeChat Pay notification does not match an order");
-            notify_answer(StatusCode::BAD_REQUEST, "does not match an order")
-        }
+        Err(e) => return Err(e.into()),
     }
+    let order = match order {
+        Ok(paid) => paid,
+        Err(order) => return refund_late(state, txn, order, c).await,
+    };
+    // Before the sales counters: those rows are hot in a flash sale and are
+    // locked last.
+    if (order.kind == KIND_GOODS || state.settings.commission_on_plans)
+        && let Some(earners) = referral::earners(state, &txn, order.customer_id).await?
+    {
+        let lines = lines_of(&txn, &[order.id]).await?;
+        let cost: i64 = lines
+            .iter()
+            .map(|l| l.cost_fen.unwrap_or(0) * i64::from(l.quantity))
+            .sum();
+        referral::accrue(&txn, &order, earners, cost).await?;
+    }
+    let mut webhooks = false;
+    let products = match order.kind.as_str() {
+        KIND_GOODS => {
+            let (products, hooks) = after_goods_paid(&txn, &order, now).await?;
+            webhooks = hooks;
+            products
+        }
+        KIND_MEMBERSHIP => {
+            let plan = order.plan_id.ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("membership order without plan"))
+            })?;
+            membership::grant(&txn, order.customer_id, plan, now).await?;
+            Vec::new()
+        }
+        KIND_TOP_UP => {
+            let plan_id = order
+                .plan_id
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("top-up order without plan")))?;
+            let plan = membership::top_up_plan(&txn, plan_id).await?;
+            ledger::apply(
+                &txn,
+                order.customer_id,
+                Movement::new(LedgerKind::TopUp, order.total_fen, 0).for_order(order.id),
+            )
+            .await?;
+            if plan.bonus_fen > 0 {
+                ledger::apply(
+                    &txn,
+                    order.customer_id,
+                    Movement::new(LedgerKind::Bonus, 0, plan.bonus_fen).for_order(order.id),
+                )
+                .await?;
+            }
+            coupons::gift(
+                &txn,
+                order.customer_id,
+                &membership::gift_templates(&plan),
+                now,
+            )
+            .await?;
+            Vec::new()
+        }
+        other => {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "unknown order kind {other}"
+            )));
+        }
+    };
+    txn.commit().await?;
+    catalogue::invalidate_sales(state, &products).await;
+    if webhooks {
+        kick_webhooks(state);
+    }
+    Ok((PaymentOutcome::Applied, Some(order)))
+}
+
+/// A payment recorded for an order that could no longer take it (closed,
+/// or paid already): refunded in full. Nothing to undo on the order, so the
+/// refund is approved from the start.
+pub(super) async fn refund_late(
+    state: &AppState,
+    txn: DatabaseTransaction,
+    order: shop_order::Model,
+    c: Confirmation,
+) -> AppResult<(PaymentOutcome, Option<shop_order::Model>)> {
+    let refund = insert_refund(
+        &txn,
+        &order,
+        (c.amount_fen, 0),
+        "payment arrived after the order closed",
+        super::provider::REFUND_APPROVED,
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::warn!(order_no = %order.order_no, transaction = %c.transaction_id, "late payment recorded; refunding");
+    if let Err(e) = super::provider::send_refund(state, refund.id, c.provider).await {
+        tracing::warn!(refund_id = refund.id, error = ?e, "late payment refund failed; the jobs loop retries it");
+    }
+    Ok((PaymentOutcome::Refunded, None))
+}
+
+/// Splits a paid order into one fulfillment per supplier (self-operated lines
+/// form one without supplier) and counts the sales. Returns the products sold
+/// and whether a supplier webhook was queued.
+///
+/// The split is two statements whatever the number of suppliers: one insert
+/// of a fulfillment per supplier group, one update that files every line
+/// under its group's fulfillment and returns the lines.
+pub(super) async fn after_goods_paid(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+    now: DateTime<Utc>,
+) -> AppResult<(Vec<i64>, bool)> {
+    use fulfillment::Column as F;
+    use order_line::Column as L;
+    let backend = txn.get_database_backend();
+    let groups = Query::select()
+        .column(L::OrderId)
+        .column(L::SupplierId)
+        .expr(Expr::val(super::fulfillment::PENDING))
+        .expr(
+            Expr::col(L::CostFen)
+                .if_null(0)
+                .mul(Expr::col(L::Quantity))
+                .sum(),
+        )
+        .expr(Expr::val(now))
+        .from(order_line::Entity)
+        .and_where(L::OrderId.eq(order.id))
+        .group_by_col(L::OrderId)
+        .group_by_col(L::SupplierId)
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(fulfillment::Entity)
+        .columns([
+            F::OrderId,
+            F::SupplierId,
+            F::Status,
+            F::CostFen,
+            F::CreatedAt,
+        ])
+        .select_from(groups)
+        .map_err(AppError::internal)?
+        .returning_all()
+        .to_owned();
+    let fulfillments = fulfillment::Entity::find()
+        .from_raw_sql(backend.build(&insert))
+        .all(txn)
+        .await?;
+    // A line's fulfillment is its order's one for the line's supplier; 0
+    // stands for "none" (self-operated) on both sides, as ids start at 1.
+    let f = Alias::new("f");
+    let of_group = Query::select()
+        .column((f.clone(), F::Id))
+        .from_as(fulfillment::Entity, f.clone())
+        .and_where(Expr::col((f.clone(), F::OrderId)).equals((order_line::Entity, L::OrderId)))
+        .and_where(
+            Expr::col((f.clone(), F::SupplierId))
+                .if_null(0)
+                .eq(Expr::col((order_line::Entity, L::SupplierId)).if_null(0)),
+        )
+        .to_owned();
+    let mut lines = order_line::Entity::update_many()
+        .col_expr(
+            L::FulfillmentId,
+            Expr::SubQuery(None, Box::new(of_group.into_sub_query_statement())),
+        )
+        .filter(L::OrderId.eq(order.id))
+        .exec_with_returning(txn)
+        .await?;
+    lines.sort_by_key(|l| l.id);
+    crate::modules::operations::service::record_purchase(txn, order, &lines, now).await?;
+    let mut hooks = false;
+    for f in &fulfillments {
+        let Some(sid) = f.supplier_id else { continue };
+        let group: Vec<&order_line::Model> = lines
+            .iter()
+            .filter(|l| l.fulfillment_id == Some(f.id))
+            .collect();
+        let payload = fulfillment_event(txn, order, f, &group).await?;
+        hooks |= crate::modules::supplier::webhook::enqueue(
+            txn,
+            sid,
+            f.id,
+            "fulfillment.created",
+            &payload,
+        )
+        .await?;
+    }
+    let day = now.format("%Y-%m-%d").to_string();
+    let mut units: BTreeMap<i64, i64> = BTreeMap::new();
+    for l in &lines {
+        *units.entry(l.product_id).or_default() += i64::from(l.quantity);
+    }
+    // One product at a time, in id order: concurrent payments lock the
+    // (hot) product rows in the same order and never deadlock.
+    for (product_id, n) in &units {
+        catalogue::count_sale(txn, *product_id, &day, *n).await?;
+    }
+    Ok((units.into_keys().collect(), hooks))
+}
+
+/// Stores the prepay id of the WeChat Pay transaction opened for an order.
+pub async fn set_prepay_id(state: &AppState, order_id: i64, prepay_id: &str) -> AppResult<()> {
+    shop_order::Entity::update_many()
+        .col_expr(shop_order::Column::PrepayId, Expr::value(prepay_id))
+        .filter(shop_order::Column::Id.eq(order_id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
 }

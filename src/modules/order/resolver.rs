@@ -1,7 +1,6 @@
 //! Checkout and order operations.
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use entity::{product, sku};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{
     address::{self, AddressData},
@@ -28,25 +27,17 @@ pub type FulfillmentConnection = Connection<String, Fulfillment>;
 async fn load_cart(state: &AppState, customer_id: i64) -> AppResult<Cart> {
     let items = cart::items(state, customer_id).await?;
     let sku_ids: Vec<i64> = items.iter().map(|i| i.sku_id).collect();
-    let skus: std::collections::HashMap<i64, sku::Model> =
-        catalogue::skus_by_ids(&state.db, &sku_ids)
+    let found: std::collections::HashMap<i64, (sku::Model, product::Model)> =
+        catalogue::skus_with_products(&state.db, &sku_ids)
             .await?
             .into_iter()
-            .map(|s| (s.id, s))
+            .map(|(s, p)| (s.id, (s, p)))
             .collect();
-    let products: std::collections::HashMap<i64, product::Model> = product::Entity::find()
-        .filter(product::Column::Id.is_in(skus.values().map(|s| s.product_id)))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
     Ok(Cart {
         items: items
             .into_iter()
             .filter_map(|i| {
-                let sku = skus.get(&i.sku_id)?.clone();
-                let product = products.get(&sku.product_id)?.clone();
+                let (sku, product) = found.get(&i.sku_id)?.clone();
                 Some(CartItem {
                     sku,
                     product,

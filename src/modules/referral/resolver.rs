@@ -70,7 +70,8 @@ impl ReferralQuery {
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
-        let (rows, more) = service::team(state, me, level, first, after).await?;
+        let (rows, more) =
+            crate::modules::customer::service::team(state, me, level, first, after).await?;
         Ok(id_connection(
             rows.into_iter()
                 .map(|c| (c.id, Customer::from(c)))

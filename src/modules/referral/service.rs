@@ -1,11 +1,11 @@
 //! Rules, promoters, accrual, reversal, settlement and withdrawals.
 use chrono::{DateTime, Utc};
-use entity::{commission, commission_rule, customer, order_line, promoter, shop_order, withdrawal};
+use entity::{commission, commission_rule, promoter, shop_order, withdrawal};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
     sea_query::{Expr, Func, OnConflict, Query},
 };
 
@@ -167,28 +167,50 @@ async fn earns(db: &impl ConnectionTrait, customer_id: i64, r: &Rule) -> AppResu
         .is_some_and(|p| p.status == APPROVED))
 }
 
+/// Who may earn on a buyer's orders: its inviter and the inviter's inviter,
+/// with the rule in force. `None` for a buyer nobody invited (most orders:
+/// nothing else is read for them).
+pub struct Earners {
+    rule: Rule,
+    level1: i64,
+    level2: Option<i64>,
+}
+
+/// Reads a buyer's [`Earners`] in the payment's transaction.
+pub async fn earners(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    buyer_id: i64,
+) -> AppResult<Option<Earners>> {
+    let Some(level1) = customers::referrer_of(state, txn, buyer_id).await? else {
+        return Ok(None);
+    };
+    let rule = rule(txn).await?;
+    let level2 = customers::referrer_of(state, txn, level1).await?;
+    Ok(Some(Earners {
+        rule,
+        level1,
+        level2,
+    }))
+}
+
 /// Accrues the order's commissions in the payment's transaction: level 1 for
 /// the buyer's inviter, level 2 for the inviter's inviter, each if an
 /// approved promoter; never a third level. Once per order and level.
+/// `goods_cost_fen` is what the order's goods cost the store (for a rule
+/// that pays on the margin).
 pub async fn accrue(
-    state: &AppState,
     txn: &DatabaseTransaction,
     order: &shop_order::Model,
+    earners: Earners,
+    goods_cost_fen: i64,
 ) -> AppResult<()> {
-    let Some(l1) = customers::referrer_of(state, txn, order.customer_id).await? else {
-        return Ok(());
-    };
-    // Read only for referred buyers: most orders need no rule at all.
-    let r = rule(txn).await?;
-    let l2 = customers::referrer_of(state, txn, l1).await?;
-    let lines = order_line::Entity::find()
-        .filter(order_line::Column::OrderId.eq(order.id))
-        .all(txn)
-        .await?;
-    let cost: i64 = lines
-        .iter()
-        .map(|l| l.cost_fen.unwrap_or(0) * i64::from(l.quantity))
-        .sum();
+    let Earners {
+        rule: r,
+        level1: l1,
+        level2: l2,
+    } = earners;
+    let cost = goods_cost_fen;
     let base = calc::base_of(r.base, order.total_fen - order.shipping_fen, cost);
     for (level, who, percent) in [(1, Some(l1), r.level1_percent), (2, l2, r.level2_percent)] {
         let Some(who) = who.filter(|w| *w != order.customer_id) else {
@@ -624,14 +646,7 @@ pub async fn figures(state: &AppState, customer_id: i64) -> AppResult<Figures> {
         .into_model::<Sum>()
         .one(&state.db)
         .await?;
-    let level1 = customer::Entity::find()
-        .filter(customer::Column::ReferrerId.eq(customer_id))
-        .count(&state.db)
-        .await?;
-    let level2 = customer::Entity::find()
-        .filter(customer::Column::ReferrerId.in_subquery(level1_of(customer_id)))
-        .count(&state.db)
-        .await?;
+    let (level1, level2) = customers::team_size(&state.db, customer_id).await?;
     Ok(Figures {
         pending,
         settled,
@@ -639,14 +654,6 @@ pub async fn figures(state: &AppState, customer_id: i64) -> AppResult<Figures> {
         level1,
         level2,
     })
-}
-
-fn level1_of(customer_id: i64) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(customer::Column::Id)
-        .from(customer::Entity)
-        .and_where(customer::Column::ReferrerId.eq(customer_id))
-        .to_owned()
 }
 
 /// The customer's commissions, newest first.
@@ -663,23 +670,6 @@ pub async fn commissions(
         q = q.filter(commission::Column::Status.eq(s));
     }
     Ok(crate::db::page_desc(&state.db, q, commission::Column::Id, first, after_id).await?)
-}
-
-/// The customer's team: level 1 (invited by it) or level 2 (invited by those).
-pub async fn team(
-    state: &AppState,
-    customer_id: i64,
-    level: i32,
-    first: u64,
-    after_id: Option<i64>,
-) -> AppResult<(Vec<customer::Model>, bool)> {
-    let q = match level {
-        1 => customer::Entity::find().filter(customer::Column::ReferrerId.eq(customer_id)),
-        2 => customer::Entity::find()
-            .filter(customer::Column::ReferrerId.in_subquery(level1_of(customer_id))),
-        _ => return Err(AppError::bad_input("level", "must be 1 or 2")),
-    };
-    Ok(crate::db::page_desc(&state.db, q, customer::Column::Id, first, after_id).await?)
 }
 
 pub async fn withdrawals(

@@ -3,10 +3,7 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::{
     service::{self, LinkDraft, SupplierDraft},
-    types::{
-        StockSyncResult, Supplier, SupplierInput, SupplierLinkInput, SupplierStockInput,
-        SupplierWithKey,
-    },
+    types::{Supplier, SupplierInput, SupplierLinkInput, SupplierWithKey},
 };
 use crate::{api::ids::parse_id, auth::ViewerExt, modules::catalogue::types::Sku, state::AppState};
 
@@ -24,36 +21,6 @@ impl SupplierQuery {
             .into_iter()
             .map(Supplier)
             .collect())
-    }
-}
-
-/// What a supplier's integration does.
-#[derive(Default)]
-pub struct SupplierMutation;
-
-#[Object]
-impl SupplierMutation {
-    /// Sets stock (and optionally cost) of the calling SUPPLIER's SKUs by its own codes.
-    async fn sync_supplier_stock(
-        &self,
-        ctx: &Context<'_>,
-        items: Vec<SupplierStockInput>,
-    ) -> Result<StockSyncResult> {
-        let me = ctx.viewer().supplier_id()?;
-        let state = ctx.data_unchecked::<AppState>();
-        let updates: Vec<service::StockUpdate> = items
-            .into_iter()
-            .map(|i| service::StockUpdate {
-                supplier_sku_code: i.supplier_sku_code,
-                stock: i.stock,
-                cost_fen: i.cost_fen.map(|c| c.0),
-            })
-            .collect();
-        let (updated, unknown_codes) = service::sync_stock(state, me, &updates).await?;
-        Ok(StockSyncResult {
-            updated: updated as i32,
-            unknown_codes,
-        })
     }
 }
 

@@ -3,15 +3,15 @@ use chrono::Utc;
 use entity::{sku, supplier, supplier_sku_link};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait, sea_query::OnConflict,
+    EntityTrait, QueryFilter, QueryOrder, SqlErr, sea_query::OnConflict,
 };
 
 use crate::{
     crypto::{random_token, sha256_hex},
     error::{AppError, AppResult},
-    modules::{
-        catalogue::service::{self as catalogue, MAX_PRICE_FEN},
-        order::service as order,
+    modules::catalogue::{
+        service::{self as catalogue, MAX_PRICE_FEN},
+        stock,
     },
     state::AppState,
 };
@@ -108,10 +108,10 @@ pub async fn link_sku(state: &AppState, sku_id: i64, draft: LinkDraft) -> AppRes
             format!("must be between 0 and {MAX_PRICE_FEN} fen"),
         ));
     }
-    let found = sku::Entity::find_by_id(sku_id)
-        .one(&state.db)
+    let found = catalogue::skus_by_ids(&state.db, &[sku_id])
         .await?
-        .filter(|s| !s.archived)
+        .into_iter()
+        .find(|s| !s.archived)
         .ok_or_else(|| AppError::NotFound(format!("SKU {sku_id} does not exist")))?;
     if supplier::Entity::find_by_id(draft.supplier_id)
         .one(&state.db)
@@ -184,26 +184,13 @@ pub struct StockUpdate {
     pub cost_fen: Option<i64>,
 }
 
-/// Applies a supplier's stock (and cost) by its own SKU codes. Unknown codes
-/// are reported, not fatal; the known ones are applied in one transaction.
-///
-/// The supplier counts what it can still ship; the store's unpaid orders
-/// hold units it does not know of (taken from stock when placed, given back
-/// if they are cancelled), so the stock set is the supplier's count less
-/// those units, never below zero. The SKU rows are locked first, so an
-/// order placed or cancelled meanwhile is counted exactly once: one that
-/// committed is in the count of held units, one still waiting for the
-/// lock takes from (or gives back to) the stock set here.
-pub async fn sync_stock(
-    state: &AppState,
-    supplier_id: i64,
-    items: &[StockUpdate],
-) -> AppResult<(usize, Vec<String>)> {
+/// Checks a supplier's stock report; returns its SKU codes, trimmed.
+pub fn check_stock_updates(items: &[StockUpdate]) -> AppResult<Vec<String>> {
     if items.is_empty() || items.len() > 500 {
         return Err(AppError::bad_input("items", "send 1 to 500 SKUs at a time"));
     }
     for (i, it) in items.iter().enumerate() {
-        catalogue::check_stock(it.stock, &format!("items[{i}].stock"))?;
+        stock::check(it.stock, &format!("items[{i}].stock"))?;
         if let Some(c) = it.cost_fen
             && !(0..=MAX_PRICE_FEN).contains(&c)
         {
@@ -213,50 +200,41 @@ pub async fn sync_stock(
             ));
         }
     }
-    let codes: Vec<String> = items
+    Ok(items
         .iter()
         .map(|i| i.supplier_sku_code.trim().to_string())
-        .collect();
-    let txn = state.db.begin().await?;
-    let links: std::collections::HashMap<String, supplier_sku_link::Model> =
-        supplier_sku_link::Entity::find()
-            .filter(supplier_sku_link::Column::SupplierId.eq(supplier_id))
-            .filter(supplier_sku_link::Column::SupplierSkuCode.is_in(codes.clone()))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|l| (l.supplier_sku_code.clone(), l))
-            .collect();
-    let sku_ids: Vec<i64> = links.values().map(|l| l.sku_id).collect();
-    catalogue::lock_skus(&txn, &sku_ids).await?;
-    let held = order::units_held(&txn, &sku_ids).await?;
-    let mut unknown = Vec::new();
-    let mut stocks = Vec::new();
-    for (it, code) in items.iter().zip(&codes) {
-        let Some(link) = links.get(code) else {
-            unknown.push(code.clone());
-            continue;
-        };
-        let held = held.get(&link.sku_id).copied().unwrap_or(0);
-        let stock = (i64::from(it.stock) - held).max(0);
-        stocks.push((link.sku_id, i32::try_from(stock).unwrap_or(i32::MAX)));
-        if let Some(cost) = it.cost_fen {
-            supplier_sku_link::Entity::update_many()
-                .col_expr(
-                    supplier_sku_link::Column::CostFen,
-                    sea_orm::sea_query::Expr::value(cost),
-                )
-                .col_expr(
-                    supplier_sku_link::Column::UpdatedAt,
-                    sea_orm::sea_query::Expr::value(Utc::now()),
-                )
-                .filter(supplier_sku_link::Column::SkuId.eq(link.sku_id))
-                .exec(&txn)
-                .await?;
-        }
-    }
-    catalogue::set_stocks_in(&txn, &stocks).await?;
-    txn.commit().await?;
-    catalogue::invalidate_skus(state, &sku_ids).await?;
-    Ok((stocks.len(), unknown))
+        .collect())
+}
+
+/// The supplier's links for these codes of its own, by code.
+pub async fn links_by_codes(
+    db: &impl ConnectionTrait,
+    supplier_id: i64,
+    codes: &[String],
+) -> AppResult<std::collections::HashMap<String, supplier_sku_link::Model>> {
+    Ok(supplier_sku_link::Entity::find()
+        .filter(supplier_sku_link::Column::SupplierId.eq(supplier_id))
+        .filter(supplier_sku_link::Column::SupplierSkuCode.is_in(codes.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| (l.supplier_sku_code.clone(), l))
+        .collect())
+}
+
+/// Records what a linked SKU now costs the store.
+pub async fn set_cost(db: &impl ConnectionTrait, sku_id: i64, cost_fen: i64) -> AppResult<()> {
+    supplier_sku_link::Entity::update_many()
+        .col_expr(
+            supplier_sku_link::Column::CostFen,
+            sea_orm::sea_query::Expr::value(cost_fen),
+        )
+        .col_expr(
+            supplier_sku_link::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(supplier_sku_link::Column::SkuId.eq(sku_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

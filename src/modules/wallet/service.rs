@@ -1,5 +1,5 @@
 //! Reading wallets, admin adjustments, and the store's prepaid liability.
-use entity::{customer, wallet, wallet_transaction};
+use entity::{wallet, wallet_transaction};
 use sea_orm::{
     ColumnTrait, EntityTrait, ExprTrait, FromQueryResult, QueryFilter, QuerySelect, SqlErr,
     TransactionTrait,
@@ -119,8 +119,7 @@ pub async fn adjust(
             "must be 1-64 characters",
         ));
     }
-    if customer::Entity::find_by_id(customer_id)
-        .one(&state.db)
+    if crate::modules::customer::service::find(state, customer_id)
         .await?
         .is_none()
     {

@@ -1,0 +1,103 @@
+//! Webhooks in from WeChat: the HTTP side of WeChat Pay's notifications.
+//! Verification and decryption belong to the client (`wechat::pay`), what a
+//! payment does to its order to the order domain; this only joins them and
+//! answers in the shape WeChat Pay expects.
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use chrono::Utc;
+use serde_json::json;
+
+use crate::{
+    error::AppError,
+    modules::order::service::{self, Confirmation, PaymentOutcome},
+    state::AppState,
+    wechat::pay::{NotificationHeaders, NotifyError, transaction_of},
+};
+
+fn notify_answer(status: StatusCode, message: &str) -> HttpResponse {
+    if status.is_success() {
+        HttpResponse::Ok().json(json!({ "code": "SUCCESS", "message": "OK" }))
+    } else {
+        HttpResponse::build(status).json(json!({ "code": "FAIL", "message": message }))
+    }
+}
+
+/// `POST /webhooks/wechat-pay`: a verified, decrypted, matching notification
+/// pays the order once. Anything forged, stale or mismatched changes nothing
+/// and gets an error status; a genuine repeat gets success.
+pub async fn wechat_pay(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Some(pay) = &state.pay else {
+        return notify_answer(StatusCode::NOT_FOUND, "WeChat Pay is not configured");
+    };
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let Some(headers) = NotificationHeaders::from_lookup(header) else {
+        return notify_answer(StatusCode::BAD_REQUEST, "missing Wechatpay-* headers");
+    };
+    let notification = match pay.verify_notification_raw(&headers, &body, Utc::now()) {
+        Ok(n) => n,
+        Err(NotifyError::Malformed(e)) => {
+            tracing::warn!(error = %e, "malformed WeChat Pay notification");
+            return notify_answer(StatusCode::BAD_REQUEST, "malformed notification");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "WeChat Pay notification refused");
+            crate::metrics::count_error("PAYMENT_NOTIFICATION_REFUSED");
+            return notify_answer(StatusCode::UNAUTHORIZED, "verification failed");
+        }
+    };
+    if notification.event_type.starts_with("REFUND.") {
+        // Refunds count as done once WeChat Pay accepted them; its later
+        // word on them is logged for the operator, and acknowledged.
+        tracing::info!(event = %notification.event_type, "WeChat Pay refund notification");
+        return notify_answer(StatusCode::OK, "");
+    }
+    let tx = match transaction_of(notification) {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::warn!(error = %e, "WeChat Pay notification without a transaction");
+            return notify_answer(StatusCode::BAD_REQUEST, "not a transaction");
+        }
+    };
+    if tx.appid != pay.appid() || tx.mchid != pay.mchid() {
+        tracing::warn!(out_trade_no = %tx.out_trade_no, "WeChat Pay notification for another merchant or app");
+        return notify_answer(StatusCode::BAD_REQUEST, "appid or mchid mismatch");
+    }
+    if tx.trade_state != "SUCCESS" {
+        // Only successful payments change anything; acknowledge the rest.
+        return notify_answer(StatusCode::OK, "");
+    }
+    let confirmed = service::confirm_payment(
+        &state,
+        Confirmation {
+            order_no: tx.out_trade_no.clone(),
+            transaction_id: tx.transaction_id.clone(),
+            amount_fen: tx.total_fen,
+            provider: "WECHAT",
+        },
+    )
+    .await;
+    match confirmed {
+        Ok(PaymentOutcome::Applied | PaymentOutcome::Duplicate | PaymentOutcome::Refunded) => {
+            notify_answer(StatusCode::OK, "")
+        }
+        Err(AppError::Internal(e)) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "processing a WeChat Pay notification"
+            );
+            notify_answer(StatusCode::INTERNAL_SERVER_ERROR, "try again")
+        }
+        Err(e) => {
+            tracing::warn!(out_trade_no = %tx.out_trade_no, error = %e, "WeChat Pay notification does not match an order");
+            notify_answer(StatusCode::BAD_REQUEST, "does not match an order")
+        }
+    }
+}
