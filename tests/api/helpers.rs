@@ -121,6 +121,26 @@ impl TestApp {
         res.json().await.expect("JSON response")
     }
 
+    /// GETs a path of the app (`/healthz`, `/metrics`…).
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// POSTs a query that must succeed (test setup, mostly); returns its
+    /// `data`, or fails the test here with the query and the answer.
+    pub async fn gql_ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let v = self.gql(token, query, variables).await;
+        assert!(
+            v["errors"].is_null() && v["data"].is_object(),
+            "a call that must succeed failed:\n{query}\n{v}"
+        );
+        v["data"].clone()
+    }
+
     /// Signs in the demo customer `name`; returns the access token.
     pub async fn customer_token(&self, name: &str) -> String {
         let v = self.login(&format!("demo:{name}"), None, None).await;
@@ -160,4 +180,22 @@ pub fn error_code(v: &Value) -> &str {
     v["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("expected an error with a code: {v}"))
+}
+
+/// The `data` of a response that must be a success, or a panic showing it.
+#[track_caller]
+pub fn ok(v: &Value) -> &Value {
+    assert!(
+        v["errors"].is_null() && v["data"].is_object(),
+        "expected a success: {v}"
+    );
+    &v["data"]
+}
+
+/// A local port where nothing listens: bound, then let go.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free local port")
+        .port()
 }

@@ -3,9 +3,12 @@
 use serde_json::{Value, json};
 
 use crate::{
-    catalogue::{create_category, create_product},
+    fixtures::{
+        APPROVE_REFUND, CANCEL_ORDER, create_category, create_product, create_product_from,
+        customer, demo_pay, lib, membership_plan, refund_requested, request_refund, save_address,
+        set_stock, top_up_order, top_up_plan,
+    },
     helpers::{TestApp, error_code, spawn_app},
-    orders::{ORDER_FIELDS, save_address},
 };
 
 struct Store {
@@ -20,101 +23,37 @@ async fn store(app: &TestApp) -> Store {
     let admin = app.admin_token().await;
     let cat = create_category(app, &admin, "c", None).await;
     let plain = create_product(app, &admin, &cat, "普通", &[5000]).await;
-    let v = app
-        .gql(
-            Some(&admin),
-            "mutation($i: ProductInput!) { createProduct(input: $i) { skus { id } } }",
-            json!({ "i": { "title": "会员价", "categoryId": cat, "skus": [{ "specs": [{ "name": "规格", "value": "1" }], "priceFen": 5000, "memberPriceFen": 4000, "stock": 1000 }] } }),
-        )
-        .await;
-    let member_sku = v["data"]["createProduct"]["skus"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let plain_sku = plain["skus"][0]["id"].as_str().unwrap().to_string();
-    app.gql(
-        Some(&admin),
-        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 1000) { id } }",
-        json!({ "s": plain_sku }),
+    let member = create_product_from(
+        app,
+        &admin,
+        json!({ "title": "会员价", "categoryId": cat, "skus": [{ "specs": [{ "name": "规格", "value": "1" }], "priceFen": 5000, "memberPriceFen": 4000, "stock": 1000 }] }),
     )
     .await;
-    let v = app.login("demo:buyer", None, None).await;
-    let buyer = v["data"]["wechatLogin"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let buyer_id = v["data"]["wechatLogin"]["customer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    save_address(app, &buyer).await;
+    let member_sku = member["skus"][0]["id"].as_str().unwrap().to_string();
+    let plain_sku = plain["skus"][0]["id"].as_str().unwrap().to_string();
+    set_stock(app, &admin, &plain_sku, 1000).await;
+    let buyer = customer(app, "buyer").await;
+    save_address(app, &buyer.token).await;
     Store {
         admin,
-        buyer,
-        buyer_id,
+        buyer: buyer.token,
+        buyer_id: buyer.id,
         skus: (plain_sku, member_sku),
     }
 }
 
-async fn membership_plan(
-    app: &TestApp,
-    admin: &str,
-    price: i64,
-    days: i64,
-    pct: i64,
-    free: bool,
-) -> String {
-    let v = app
-        .gql(
-            Some(admin),
-            "mutation($i: MembershipPlanInput!) { createMembershipPlan(input: $i) { id } }",
-            json!({ "i": { "name": "年卡", "priceFen": price, "durationDays": days, "discountPercent": pct, "freeShipping": free } }),
-        )
-        .await;
-    v["data"]["createMembershipPlan"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string()
-}
-
-async fn top_up_plan(app: &TestApp, admin: &str, pay: i64, bonus: i64) -> String {
-    let v = app
-        .gql(
-            Some(admin),
-            "mutation($i: TopUpPlanInput!) { createTopUpPlan(input: $i) { id } }",
-            json!({ "i": { "name": "充值", "payFen": pay, "bonusFen": bonus } }),
-        )
-        .await;
-    v["data"]["createTopUpPlan"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string()
-}
-
-async fn demo_pay(app: &TestApp, token: &str, order: &Value) -> Value {
-    let v = app
-        .gql(
-            Some(token),
-            &format!("mutation($id: ID!) {{ demoPay(orderId: $id) {{ {ORDER_FIELDS} }} }}"),
-            json!({ "id": order }),
-        )
-        .await;
-    assert!(v["errors"].is_null(), "{v}");
-    v["data"]["demoPay"].clone()
-}
-
 async fn wallet(app: &TestApp, token: &str) -> Value {
-    let v = app
-        .gql(Some(token), "{ me { wallet { balanceFen principalFen bonusFen transactions(first: 100) { nodes { kind amountFen balanceAfterFen } } } } }", json!({}))
+    let data = app
+        .gql_ok(Some(token), "{ me { wallet { balanceFen principalFen bonusFen transactions(first: 100) { nodes { kind amountFen balanceAfterFen } } } } }", json!({}))
         .await;
-    v["data"]["me"]["wallet"].clone()
+    data["me"]["wallet"].clone()
 }
 
 /// Tops up `pay` (+`bonus`) and pays it.
 async fn top_up(app: &TestApp, s: &Store, pay: i64, bonus: i64) {
     let plan = top_up_plan(app, &s.admin, pay, bonus).await;
-    let v = app.gql(Some(&s.buyer), "mutation($p: ID!, $k: String!) { topUp(planId: $p, idempotencyKey: $k) { order { id status } } }", json!({ "p": plan, "k": format!("t-{plan}") })).await;
-    demo_pay(app, &s.buyer, &v["data"]["topUp"]["order"]["id"]).await;
+    let order = top_up_order(app, &s.buyer, &plan, &format!("t-{plan}")).await;
+    demo_pay(app, &s.buyer, &order["id"]).await;
 }
 
 fn ledger_sums(w: &Value) -> bool {
@@ -135,10 +74,11 @@ async fn place_with(
     use_balance: bool,
     key: &str,
 ) -> Value {
-    app.gql(
-        Some(token),
-        &format!("mutation($i: OrderInput!, $k: String!) {{ placeOrder(input: $i, idempotencyKey: $k) {{ order {{ {ORDER_FIELDS} }} wechatPayParams {{ package }} }} }}"),
-        json!({ "i": { "items": [{ "skuId": sku, "quantity": qty }], "useBalance": use_balance }, "k": key }),
+    crate::fixtures::place_input(
+        app,
+        token,
+        json!({ "items": [{ "skuId": sku, "quantity": qty }], "useBalance": use_balance }),
+        key,
     )
     .await
 }
@@ -222,12 +162,9 @@ async fn buying_again_extends_from_expiry_and_a_refund_takes_it_back() {
     let mut expiries = Vec::new();
     let mut orders = Vec::new();
     for k in ["a", "b"] {
-        let v = app.gql(Some(&s.buyer), "mutation($p: ID!, $k: String!) { buyMembership(planId: $p, idempotencyKey: $k) { order { id } } }", json!({ "p": plan, "k": k })).await;
-        let id = v["data"]["buyMembership"]["order"]["id"].clone();
-        demo_pay(&app, &s.buyer, &id).await;
-        orders.push(id);
-        let v = app
-            .gql(
+        orders.push(crate::fixtures::buy_membership(&app, &s.buyer, &plan, k).await);
+        let data = app
+            .gql_ok(
                 Some(&s.buyer),
                 "{ me { membership { expiresAt startedAt } } }",
                 json!({}),
@@ -235,7 +172,7 @@ async fn buying_again_extends_from_expiry_and_a_refund_takes_it_back() {
             .await;
         expiries.push(
             chrono::DateTime::parse_from_rfc3339(
-                v["data"]["me"]["membership"]["expiresAt"].as_str().unwrap(),
+                data["me"]["membership"]["expiresAt"].as_str().unwrap(),
             )
             .unwrap(),
         );
@@ -245,20 +182,9 @@ async fn buying_again_extends_from_expiry_and_a_refund_takes_it_back() {
         30,
         "extended from the expiry, not from now"
     );
+    let r = refund_requested(&app, &s.buyer, &orders[1]).await["id"].clone();
     let v = app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不用了\") { id } }",
-            json!({ "id": orders[1] }),
-        )
-        .await;
-    let r = v["data"]["requestRefund"]["id"].clone();
-    let v = app
-        .gql(
-            Some(&s.admin),
-            "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
-            json!({ "id": r }),
-        )
+        .gql(Some(&s.admin), APPROVE_REFUND, json!({ "id": r }))
         .await;
     assert_eq!(v["data"]["approveRefund"]["status"], "REFUNDED", "{v}");
     let v = app
@@ -284,14 +210,14 @@ async fn a_top_up_credits_principal_and_bonus_only_once_paid() {
     let app = spawn_app().await;
     let s = store(&app).await;
     let plan = top_up_plan(&app, &s.admin, 10000, 2000).await;
-    let v = app.gql(Some(&s.buyer), "mutation($p: ID!) { topUp(planId: $p, idempotencyKey: \"t\") { order { id payableFen status } } }", json!({ "p": plan })).await;
-    assert_eq!(v["data"]["topUp"]["order"]["payableFen"], 10000, "{v}");
+    let order = top_up_order(&app, &s.buyer, &plan, "t").await;
+    assert_eq!(order["payableFen"], 10000, "{order}");
     assert_eq!(
         wallet(&app, &s.buyer).await["balanceFen"],
         0,
         "nothing before payment"
     );
-    demo_pay(&app, &s.buyer, &v["data"]["topUp"]["order"]["id"]).await;
+    demo_pay(&app, &s.buyer, &order["id"]).await;
     let w = wallet(&app, &s.buyer).await;
     assert_eq!(
         (
@@ -314,13 +240,7 @@ async fn a_top_up_credits_principal_and_bonus_only_once_paid() {
         .gql(Some(&s.admin), "{ outstandingBalanceFen }", json!({}))
         .await;
     assert_eq!(v["data"]["outstandingBalanceFen"], 12000);
-    let v = app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"x\") { id } }",
-            json!({ "id": v["data"]["topUp"]["order"]["id"] }),
-        )
-        .await;
+    let v = request_refund(&app, &s.buyer, &v["data"]["topUp"]["order"]["id"], "x").await;
     assert!(v["errors"].is_array());
 }
 
@@ -364,13 +284,9 @@ async fn balance_only_and_mixed_payments() {
         "held while the order waits"
     );
     let v = app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
-            json!({ "id": o["id"] }),
-        )
+        .gql(Some(&s.buyer), CANCEL_ORDER, json!({ "id": o["id"] }))
         .await;
-    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED");
+    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED", "{v}");
     let w = wallet(&app, &s.buyer).await;
     assert_eq!(
         (w["principalFen"].as_i64(), w["bonusFen"].as_i64()),
@@ -380,24 +296,19 @@ async fn balance_only_and_mixed_payments() {
     assert!(ledger_sums(&w));
 
     // A refund of the balance-paid order returns its draw too.
-    let paid = v["data"].clone();
-    let _ = paid;
-    let first = app
-        .gql(
+    let paid = app
+        .gql_ok(
             Some(&s.buyer),
             "{ myOrders(status: PAID) { nodes { id } } }",
             json!({}),
         )
         .await;
-    let id = first["data"]["myOrders"]["nodes"][0]["id"].clone();
-    let v = app.gql(Some(&s.buyer), "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不要了\") { id amountFen } }", json!({ "id": id })).await;
+    let id = paid["myOrders"]["nodes"][0]["id"].clone();
+    let v = request_refund(&app, &s.buyer, &id, "不要了").await;
     assert_eq!(v["data"]["requestRefund"]["amountFen"], 5800, "{v}");
-    app.gql(
-        Some(&s.admin),
-        "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
-        json!({ "id": v["data"]["requestRefund"]["id"] }),
-    )
-    .await;
+    let v =
+        crate::fixtures::approve_refund(&app, &s.admin, &v["data"]["requestRefund"]["id"]).await;
+    assert_eq!(v["data"]["approveRefund"]["status"], "REFUNDED", "{v}");
     let w = wallet(&app, &s.buyer).await;
     assert_eq!(
         (w["principalFen"].as_i64(), w["bonusFen"].as_i64()),
@@ -542,7 +453,7 @@ async fn bad_plan_input_gets_its_code() {
         "NOT_FOUND"
     );
     let plan = membership_plan(&app, &s.admin, 100, 30, 90, false).await;
-    app.gql(
+    app.gql_ok(
         Some(&s.admin),
         "mutation($id: ID!) { updateMembershipPlan(id: $id, input: {active: false}) { active } }",
         json!({ "id": plan }),
@@ -597,10 +508,10 @@ async fn bad_plan_input_gets_its_code() {
     // A top-up cannot be paid from the balance.
     let plan = top_up_plan(&app, &s.admin, 1000, 0).await;
     let id: i64 = s.buyer_id.parse().unwrap();
-    let err = siyu::modules::order::service::place_plan_order(
+    let err = lib::place_plan_order(
         &app.state,
         id,
-        siyu::modules::order::service::PlanKind::TopUp,
+        lib::PlanKind::TopUp,
         plan.parse().unwrap(),
         true,
         "x",
@@ -617,10 +528,6 @@ async fn bad_plan_input_gets_its_code() {
 #[tokio::test]
 async fn randomized_wallet_operations_keep_the_ledger_exact() {
     use rand::{Rng, SeedableRng, rngs::StdRng};
-    use siyu::modules::{
-        order::{payment, service as orders},
-        wallet::service as wallets,
-    };
 
     let seed: u64 = std::env::var("WALLET_FUZZ_SEED")
         .ok()
@@ -681,22 +588,22 @@ async fn randomized_wallet_operations_keep_the_ledger_exact() {
                     match rng.random_range(0..6) {
                         0 => {
                             let plan = plans[rng.random_range(0..plans.len())];
-                            if let Ok(p) = orders::place_plan_order(
+                            if let Ok(p) = lib::place_plan_order(
                                 &state,
                                 c,
-                                orders::PlanKind::TopUp,
+                                lib::PlanKind::TopUp,
                                 plan,
                                 false,
                                 &key,
                             )
                             .await
                             {
-                                let _ = payment::demo_pay(&state, c, p.order.id).await;
+                                let _ = lib::demo_pay(&state, c, p.order.id).await;
                             }
                         }
                         1 | 2 => {
-                            let req = orders::OrderRequest {
-                                items: vec![orders::ItemRequest {
+                            let req = lib::OrderRequest {
+                                items: vec![lib::ItemRequest {
                                     sku_id: sku,
                                     quantity: rng.random_range(1..3),
                                 }],
@@ -705,29 +612,28 @@ async fn randomized_wallet_operations_keep_the_ledger_exact() {
                                 use_balance: true,
                                 remark: None,
                             };
-                            if let Ok(p) = orders::place(&state, c, &req, &key).await {
+                            if let Ok(p) = lib::place(&state, c, &req, &key).await {
                                 match rng.random_range(0..3) {
                                     0 => {
-                                        let _ = orders::cancel_own(&state, c, p.order.id).await;
+                                        let _ = lib::cancel_own(&state, c, p.order.id).await;
                                     }
                                     1 => {
-                                        let _ = payment::start(&state, &p.order).await;
-                                        let _ = payment::demo_pay(&state, c, p.order.id).await;
+                                        let _ = lib::start_payment(&state, &p.order).await;
+                                        let _ = lib::demo_pay(&state, c, p.order.id).await;
                                     }
                                     _ => {
-                                        let _ = payment::demo_pay(&state, c, p.order.id).await;
+                                        let _ = lib::demo_pay(&state, c, p.order.id).await;
                                         if let Ok(r) =
-                                            orders::request_refund(&state, c, p.order.id, "随机")
-                                                .await
+                                            lib::request_refund(&state, c, p.order.id, "随机").await
                                         {
-                                            let _ = orders::approve_refund(&state, r.id).await;
+                                            let _ = lib::approve_refund(&state, r.id).await;
                                         }
                                     }
                                 }
                             }
                         }
                         3 => {
-                            let _ = wallets::adjust(
+                            let _ = lib::adjust(
                                 &state,
                                 admin_id,
                                 c,
@@ -738,7 +644,7 @@ async fn randomized_wallet_operations_keep_the_ledger_exact() {
                             .await;
                         }
                         4 => {
-                            let _ = wallets::adjust(
+                            let _ = lib::adjust(
                                 &state,
                                 admin_id,
                                 c,
@@ -749,7 +655,7 @@ async fn randomized_wallet_operations_keep_the_ledger_exact() {
                             .await;
                         }
                         _ => {
-                            let _ = orders::expire_unpaid(
+                            let _ = lib::expire_unpaid(
                                 &state,
                                 chrono::Utc::now() + chrono::Duration::hours(1),
                             )
@@ -761,8 +667,8 @@ async fn randomized_wallet_operations_keep_the_ledger_exact() {
         });
         futures_util::future::join_all(runs).await;
         for c in &customers {
-            let w = wallets::wallet_of(&app.state, *c).await.unwrap();
-            let sum = wallets::ledger_sum(&app.state, *c).await.unwrap();
+            let w = lib::wallet_of(&app.state, *c).await.unwrap();
+            let sum = lib::ledger_sum(&app.state, *c).await.unwrap();
             assert!(
                 w.principal_fen >= 0 && w.bonus_fen >= 0,
                 "seed {seed}, batch {batch}: negative wallet {w:?}"
