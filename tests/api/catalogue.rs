@@ -689,14 +689,13 @@ async fn the_demo_store_seeds_once() {
 }
 
 /// Scale-out: an edit through one instance is seen through another on its
-/// next read, response cache included. Runs where instances can share state
-/// (PostgreSQL + Redis); the embedded default is a single instance by design.
+/// next read, response cache included. Instances share state only through
+/// PostgreSQL and Redis; the embedded default is a single instance by design.
 #[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL and TEST_REDIS_URL (CI's PostgreSQL pass)"]
 async fn an_edit_through_one_instance_is_seen_through_another() {
     let one = spawn_app().await;
-    let Some(two) = spawn_second(&one).await else {
-        return;
-    };
+    let two = spawn_second(&one).await;
     let admin = one.admin_token().await;
     let cat = create_category(&one, &admin, "c", None).await;
     let p = create_product(&one, &admin, &cat, "原名", &[100]).await;
