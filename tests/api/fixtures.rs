@@ -31,6 +31,7 @@ pub mod lib {
         supplier::webhook::{deliver_due, deliveries_of},
         wallet::service::{adjust, ledger_sum, wallet_of},
     };
+    pub use siyu::state::AppState;
 }
 
 /// The selection of an order that order tests read. A macro so that the

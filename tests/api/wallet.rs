@@ -522,11 +522,196 @@ async fn bad_plan_input_gets_its_code() {
     assert_eq!(err.code(), "BAD_USER_INPUT");
 }
 
+/// What one random operation came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Outcome {
+    /// A top-up paid: its amount and bonus credited.
+    ToppedUp,
+    /// A goods order paid, from the balance as far as it went.
+    Paid,
+    /// A goods order its buyer cancelled: the draw came back.
+    Cancelled,
+    /// A goods order paid and refunded: the draw came back.
+    Refunded,
+    /// An order the expiry job (another task's operation) cancelled before
+    /// it was paid: a draw came back, a late payment is refunded to WeChat.
+    Expired,
+    Credited,
+    Debited,
+    /// A debit of more than the balance.
+    Refused,
+    ExpiryRun,
+}
+
+/// The randomized test's operations, each on one customer's wallet, through
+/// the services (thousands of them over HTTP would be slow).
+struct Fuzz {
+    state: lib::AppState,
+    customers: Vec<i64>,
+    /// (plan id, what paying it credits)
+    plans: Vec<(i64, i64)>,
+    sku: i64,
+}
+
+impl Fuzz {
+    /// One random operation. Asserts the outcome of each call it makes and
+    /// returns the customer, what the operation did to its balance, and what
+    /// it came to. `key` (seed-batch-task-operation) names it in failures.
+    async fn step(&self, rng: &mut rand::rngs::StdRng, key: &str) -> (i64, i64, Outcome) {
+        use rand::Rng;
+        let c = self.customers[rng.random_range(0..self.customers.len())];
+        let (delta, outcome) = match rng.random_range(0..6) {
+            0 => {
+                let (plan, credit) = self.plans[rng.random_range(0..self.plans.len())];
+                self.top_up(key, c, plan, credit).await
+            }
+            1 | 2 => {
+                let quantity = rng.random_range(1..3);
+                let then = rng.random_range(0..3);
+                self.order(key, c, quantity, then).await
+            }
+            3 => {
+                let amount = rng.random_range(1..3000);
+                lib::adjust(&self.state, 1, c, amount, "随机补偿", key)
+                    .await
+                    .unwrap_or_else(|e| panic!("{key}: crediting {amount}: {e:?}"));
+                (amount, Outcome::Credited)
+            }
+            4 => {
+                let amount = rng.random_range(1..3000);
+                match lib::adjust(&self.state, 1, c, -amount, "随机扣回", key).await {
+                    Ok(_) => (-amount, Outcome::Debited),
+                    Err(e) if e.code() == "INSUFFICIENT_BALANCE" => (0, Outcome::Refused),
+                    Err(e) => panic!("{key}: debiting {amount}: {e:?}"),
+                }
+            }
+            _ => {
+                let later = chrono::Utc::now() + chrono::Duration::hours(1);
+                lib::expire_unpaid(&self.state, later)
+                    .await
+                    .unwrap_or_else(|e| panic!("{key}: expiring: {e:?}"));
+                (0, Outcome::ExpiryRun)
+            }
+        };
+        (c, delta, outcome)
+    }
+
+    async fn top_up(&self, key: &str, c: i64, plan: i64, credit: i64) -> (i64, Outcome) {
+        let placed = lib::place_plan_order(&self.state, c, lib::PlanKind::TopUp, plan, false, key)
+            .await
+            .unwrap_or_else(|e| panic!("{key}: placing a top-up: {e:?}"));
+        assert!(placed.created, "{key}: a new key is a new order");
+        match self.demo_pay(key, c, placed.order.id).await {
+            Outcome::Paid => (credit, Outcome::ToppedUp),
+            other => (0, other),
+        }
+    }
+
+    /// A goods order of `quantity` paid from the balance as far as it goes,
+    /// then cancelled (`then` 0), paid (1) or paid and refunded (2).
+    async fn order(&self, key: &str, c: i64, quantity: i32, then: u8) -> (i64, Outcome) {
+        let req = lib::OrderRequest {
+            items: vec![lib::ItemRequest {
+                sku_id: self.sku,
+                quantity,
+            }],
+            address_id: None,
+            coupon_id: None,
+            use_balance: true,
+            remark: None,
+        };
+        let placed = lib::place(&self.state, c, &req, key)
+            .await
+            .unwrap_or_else(|e| panic!("{key}: placing: {e:?}"));
+        assert!(placed.created, "{key}: a new key is a new order");
+        let o = placed.order;
+        let drawn = o.balance_principal_fen + o.balance_bonus_fen;
+        assert_eq!(
+            (drawn, o.balance_fen + o.payable_fen),
+            (o.balance_fen, o.total_fen),
+            "{key}: the draw is the balance part, the rest is payable: {o:?}"
+        );
+        let outcome = match then {
+            0 => match lib::cancel_own(&self.state, c, o.id).await {
+                Ok(now) => {
+                    assert_eq!(now.status, "CANCELLED", "{key}");
+                    Outcome::Cancelled
+                }
+                Err(e) => {
+                    assert_eq!(e.code(), "CONFLICT", "{key}: cancelling: {e:?}");
+                    assert_eq!(self.status(o.id).await, "CANCELLED", "{key}: {e:?}");
+                    Outcome::Expired
+                }
+            },
+            1 => {
+                let params = lib::start_payment(&self.state, &o)
+                    .await
+                    .unwrap_or_else(|e| panic!("{key}: starting the payment: {e:?}"));
+                assert!(params.is_none(), "{key}: demo mode opens no WeChat Pay");
+                if o.payable_fen > 0 {
+                    self.demo_pay(key, c, o.id).await
+                } else {
+                    // All from the balance: `start` paid it there and then,
+                    // unless the expiry job had cancelled it.
+                    match self.status(o.id).await.as_str() {
+                        "PAID" => Outcome::Paid,
+                        "CANCELLED" => Outcome::Expired,
+                        other => panic!("{key}: started, and {other}"),
+                    }
+                }
+            }
+            _ => match self.demo_pay(key, c, o.id).await {
+                Outcome::Paid => {
+                    let r = lib::request_refund(&self.state, c, o.id, "随机")
+                        .await
+                        .unwrap_or_else(|e| panic!("{key}: asking for a refund: {e:?}"));
+                    let r = lib::approve_refund(&self.state, r.id)
+                        .await
+                        .unwrap_or_else(|e| panic!("{key}: approving the refund: {e:?}"));
+                    assert_eq!(r.status, "REFUNDED", "{key}: {r:?}");
+                    Outcome::Refunded
+                }
+                other => other,
+            },
+        };
+        let delta = if outcome == Outcome::Paid { -drawn } else { 0 };
+        (delta, outcome)
+    }
+
+    /// `demoPay`: `Paid`, or `Expired` when the expiry job got there first.
+    async fn demo_pay(&self, key: &str, c: i64, id: i64) -> Outcome {
+        let status = match lib::demo_pay(&self.state, c, id).await {
+            Ok(o) => o.status,
+            Err(e) => {
+                assert_eq!(e.code(), "CONFLICT", "{key}: paying: {e:?}");
+                self.status(id).await
+            }
+        };
+        match status.as_str() {
+            "PAID" => Outcome::Paid,
+            "CANCELLED" => Outcome::Expired,
+            other => panic!("{key}: paid, and {other}"),
+        }
+    }
+
+    async fn status(&self, id: i64) -> String {
+        lib::find_order(&self.state, id)
+            .await
+            .unwrap()
+            .expect("the order exists")
+            .status
+    }
+}
+
 /// Thousands of random top-ups, payments, cancellations, refunds and
-/// adjustments from concurrent tasks; after every batch each wallet equals
-/// its ledger sum and is never negative. `WALLET_FUZZ_SEED` replays a run.
+/// adjustments from concurrent tasks, with the expiry job among them. Each
+/// operation's outcome is asserted as it happens; after every batch each
+/// wallet is what those outcomes add up to, equals its ledger sum and is
+/// never negative. `WALLET_FUZZ_SEED` replays a run.
 #[tokio::test]
 async fn randomized_wallet_operations_keep_the_ledger_exact() {
+    use std::collections::HashMap;
+
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
     let seed: u64 = std::env::var("WALLET_FUZZ_SEED")
@@ -535,137 +720,53 @@ async fn randomized_wallet_operations_keep_the_ledger_exact() {
         .unwrap_or_else(|| rand::rng().random());
     let app = spawn_app().await;
     let s = store(&app).await;
-    let plans: Vec<i64> = {
-        let mut v = Vec::new();
-        for (pay, bonus) in [(1000, 200), (5000, 0), (300, 30)] {
-            v.push(
-                top_up_plan(&app, &s.admin, pay, bonus)
-                    .await
-                    .parse()
-                    .unwrap(),
-            );
-        }
-        v
-    };
-    let admin_id = 1;
-    let sku: i64 = s.skus.0.parse().unwrap();
-    app.gql(
-        Some(&s.admin),
-        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 10000000) { id } }",
-        json!({ "s": s.skus.0 }),
-    )
-    .await;
+    let mut plans = Vec::new();
+    for (pay, bonus) in [(1000, 200), (5000, 0), (300, 30)] {
+        let plan = top_up_plan(&app, &s.admin, pay, bonus).await;
+        plans.push((plan.parse().unwrap(), pay + bonus));
+    }
+    set_stock(&app, &s.admin, &s.skus.0, 10_000_000).await;
     let mut customers = Vec::new();
     for i in 0..4 {
-        let v = app.login(&format!("demo:fuzz{i}"), None, None).await;
-        let token = v["data"]["wechatLogin"]["accessToken"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        save_address(&app, &token).await;
-        customers.push(
-            v["data"]["wechatLogin"]["customer"]["id"]
-                .as_str()
-                .unwrap()
-                .parse::<i64>()
-                .unwrap(),
-        );
+        let c = customer(&app, &format!("fuzz{i}")).await;
+        save_address(&app, &c.token).await;
+        customers.push(c.id.parse::<i64>().unwrap());
     }
+    let fuzz = Fuzz {
+        state: app.state.clone(),
+        customers: customers.clone(),
+        plans,
+        sku: s.skus.0.parse().unwrap(),
+    };
 
+    let mut expected: HashMap<i64, i64> = customers.iter().map(|c| (*c, 0)).collect();
+    let mut seen: HashMap<Outcome, usize> = HashMap::new();
     let batches = 12;
     let tasks = 6;
     let ops_per_task = 25;
     for batch in 0..batches {
         let runs = (0..tasks).map(|t| {
-            let state = app.state.clone();
-            let plans = plans.clone();
-            let customers = customers.clone();
+            let fuzz = &fuzz;
             async move {
                 let mut rng = StdRng::seed_from_u64(seed ^ ((batch * 100 + t) as u64));
+                let mut done = Vec::new();
                 for n in 0..ops_per_task {
-                    let c = customers[rng.random_range(0..customers.len())];
-                    let key = format!("{seed}-{batch}-{t}-{n}");
-                    match rng.random_range(0..6) {
-                        0 => {
-                            let plan = plans[rng.random_range(0..plans.len())];
-                            if let Ok(p) = lib::place_plan_order(
-                                &state,
-                                c,
-                                lib::PlanKind::TopUp,
-                                plan,
-                                false,
-                                &key,
-                            )
-                            .await
-                            {
-                                let _ = lib::demo_pay(&state, c, p.order.id).await;
-                            }
-                        }
-                        1 | 2 => {
-                            let req = lib::OrderRequest {
-                                items: vec![lib::ItemRequest {
-                                    sku_id: sku,
-                                    quantity: rng.random_range(1..3),
-                                }],
-                                address_id: None,
-                                coupon_id: None,
-                                use_balance: true,
-                                remark: None,
-                            };
-                            if let Ok(p) = lib::place(&state, c, &req, &key).await {
-                                match rng.random_range(0..3) {
-                                    0 => {
-                                        let _ = lib::cancel_own(&state, c, p.order.id).await;
-                                    }
-                                    1 => {
-                                        let _ = lib::start_payment(&state, &p.order).await;
-                                        let _ = lib::demo_pay(&state, c, p.order.id).await;
-                                    }
-                                    _ => {
-                                        let _ = lib::demo_pay(&state, c, p.order.id).await;
-                                        if let Ok(r) =
-                                            lib::request_refund(&state, c, p.order.id, "随机").await
-                                        {
-                                            let _ = lib::approve_refund(&state, r.id).await;
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        3 => {
-                            let _ = lib::adjust(
-                                &state,
-                                admin_id,
-                                c,
-                                rng.random_range(1..3000),
-                                "随机补偿",
-                                &key,
-                            )
-                            .await;
-                        }
-                        4 => {
-                            let _ = lib::adjust(
-                                &state,
-                                admin_id,
-                                c,
-                                -rng.random_range(1..3000),
-                                "随机扣回",
-                                &key,
-                            )
-                            .await;
-                        }
-                        _ => {
-                            let _ = lib::expire_unpaid(
-                                &state,
-                                chrono::Utc::now() + chrono::Duration::hours(1),
-                            )
-                            .await;
-                        }
-                    }
+                    done.push(
+                        fuzz.step(&mut rng, &format!("{seed}-{batch}-{t}-{n}"))
+                            .await,
+                    );
                 }
+                done
             }
         });
-        futures_util::future::join_all(runs).await;
+        for (c, delta, outcome) in futures_util::future::join_all(runs)
+            .await
+            .into_iter()
+            .flatten()
+        {
+            *expected.get_mut(&c).unwrap() += delta;
+            *seen.entry(outcome).or_default() += 1;
+        }
         for c in &customers {
             let w = lib::wallet_of(&app.state, *c).await.unwrap();
             let sum = lib::ledger_sum(&app.state, *c).await.unwrap();
@@ -678,6 +779,25 @@ async fn randomized_wallet_operations_keep_the_ledger_exact() {
                 sum,
                 "seed {seed}, batch {batch}: wallet {w:?} vs ledger sum {sum}"
             );
+            assert_eq!(
+                sum, expected[c],
+                "seed {seed}, batch {batch}: customer {c}'s ledger vs what its operations did ({seen:?})"
+            );
         }
+    }
+    // Each kind of operation really ran, and not only its refusals.
+    for outcome in [
+        Outcome::ToppedUp,
+        Outcome::Paid,
+        Outcome::Cancelled,
+        Outcome::Refunded,
+        Outcome::Credited,
+        Outcome::Debited,
+        Outcome::ExpiryRun,
+    ] {
+        assert!(
+            seen.contains_key(&outcome),
+            "seed {seed}: no operation came to {outcome:?}: {seen:?}"
+        );
     }
 }
