@@ -22,9 +22,9 @@ pub mod lib {
         order::{
             payment::{demo_pay, retry_refunds, start as start_payment},
             service::{
-                Confirmation, ItemRequest, OrderRequest, PlanKind, approve_refund, auto_complete,
-                cancel_own, confirm_payment, expire_unpaid, find as find_order, place,
-                place_plan_order, request_refund,
+                Confirmation, ItemRequest, OrderRequest, PaymentOutcome, PlanKind, approve_refund,
+                auto_complete, cancel_own, confirm_payment, expire_unpaid, find as find_order,
+                place, place_plan_order, request_refund,
             },
         },
         referral::service::settle_due,

@@ -175,21 +175,33 @@ async fn duplicate_confirmations_accrue_once() {
     let order = buy(app, &s.c, &s.sku, "o1").await;
     let id: i64 = order.as_str().unwrap().parse().unwrap();
     let o = lib::find_order(&app.state, id).await.unwrap().unwrap();
-    for tx in [
-        format!("demo-{}", o.order_no),
-        format!("demo-{}", o.order_no),
-        "another".to_string(),
+    // demoPay's own transaction again, twice, then another transaction for
+    // the order already paid (recorded, and its money sent back).
+    for (tx, outcome) in [
+        (
+            format!("demo-{}", o.order_no),
+            lib::PaymentOutcome::Duplicate,
+        ),
+        (
+            format!("demo-{}", o.order_no),
+            lib::PaymentOutcome::Duplicate,
+        ),
+        ("another".to_string(), lib::PaymentOutcome::Refunded),
     ] {
-        let _ = lib::confirm_payment(
+        let confirmed = lib::confirm_payment(
             &app.state,
             lib::Confirmation {
                 order_no: o.order_no.clone(),
-                transaction_id: tx,
+                transaction_id: tx.clone(),
                 amount_fen: o.payable_fen,
                 provider: "DEMO",
             },
         )
         .await;
+        assert!(
+            matches!(&confirmed, Ok(o) if *o == outcome),
+            "{tx}: {confirmed:?}"
+        );
     }
     assert_eq!(commissions(app, &s.b).await.len(), 1);
     assert_eq!(commissions(app, &s.a).await.len(), 1);
