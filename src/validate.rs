@@ -16,6 +16,23 @@ pub fn text(value: &str, field: &str, max: usize) -> AppResult<String> {
     Ok(v.to_string())
 }
 
+/// Optional text: blank is `None`, otherwise as [`text`].
+pub fn optional_text(value: Option<&str>, field: &str, max: usize) -> AppResult<Option<String>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => text(v, field, max).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// An http(s) URL of at most 1,024 characters.
+pub fn url(value: &str, field: &str) -> AppResult<String> {
+    let v = text(value, field, 1024)?;
+    if !(v.starts_with("https://") || v.starts_with("http://")) {
+        return Err(AppError::bad_input(field, "must be an http(s) URL"));
+    }
+    Ok(v)
+}
+
 /// An amount from `min` to [`MAX_FEN`] fen.
 pub fn fen(v: i64, field: &str, min: i64) -> AppResult<i64> {
     if !(min..=MAX_FEN).contains(&v) {

@@ -1,7 +1,10 @@
 //! Logins, tokens, roles, referral binding.
 use serde_json::json;
 
-use crate::helpers::{ADMIN_PASS, ADMIN_USER, JWT_SECRET, error_code, spawn_app, spawn_app_with};
+use crate::{
+    fixtures::{customer, text},
+    helpers::{ADMIN_PASS, ADMIN_USER, JWT_SECRET, error_code, ok, spawn_app, spawn_app_with},
+};
 
 const ME: &str = "{ me { id nickname referralCode } }";
 
@@ -27,17 +30,9 @@ async fn demo_login_then_me() {
 #[tokio::test]
 async fn referral_and_scene_bind_on_first_login_only() {
     let app = spawn_app().await;
-    let a = app.login("demo:a", None, None).await;
-    let a_id = a["data"]["wechatLogin"]["customer"]["id"].clone();
-    let a_code = a["data"]["wechatLogin"]["customer"]["referralCode"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let c = app.login("demo:c", None, None).await;
-    let c_code = c["data"]["wechatLogin"]["customer"]["referralCode"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let a = customer(&app, "a").await;
+    let (a_id, a_code) = (a.id.as_str(), a.code);
+    let c_code = customer(&app, "c").await.code;
 
     // Lower case is accepted: codes are read off posters.
     let b = app
@@ -70,11 +65,7 @@ async fn referral_codes_are_unique_and_unambiguous() {
     let app = spawn_app().await;
     let mut codes = std::collections::HashSet::new();
     for i in 0..30 {
-        let v = app.login(&format!("demo:u{i}"), None, None).await;
-        let code = v["data"]["wechatLogin"]["customer"]["referralCode"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let code = customer(&app, &format!("u{i}")).await.code;
         assert_eq!(code.len(), 6);
         assert!(!code.contains(['0', 'O', '1', 'I', 'L']), "{code}");
         assert!(codes.insert(code));
@@ -204,10 +195,7 @@ const REFRESH: &str = "mutation($t: String!) { refreshToken(refreshToken: $t) { 
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let app = spawn_app().await;
     let login = app.login("demo:r", None, None).await;
-    let first = login["data"]["wechatLogin"]["refreshToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = text(&ok(&login)["wechatLogin"]["refreshToken"]);
 
     let v = app.gql(None, REFRESH, json!({ "t": first })).await;
     let second = v["data"]["refreshToken"]["refreshToken"]
@@ -235,10 +223,10 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 #[tokio::test]
 async fn admin_tokens_refresh_too() {
     let app = spawn_app().await;
-    let v = app
-        .gql(None, "mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { refreshToken } }", json!({ "u": ADMIN_USER, "p": ADMIN_PASS }))
+    let data = app
+        .gql_ok(None, "mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { refreshToken } }", json!({ "u": ADMIN_USER, "p": ADMIN_PASS }))
         .await;
-    let t = v["data"]["adminLogin"]["refreshToken"].as_str().unwrap();
+    let t = text(&data["adminLogin"]["refreshToken"]);
     let v = app.gql(None, REFRESH, json!({ "t": t })).await;
     assert_eq!(v["data"]["refreshToken"]["role"], "ADMIN", "{v}");
     assert!(v["data"]["refreshToken"]["customer"].is_null());

@@ -4,53 +4,13 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_app, spawn_app_with};
-
-const PRODUCT_FIELDS: &str = "id title status minPriceFen maxPriceFen hotPin skus { id priceFen stock specs { name value } }";
-
-pub async fn create_category(
-    app: &TestApp,
-    admin: &str,
-    name: &str,
-    parent: Option<&str>,
-) -> String {
-    let v = app
-        .gql(
-            Some(admin),
-            "mutation($i: CategoryInput!) { createCategory(input: $i) { id } }",
-            json!({ "i": { "name": name, "parentId": parent } }),
-        )
-        .await;
-    v["data"]["createCategory"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string()
-}
-
-pub async fn create_product(
-    app: &TestApp,
-    admin: &str,
-    category: &str,
-    title: &str,
-    prices: &[i64],
-) -> Value {
-    let skus: Vec<Value> = prices
-        .iter()
-        .enumerate()
-        .map(|(i, p)| json!({ "specs": [{ "name": "规格", "value": format!("{i}号") }], "priceFen": p, "stock": 10 }))
-        .collect();
-    let v = app
-        .gql(
-            Some(admin),
-            &format!(
-                "mutation($i: ProductInput!) {{ createProduct(input: $i) {{ {PRODUCT_FIELDS} }} }}"
-            ),
-            json!({ "i": { "title": title, "categoryId": category, "skus": skus } }),
-        )
-        .await;
-    assert!(v["errors"].is_null(), "{v}");
-    v["data"]["createProduct"].clone()
-}
+use crate::{
+    fixtures::{
+        PRODUCT_FIELDS, SET_PRODUCT_STATUS, SET_SKU_STOCK, create_category, create_product,
+        create_supplier, lib, set_status, set_stock, supplier_token, update_product,
+    },
+    helpers::{TestApp, closed_port, error_code, ok, spawn_app, spawn_app_with, spawn_second},
+};
 
 async fn shopper_product(app: &TestApp, id: &str) -> Value {
     let v = app
@@ -83,13 +43,13 @@ async fn admin_creates_and_edits_the_catalogue() {
     let root = create_category(&app, &admin, "水果", None).await;
     let child = create_category(&app, &admin, "柑橘", Some(&root)).await;
     let cats = app
-        .gql(
+        .gql_ok(
             None,
             "{ categories { id name parentId parent { id } children { id } } }",
             json!({}),
         )
         .await;
-    let list = cats["data"]["categories"].as_array().unwrap();
+    let list = cats["categories"].as_array().unwrap();
     assert_eq!(list.len(), 2);
     let c = list.iter().find(|c| c["id"] == child.as_str()).unwrap();
     assert_eq!(c["parent"]["id"], root.as_str());
@@ -136,13 +96,9 @@ async fn admin_creates_and_edits_the_catalogue() {
 
     let sku = u["skus"][1]["id"].as_str().unwrap();
     let v = app
-        .gql(
-            Some(&admin),
-            "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 42) { id stock } }",
-            json!({ "s": sku }),
-        )
+        .gql(Some(&admin), SET_SKU_STOCK, json!({ "s": sku, "n": 42 }))
         .await;
-    assert_eq!(v["data"]["setSkuStock"]["stock"], 42);
+    assert_eq!(v["data"]["setSkuStock"]["stock"], 42, "{v}");
 }
 
 #[tokio::test]
@@ -200,18 +156,14 @@ async fn bad_catalogue_input_names_the_field() {
         .await;
     assert_eq!(error_code(&v), "NOT_FOUND");
     let v = app
-        .gql(
-            Some(&admin),
-            "mutation { setSkuStock(skuId: \"999\", stock: 1) { id } }",
-            json!({}),
-        )
+        .gql(Some(&admin), SET_SKU_STOCK, json!({ "s": "999", "n": 1 }))
         .await;
     assert_eq!(error_code(&v), "NOT_FOUND");
     let v = app
         .gql(
             Some(&admin),
-            "mutation { setProductStatus(id: \"999\", status: OFF_SHELF) { id } }",
-            json!({}),
+            SET_PRODUCT_STATUS,
+            json!({ "id": "999", "s": "OFF_SHELF" }),
         )
         .await;
     assert_eq!(error_code(&v), "NOT_FOUND");
@@ -227,8 +179,8 @@ async fn bad_catalogue_input_names_the_field() {
     let v = app
         .gql(
             Some(&admin),
-            "mutation($s: ID!) { setSkuStock(skuId: $s, stock: -5) { id } }",
-            json!({ "s": p["skus"][0]["id"] }),
+            SET_SKU_STOCK,
+            json!({ "s": p["skus"][0]["id"], "n": -5 }),
         )
         .await;
     assert_eq!(v["errors"][0]["extensions"]["field"], "stock", "{v}");
@@ -318,14 +270,15 @@ async fn pages_cover_every_product_once_in_every_order() {
         }
     }
     // A cursor of another order, or garbage, is refused.
-    let v = app
-        .gql(
+    let data = app
+        .gql_ok(
             None,
             "{ products(first: 2, sort: NEWEST) { pageInfo { endCursor } } }",
             json!({}),
         )
         .await;
-    let cursor = v["data"]["products"]["pageInfo"]["endCursor"].clone();
+    let cursor = data["products"]["pageInfo"]["endCursor"].clone();
+    assert!(cursor.is_string(), "{data}");
     let v = app
         .gql(
             None,
@@ -411,14 +364,7 @@ async fn off_shelf_products_are_invisible_to_shoppers() {
     assert!(shopper_product(&app, id).await.is_object());
     assert_eq!(hot_ids(&app).await, vec![id.to_string()]);
 
-    let v = app
-        .gql(
-            Some(&admin),
-            "mutation($id: ID!) { setProductStatus(id: $id, status: OFF_SHELF) { status } }",
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(v["data"]["setProductStatus"]["status"], "OFF_SHELF");
+    set_status(&app, &admin, id, "OFF_SHELF").await;
     assert!(shopper_product(&app, id).await.is_null());
     let v = app
         .gql(
@@ -465,21 +411,14 @@ async fn supplier_links_are_seen_by_admin_and_their_supplier_only() {
     let mut keys = Vec::new();
     let mut ids = Vec::new();
     for name in ["甲供应商", "乙供应商"] {
-        let v = app
-            .gql(Some(&admin), "mutation($i: SupplierInput!) { createSupplier(input: $i) { apiKey supplier { id name } } }", json!({ "i": { "name": name, "webhookUrl": "https://example.com/hook" } }))
-            .await;
-        keys.push(
-            v["data"]["createSupplier"]["apiKey"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{v}"))
-                .to_string(),
-        );
-        ids.push(
-            v["data"]["createSupplier"]["supplier"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        let s = create_supplier(
+            &app,
+            &admin,
+            json!({ "name": name, "webhookUrl": "https://example.com/hook" }),
+        )
+        .await;
+        keys.push(s["apiKey"].clone());
+        ids.push(s["supplier"]["id"].clone());
     }
     let link = "mutation($s: ID!, $i: SupplierLinkInput!) { linkSkuToSupplier(skuId: $s, input: $i) { id supplierLink { supplierSkuCode costFen } } }";
     let v = app
@@ -490,25 +429,8 @@ async fn supplier_links_are_seen_by_admin_and_their_supplier_only() {
         "{v}"
     );
 
-    let login = |key: String| {
-        let app = &app;
-        async move {
-            let v = app
-                .gql(
-                    None,
-                    "mutation($k: String!) { supplierLogin(apiKey: $k) { accessToken role } }",
-                    json!({ "k": key }),
-                )
-                .await;
-            assert_eq!(v["data"]["supplierLogin"]["role"], "SUPPLIER", "{v}");
-            v["data"]["supplierLogin"]["accessToken"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        }
-    };
-    let owner = login(keys[0].clone()).await;
-    let other = login(keys[1].clone()).await;
+    let owner = supplier_token(&app, &keys[0]).await;
+    let other = supplier_token(&app, &keys[1]).await;
     let customer = app.customer_token("c").await;
     let q = "query($id: ID!) { product(id: $id) { skus { supplierLink { supplierSkuCode costFen dropShip supplier { name } } } } }";
     let seen = |v: &Value| v["data"]["product"]["skus"][0]["supplierLink"].clone();
@@ -520,6 +442,8 @@ async fn supplier_links_are_seen_by_admin_and_their_supplier_only() {
     assert_eq!(mine["supplier"]["name"], "甲供应商");
     for token in [Some(other.as_str()), Some(customer.as_str()), None] {
         let v = app.gql(token, q, json!({ "id": pid })).await;
+        // Null as an answer, not for want of one: the SKU is there.
+        assert!(ok(&v)["product"]["skus"][0].is_object(), "{v}");
         assert!(seen(&v).is_null(), "{v}");
         assert!(!v.to_string().contains("54321"));
     }
@@ -528,12 +452,8 @@ async fn supplier_links_are_seen_by_admin_and_their_supplier_only() {
         "{ hotProducts { id title skus { id priceFen memberPriceFen stock } } }",
         "{ products { nodes { skus { priceFen } } } }",
     ] {
-        assert!(
-            !app.gql(None, query, json!({}))
-                .await
-                .to_string()
-                .contains("54321")
-        );
+        let data = app.gql_ok(None, query, json!({})).await;
+        assert!(!data.to_string().contains("54321"), "{data}");
     }
 
     // A wrong key is refused; the same code twice for one supplier conflicts.
@@ -586,32 +506,26 @@ async fn every_shopper_visible_edit_is_seen_on_the_next_read() {
     assert_eq!(shopper_product(&app, &a_id).await["title"], "甲");
     assert_eq!(hot_ids(&app).await, vec![b_id.clone(), a_id.clone()]);
 
-    let update =
-        "mutation($id: ID!, $i: ProductUpdateInput!) { updateProduct(id: $id, input: $i) { id } }";
-    app.gql(
-        Some(&admin),
-        update,
-        json!({ "id": a_id, "i": { "title": "甲改" } }),
-    )
-    .await;
+    update_product(&app, &admin, &a_id, json!({ "title": "甲改" })).await;
     assert_eq!(shopper_product(&app, &a_id).await["title"], "甲改");
 
-    app.gql(Some(&admin), update, json!({ "id": a_id, "i": { "skus": [{ "id": sku, "specs": [{ "name": "规格", "value": "0号" }], "priceFen": 1500, "stock": 10 }] } })).await;
+    update_product(
+        &app,
+        &admin,
+        &a_id,
+        json!({ "skus": [{ "id": sku, "specs": [{ "name": "规格", "value": "0号" }], "priceFen": 1500, "stock": 10 }] }),
+    )
+    .await;
     let p = shopper_product(&app, &a_id).await;
     assert_eq!(p["skus"][0]["priceFen"], 1500);
     assert_eq!(p["minPriceFen"], 1500);
 
-    app.gql(
-        Some(&admin),
-        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 0) { id } }",
-        json!({ "s": sku }),
-    )
-    .await;
+    set_stock(&app, &admin, &sku, 0).await;
     assert_eq!(shopper_product(&app, &a_id).await["skus"][0]["stock"], 0);
     let v = app
-        .gql(None, "{ hotProducts { id skus { stock } } }", json!({}))
+        .gql_ok(None, "{ hotProducts { id skus { stock } } }", json!({}))
         .await;
-    let hot_a = v["data"]["hotProducts"]
+    let hot_a = v["hotProducts"]
         .as_array()
         .unwrap()
         .iter()
@@ -620,14 +534,14 @@ async fn every_shopper_visible_edit_is_seen_on_the_next_read() {
         .clone();
     assert_eq!(hot_a["skus"][0]["stock"], 0);
 
-    app.gql(
+    app.gql_ok(
         Some(&admin),
         "mutation($id: ID!) { pinHotProduct(productId: $id, rank: 1) { id } }",
         json!({ "id": a_id }),
     )
     .await;
     assert_eq!(hot_ids(&app).await, vec![a_id.clone(), b_id.clone()]);
-    app.gql(
+    app.gql_ok(
         Some(&admin),
         "mutation($id: ID!) { unpinHotProduct(productId: $id) { id } }",
         json!({ "id": a_id }),
@@ -635,19 +549,9 @@ async fn every_shopper_visible_edit_is_seen_on_the_next_read() {
     .await;
     assert_eq!(hot_ids(&app).await, vec![b_id.clone(), a_id.clone()]);
 
-    app.gql(
-        Some(&admin),
-        "mutation($id: ID!) { setProductStatus(id: $id, status: OFF_SHELF) { id } }",
-        json!({ "id": b_id }),
-    )
-    .await;
+    set_status(&app, &admin, &b_id, "OFF_SHELF").await;
     assert_eq!(hot_ids(&app).await, vec![a_id.clone()]);
-    app.gql(
-        Some(&admin),
-        "mutation($id: ID!) { setProductStatus(id: $id, status: ON_SHELF) { id } }",
-        json!({ "id": b_id }),
-    )
-    .await;
+    set_status(&app, &admin, &b_id, "ON_SHELF").await;
     assert!(shopper_product(&app, &b_id).await.is_object());
 
     let c = create_product(&app, &admin, &cat, "丙", &[3000]).await;
@@ -687,7 +591,7 @@ async fn concurrent_misses_load_the_database_once() {
 #[tokio::test]
 async fn a_page_of_100_runs_a_bounded_number_of_statements() {
     let app = spawn_app().await;
-    siyu::app::seed::seed_bulk(&app.state, 120).await.unwrap();
+    lib::seed_bulk(&app.state, 120).await.unwrap();
     let q = "query($n: Int) { products(first: $n) { nodes { id title skus { id priceFen specs { value } } category { name } } } }";
     let mut counts = Vec::new();
     for n in [10, 100] {
@@ -714,11 +618,7 @@ async fn a_page_of_100_runs_a_bounded_number_of_statements() {
 
 #[tokio::test]
 async fn redis_down_falls_back_to_the_database() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let url = format!("redis://127.0.0.1:{port}");
     let app = spawn_app_with(&[("REDIS_URL", url.as_str())]).await;
     let admin = app.admin_token().await;
@@ -727,22 +627,9 @@ async fn redis_down_falls_back_to_the_database() {
     let id = p["id"].as_str().unwrap();
     assert_eq!(shopper_product(&app, id).await["title"], "照常营业");
     assert_eq!(hot_ids(&app).await, vec![id.to_string()]);
-    app.gql(
-        Some(&admin),
-        "mutation($id: ID!, $i: ProductUpdateInput!) { updateProduct(id: $id, input: $i) { id } }",
-        json!({ "id": id, "i": { "title": "改名" } }),
-    )
-    .await;
+    update_product(&app, &admin, id, json!({ "title": "改名" })).await;
     assert_eq!(shopper_product(&app, id).await["title"], "改名");
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("siyu_cache_errors_total{backend=\"redis\""));
 }
 
@@ -758,7 +645,7 @@ async fn the_demo_store_seeds_once() {
         hot.iter().all(|p| p["hotPin"].is_number()),
         "pinned products lead the hot list: {v}"
     );
-    assert!(!siyu::app::seed::seed_demo(&app.state).await.unwrap());
+    assert!(!lib::seed_demo(&app.state).await.unwrap());
     let admin = app.admin_token().await;
     let v = app
         .gql(Some(&admin), "{ suppliers { id } }", json!({}))
@@ -800,14 +687,13 @@ async fn the_demo_store_seeds_once() {
 }
 
 /// Scale-out: an edit through one instance is seen through another on its
-/// next read, response cache included. Runs where instances can share state
-/// (PostgreSQL + Redis); the embedded default is a single instance by design.
+/// next read, response cache included. Instances share state only through
+/// PostgreSQL and Redis; the embedded default is a single instance by design.
 #[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL and TEST_REDIS_URL (CI's PostgreSQL pass)"]
 async fn an_edit_through_one_instance_is_seen_through_another() {
     let one = spawn_app().await;
-    let Some(two) = crate::helpers::spawn_second(&one).await else {
-        return;
-    };
+    let two = spawn_second(&one).await;
     let admin = one.admin_token().await;
     let cat = create_category(&one, &admin, "c", None).await;
     let p = create_product(&one, &admin, &cat, "原名", &[100]).await;
@@ -816,42 +702,23 @@ async fn an_edit_through_one_instance_is_seen_through_another() {
         assert_eq!(shopper_product(&two, &id).await["title"], "原名");
         assert_eq!(hot_ids(&two).await, vec![id.clone()]);
     }
-    let v = two
-        .gql(None, "{ hotProducts { title skus { stock } } }", json!({}))
-        .await;
+    let v = two.gql(None, HOT, json!({})).await;
     assert_eq!(v["data"]["hotProducts"][0]["title"], "原名");
-    one.gql(
-        Some(&admin),
-        "mutation($id: ID!, $i: ProductUpdateInput!) { updateProduct(id: $id, input: $i) { id } }",
-        json!({ "id": id, "i": { "title": "新名" } }),
-    )
-    .await;
+    update_product(&one, &admin, &id, json!({ "title": "新名" })).await;
     app_sees(&two, &id, "新名").await;
-    one.gql(
-        Some(&admin),
-        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 3) { id } }",
-        json!({ "s": p["skus"][0]["id"] }),
-    )
-    .await;
-    let v = two
-        .gql(None, "{ hotProducts { title skus { stock } } }", json!({}))
-        .await;
+    set_stock(&one, &admin, p["skus"][0]["id"].as_str().unwrap(), 3).await;
+    let v = two.gql(None, HOT, json!({})).await;
     assert_eq!(v["data"]["hotProducts"][0]["skus"][0]["stock"], 3, "{v}");
-    one.gql(
-        Some(&admin),
-        "mutation($id: ID!) { setProductStatus(id: $id, status: OFF_SHELF) { id } }",
-        json!({ "id": id }),
-    )
-    .await;
+    set_status(&one, &admin, &id, "OFF_SHELF").await;
     assert!(shopper_product(&two, &id).await.is_null());
     assert!(hot_ids(&two).await.is_empty());
 }
 
+const HOT: &str = "{ hotProducts { title skus { stock } } }";
+
 async fn app_sees(app: &TestApp, id: &str, title: &str) {
     assert_eq!(shopper_product(app, id).await["title"], title);
-    let v = app
-        .gql(None, "{ hotProducts { title skus { stock } } }", json!({}))
-        .await;
+    let v = app.gql(None, HOT, json!({})).await;
     assert_eq!(v["data"]["hotProducts"][0]["title"], title, "{v}");
 }
 
@@ -863,6 +730,7 @@ async fn shoppers_get_cached_responses_that_follow_every_edit() {
     let p = create_product(&app, &admin, &cat, "甲", &[100]).await;
     let q = "{ hotProducts { title skus { stock priceFen } } }";
     let first = app.gql(None, q, json!({})).await;
+    ok(&first);
     let before = app.state.db_statements.load(Ordering::SeqCst);
     for _ in 0..5 {
         assert_eq!(app.gql(None, q, json!({})).await, first);
@@ -872,12 +740,7 @@ async fn shoppers_get_cached_responses_that_follow_every_edit() {
         before,
         "served from the cache"
     );
-    app.gql(
-        Some(&admin),
-        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 9) { id } }",
-        json!({ "s": p["skus"][0]["id"] }),
-    )
-    .await;
+    set_stock(&app, &admin, p["skus"][0]["id"].as_str().unwrap(), 9).await;
     let v = app.gql(None, q, json!({})).await;
     assert_eq!(v["data"]["hotProducts"][0]["skus"][0]["stock"], 9);
     // ADMIN is never served a shopper's cached answer (it sees supplier links).

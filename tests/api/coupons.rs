@@ -5,20 +5,16 @@
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, error_code, spawn_app},
-    orders::{place, save_address, shop, stock_of},
+    fixtures::{
+        CANCEL_ORDER, COUPON_TEMPLATE as TEMPLATE, coupon_template as template, customer, demo_pay,
+        new_buyer, place, place_input, shop, stock_of, top_up_order,
+    },
+    helpers::{TestApp, error_code, ok, spawn_app},
 };
 
-const TEMPLATE: &str = "mutation($i: CouponTemplateInput!) { createCouponTemplate(input: $i) { id name thresholdFen offFen totalQuantity remaining perCustomerLimit claimable active } }";
 const CLAIM: &str = "mutation($t: ID!) { claimCoupon(templateId: $t) { id status thresholdFen offFen source expiresAt } }";
 const MINE: &str = "query($s: CouponStatus) { myCoupons(status: $s) { id status source order { id } template { id } } }";
 const PREVIEW: &str = "query($i: OrderInput!) { previewOrder(input: $i) { itemsFen promotionDiscountFen couponDiscountFen shippingFen payableFen } }";
-
-async fn template(app: &TestApp, admin: &str, input: Value) -> Value {
-    let v = app.gql(Some(admin), TEMPLATE, json!({ "i": input })).await;
-    assert!(v["errors"].is_null(), "{v}");
-    v["data"]["createCouponTemplate"].clone()
-}
 
 /// 满100减20, valid 7 days from claiming.
 fn hundred_minus_twenty() -> Value {
@@ -50,8 +46,7 @@ async fn a_coupon_is_claimed_priced_used_once_and_given_back_on_cancel() {
         .await;
     assert_eq!(v["data"]["availableCoupons"][0]["id"], t["id"], "{v}");
 
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
+    let buyer = new_buyer(&app, "b").await;
     let v = claim(&app, &buyer, &t).await;
     let coupon = v["data"]["claimCoupon"].clone();
     assert_eq!(coupon["status"], "UNUSED", "{v}");
@@ -63,7 +58,7 @@ async fn a_coupon_is_claimed_priced_used_once_and_given_back_on_cancel() {
     );
 
     // Goods of 3000 × 4 = 12000 reach the threshold: 2000 off, 10000 left ships free.
-    let items = json!([{ "skuId": shop.products[0].1[0], "quantity": 4 }]);
+    let items = shop.items(&[(0, 4)]);
     let v = app
         .gql(
             Some(&buyer),
@@ -85,15 +80,8 @@ async fn a_coupon_is_claimed_priced_used_once_and_given_back_on_cancel() {
     assert_eq!(error_code(&v), "COUPON_INVALID", "{v}");
 
     let place_with = |key: &'static str| {
-        let (app, buyer, items, coupon) = (&app, &buyer, items.clone(), coupon["id"].clone());
-        async move {
-            app.gql(
-                Some(buyer),
-                "mutation($i: OrderInput!, $k: String!) { placeOrder(input: $i, idempotencyKey: $k) { order { id status couponDiscountFen payableFen } } }",
-                json!({ "i": { "items": items, "couponId": coupon }, "k": key }),
-            )
-            .await
-        }
+        let input = json!({ "items": items, "couponId": coupon["id"] });
+        place_input(&app, &buyer, input, key)
     };
     let v = place_with("k1").await;
     let order = v["data"]["placeOrder"]["order"].clone();
@@ -117,8 +105,7 @@ async fn a_coupon_is_claimed_priced_used_once_and_given_back_on_cancel() {
         "the refused order took nothing"
     );
     // Someone else cannot use it.
-    let other = app.customer_token("mallory").await;
-    save_address(&app, &other).await;
+    let other = new_buyer(&app, "mallory").await;
     let v = app
         .gql(
             Some(&other),
@@ -130,11 +117,7 @@ async fn a_coupon_is_claimed_priced_used_once_and_given_back_on_cancel() {
 
     // Cancelled unpaid, the order gives the coupon back.
     let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
-            json!({ "id": order["id"] }),
-        )
+        .gql(Some(&buyer), CANCEL_ORDER, json!({ "id": order["id"] }))
         .await;
     assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED", "{v}");
     let unused = mine(&app, &buyer, Some("UNUSED")).await;
@@ -152,15 +135,12 @@ async fn a_coupon_goes_to_one_order_however_many_try_at_once() {
     let app = spawn_app().await;
     let shop = shop(&app, 100).await;
     let t = template(&app, &shop.admin, hundred_minus_twenty()).await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
-    let coupon = claim(&app, &buyer, &t).await["data"]["claimCoupon"]["id"].clone();
-    let calls = (0..10).map(|i| {
-        app.gql(
-            Some(&buyer),
-            "mutation($i: OrderInput!, $k: String!) { placeOrder(input: $i, idempotencyKey: $k) { order { id } } }",
-            json!({ "i": { "items": [{ "skuId": shop.products[0].1[0], "quantity": 4 }], "couponId": coupon }, "k": format!("k{i}") }),
-        )
+    let buyer = new_buyer(&app, "b").await;
+    let coupon = ok(&claim(&app, &buyer, &t).await)["claimCoupon"]["id"].clone();
+    let keys: Vec<String> = (0..10).map(|i| format!("k{i}")).collect();
+    let calls = keys.iter().map(|k| {
+        let input = json!({ "items": shop.items(&[(0, 4)]), "couponId": coupon });
+        place_input(&app, &buyer, input, k)
     });
     let results = futures_util::future::join_all(calls).await;
     let placed = results.iter().filter(|v| v["errors"].is_null()).count();
@@ -244,8 +224,7 @@ async fn the_best_promotion_applies_in_preview_and_order() {
     }
     let v = app.gql(None, "{ promotions { name } }", json!({})).await;
     assert_eq!(v["data"]["promotions"].as_array().unwrap().len(), 2, "{v}");
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
+    let buyer = new_buyer(&app, "b").await;
     let preview = |q: i64| {
         let (app, buyer, sku) = (&app, &buyer, shop.products[0].1[0].clone());
         async move {
@@ -263,13 +242,7 @@ async fn the_best_promotion_applies_in_preview_and_order() {
     assert_eq!(preview(2).await, 500, "6000: the first tier");
     assert_eq!(preview(3).await, 1500, "9000: the better tier, not both");
     // Placed through the batch writer, the order has the same breakdown.
-    let v = place(
-        &app,
-        &buyer,
-        json!([{ "skuId": shop.products[0].1[0], "quantity": 3 }]),
-        "k",
-    )
-    .await;
+    let v = place(&app, &buyer, shop.items(&[(0, 3)]), "k").await;
     let order = &v["data"]["placeOrder"]["order"];
     assert_eq!(order["totalFen"], 9000 - 1500 + 800, "{v}");
     // Ended by an admin, it no longer applies; only ADMIN sees it listed.
@@ -304,14 +277,9 @@ async fn targeted_campaigns_issue_once_per_key_within_the_total() {
     let mut customers = Vec::new();
     let mut tokens = Vec::new();
     for name in ["a", "b", "c"] {
-        let v = app.login(&format!("demo:{name}"), None, None).await;
-        tokens.push(
-            v["data"]["wechatLogin"]["accessToken"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-        customers.push(v["data"]["wechatLogin"]["customer"]["id"].clone());
+        let c = customer(&app, name).await;
+        tokens.push(c.token);
+        customers.push(c.id);
     }
     let issue = "mutation($t: ID!, $c: [ID!], $s: ID, $k: String) { issueCoupons(templateId: $t, customerIds: $c, segmentId: $s, idempotencyKey: $k) }";
     let v = app
@@ -434,26 +402,12 @@ async fn a_top_up_gives_its_gift_coupons() {
     );
 
     let buyer = app.customer_token("b").await;
-    let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($p: ID!) { topUp(planId: $p, idempotencyKey: \"t1\") { order { id } } }",
-            json!({ "p": plan["id"] }),
-        )
-        .await;
-    let order = v["data"]["topUp"]["order"]["id"].clone();
+    let order = top_up_order(&app, &buyer, &plan["id"], "t1").await["id"].clone();
     assert!(
         mine(&app, &buyer, None).await.is_empty(),
         "not before payment"
     );
-    let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($id: ID!) { demoPay(orderId: $id) { status } }",
-            json!({ "id": order }),
-        )
-        .await;
-    assert_eq!(v["data"]["demoPay"]["status"], "PAID", "{v}");
+    demo_pay(&app, &buyer, &order).await;
     let coupons = mine(&app, &buyer, None).await;
     assert_eq!(coupons.len(), 1);
     assert_eq!(coupons[0]["source"], "GIFT");
@@ -507,13 +461,13 @@ async fn coupon_and_promotion_input_is_checked_and_admin_only() {
         assert_eq!(error_code(&v), "BAD_USER_INPUT", "{input}: {v}");
         assert_eq!(v["errors"][0]["extensions"]["field"], field, "{input}: {v}");
     }
-    let ok = hundred_minus_twenty();
+    let good = hundred_minus_twenty();
     assert_eq!(
-        error_code(&app.gql(Some(&buyer), TEMPLATE, json!({ "i": ok })).await),
+        error_code(&app.gql(Some(&buyer), TEMPLATE, json!({ "i": good })).await),
         "FORBIDDEN"
     );
     assert_eq!(
-        error_code(&app.gql(None, TEMPLATE, json!({ "i": ok })).await),
+        error_code(&app.gql(None, TEMPLATE, json!({ "i": good })).await),
         "UNAUTHENTICATED"
     );
     let v = app
@@ -524,7 +478,7 @@ async fn coupon_and_promotion_input_is_checked_and_admin_only() {
         json!([]),
         "nothing was written"
     );
-    let t = template(&app, &admin, ok).await;
+    let t = template(&app, &admin, good).await;
     assert_eq!(
         error_code(&claim(&app, &admin, &t).await),
         "FORBIDDEN",
@@ -537,7 +491,7 @@ async fn coupon_and_promotion_input_is_checked_and_admin_only() {
     let v = app.gql(Some(&buyer), CLAIM, json!({ "t": "404" })).await;
     assert_eq!(error_code(&v), "NOT_FOUND");
     // A retired template gives no more; coupons given stay.
-    claim(&app, &buyer, &t).await;
+    ok(&claim(&app, &buyer, &t).await);
     let v = app
         .gql(
             Some(&admin),

@@ -87,9 +87,13 @@ async fn start(
 }
 
 /// A second instance on the same PostgreSQL schema and Redis prefix as
-/// `first` (scale-out); `None` on the embedded default, which is one instance by design.
-pub async fn spawn_second(first: &TestApp) -> Option<TestApp> {
-    let (schema, prefix) = first.shared.clone()?;
+/// `first` (scale-out). The embedded default is one instance by design, so a
+/// test that needs this is `#[ignore]`d there and run in CI's PostgreSQL pass;
+/// run without those variables, it fails here, saying so.
+pub async fn spawn_second(first: &TestApp) -> TestApp {
+    const NEEDS: &str = "a second instance needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis shared by both); see .ci/run";
+    let (schema, prefix) = first.shared.clone().expect(NEEDS);
+    let env = |k: &str| std::env::var(k).expect(NEEDS);
     let vars: HashMap<String, String> = [
         ("BIND", "127.0.0.1:0".to_string()),
         ("JWT_SECRET", JWT_SECRET.to_string()),
@@ -97,14 +101,14 @@ pub async fn spawn_second(first: &TestApp) -> Option<TestApp> {
         ("LOGIN_RATE_LIMIT_PER_MIN", "10000".to_string()),
         ("SEED_DEMO", "false".to_string()),
         ("JOBS", "false".to_string()),
-        ("DATABASE_URL", std::env::var("TEST_DATABASE_URL").ok()?),
-        ("REDIS_URL", std::env::var("TEST_REDIS_URL").ok()?),
+        ("DATABASE_URL", env("TEST_DATABASE_URL")),
+        ("REDIS_URL", env("TEST_REDIS_URL")),
         ("CACHE_PREFIX", prefix.clone()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    Some(start(vars, Some(schema.clone()), Some((schema, prefix))).await)
+    start(vars, Some(schema.clone()), Some((schema, prefix))).await
 }
 
 impl TestApp {
@@ -119,6 +123,26 @@ impl TestApp {
         }
         let res = req.send().await.expect("request sent");
         res.json().await.expect("JSON response")
+    }
+
+    /// GETs a path of the app (`/healthz`, `/metrics`…).
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// POSTs a query that must succeed (test setup, mostly); returns its
+    /// `data`, or fails the test here with the query and the answer.
+    pub async fn gql_ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let v = self.gql(token, query, variables).await;
+        assert!(
+            v["errors"].is_null() && v["data"].is_object(),
+            "a call that must succeed failed:\n{query}\n{v}"
+        );
+        v["data"].clone()
     }
 
     /// Signs in the demo customer `name`; returns the access token.
@@ -160,4 +184,22 @@ pub fn error_code(v: &Value) -> &str {
     v["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("expected an error with a code: {v}"))
+}
+
+/// The `data` of a response that must be a success, or a panic showing it.
+#[track_caller]
+pub fn ok(v: &Value) -> &Value {
+    assert!(
+        v["errors"].is_null() && v["data"].is_object(),
+        "expected a success: {v}"
+    );
+    &v["data"]
+}
+
+/// A local port where nothing listens: bound, then let go.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free local port")
+        .port()
 }

@@ -17,12 +17,7 @@ async fn post_raw(app: &TestApp, body: impl Into<reqwest::Body>) -> (u16, Value)
 }
 
 async fn still_up(app: &TestApp) {
-    let res = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/healthz").await;
     assert_eq!(res.status().as_u16(), 200);
 }
 
@@ -107,12 +102,7 @@ async fn invalid_queries_get_bad_user_input() {
 #[tokio::test]
 async fn unknown_paths_are_json_404s() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(format!("{}/nope", app.address))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/nope").await;
     assert_eq!(res.status().as_u16(), 404);
     let v: Value = res.json().await.unwrap();
     assert_eq!(error_code(&v), "NOT_FOUND");

@@ -8,8 +8,11 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 use serde_json::{Value, json};
 
 use crate::{
+    fixtures::{
+        buy_membership, cancel, coupon_template, id_of, membership_plan, paid_order, placed,
+        refund_requested, refunded, save_address, shop,
+    },
     helpers::{TestApp, error_code, spawn_app},
-    orders::{place, save_address, shop},
 };
 
 /// A signed-in customer.
@@ -53,75 +56,11 @@ async fn join(
     }
 }
 
-async fn pay(app: &TestApp, token: &str, order: &Value) {
-    let v = app
-        .gql(
-            Some(token),
-            "mutation($id: ID!) { demoPay(orderId: $id) { status } }",
-            json!({ "id": order }),
-        )
-        .await;
-    assert!(v["errors"].is_null(), "{v}");
-}
-
 /// Places and pays a goods order; returns (order id, totalFen).
 async fn buy(app: &TestApp, token: &str, items: Value) -> (Value, i64) {
     let key = uuid::Uuid::new_v4().to_string();
-    let v = place(app, token, items, &key).await;
-    let order = v["data"]["placeOrder"]["order"].clone();
-    assert_eq!(order["status"], "PENDING_PAYMENT", "{v}");
-    pay(app, token, &order["id"]).await;
+    let order = paid_order(app, token, items, &key).await;
     (order["id"].clone(), order["totalFen"].as_i64().unwrap())
-}
-
-/// The buyer asks for a refund of the whole order, ADMIN approves it.
-async fn refund(app: &TestApp, buyer: &str, admin: &str, order: &Value) {
-    let v = app
-        .gql(
-            Some(buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不想要了\") { id } }",
-            json!({ "id": order }),
-        )
-        .await;
-    let r = v["data"]["requestRefund"]["id"].clone();
-    assert!(r.is_string(), "{v}");
-    let v = app
-        .gql(
-            Some(admin),
-            "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
-            json!({ "id": r }),
-        )
-        .await;
-    assert_eq!(v["data"]["approveRefund"]["status"], "REFUNDED", "{v}");
-}
-
-async fn membership_plan(app: &TestApp, admin: &str, price: i64) -> String {
-    let v = app
-        .gql(
-            Some(admin),
-            "mutation($i: MembershipPlanInput!) { createMembershipPlan(input: $i) { id } }",
-            json!({ "i": { "name": "年卡", "priceFen": price, "durationDays": 365, "discountPercent": 95, "freeShipping": false } }),
-        )
-        .await;
-    v["data"]["createMembershipPlan"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string()
-}
-
-/// Buys and pays a membership; returns the order id.
-async fn buy_membership(app: &TestApp, token: &str, plan: &str) -> Value {
-    let v = app
-        .gql(
-            Some(token),
-            "mutation($p: ID!) { buyMembership(planId: $p, idempotencyKey: \"m\") { order { id } } }",
-            json!({ "p": plan }),
-        )
-        .await;
-    let order = v["data"]["buyMembership"]["order"]["id"].clone();
-    assert!(order.is_string(), "{v}");
-    pay(app, token, &order).await;
-    order
 }
 
 /// Test setup, not API: moves a buyer's purchases `days` into the past by
@@ -187,51 +126,18 @@ async fn figures_count_paid_goods_orders_until_refunded() {
     let app = spawn_app().await;
     let shop = shop(&app, 50).await;
     let admin = shop.admin.as_str();
-    let sku = |i: usize| shop.products[i].1[0].clone();
 
     let ann = join(&app, "ann", None, None, None).await;
     save_address(&app, &ann.token).await;
     // 3000 + 800 shipping; 2 × 2500 + 800 shipping.
-    let (_, t1) = buy(
-        &app,
-        &ann.token,
-        json!([{ "skuId": sku(0), "quantity": 1 }]),
-    )
-    .await;
-    let (o2, t2) = buy(
-        &app,
-        &ann.token,
-        json!([{ "skuId": sku(1), "quantity": 2 }]),
-    )
-    .await;
+    let (_, t1) = buy(&app, &ann.token, shop.items(&[(0, 1)])).await;
+    let (o2, t2) = buy(&app, &ann.token, shop.items(&[(1, 2)])).await;
     assert_eq!((t1, t2), (3800, 5800));
     // An order left unpaid and a cancelled one do not count.
-    let v = place(
-        &app,
-        &ann.token,
-        json!([{ "skuId": sku(2), "quantity": 1 }]),
-        "unpaid",
-    )
-    .await;
-    assert_eq!(
-        v["data"]["placeOrder"]["order"]["status"], "PENDING_PAYMENT",
-        "{v}"
-    );
-    let v = place(
-        &app,
-        &ann.token,
-        json!([{ "skuId": sku(2), "quantity": 1 }]),
-        "cancelled",
-    )
-    .await;
-    let v = app
-        .gql(
-            Some(&ann.token),
-            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
-            json!({ "id": v["data"]["placeOrder"]["order"]["id"] }),
-        )
-        .await;
-    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED", "{v}");
+    let unpaid = placed(&app, &ann.token, shop.items(&[(2, 1)]), "unpaid").await;
+    assert_eq!(unpaid["status"], "PENDING_PAYMENT", "{unpaid}");
+    let cancelled = placed(&app, &ann.token, shop.items(&[(2, 1)]), "cancelled").await;
+    cancel(&app, &ann.token, &cancelled["id"]).await;
 
     let c = customer(&app, admin, FIGURES, &ann.id).await;
     let s = &c["stats"];
@@ -248,25 +154,11 @@ async fn figures_count_paid_goods_orders_until_refunded() {
     assert_eq!(c["tags"], json!([]));
 
     // Asked for, not yet approved: the order still counts.
-    let v = app
-        .gql(
-            Some(&ann.token),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不想要了\") { id } }",
-            json!({ "id": o2 }),
-        )
-        .await;
-    let r = v["data"]["requestRefund"]["id"].clone();
-    assert!(r.is_string(), "{v}");
+    let r = refund_requested(&app, &ann.token, &o2).await["id"].clone();
     let c = customer(&app, admin, FIGURES, &ann.id).await;
     assert_eq!(c["stats"]["ordersCount"], 2, "{c}");
     // Approved: the refunded order leaves the figures.
-    let v = app
-        .gql(
-            Some(admin),
-            "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
-            json!({ "id": r }),
-        )
-        .await;
+    let v = crate::fixtures::approve_refund(&app, admin, &r).await;
     assert_eq!(v["data"]["approveRefund"]["status"], "REFUNDED", "{v}");
     let c = customer(&app, admin, FIGURES, &ann.id).await;
     let s = &c["stats"];
@@ -337,7 +229,6 @@ async fn rfm_scores_by_quintiles_and_filters_select_exactly_the_customers_asked_
     let app = spawn_app().await;
     let shop = shop(&app, 50).await;
     let admin = shop.admin.as_str();
-    let sku = |i: usize| shop.products[i].1[0].clone();
 
     let b1 = join(&app, "b1", None, Some("qr-poster"), Some("Alice Wang")).await;
     let b2 = join(&app, "b2", None, Some("qr-poster"), Some("alina")).await;
@@ -354,20 +245,15 @@ async fn rfm_scores_by_quintiles_and_filters_select_exactly_the_customers_asked_
     for (who, n) in [(&b1, 5), (&b2, 4), (&b3, 3), (&b4, 2)] {
         save_address(&app, &who.token).await;
         for _ in 0..n {
-            buy(
-                &app,
-                &who.token,
-                json!([{ "skuId": sku(2), "quantity": 1 }]),
-            )
-            .await;
+            buy(&app, &who.token, shop.items(&[(2, 1)])).await;
         }
     }
     save_address(&app, &b5.token).await;
-    let (_, big) = buy(&app, &b5.token, json!([{ "skuId": sku(0), "quantity": 4 }])).await;
+    let (_, big) = buy(&app, &b5.token, shop.items(&[(0, 4)])).await;
     assert_eq!(big, 12000);
     // n2 buys a membership: a member, but not a goods buyer.
-    let plan = membership_plan(&app, admin, 9900).await;
-    buy_membership(&app, &n2.token, &plan).await;
+    let plan = membership_plan(&app, admin, 9900, 365, 95, false).await;
+    buy_membership(&app, &n2.token, &plan, "m").await;
     // b3 last bought 40 days ago (SILENT), b4 100 days ago (SLEEPING).
     last_bought_days_ago(&app, &b3.id, 40).await;
     last_bought_days_ago(&app, &b4.id, 100).await;
@@ -578,18 +464,15 @@ async fn customer_tags(app: &TestApp, admin: &str) -> Value {
     v["data"]["customerTags"].clone()
 }
 
-async fn coupon_template(app: &TestApp, admin: &str) -> String {
-    let v = app
-        .gql(
-            Some(admin),
-            "mutation($i: CouponTemplateInput!) { createCouponTemplate(input: $i) { id } }",
-            json!({ "i": { "name": "回归礼", "thresholdFen": 0, "offFen": 1000, "validDays": 14, "totalQuantity": 10, "claimable": false } }),
-        )
-        .await;
-    v["data"]["createCouponTemplate"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string()
+/// A coupon the store issues (not claimable), ten of them.
+async fn issued_coupon(app: &TestApp, admin: &str) -> String {
+    let t = coupon_template(
+        app,
+        admin,
+        json!({ "name": "回归礼", "thresholdFen": 0, "offFen": 1000, "validDays": 14, "totalQuantity": 10, "claimable": false }),
+    )
+    .await;
+    id_of(&t)
 }
 
 async fn coupons_of(app: &TestApp, who: &Who) -> Vec<Value> {
@@ -769,13 +652,13 @@ async fn tags_and_segments_pick_customers_for_a_campaign() {
         "newest first: {v}"
     );
     // One more customer tagged: the segment grows.
-    app.gql(Some(admin), TAG, json!({ "c": [c4.id], "t": ["回头客"] }))
+    app.gql_ok(Some(admin), TAG, json!({ "c": [c4.id], "t": ["回头客"] }))
         .await;
     let v = app.gql(Some(admin), SEGMENTS, json!({})).await;
     assert_eq!(v["data"]["segments"][1]["customerCount"], 3, "{v}");
 
     // A campaign to the segment: one coupon each, to its members only.
-    let template = coupon_template(&app, admin).await;
+    let template = issued_coupon(&app, admin).await;
     let v = app
         .gql(
             Some(admin),
@@ -792,7 +675,7 @@ async fn tags_and_segments_pick_customers_for_a_campaign() {
     }
     assert!(coupons_of(&app, &c3).await.is_empty());
     // Untagged again: the segment shrinks.
-    app.gql(Some(admin), UNTAG, json!({ "c": [c1.id], "t": ["回头客"] }))
+    app.gql_ok(Some(admin), UNTAG, json!({ "c": [c1.id], "t": ["回头客"] }))
         .await;
     let v = app.gql(Some(admin), SEGMENTS, json!({})).await;
     assert_eq!(v["data"]["segments"][1]["customerCount"], 2, "{v}");
@@ -808,7 +691,7 @@ async fn tags_and_segments_pick_customers_for_a_campaign() {
         )
         .await;
     assert_eq!(v["data"]["issueCoupons"], 2, "{v}");
-    app.gql(Some(admin), TAG, json!({ "c": [c3.id], "t": ["回头客"] }))
+    app.gql_ok(Some(admin), TAG, json!({ "c": [c3.id], "t": ["回头客"] }))
         .await;
     let v = app
         .gql(
@@ -857,12 +740,43 @@ const METRICS: &str = "query($f: DateTime!, $t: DateTime!) { storeMetrics(from: 
     newCustomersByScene { scene customers } memberCount membershipRevenueFen
     lifecycle { stage customers } } }";
 
+/// `storeMetrics` from `from` to `to`; the whole response.
+async fn metrics(app: &TestApp, admin: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Value {
+    app.gql(
+        Some(admin),
+        METRICS,
+        json!({ "f": from.to_rfc3339(), "t": to.to_rfc3339() }),
+    )
+    .await
+}
+
+/// `storeMetrics` of a window without a sale: who joined in it, and the
+/// figures that are states (members, lifecycle) as of now.
+fn no_sales(new_customers: i64, by_scene: Value, members: i64, lifecycle: &Value) -> Value {
+    json!({
+        "gmvFen": 0,
+        "paidOrders": 0,
+        "buyers": 0,
+        "averageOrderValueFen": 0,
+        "spendPerCustomerFen": 0,
+        "repurchaseRate": 0.0,
+        "secondPurchaseRate": 0.0,
+        "thirdPurchaseRate": 0.0,
+        "fifthPurchaseRate": 0.0,
+        "refundedFen": 0,
+        "newCustomers": new_customers,
+        "newCustomersByScene": by_scene,
+        "memberCount": members,
+        "membershipRevenueFen": 0,
+        "lifecycle": lifecycle,
+    })
+}
+
 #[tokio::test]
 async fn store_metrics_add_up_the_period() {
     let app = spawn_app().await;
     let shop = shop(&app, 50).await;
     let admin = shop.admin.as_str();
-    let sku = |i: usize| shop.products[i].1[0].clone();
     let from = Utc::now() - Duration::seconds(1);
 
     // A buys three orders and gets the third refunded; B buys one; M buys
@@ -877,39 +791,24 @@ async fn store_metrics_add_up_the_period() {
     for who in [&a, &b, &p] {
         save_address(&app, &who.token).await;
     }
-    let (_, a1) = buy(&app, &a.token, json!([{ "skuId": sku(0), "quantity": 1 }])).await;
-    let (_, a2) = buy(&app, &a.token, json!([{ "skuId": sku(1), "quantity": 1 }])).await;
-    let (a3_id, a3) = buy(&app, &a.token, json!([{ "skuId": sku(2), "quantity": 2 }])).await;
-    refund(&app, &a.token, admin, &a3_id).await;
-    let (_, b1) = buy(&app, &b.token, json!([{ "skuId": sku(0), "quantity": 2 }])).await;
+    let (_, a1) = buy(&app, &a.token, shop.items(&[(0, 1)])).await;
+    let (_, a2) = buy(&app, &a.token, shop.items(&[(1, 1)])).await;
+    let (a3_id, a3) = buy(&app, &a.token, shop.items(&[(2, 2)])).await;
+    refunded(&app, &a.token, admin, &a3_id).await;
+    let (_, b1) = buy(&app, &b.token, shop.items(&[(0, 2)])).await;
     assert_eq!((a1, a2, a3, b1), (3800, 3300, 2800, 6800));
-    let v = place(
-        &app,
-        &p.token,
-        json!([{ "skuId": sku(0), "quantity": 1 }]),
-        "p",
-    )
-    .await;
-    assert_eq!(
-        v["data"]["placeOrder"]["order"]["status"], "PENDING_PAYMENT",
-        "{v}"
-    );
-    let plan = membership_plan(&app, admin, 9900).await;
-    buy_membership(&app, &m.token, &plan).await;
-    let m2_order = buy_membership(&app, &m2.token, &plan).await;
-    refund(&app, &m2.token, admin, &m2_order).await;
+    let unpaid = placed(&app, &p.token, shop.items(&[(0, 1)]), "p").await;
+    assert_eq!(unpaid["status"], "PENDING_PAYMENT", "{unpaid}");
+    let plan = membership_plan(&app, admin, 9900, 365, 95, false).await;
+    buy_membership(&app, &m.token, &plan, "m").await;
+    let m2_order = buy_membership(&app, &m2.token, &plan, "m").await;
+    refunded(&app, &m2.token, admin, &m2_order).await;
     // B last bought 100 days ago (test setup on `customer_stats`; sales
     // figures come from the orders and do not move).
     last_bought_days_ago(&app, &b.id, 100).await;
     let to = Utc::now() + Duration::minutes(1);
 
-    let v = app
-        .gql(
-            Some(admin),
-            METRICS,
-            json!({ "f": from.to_rfc3339(), "t": to.to_rfc3339() }),
-        )
-        .await;
+    let v = metrics(&app, admin, from, to).await;
     let gmv = a1 + a2 + a3 + b1;
     let lifecycle = json!([
         { "stage": "NEW", "customers": 4 },
@@ -951,32 +850,16 @@ async fn store_metrics_add_up_the_period() {
 
     // A window in the past: no sales, no new customers; the figures that
     // are states (members, lifecycle) are as of now.
-    let v = app
-        .gql(
-            Some(admin),
-            METRICS,
-            json!({ "f": (from - Duration::days(60)).to_rfc3339(), "t": (from - Duration::days(30)).to_rfc3339() }),
-        )
-        .await;
+    let v = metrics(
+        &app,
+        admin,
+        from - Duration::days(60),
+        from - Duration::days(30),
+    )
+    .await;
     assert_eq!(
         v["data"]["storeMetrics"],
-        json!({
-            "gmvFen": 0,
-            "paidOrders": 0,
-            "buyers": 0,
-            "averageOrderValueFen": 0,
-            "spendPerCustomerFen": 0,
-            "repurchaseRate": 0.0,
-            "secondPurchaseRate": 0.0,
-            "thirdPurchaseRate": 0.0,
-            "fifthPurchaseRate": 0.0,
-            "refundedFen": 0,
-            "newCustomers": 0,
-            "newCustomersByScene": [],
-            "memberCount": 1,
-            "membershipRevenueFen": 0,
-            "lifecycle": lifecycle,
-        }),
+        no_sales(0, json!([]), 1, &lifecycle),
         "{v}"
     );
 }
@@ -1015,32 +898,10 @@ async fn store_metrics_count_new_customers_and_refuse_bad_windows() {
         ),
         (to, to + Duration::days(1), 0, json!([])),
     ] {
-        let v = app
-            .gql(
-                Some(admin),
-                METRICS,
-                json!({ "f": f.to_rfc3339(), "t": t.to_rfc3339() }),
-            )
-            .await;
+        let v = metrics(&app, admin, f, t).await;
         assert_eq!(
             v["data"]["storeMetrics"],
-            json!({
-                "gmvFen": 0,
-                "paidOrders": 0,
-                "buyers": 0,
-                "averageOrderValueFen": 0,
-                "spendPerCustomerFen": 0,
-                "repurchaseRate": 0.0,
-                "secondPurchaseRate": 0.0,
-                "thirdPurchaseRate": 0.0,
-                "fifthPurchaseRate": 0.0,
-                "refundedFen": 0,
-                "newCustomers": new,
-                "newCustomersByScene": by_scene,
-                "memberCount": 0,
-                "membershipRevenueFen": 0,
-                "lifecycle": lifecycle,
-            }),
+            no_sales(new, by_scene, 0, &lifecycle),
             "{v}"
         );
     }
@@ -1049,13 +910,7 @@ async fn store_metrics_count_new_customers_and_refuse_bad_windows() {
         (from, from - Duration::seconds(1), "to"),
         (from - Duration::days(4000), from, "from"),
     ] {
-        let v = app
-            .gql(
-                Some(admin),
-                METRICS,
-                json!({ "f": f.to_rfc3339(), "t": t.to_rfc3339() }),
-            )
-            .await;
+        let v = metrics(&app, admin, f, t).await;
         assert_eq!(error_code(&v), "BAD_USER_INPUT", "{v}");
         assert_eq!(field(&v), name, "{v}");
     }
@@ -1068,7 +923,7 @@ async fn customer_operations_are_for_admins_only() {
     let admin = admin.as_str();
     let c1 = join(&app, "c1", None, Some("qr"), None).await;
     let c2 = join(&app, "c2", Some(&c1.code), None, None).await;
-    let template = coupon_template(&app, admin).await;
+    let template = issued_coupon(&app, admin).await;
     let v = app
         .gql(Some(admin), SEGMENT, json!({ "n": "everyone", "f": {} }))
         .await;

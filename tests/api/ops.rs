@@ -1,25 +1,15 @@
 //! Health, readiness, metrics, GraphiQL, production switches, start-up refusal.
 use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app, spawn_app_with};
+use crate::helpers::{closed_port, error_code, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_and_readiness() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/healthz").await;
     assert_eq!(res.status().as_u16(), 200);
     assert!(res.headers().get("x-request-id").is_some());
-    let res = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/readyz").await;
     assert_eq!(res.status().as_u16(), 200);
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["status"], "ready", "{v}");
@@ -28,41 +18,21 @@ async fn health_and_readiness() {
 
 #[tokio::test]
 async fn a_dead_redis_leaves_the_server_up_and_degraded() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let url = format!("redis://127.0.0.1:{port}");
     let app = spawn_app_with(&[
         ("REDIS_URL", url.as_str()),
         ("LOGIN_RATE_LIMIT_PER_MIN", "5"),
     ])
     .await;
-    let v: Value = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = app.get("/readyz").await.json().await.unwrap();
     assert_eq!(v["status"], "degraded", "{v}");
     assert_eq!(v["cache"]["kind"], "redis");
     // Logins still work (the rate limit fails open) and the failure is counted.
     let token = app.customer_token("redis-down").await;
     let me = app.gql(Some(&token), "{ me { id } }", json!({})).await;
     assert!(me["data"]["me"]["id"].is_string(), "{me}");
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("siyu_cache_errors_total{backend=\"redis\""),
         "{metrics}"
@@ -72,13 +42,13 @@ async fn a_dead_redis_leaves_the_server_up_and_degraded() {
 #[tokio::test]
 async fn metrics_count_requests_operations_errors_and_the_pool() {
     let app = spawn_app().await;
-    app.gql(None, "query WhoAmI { me { id } }", json!({})).await;
-    let res = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap();
+    let v = app.gql(None, "query WhoAmI { me { id } }", json!({})).await;
+    assert_eq!(
+        error_code(&v),
+        "UNAUTHENTICATED",
+        "the error to be counted: {v}"
+    );
+    let res = app.get("/metrics").await;
     assert_eq!(res.status().as_u16(), 200);
     let text = res.text().await.unwrap();
     for needle in [
@@ -95,12 +65,7 @@ async fn metrics_count_requests_operations_errors_and_the_pool() {
 #[tokio::test]
 async fn graphiql_and_introspection_in_development() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(format!("{}/graphql", app.address))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/graphql").await;
     assert_eq!(res.status().as_u16(), 200);
     assert!(
         res.text()
@@ -124,12 +89,7 @@ async fn production_turns_graphiql_and_introspection_off() {
         ("WECHAT_API_BASE", "http://127.0.0.1:9"),
     ])
     .await;
-    let res = app
-        .client
-        .get(format!("{}/graphql", app.address))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/graphql").await;
     assert_eq!(res.status().as_u16(), 404);
     let v = app
         .gql(None, "{ __schema { queryType { name } } }", json!({}))

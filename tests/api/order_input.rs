@@ -5,21 +5,22 @@
 use serde_json::{Value, json};
 
 use crate::{
+    fixtures::{
+        ADD_TO_CART, CANCEL_ORDER, CONFIRM_RECEIPT, DEMO_PAY, PLACE_ORDER, SHIP,
+        SYNC_SUPPLIER_STOCK, Shop, add_to_cart, customer, demo_pay, placed, request_refund,
+        save_address, shop, status_of, stock_of, text,
+    },
     helpers::{TestApp, error_code, spawn_app},
-    orders::{ORDER_FIELDS, Shop, place, save_address, shop, stock_of},
 };
 
-/// Signs in the demo customer `name`: (access token, customer id).
-async fn customer(app: &TestApp, name: &str) -> (String, String) {
-    let v = app.login(&format!("demo:{name}"), None, None).await;
-    let login = &v["data"]["wechatLogin"];
-    (
-        login["accessToken"]
-            .as_str()
-            .unwrap_or_else(|| panic!("login failed: {v}"))
-            .to_string(),
-        login["customer"]["id"].as_str().unwrap().to_string(),
-    )
+/// Alice and Bob, each with an address: (Alice's token, her address id,
+/// Bob's token).
+async fn alice_and_bob(app: &TestApp) -> (String, String, String) {
+    let alice = customer(app, "alice").await.token;
+    let bob = customer(app, "bob").await.token;
+    let address = save_address(app, &alice).await;
+    save_address(app, &bob).await;
+    (alice, address, bob)
 }
 
 /// The ids of a page of orders (`myOrders` or `orders`), from `v["data"][list]`.
@@ -55,53 +56,26 @@ fn assert_code(v: &Value, code: &str, case: &str) {
     assert_eq!(v["errors"][0]["extensions"]["code"], code, "{case}: {v}");
 }
 
-/// Places an order of `items` ((product index, quantity)) for `token`;
-/// returns its id.
-async fn placed(
+/// Places an order of (product index, quantity) lines for `token`; returns its id.
+async fn placed_id(
     app: &TestApp,
     shop: &Shop,
     token: &str,
     items: &[(usize, i64)],
     key: &str,
 ) -> String {
-    let items: Vec<Value> = items
-        .iter()
-        .map(|(p, q)| json!({ "skuId": shop.products[*p].1[0], "quantity": q }))
-        .collect();
-    let v = place(app, token, json!(items), key).await;
-    v["data"]["placeOrder"]["order"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string()
+    text(&placed(app, token, shop.items(items), key).await["id"])
 }
 
 /// Pays an order with demoPay; returns its fulfillment ids.
 async fn pay(app: &TestApp, token: &str, order: &str) -> Vec<String> {
-    let v = app
-        .gql(
-            Some(token),
-            "mutation($id: ID!) { demoPay(orderId: $id) { status fulfillments { id } } }",
-            json!({ "id": order }),
-        )
-        .await;
-    assert_eq!(v["data"]["demoPay"]["status"], "PAID", "{v}");
-    v["data"]["demoPay"]["fulfillments"]
+    let paid = demo_pay(app, token, order).await;
+    paid["fulfillments"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
+        .map(|f| text(&f["id"]))
         .collect()
-}
-
-async fn status_of(app: &TestApp, token: &str, order: &str) -> Value {
-    let v = app
-        .gql(
-            Some(token),
-            "query($id: ID!) { order(id: $id) { status } }",
-            json!({ "id": order }),
-        )
-        .await;
-    v["data"]["order"]["status"].clone()
 }
 
 const PREVIEW: &str =
@@ -111,7 +85,7 @@ const PREVIEW: &str =
 async fn preview_order_names_each_bad_argument() {
     let app = spawn_app().await;
     let shop = shop(&app, 100).await;
-    let (buyer, _) = customer(&app, "b").await;
+    let buyer = customer(&app, "b").await.token;
     save_address(&app, &buyer).await;
     let sku = shop.products[0].1[0].clone();
     let one = json!([{ "skuId": sku, "quantity": 1 }]);
@@ -210,11 +184,8 @@ async fn preview_order_names_each_bad_argument() {
 async fn preview_order_refuses_what_placing_would() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let (alice, _) = customer(&app, "alice").await;
-    let (bob, _) = customer(&app, "bob").await;
-    let alices = save_address(&app, &alice).await;
-    save_address(&app, &bob).await;
-    let items = json!([{ "skuId": shop.products[0].1[0], "quantity": 1 }]);
+    let (_, alices, bob) = alice_and_bob(&app).await;
+    let items = shop.items(&[(0, 1)]);
     for (case, address) in [
         ("another customer's address", alices.as_str()),
         ("an unknown address", "99999"),
@@ -242,20 +213,10 @@ async fn preview_order_refuses_what_placing_would() {
 async fn refused_orders_take_no_stock_and_leave_no_order() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let (alice, _) = customer(&app, "alice").await;
-    let (bob, _) = customer(&app, "bob").await;
-    let alices = save_address(&app, &alice).await;
-    save_address(&app, &bob).await;
+    let (alice, alices, bob) = alice_and_bob(&app).await;
     let sku = shop.products[0].1[0].clone();
     // The SKU waits in the cart: a refused order must leave it there.
-    let v = app
-        .gql(
-            Some(&bob),
-            "mutation($s: ID!) { addToCart(skuId: $s, quantity: 2) { items { quantity } } }",
-            json!({ "s": sku }),
-        )
-        .await;
-    assert!(v["errors"].is_null(), "{v}");
+    add_to_cart(&app, &bob, &sku, 2).await;
     let order = |extra: Value| {
         let mut input = json!({ "items": [{ "skuId": sku, "quantity": 2 }] });
         for (k, val) in extra.as_object().unwrap() {
@@ -263,9 +224,7 @@ async fn refused_orders_take_no_stock_and_leave_no_order() {
         }
         input
     };
-    let placing = format!(
-        "mutation($i: OrderInput!, $k: String!) {{ placeOrder(input: $i, idempotencyKey: $k) {{ order {{ {ORDER_FIELDS} }} }} }}"
-    );
+    let placing = PLACE_ORDER;
     let key = "key-1";
     let cases: [(&str, Value, String, &str, Option<&str>); 7] = [
         (
@@ -320,7 +279,7 @@ async fn refused_orders_take_no_stock_and_leave_no_order() {
     ];
     for (case, input, k, code, field) in cases {
         let v = app
-            .gql(Some(&bob), &placing, json!({ "i": input, "k": k }))
+            .gql(Some(&bob), placing, json!({ "i": input, "k": k }))
             .await;
         assert_code(&v, code, case);
         if let Some(field) = field {
@@ -353,7 +312,7 @@ async fn refused_orders_take_no_stock_and_leave_no_order() {
     let v = app
         .gql(
             Some(&bob),
-            &placing,
+            placing,
             json!({ "i": order(json!({})), "k": key }),
         )
         .await;
@@ -364,7 +323,7 @@ async fn refused_orders_take_no_stock_and_leave_no_order() {
     let v = app
         .gql(
             Some(&bob),
-            &placing,
+            placing,
             json!({ "i": { "items": [{ "skuId": shop.products[2].1[0], "quantity": 1 }], "remark": "x".repeat(200) }, "k": "k".repeat(64) }),
         )
         .await;
@@ -380,51 +339,26 @@ async fn refused_orders_take_no_stock_and_leave_no_order() {
 async fn order_operations_refuse_bad_ids_strangers_and_anonymous() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let (alice, _) = customer(&app, "alice").await;
-    let (bob, _) = customer(&app, "bob").await;
-    save_address(&app, &alice).await;
-    save_address(&app, &bob).await;
+    let (alice, _, bob) = alice_and_bob(&app).await;
     // Alice's orders, each in a state where its operation would succeed for her.
-    let unpaid = placed(&app, &shop, &alice, &[(2, 3)], "u").await;
-    let paid = placed(&app, &shop, &alice, &[(2, 1)], "p").await;
+    let unpaid = placed_id(&app, &shop, &alice, &[(2, 3)], "u").await;
+    let paid = placed_id(&app, &shop, &alice, &[(2, 1)], "p").await;
     pay(&app, &alice, &paid).await;
-    let shipped = placed(&app, &shop, &alice, &[(2, 1)], "s").await;
+    let shipped = placed_id(&app, &shop, &alice, &[(2, 1)], "s").await;
     let parts = pay(&app, &alice, &shipped).await;
-    let v = app
-        .gql(
-            Some(&shop.admin),
-            "mutation($id: ID!) { shipFulfillment(id: $id, carrier: \"EMS\", trackingNo: \"E1\") { status } }",
-            json!({ "id": parts[0] }),
-        )
-        .await;
-    assert_eq!(v["data"]["shipFulfillment"]["status"], "SHIPPED", "{v}");
+    crate::fixtures::shipped(&app, &shop.admin, &parts[0]).await;
     assert_eq!(stock_of(&app, &shop.products[2].0).await[0], 5);
 
     let ops = [
-        (
-            "cancelOrder",
-            "mutation($id: ID!) { cancelOrder(id: $id) { id status } }",
-            "id",
-            &unpaid,
-        ),
-        (
-            "demoPay",
-            "mutation($id: ID!) { demoPay(orderId: $id) { id status } }",
-            "orderId",
-            &unpaid,
-        ),
+        ("cancelOrder", CANCEL_ORDER, "id", &unpaid),
+        ("demoPay", DEMO_PAY, "orderId", &unpaid),
         (
             "payOrder",
             "mutation($id: ID!) { payOrder(id: $id) { order { id status } } }",
             "id",
             &unpaid,
         ),
-        (
-            "confirmReceipt",
-            "mutation($id: ID!) { confirmReceipt(id: $id) { id status } }",
-            "id",
-            &shipped,
-        ),
+        ("confirmReceipt", CONFIRM_RECEIPT, "id", &shipped),
         (
             "requestRefund",
             "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不想要了\") { id status } }",
@@ -487,29 +421,15 @@ async fn order_operations_refuse_bad_ids_strangers_and_anonymous() {
         "{v}"
     );
     let v = app
-        .gql(
-            Some(&alice),
-            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
-            json!({ "id": unpaid }),
-        )
+        .gql(Some(&alice), CANCEL_ORDER, json!({ "id": unpaid }))
         .await;
     assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED", "{v}");
     assert_eq!(stock_of(&app, &shop.products[2].0).await[0], 8);
     let v = app
-        .gql(
-            Some(&alice),
-            "mutation($id: ID!) { confirmReceipt(id: $id) { status } }",
-            json!({ "id": shipped }),
-        )
+        .gql(Some(&alice), CONFIRM_RECEIPT, json!({ "id": shipped }))
         .await;
     assert_eq!(v["data"]["confirmReceipt"]["status"], "COMPLETED", "{v}");
-    let v = app
-        .gql(
-            Some(&alice),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不想要了\") { status } }",
-            json!({ "id": paid }),
-        )
-        .await;
+    let v = request_refund(&app, &alice, &paid, "不想要了").await;
     assert_eq!(v["data"]["requestRefund"]["status"], "PENDING", "{v}");
 }
 
@@ -517,8 +437,8 @@ async fn order_operations_refuse_bad_ids_strangers_and_anonymous() {
 async fn the_cart_refuses_bad_quantities_and_ids() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let (buyer, _) = customer(&app, "b").await;
-    let add = "mutation($s: ID!, $q: Int!) { addToCart(skuId: $s, quantity: $q) { items { quantity sku { id } } } }";
+    let buyer = customer(&app, "b").await.token;
+    let add = ADD_TO_CART;
     for q in [0, -1, 100] {
         let v = app
             .gql(
@@ -609,9 +529,9 @@ async fn the_cart_refuses_bad_quantities_and_ids() {
 async fn order_lists_refuse_bad_pages_and_the_wrong_role() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let (buyer, _) = customer(&app, "b").await;
+    let buyer = customer(&app, "b").await.token;
     save_address(&app, &buyer).await;
-    let id = placed(&app, &shop, &buyer, &[(2, 1)], "k").await;
+    let id = placed_id(&app, &shop, &buyer, &[(2, 1)], "k").await;
     let lists = [
         (
             "myOrders",
@@ -658,26 +578,27 @@ async fn order_lists_refuse_bad_pages_and_the_wrong_role() {
 async fn admin_order_filters_select_by_customer_supplier_and_date() {
     let app = spawn_app().await;
     let shop = shop(&app, 50).await;
-    let (alice, alice_id) = customer(&app, "alice").await;
-    let (bob, bob_id) = customer(&app, "bob").await;
+    let alice = customer(&app, "alice").await;
+    let bob = customer(&app, "bob").await;
+    let (alice, alice_id, bob, bob_id) = (alice.token, alice.id, bob.token, bob.id);
     save_address(&app, &alice).await;
     save_address(&app, &bob).await;
     let (jia, yi) = (shop.supplier_ids[0].clone(), shop.supplier_ids[1].clone());
     let pause = || tokio::time::sleep(std::time::Duration::from_millis(20));
     // a: Alice, 甲 and self-operated, paid.
-    let a = placed(&app, &shop, &alice, &[(0, 1), (2, 1)], "a").await;
+    let a = placed_id(&app, &shop, &alice, &[(0, 1), (2, 1)], "a").await;
     pay(&app, &alice, &a).await;
     pause().await;
     // b: Bob, 乙, paid.
-    let b = placed(&app, &shop, &bob, &[(1, 1)], "b").await;
+    let b = placed_id(&app, &shop, &bob, &[(1, 1)], "b").await;
     pay(&app, &bob, &b).await;
     pause().await;
     // c: Alice, self-operated, paid.
-    let c = placed(&app, &shop, &alice, &[(2, 2)], "c").await;
+    let c = placed_id(&app, &shop, &alice, &[(2, 2)], "c").await;
     pay(&app, &alice, &c).await;
     pause().await;
     // d: Bob, 甲, unpaid: no fulfillment yet.
-    let d = placed(&app, &shop, &bob, &[(0, 1)], "d").await;
+    let d = placed_id(&app, &shop, &bob, &[(0, 1)], "d").await;
 
     let list =
         "query($f: OrderFilter) { orders(filter: $f, first: 100) { nodes { id createdAt } } }";
@@ -777,14 +698,14 @@ async fn admin_order_filters_select_by_customer_supplier_and_date() {
 async fn ship_fulfillment_names_bad_arguments_and_refuses_strangers() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let (buyer, _) = customer(&app, "b").await;
+    let buyer = customer(&app, "b").await.token;
     save_address(&app, &buyer).await;
-    let order = placed(&app, &shop, &buyer, &[(0, 1)], "k").await;
+    let order = placed_id(&app, &shop, &buyer, &[(0, 1)], "k").await;
     let parts = pay(&app, &buyer, &order).await;
     assert_eq!(parts.len(), 1);
     let part = &parts[0];
     let (jia, yi) = (&shop.supplier_tokens[0], &shop.supplier_tokens[1]);
-    let ship = "mutation($id: ID!, $c: String!, $t: String!) { shipFulfillment(id: $id, carrier: $c, trackingNo: $t) { status carrier trackingNo } }";
+    let ship = SHIP;
     let bad = [
         (String::new(), String::from("SF1"), "carrier"),
         ("   ".into(), "SF1".into(), "carrier"),
@@ -858,7 +779,7 @@ async fn supplier_stock_sync_takes_1_to_500_items() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
     let jia = &shop.supplier_tokens[0];
-    let sync = "mutation($i: [SupplierStockInput!]!) { syncSupplierStock(items: $i) { updated unknownCodes } }";
+    let sync = SYNC_SUPPLIER_STOCK;
     let items = |n: usize| -> Value {
         (0..n)
             .map(|i| {
@@ -880,7 +801,7 @@ async fn supplier_stock_sync_takes_1_to_500_items() {
             "{n} items: stock"
         );
     }
-    let (buyer, _) = customer(&app, "b").await;
+    let buyer = customer(&app, "b").await.token;
     let v = app.gql(Some(&buyer), sync, json!({ "i": items(1) })).await;
     assert_code(&v, "FORBIDDEN", "a CUSTOMER");
     let v = app.gql(None, sync, json!({ "i": items(1) })).await;
@@ -901,8 +822,8 @@ async fn supplier_stock_sync_takes_1_to_500_items() {
 #[tokio::test]
 async fn save_address_names_each_bad_field() {
     let app = spawn_app().await;
-    let (buyer, _) = customer(&app, "b").await;
-    let (other, _) = customer(&app, "o").await;
+    let buyer = customer(&app, "b").await.token;
+    let other = customer(&app, "o").await.token;
     let save = "mutation($i: AddressInput!) { saveAddress(input: $i) { id province city district detail } }";
     let good = json!({ "name": "张三", "phone": "13800138000", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 1 号" });
     let with = |field: &str, value: Value| {

@@ -4,136 +4,26 @@
 use serde_json::{Value, json};
 
 use crate::{
-    catalogue::{create_category, create_product},
+    fixtures::{
+        ADD_TO_CART, APPROVE_REFUND, CANCEL_ORDER, DEMO_PAY, SYNC_SUPPLIER_STOCK, Shop,
+        add_to_cart, cancel, create_category, create_product, create_supplier, demo_pay, lib,
+        link_sku, new_buyer, order_of, paid_order, place, placed, refund_requested, request_refund,
+        save_address, set_status, ship, shipped, shop, status_of, stock_of, text,
+    },
     helpers::{TestApp, error_code, spawn_app, spawn_app_with},
 };
-
-pub const ORDER_FIELDS: &str = "id orderNo status itemsFen memberDiscountFen shippingFen totalFen payableFen paidFen balancePaidFen lines { title quantity unitPriceFen specs { value } } fulfillments { id status supplier { name } lines { title } }";
-
-pub async fn save_address(app: &TestApp, token: &str) -> String {
-    let v = app
-        .gql(
-            Some(token),
-            "mutation($i: AddressInput!) { saveAddress(input: $i) { id isDefault } }",
-            json!({ "i": { "name": "张三", "phone": "13800138000", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 1 号" } }),
-        )
-        .await;
-    assert_eq!(v["data"]["saveAddress"]["isDefault"], true, "{v}");
-    v["data"]["saveAddress"]["id"].as_str().unwrap().to_string()
-}
-
-pub async fn place(app: &TestApp, token: &str, items: Value, key: &str) -> Value {
-    app.gql(
-        Some(token),
-        &format!("mutation($i: OrderInput!, $k: String!) {{ placeOrder(input: $i, idempotencyKey: $k) {{ order {{ {ORDER_FIELDS} }} wechatPayParams {{ appId package signType paySign timeStamp nonceStr }} }} }}"),
-        json!({ "i": { "items": items }, "k": key }),
-    )
-    .await
-}
-
-pub async fn stock_of(app: &TestApp, product: &str) -> Vec<i64> {
-    let v = app
-        .gql(
-            None,
-            "query($id: ID!) { product(id: $id) { skus { stock } salesCount } }",
-            json!({ "id": product }),
-        )
-        .await;
-    v["data"]["product"]["skus"]
-        .as_array()
-        .map(|s| s.iter().map(|k| k["stock"].as_i64().unwrap()).collect())
-        .unwrap_or_default()
-}
-
-pub struct Shop {
-    pub admin: String,
-    /// (product id, sku ids)
-    pub products: Vec<(String, Vec<String>)>,
-    /// Suppliers 甲 and 乙.
-    pub supplier_ids: Vec<String>,
-    pub supplier_tokens: Vec<String>,
-}
-
-/// Three products with `stock` units each: one per supplier 甲 and 乙, one
-/// self-operated; prices 3000, 2500, 1000.
-pub async fn shop(app: &TestApp, stock: i64) -> Shop {
-    let admin = app.admin_token().await;
-    let cat = create_category(app, &admin, "c", None).await;
-    let mut products = Vec::new();
-    for (title, price) in [("甲供商品", 3000), ("乙供商品", 2500), ("自营商品", 1000)] {
-        let p = create_product(app, &admin, &cat, title, &[price]).await;
-        let sku = p["skus"][0]["id"].as_str().unwrap().to_string();
-        app.gql(
-            Some(&admin),
-            "mutation($s: ID!, $n: Int!) { setSkuStock(skuId: $s, stock: $n) { id } }",
-            json!({ "s": sku, "n": stock }),
-        )
-        .await;
-        products.push((p["id"].as_str().unwrap().to_string(), vec![sku]));
-    }
-    let (mut supplier_ids, mut supplier_tokens) = (Vec::new(), Vec::new());
-    for (i, name) in ["甲", "乙"].iter().enumerate() {
-        let v = app.gql(Some(&admin), "mutation($n: String!) { createSupplier(input: {name: $n}) { apiKey supplier { id } } }", json!({ "n": name })).await;
-        let key = v["data"]["createSupplier"]["apiKey"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let sid = v["data"]["createSupplier"]["supplier"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        supplier_ids.push(sid.clone());
-        app.gql(
-            Some(&admin),
-            "mutation($s: ID!, $i: SupplierLinkInput!) { linkSkuToSupplier(skuId: $s, input: $i) { id } }",
-            json!({ "s": products[i].1[0], "i": { "supplierId": sid, "supplierSkuCode": format!("{name}-1"), "costFen": 1000 + i as i64, "dropShip": true } }),
-        )
-        .await;
-        let v = app
-            .gql(
-                None,
-                "mutation($k: String!) { supplierLogin(apiKey: $k) { accessToken } }",
-                json!({ "k": key }),
-            )
-            .await;
-        supplier_tokens.push(
-            v["data"]["supplierLogin"]["accessToken"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-    }
-    Shop {
-        admin,
-        products,
-        supplier_ids,
-        supplier_tokens,
-    }
-}
 
 #[tokio::test]
 async fn cart_to_receipt_with_two_suppliers() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let buyer = app.customer_token("buyer").await;
-    save_address(&app, &buyer).await;
+    let buyer = new_buyer(&app, "buyer").await;
 
     // Cart: add, add again (quantities add up), update, remove.
-    let sku = |i: usize| shop.products[i].1[0].clone();
-    for i in 0..3 {
-        app.gql(
-            Some(&buyer),
-            "mutation($s: ID!) { addToCart(skuId: $s, quantity: 1) { items { quantity } } }",
-            json!({ "s": sku(i) }),
-        )
-        .await;
+    let sku = |i: usize| shop.sku(i).to_string();
+    for i in [0, 1, 2, 0] {
+        add_to_cart(&app, &buyer, &sku(i), 1).await;
     }
-    app.gql(
-        Some(&buyer),
-        "mutation($s: ID!) { addToCart(skuId: $s, quantity: 1) { items { quantity } } }",
-        json!({ "s": sku(0) }),
-    )
-    .await;
     let v = app.gql(Some(&buyer), "mutation($s: ID!) { updateCartItem(skuId: $s, quantity: 3) { items { quantity sku { id } available product { title } } } }", json!({ "s": sku(2) })).await;
     let items = v["data"]["updateCartItem"]["items"]
         .as_array()
@@ -189,11 +79,7 @@ async fn cart_to_receipt_with_two_suppliers() {
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![8]);
 
     let v = app
-        .gql(
-            Some(&buyer),
-            &format!("mutation($id: ID!) {{ demoPay(orderId: $id) {{ {ORDER_FIELDS} }} }}"),
-            json!({ "id": order["id"] }),
-        )
+        .gql(Some(&buyer), DEMO_PAY, json!({ "id": order["id"] }))
         .await;
     let paid = &v["data"]["demoPay"];
     assert_eq!(paid["status"], "PAID", "{v}");
@@ -231,49 +117,31 @@ async fn cart_to_receipt_with_two_suppliers() {
         fulfillment_ids.push(f["id"].as_str().unwrap().to_string());
     }
     // Supplier B cannot ship A's fulfillment.
-    let ship = "mutation($id: ID!) { shipFulfillment(id: $id, carrier: \"顺丰\", trackingNo: \"SF123\") { status trackingNo } }";
-    let v = app
-        .gql(
-            Some(&shop.supplier_tokens[1]),
-            ship,
-            json!({ "id": fulfillment_ids[0] }),
-        )
-        .await;
+    let id = |i: usize| json!(fulfillment_ids[i]);
+    let v = ship(&app, &shop.supplier_tokens[1], &id(0)).await;
     assert_eq!(error_code(&v), "NOT_FOUND");
-    for (token, id) in shop.supplier_tokens.iter().zip(&fulfillment_ids) {
-        let v = app.gql(Some(token), ship, json!({ "id": id })).await;
+    for (i, token) in shop.supplier_tokens.iter().enumerate() {
+        let v = ship(&app, token, &id(i)).await;
         assert_eq!(v["data"]["shipFulfillment"]["status"], "SHIPPED", "{v}");
     }
-    let v = app
-        .gql(
-            Some(token_of(&shop)),
-            ship,
-            json!({ "id": fulfillment_ids[0] }),
-        )
-        .await;
+    let v = ship(&app, &shop.supplier_tokens[0], &id(0)).await;
     assert_eq!(error_code(&v), "CONFLICT", "already shipped");
-    let q = format!("query($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}");
-    let v = app
-        .gql(Some(&buyer), &q, json!({ "id": order["id"] }))
-        .await;
+    let now = order_of(&app, &buyer, &order["id"]).await;
     assert_eq!(
-        v["data"]["order"]["status"], "PAID",
+        now["status"], "PAID",
         "the self-operated part has not shipped yet"
     );
     // ADMIN ships the self-operated part; then the order is SHIPPED.
-    let own = v["data"]["order"]["fulfillments"]
+    let own = now["fulfillments"]
         .as_array()
         .unwrap()
         .iter()
         .find(|f| f["supplier"].is_null())
         .unwrap()["id"]
         .clone();
-    let v = app.gql(Some(&shop.admin), ship, json!({ "id": own })).await;
+    let v = ship(&app, &shop.admin, &own).await;
     assert_eq!(v["data"]["shipFulfillment"]["status"], "SHIPPED", "{v}");
-    let v = app
-        .gql(Some(&buyer), &q, json!({ "id": order["id"] }))
-        .await;
-    assert_eq!(v["data"]["order"]["status"], "SHIPPED");
+    assert_eq!(status_of(&app, &buyer, &order["id"]).await, "SHIPPED");
 
     let v = app
         .gql(
@@ -284,11 +152,7 @@ async fn cart_to_receipt_with_two_suppliers() {
         .await;
     assert_eq!(v["data"]["confirmReceipt"]["status"], "COMPLETED", "{v}");
     let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
-            json!({ "id": order["id"] }),
-        )
+        .gql(Some(&buyer), CANCEL_ORDER, json!({ "id": order["id"] }))
         .await;
     assert_eq!(error_code(&v), "CONFLICT");
 
@@ -308,10 +172,6 @@ async fn cart_to_receipt_with_two_suppliers() {
     );
 }
 
-fn token_of(shop: &Shop) -> &str {
-    &shop.supplier_tokens[0]
-}
-
 #[tokio::test]
 async fn shipping_is_charged_below_the_threshold() {
     let app = spawn_app_with(&[
@@ -320,15 +180,8 @@ async fn shipping_is_charged_below_the_threshold() {
     ])
     .await;
     let shop = shop(&app, 10).await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
-    let v = place(
-        &app,
-        &buyer,
-        json!([{ "skuId": shop.products[2].1[0], "quantity": 4 }]),
-        "k",
-    )
-    .await;
+    let buyer = new_buyer(&app, "b").await;
+    let v = place(&app, &buyer, shop.items(&[(2, 4)]), "k").await;
     let o = &v["data"]["placeOrder"]["order"];
     assert_eq!(
         (
@@ -339,13 +192,7 @@ async fn shipping_is_charged_below_the_threshold() {
         (Some(4000), Some(600), Some(4600)),
         "{v}"
     );
-    let v = place(
-        &app,
-        &buyer,
-        json!([{ "skuId": shop.products[2].1[0], "quantity": 5 }]),
-        "k2",
-    )
-    .await;
+    let v = place(&app, &buyer, shop.items(&[(2, 5)]), "k2").await;
     assert_eq!(v["data"]["placeOrder"]["order"]["shippingFen"], 0);
 }
 
@@ -353,9 +200,8 @@ async fn shipping_is_charged_below_the_threshold() {
 async fn the_same_key_is_the_same_order() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
-    let items = json!([{ "skuId": shop.products[0].1[0], "quantity": 2 }]);
+    let buyer = new_buyer(&app, "b").await;
+    let items = shop.items(&[(0, 2)]);
     let first = place(&app, &buyer, items.clone(), "same").await;
     let again = place(&app, &buyer, items.clone(), "same").await;
     assert_eq!(
@@ -367,13 +213,7 @@ async fn the_same_key_is_the_same_order() {
         vec![8],
         "stock taken once"
     );
-    let other = place(
-        &app,
-        &buyer,
-        json!([{ "skuId": shop.products[0].1[0], "quantity": 3 }]),
-        "same",
-    )
-    .await;
+    let other = place(&app, &buyer, shop.items(&[(0, 3)]), "same").await;
     assert_eq!(error_code(&other), "CONFLICT");
     // Concurrent replays of a new key still make one order.
     let tries = (0..8).map(|_| place(&app, &buyer, items.clone(), "rush"));
@@ -390,8 +230,7 @@ async fn the_same_key_is_the_same_order() {
     assert_eq!(ids.len(), 1);
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![6]);
     // Another customer's identical key is another order.
-    let other_buyer = app.customer_token("c").await;
-    save_address(&app, &other_buyer).await;
+    let other_buyer = new_buyer(&app, "c").await;
     let v = place(&app, &other_buyer, items, "same").await;
     assert_ne!(
         v["data"]["placeOrder"]["order"]["id"],
@@ -405,9 +244,8 @@ async fn the_same_key_is_the_same_order() {
 async fn a_replay_returns_the_order_it_could_no_longer_place() {
     let app = spawn_app().await;
     let shop = shop(&app, 1).await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
-    let items = json!([{ "skuId": shop.products[0].1[0], "quantity": 1 }]);
+    let buyer = new_buyer(&app, "b").await;
+    let items = shop.items(&[(0, 1)]);
     let first = place(&app, &buyer, items.clone(), "last").await;
     let id = first["data"]["placeOrder"]["order"]["id"].clone();
     assert!(id.is_string(), "{first}");
@@ -420,22 +258,11 @@ async fn a_replay_returns_the_order_it_could_no_longer_place() {
         vec![0],
         "taken once"
     );
-    app.gql(
-        Some(&shop.admin),
-        "mutation($id: ID!) { setProductStatus(id: $id, status: OFF_SHELF) { status } }",
-        json!({ "id": shop.products[0].0 }),
-    )
-    .await;
+    set_status(&app, &shop.admin, &shop.products[0].0, "OFF_SHELF").await;
     let again = place(&app, &buyer, items, "last").await;
     assert_eq!(again["data"]["placeOrder"]["order"]["id"], id, "{again}");
     // Under that key, another request is still a conflict, not a stock error.
-    let other = place(
-        &app,
-        &buyer,
-        json!([{ "skuId": shop.products[1].1[0], "quantity": 1 }]),
-        "last",
-    )
-    .await;
+    let other = place(&app, &buyer, shop.items(&[(1, 1)]), "last").await;
     assert_eq!(error_code(&other), "CONFLICT");
 }
 
@@ -447,17 +274,10 @@ async fn concurrent_orders_are_each_decided_on_their_own() {
     let app = spawn_app_with(&[("ORDER_BATCH_WINDOW_MS", "400")]).await;
     let shop = shop(&app, 3).await;
     let (scarce, off_shelf) = (&shop.products[0], &shop.products[1]);
-    app.gql(
-        Some(&shop.admin),
-        "mutation($id: ID!) { setProductStatus(id: $id, status: OFF_SHELF) { status } }",
-        json!({ "id": off_shelf.0 }),
-    )
-    .await;
+    set_status(&app, &shop.admin, &off_shelf.0, "OFF_SHELF").await;
     let mut buyers = Vec::new();
     for i in 0..6 {
-        let t = app.customer_token(&format!("mix{i}")).await;
-        save_address(&app, &t).await;
-        buyers.push(t);
+        buyers.push(new_buyer(&app, &format!("mix{i}")).await);
     }
     let homeless = app.customer_token("homeless").await;
     let one = |sku: &str| json!([{ "skuId": sku, "quantity": 1 }]);
@@ -527,10 +347,8 @@ async fn concurrent_orders_are_each_decided_on_their_own() {
 async fn a_replay_in_a_batch_takes_no_stock() {
     let app = spawn_app_with(&[("ORDER_BATCH_WINDOW_MS", "400")]).await;
     let shop = shop(&app, 2).await;
-    let (a, b) = (app.customer_token("a").await, app.customer_token("b").await);
-    save_address(&app, &a).await;
-    save_address(&app, &b).await;
-    let items = json!([{ "skuId": shop.products[0].1[0], "quantity": 1 }]);
+    let (a, b) = (new_buyer(&app, "a").await, new_buyer(&app, "b").await);
+    let items = shop.items(&[(0, 1)]);
     let first = place(&app, &a, items.clone(), "k1").await;
     let first_id = first["data"]["placeOrder"]["order"]["id"].clone();
     assert!(first_id.is_string(), "{first}");
@@ -556,9 +374,7 @@ async fn thirty_buyers_five_units_five_orders() {
     let sku = shop.products[0].1[0].clone();
     let mut buyers = Vec::new();
     for i in 0..30 {
-        let t = app.customer_token(&format!("rush{i}")).await;
-        save_address(&app, &t).await;
-        buyers.push(t);
+        buyers.push(new_buyer(&app, &format!("rush{i}")).await);
     }
     let keys: Vec<String> = (0..30).map(|i| format!("k{i}")).collect();
     let attempts = buyers
@@ -588,14 +404,12 @@ async fn thirty_buyers_five_units_five_orders() {
 async fn cancelling_and_timing_out_give_stock_back_once() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
-    let item = |q| json!([{ "skuId": shop.products[0].1[0], "quantity": q }]);
-    let a = place(&app, &buyer, item(3), "a").await["data"]["placeOrder"]["order"]["id"].clone();
+    let buyer = new_buyer(&app, "b").await;
+    let item = |q| shop.items(&[(0, q)]);
+    let a = placed(&app, &buyer, item(3), "a").await["id"].clone();
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![7]);
-    let cancel = "mutation($id: ID!) { cancelOrder(id: $id) { status } }";
     let results = futures_util::future::join_all(
-        (0..5).map(|_| app.gql(Some(&buyer), cancel, json!({ "id": a }))),
+        (0..5).map(|_| app.gql(Some(&buyer), CANCEL_ORDER, json!({ "id": a }))),
     )
     .await;
     assert_eq!(
@@ -611,67 +425,35 @@ async fn cancelling_and_timing_out_give_stock_back_once() {
         vec![10],
         "given back exactly once"
     );
-    let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($id: ID!) { demoPay(orderId: $id) { status } }",
-            json!({ "id": a }),
-        )
-        .await;
+    let v = app.gql(Some(&buyer), DEMO_PAY, json!({ "id": a })).await;
     assert_eq!(error_code(&v), "CONFLICT");
 
     // Time-out: the job cancels what is due, from any number of instances at once.
-    let b = place(&app, &buyer, item(4), "b").await["data"]["placeOrder"]["order"]["id"].clone();
+    let b = placed(&app, &buyer, item(4), "b").await["id"].clone();
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![6]);
     let now = chrono::Utc::now();
     assert_eq!(
-        siyu::modules::order::service::expire_unpaid(&app.state, now)
-            .await
-            .unwrap(),
+        lib::expire_unpaid(&app.state, now).await.unwrap(),
         0,
         "not due yet"
     );
     let later = now + chrono::Duration::minutes(31);
-    let runs = futures_util::future::join_all(
-        (0..4).map(|_| siyu::modules::order::service::expire_unpaid(&app.state, later)),
-    )
-    .await;
+    let runs =
+        futures_util::future::join_all((0..4).map(|_| lib::expire_unpaid(&app.state, later))).await;
     assert_eq!(runs.iter().map(|r| *r.as_ref().unwrap()).sum::<usize>(), 1);
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![10]);
-    let v = app
-        .gql(
-            Some(&buyer),
-            "query($id: ID!) { order(id: $id) { status } }",
-            json!({ "id": b }),
-        )
-        .await;
-    assert_eq!(v["data"]["order"]["status"], "CANCELLED");
+    assert_eq!(status_of(&app, &buyer, &b).await, "CANCELLED");
 }
 
 #[tokio::test]
 async fn shipped_orders_complete_by_themselves() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
-    let v = place(
-        &app,
-        &buyer,
-        json!([{ "skuId": shop.products[2].1[0], "quantity": 1 }]),
-        "k",
-    )
-    .await;
-    let id = v["data"]["placeOrder"]["order"]["id"].clone();
-    let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($id: ID!) { demoPay(orderId: $id) { fulfillments { id } } }",
-            json!({ "id": id }),
-        )
-        .await;
-    let f = v["data"]["demoPay"]["fulfillments"][0]["id"].clone();
-    app.gql(Some(&shop.admin), "mutation($id: ID!) { shipFulfillment(id: $id, carrier: \"EMS\", trackingNo: \"E1\") { id } }", json!({ "id": f })).await;
-    let svc = siyu::modules::order::service::auto_complete;
+    let buyer = new_buyer(&app, "b").await;
+    let paid = paid_order(&app, &buyer, shop.items(&[(2, 1)]), "k").await;
+    let id = paid["id"].clone();
+    shipped(&app, &shop.admin, &paid["fulfillments"][0]["id"]).await;
+    let svc = lib::auto_complete;
     assert_eq!(svc(&app.state, chrono::Utc::now()).await.unwrap(), 0);
     assert_eq!(
         svc(&app.state, chrono::Utc::now() + chrono::Duration::days(11))
@@ -679,74 +461,49 @@ async fn shipped_orders_complete_by_themselves() {
             .unwrap(),
         1
     );
-    let v = app
-        .gql(
-            Some(&buyer),
-            "query($id: ID!) { order(id: $id) { status } }",
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(v["data"]["order"]["status"], "COMPLETED");
+    assert_eq!(status_of(&app, &buyer, &id).await, "COMPLETED");
 }
 
 #[tokio::test]
 async fn refunds_return_money_and_unshipped_stock() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
-    let v = place(
-        &app,
-        &buyer,
-        json!([{ "skuId": shop.products[0].1[0], "quantity": 2 }]),
-        "k",
-    )
-    .await;
-    let id = v["data"]["placeOrder"]["order"]["id"].clone();
-    let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不想要了\") { id } }",
-            json!({ "id": id }),
-        )
-        .await;
+    let buyer = new_buyer(&app, "b").await;
+    let id = placed(&app, &buyer, shop.items(&[(0, 2)]), "k").await["id"].clone();
+    let v = request_refund(&app, &buyer, &id, "不想要了").await;
     assert_eq!(
         error_code(&v),
         "CONFLICT",
         "nothing to refund before payment"
     );
-    app.gql(
-        Some(&buyer),
-        "mutation($id: ID!) { demoPay(orderId: $id) { status } }",
-        json!({ "id": id }),
-    )
-    .await;
-    let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"\") { id } }",
-            json!({ "id": id }),
-        )
-        .await;
+    demo_pay(&app, &buyer, &id).await;
+    let v = request_refund(&app, &buyer, &id, "").await;
     assert_eq!(v["errors"][0]["extensions"]["field"], "reason");
-    let v = app.gql(Some(&buyer), "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不想要了\") { id status amountFen order { status } } }", json!({ "id": id })).await;
+    let v = request_refund(&app, &buyer, &id, "不想要了").await;
     let refund = &v["data"]["requestRefund"];
     assert_eq!(refund["status"], "PENDING", "{v}");
     assert_eq!(refund["amountFen"], 6800);
     assert_eq!(refund["order"]["status"], "REFUNDING");
-    let approve = "mutation($id: ID!) { approveRefund(refundId: $id) { status order { status } } }";
     let v = app
-        .gql(Some(&buyer), approve, json!({ "id": refund["id"] }))
+        .gql(Some(&buyer), APPROVE_REFUND, json!({ "id": refund["id"] }))
         .await;
     assert_eq!(error_code(&v), "FORBIDDEN");
     let v = app
-        .gql(Some(&shop.admin), approve, json!({ "id": refund["id"] }))
+        .gql(
+            Some(&shop.admin),
+            APPROVE_REFUND,
+            json!({ "id": refund["id"] }),
+        )
         .await;
     assert_eq!(v["data"]["approveRefund"]["status"], "REFUNDED", "{v}");
     assert_eq!(v["data"]["approveRefund"]["order"]["status"], "REFUNDED");
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![10]);
     let v = app
-        .gql(Some(&shop.admin), approve, json!({ "id": refund["id"] }))
+        .gql(
+            Some(&shop.admin),
+            APPROVE_REFUND,
+            json!({ "id": refund["id"] }),
+        )
         .await;
     assert_eq!(error_code(&v), "CONFLICT");
 }
@@ -758,14 +515,7 @@ async fn orders_are_private() {
     let alice = app.customer_token("alice").await;
     let bob = app.customer_token("bob").await;
     save_address(&app, &alice).await;
-    let v = place(
-        &app,
-        &alice,
-        json!([{ "skuId": shop.products[2].1[0], "quantity": 1 }]),
-        "k",
-    )
-    .await;
-    let id = v["data"]["placeOrder"]["order"]["id"].clone();
+    let id = placed(&app, &alice, shop.items(&[(2, 1)]), "k").await["id"].clone();
     let q = "query($id: ID!) { order(id: $id) { id totalFen } }";
     assert!(app.gql(Some(&bob), q, json!({ "id": id })).await["data"]["order"].is_null());
     assert_eq!(
@@ -776,18 +526,9 @@ async fn orders_are_private() {
         error_code(&app.gql(None, q, json!({ "id": id })).await),
         "UNAUTHENTICATED"
     );
-    for who in [&bob, &alice] {
-        let v = app
-            .gql(
-                Some(who),
-                "mutation($id: ID!) { cancelOrder(id: $id) { id } }",
-                json!({ "id": id }),
-            )
-            .await;
-        if who == &bob {
-            assert_eq!(error_code(&v), "NOT_FOUND", "never someone else's order");
-        }
-    }
+    let v = app.gql(Some(&bob), CANCEL_ORDER, json!({ "id": id })).await;
+    assert_eq!(error_code(&v), "NOT_FOUND", "never someone else's order");
+    cancel(&app, &alice, &id).await;
     let v = app
         .gql(Some(&bob), "{ myOrders { nodes { id } } }", json!({}))
         .await;
@@ -839,23 +580,11 @@ async fn orders_are_private() {
 async fn order_history_pages_newest_first() {
     let app = spawn_app().await;
     let shop = shop(&app, 50).await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
+    let buyer = new_buyer(&app, "b").await;
     let mut ids = Vec::new();
     for i in 0..7 {
-        let v = place(
-            &app,
-            &buyer,
-            json!([{ "skuId": shop.products[2].1[0], "quantity": 1 }]),
-            &format!("k{i}"),
-        )
-        .await;
-        ids.push(
-            v["data"]["placeOrder"]["order"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        let order = placed(&app, &buyer, shop.items(&[(2, 1)]), &format!("k{i}")).await;
+        ids.push(text(&order["id"]));
     }
     ids.reverse();
     let mut seen = Vec::new();
@@ -920,42 +649,22 @@ async fn bad_order_input_is_named() {
     assert_eq!(error_code(&v), "NOT_FOUND");
     let v = place(&app, &buyer, json!([{ "skuId": sku, "quantity": 11 }]), "k").await;
     assert_eq!(error_code(&v), "OUT_OF_STOCK");
-    app.gql(
-        Some(&shop.admin),
-        "mutation($id: ID!) { setProductStatus(id: $id, status: OFF_SHELF) { id } }",
-        json!({ "id": shop.products[0].0 }),
-    )
-    .await;
+    set_status(&app, &shop.admin, &shop.products[0].0, "OFF_SHELF").await;
     let v = place(&app, &buyer, json!([{ "skuId": sku, "quantity": 1 }]), "k").await;
     assert_eq!(
         v["errors"][0]["extensions"]["field"], "items[0].skuId",
         "off shelf: {v}"
     );
-    let v = place(
-        &app,
-        &buyer,
-        json!([{ "skuId": shop.products[1].1[0], "quantity": 1 }]),
-        "",
-    )
-    .await;
+    let v = place(&app, &buyer, shop.items(&[(1, 1)]), "").await;
     assert_eq!(v["errors"][0]["extensions"]["field"], "idempotencyKey");
     // An off-shelf SKU stays in the cart, flagged.
-    app.gql(
-        Some(&buyer),
-        "mutation($s: ID!) { addToCart(skuId: $s, quantity: 1) { items { quantity } } }",
-        json!({ "s": sku }),
-    )
-    .await;
+    add_to_cart(&app, &buyer, &sku, 1).await;
     let v = app
         .gql(Some(&buyer), "{ cart { items { available } } }", json!({}))
         .await;
     assert_eq!(v["data"]["cart"]["items"][0]["available"], false);
     let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($s: ID!) { addToCart(skuId: $s, quantity: 100) { items { quantity } } }",
-            json!({ "s": sku }),
-        )
+        .gql(Some(&buyer), ADD_TO_CART, json!({ "s": sku, "q": 100 }))
         .await;
     assert_eq!(v["errors"][0]["extensions"]["field"], "quantity");
     let v = app
@@ -988,7 +697,7 @@ async fn bad_order_input_is_named() {
 async fn suppliers_sync_their_own_stock() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let sync = "mutation($i: [SupplierStockInput!]!) { syncSupplierStock(items: $i) { updated unknownCodes } }";
+    let sync = SYNC_SUPPLIER_STOCK;
     let v = app
         .gql(Some(&shop.supplier_tokens[0]), sync, json!({ "i": [{ "supplierSkuCode": "甲-1", "stock": 77, "costFen": 999 }, { "supplierSkuCode": "乙-1", "stock": 1 }, { "supplierSkuCode": "nope", "stock": 1 }] }))
         .await;
@@ -1040,30 +749,19 @@ async fn suppliers_hear_of_new_fulfillments_signed_and_retried() {
     let cat = create_category(&app, &admin, "c", None).await;
     let p = create_product(&app, &admin, &cat, "代发", &[5000]).await;
     let own = create_product(&app, &admin, &cat, "自营", &[5000]).await;
-    let v = app
-        .gql(Some(&admin), "mutation($u: String!) { createSupplier(input: {name: \"甲\", webhookUrl: $u}) { webhookSecret supplier { id } } }", json!({ "u": format!("{}/hook", hook.uri()) }))
-        .await;
-    let secret = v["data"]["createSupplier"]["webhookSecret"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let sid = v["data"]["createSupplier"]["supplier"]["id"].clone();
-    app.gql(
-        Some(&admin),
-        "mutation($s: ID!, $i: SupplierLinkInput!) { linkSkuToSupplier(skuId: $s, input: $i) { id } }",
-        json!({ "s": p["skus"][0]["id"], "i": { "supplierId": sid, "supplierSkuCode": "JIA-9", "costFen": 3000, "dropShip": true } }),
+    let supplier = create_supplier(
+        &app,
+        &admin,
+        json!({ "name": "甲", "webhookUrl": format!("{}/hook", hook.uri()) }),
     )
     .await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
-    let v = place(&app, &buyer, json!([{ "skuId": p["skus"][0]["id"], "quantity": 2 }, { "skuId": own["skus"][0]["id"], "quantity": 1 }]), "k").await;
-    let id = v["data"]["placeOrder"]["order"]["id"].clone();
-    let v = app.gql(Some(&buyer), "mutation($id: ID!) { demoPay(orderId: $id) { orderNo fulfillments { id supplier { id } } } }", json!({ "id": id })).await;
-    let order_no = v["data"]["demoPay"]["orderNo"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let fid: i64 = v["data"]["demoPay"]["fulfillments"]
+    let secret = text(&supplier["webhookSecret"]);
+    let sid = supplier["supplier"]["id"].clone();
+    link_sku(&app, &admin, &p["skus"][0]["id"], &sid, "JIA-9", 3000).await;
+    let buyer = new_buyer(&app, "b").await;
+    let paid = paid_order(&app, &buyer, json!([{ "skuId": p["skus"][0]["id"], "quantity": 2 }, { "skuId": own["skus"][0]["id"], "quantity": 1 }]), "k").await;
+    let order_no = text(&paid["orderNo"]);
+    let fid: i64 = paid["fulfillments"]
         .as_array()
         .unwrap()
         .iter()
@@ -1075,7 +773,7 @@ async fn suppliers_hear_of_new_fulfillments_signed_and_retried() {
         .unwrap();
 
     // The first attempt goes out right after payment, and fails (HTTP 500).
-    let webhook = siyu::modules::supplier::webhook::deliveries_of;
+    let webhook = lib::deliveries_of;
     let mut attempts = 0;
     for _ in 0..50 {
         attempts = webhook(&app.state, fid)
@@ -1092,19 +790,11 @@ async fn suppliers_hear_of_new_fulfillments_signed_and_retried() {
     assert_eq!(attempts, 1);
     // Nothing is due before the back-off; after it, the retry succeeds.
     let now = chrono::Utc::now();
+    assert_eq!(lib::deliver_due(&app.state, now).await.unwrap(), 0);
     assert_eq!(
-        siyu::modules::supplier::webhook::deliver_due(&app.state, now)
+        lib::deliver_due(&app.state, now + chrono::Duration::minutes(2))
             .await
             .unwrap(),
-        0
-    );
-    assert_eq!(
-        siyu::modules::supplier::webhook::deliver_due(
-            &app.state,
-            now + chrono::Duration::minutes(2)
-        )
-        .await
-        .unwrap(),
         1
     );
     let deliveries = webhook(&app.state, fid).await.unwrap();
@@ -1166,30 +856,9 @@ async fn suppliers_hear_of_new_fulfillments_signed_and_retried() {
 async fn a_rejected_refund_puts_the_order_back() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
-    let v = place(
-        &app,
-        &buyer,
-        json!([{ "skuId": shop.products[2].1[0], "quantity": 1 }]),
-        "k",
-    )
-    .await;
-    let id = v["data"]["placeOrder"]["order"]["id"].clone();
-    app.gql(
-        Some(&buyer),
-        "mutation($id: ID!) { demoPay(orderId: $id) { status } }",
-        json!({ "id": id }),
-    )
-    .await;
-    let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"想退\") { id } }",
-            json!({ "id": id }),
-        )
-        .await;
-    let refund = v["data"]["requestRefund"]["id"].clone();
+    let buyer = new_buyer(&app, "b").await;
+    let id = paid_order(&app, &buyer, shop.items(&[(2, 1)]), "k").await["id"].clone();
+    let refund = refund_requested(&app, &buyer, &id).await["id"].clone();
     let reject = "mutation($id: ID!) { rejectRefund(refundId: $id, note: \"已发货\") { status order { status } } }";
     assert_eq!(
         error_code(&app.gql(Some(&buyer), reject, json!({ "id": refund })).await),
@@ -1208,11 +877,7 @@ async fn a_rejected_refund_puts_the_order_back() {
         "CONFLICT"
     );
     let v = app
-        .gql(
-            Some(&shop.admin),
-            "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
-            json!({ "id": refund }),
-        )
+        .gql(Some(&shop.admin), APPROVE_REFUND, json!({ "id": refund }))
         .await;
     assert_eq!(
         error_code(&v),
@@ -1220,41 +885,21 @@ async fn a_rejected_refund_puts_the_order_back() {
         "a rejected refund cannot be approved"
     );
     // The buyer may ask again.
-    let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"再想退\") { status } }",
-            json!({ "id": id }),
-        )
-        .await;
+    let v = request_refund(&app, &buyer, &id, "再想退").await;
     assert_eq!(v["data"]["requestRefund"]["status"], "PENDING", "{v}");
 }
 
-/// Places and pays an order of one unit of each given product (index into
-/// `shop.products`, quantity); returns its id and its fulfillments by
-/// supplier name ("" for self-operated).
-async fn paid_order(
+/// Places and pays an order of (product index, quantity) lines; returns its
+/// id and its fulfillments by supplier name ("" for self-operated).
+async fn paid_in_parts(
     app: &TestApp,
     shop: &Shop,
     buyer: &str,
     items: &[(usize, i64)],
     key: &str,
 ) -> (Value, std::collections::HashMap<String, Value>) {
-    let items: Vec<Value> = items
-        .iter()
-        .map(|(p, q)| json!({ "skuId": shop.products[*p].1[0], "quantity": q }))
-        .collect();
-    let v = place(app, buyer, json!(items), key).await;
-    let id = v["data"]["placeOrder"]["order"]["id"].clone();
-    let v = app
-        .gql(
-            Some(buyer),
-            "mutation($id: ID!) { demoPay(orderId: $id) { status fulfillments { id supplier { name } } } }",
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(v["data"]["demoPay"]["status"], "PAID", "{v}");
-    let parts = v["data"]["demoPay"]["fulfillments"]
+    let paid = paid_order(app, buyer, shop.items(items), key).await;
+    let parts = paid["fulfillments"]
         .as_array()
         .unwrap()
         .iter()
@@ -1263,45 +908,26 @@ async fn paid_order(
             (name, f["id"].clone())
         })
         .collect();
-    (id, parts)
+    (paid["id"].clone(), parts)
 }
-
-const SHIP: &str = "mutation($id: ID!) { shipFulfillment(id: $id, carrier: \"SF\", trackingNo: \"SF1\") { status } }";
 
 #[tokio::test]
 async fn a_refund_calls_off_the_parts_not_yet_shipped() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
     let (supplier_a, supplier_b) = (&shop.supplier_tokens[0], &shop.supplier_tokens[1]);
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
-    let (id, parts) = paid_order(&app, &shop, &buyer, &[(0, 2), (1, 1)], "k").await;
-    let v = app
-        .gql(Some(supplier_a), SHIP, json!({ "id": parts["甲"] }))
-        .await;
-    assert_eq!(v["data"]["shipFulfillment"]["status"], "SHIPPED", "{v}");
-    let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不要了\") { id } }",
-            json!({ "id": id }),
-        )
-        .await;
-    let refund = v["data"]["requestRefund"]["id"].clone();
-    let v = app
-        .gql(Some(supplier_b), SHIP, json!({ "id": parts["乙"] }))
-        .await;
+    let buyer = new_buyer(&app, "b").await;
+    let (id, parts) = paid_in_parts(&app, &shop, &buyer, &[(0, 2), (1, 1)], "k").await;
+    shipped(&app, supplier_a, &parts["甲"]).await;
+    let refund = refund_requested(&app, &buyer, &id).await["id"].clone();
+    let v = ship(&app, supplier_b, &parts["乙"]).await;
     assert_eq!(
         error_code(&v),
         "CONFLICT",
         "nothing ships while a refund is asked for: {v}"
     );
     let v = app
-        .gql(
-            Some(&shop.admin),
-            "mutation($id: ID!) { approveRefund(refundId: $id) { status order { status } } }",
-            json!({ "id": refund }),
-        )
+        .gql(Some(&shop.admin), APPROVE_REFUND, json!({ "id": refund }))
         .await;
     assert_eq!(
         v["data"]["approveRefund"]["order"]["status"], "REFUNDED",
@@ -1338,9 +964,7 @@ async fn a_refund_calls_off_the_parts_not_yet_shipped() {
         )
         .await;
     assert_eq!(v["data"]["supplierFulfillments"]["nodes"], json!([]));
-    let v = app
-        .gql(Some(supplier_b), SHIP, json!({ "id": parts["乙"] }))
-        .await;
+    let v = ship(&app, supplier_b, &parts["乙"]).await;
     assert_eq!(error_code(&v), "CONFLICT");
 }
 
@@ -1348,33 +972,21 @@ async fn a_refund_calls_off_the_parts_not_yet_shipped() {
 async fn the_last_parts_shipped_at_once_ship_the_order() {
     let app = spawn_app().await;
     let shop = shop(&app, 50).await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
+    let buyer = new_buyer(&app, "b").await;
     for round in 0..5 {
         let (id, parts) =
-            paid_order(&app, &shop, &buyer, &[(0, 1), (1, 1)], &format!("k{round}")).await;
+            paid_in_parts(&app, &shop, &buyer, &[(0, 1), (1, 1)], &format!("k{round}")).await;
         let (a, b) = tokio::join!(
-            app.gql(
-                Some(&shop.supplier_tokens[0]),
-                SHIP,
-                json!({ "id": parts["甲"] })
-            ),
-            app.gql(
-                Some(&shop.supplier_tokens[1]),
-                SHIP,
-                json!({ "id": parts["乙"] })
-            ),
+            ship(&app, &shop.supplier_tokens[0], &parts["甲"]),
+            ship(&app, &shop.supplier_tokens[1], &parts["乙"]),
         );
         assert_eq!(a["data"]["shipFulfillment"]["status"], "SHIPPED", "{a}");
         assert_eq!(b["data"]["shipFulfillment"]["status"], "SHIPPED", "{b}");
-        let v = app
-            .gql(
-                Some(&buyer),
-                "query($id: ID!) { order(id: $id) { status } }",
-                json!({ "id": id }),
-            )
-            .await;
-        assert_eq!(v["data"]["order"]["status"], "SHIPPED", "round {round}");
+        assert_eq!(
+            status_of(&app, &buyer, &id).await,
+            "SHIPPED",
+            "round {round}"
+        );
     }
 }
 
@@ -1491,23 +1103,13 @@ async fn two_first_addresses_saved_at_once_leave_one_default() {
 async fn a_supplier_stock_sync_leaves_out_what_unpaid_orders_hold() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
-    let buyer = app.customer_token("b").await;
-    save_address(&app, &buyer).await;
-    let sku = &shop.products[0].1[0];
-    let v = place(
-        &app,
-        &buyer,
-        json!([{ "skuId": sku, "quantity": 3 }]),
-        "unpaid",
-    )
-    .await;
-    let unpaid = v["data"]["placeOrder"]["order"]["id"].clone();
-    let (paid, _) = paid_order(&app, &shop, &buyer, &[(0, 2)], "paid").await;
-    assert!(!paid.is_null());
+    let buyer = new_buyer(&app, "b").await;
+    let unpaid = placed(&app, &buyer, shop.items(&[(0, 3)]), "unpaid").await["id"].clone();
+    paid_order(&app, &buyer, shop.items(&[(0, 2)]), "paid").await;
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![5]);
     // The supplier counts 20 it can ship (the paid order's part is its own
     // business); the unpaid order's 3 are not for sale again.
-    let sync = "mutation($i: [SupplierStockInput!]!) { syncSupplierStock(items: $i) { updated } }";
+    let sync = SYNC_SUPPLIER_STOCK;
     let v = app
         .gql(
             Some(&shop.supplier_tokens[0]),
@@ -1518,28 +1120,17 @@ async fn a_supplier_stock_sync_leaves_out_what_unpaid_orders_hold() {
     assert_eq!(v["data"]["syncSupplierStock"]["updated"], 1, "{v}");
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![17]);
     // Cancelled, the unpaid order gives its 3 back: 20 again, never 23.
-    let v = app
-        .gql(
-            Some(&buyer),
-            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
-            json!({ "id": unpaid }),
-        )
-        .await;
-    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED", "{v}");
+    cancel(&app, &buyer, &unpaid).await;
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![20]);
     // A count below what unpaid orders hold sets no negative stock.
-    place(
-        &app,
-        &buyer,
-        json!([{ "skuId": sku, "quantity": 5 }]),
-        "again",
-    )
-    .await;
-    app.gql(
-        Some(&shop.supplier_tokens[0]),
-        sync,
-        json!({ "i": [{ "supplierSkuCode": "甲-1", "stock": 2 }] }),
-    )
-    .await;
+    placed(&app, &buyer, shop.items(&[(0, 5)]), "again").await;
+    let data = app
+        .gql_ok(
+            Some(&shop.supplier_tokens[0]),
+            sync,
+            json!({ "i": [{ "supplierSkuCode": "甲-1", "stock": 2 }] }),
+        )
+        .await;
+    assert_eq!(data["syncSupplierStock"]["updated"], 1, "{data}");
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![0]);
 }

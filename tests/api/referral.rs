@@ -3,34 +3,16 @@
 use serde_json::{Value, json};
 
 use crate::{
-    catalogue::{create_category, create_product},
+    fixtures::{
+        Customer as Person, complete, create_category, create_product, invited, lib, paid_order,
+        refunded, save_address, set_stock,
+    },
     helpers::{TestApp, error_code, spawn_app},
-    orders::{place, save_address},
 };
 
-struct Person {
-    token: String,
-    id: String,
-    code: String,
-}
-
+/// A customer with an address, invited by `inviter`.
 async fn join(app: &TestApp, name: &str, inviter: Option<&Person>) -> Person {
-    let v = app
-        .login(
-            &format!("demo:{name}"),
-            inviter.map(|p| p.code.as_str()),
-            None,
-        )
-        .await;
-    let c = &v["data"]["wechatLogin"];
-    let p = Person {
-        token: c["accessToken"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{v}"))
-            .to_string(),
-        id: c["customer"]["id"].as_str().unwrap().to_string(),
-        code: c["customer"]["referralCode"].as_str().unwrap().to_string(),
-    };
+    let p = invited(app, name, inviter.map(|p| p.code.as_str())).await;
     save_address(app, &p.token).await;
     p
 }
@@ -56,23 +38,8 @@ async fn promote(app: &TestApp, admin: &str, p: &Person) {
 
 /// Places and pays an order of one 3590-fen SKU (plus 800 shipping); returns its id.
 async fn buy(app: &TestApp, who: &Person, sku: &str, key: &str) -> Value {
-    let v = place(
-        app,
-        &who.token,
-        json!([{ "skuId": sku, "quantity": 1 }]),
-        key,
-    )
-    .await;
-    let id = v["data"]["placeOrder"]["order"]["id"].clone();
-    let v = app
-        .gql(
-            Some(&who.token),
-            "mutation($id: ID!) { demoPay(orderId: $id) { status fulfillments { id } } }",
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(v["data"]["demoPay"]["status"], "PAID", "{v}");
-    id
+    let items = json!([{ "skuId": sku, "quantity": 1 }]);
+    paid_order(app, &who.token, items, key).await["id"].clone()
 }
 
 async fn commissions(app: &TestApp, who: &Person) -> Vec<Value> {
@@ -107,12 +74,7 @@ async fn setup() -> Setup {
     let cat = create_category(&app, &admin, "c", None).await;
     let p = create_product(&app, &admin, &cat, "分销商品", &[3590]).await;
     let sku = p["skus"][0]["id"].as_str().unwrap().to_string();
-    app.gql(
-        Some(&admin),
-        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 1000) { id } }",
-        json!({ "s": sku }),
-    )
-    .await;
+    set_stock(&app, &admin, &sku, 1000).await;
     let a = join(&app, "a", None).await;
     let b = join(&app, "b", Some(&a)).await;
     let c = join(&app, "c", Some(&b)).await;
@@ -126,27 +88,6 @@ async fn setup() -> Setup {
         b,
         c,
     }
-}
-
-async fn complete(app: &TestApp, admin: &str, buyer: &Person, order: &Value) {
-    let v = app
-        .gql(
-            Some(&buyer.token),
-            "query($id: ID!) { order(id: $id) { fulfillments { id } } }",
-            json!({ "id": order }),
-        )
-        .await;
-    for f in v["data"]["order"]["fulfillments"].as_array().unwrap() {
-        app.gql(Some(admin), "mutation($id: ID!) { shipFulfillment(id: $id, carrier: \"SF\", trackingNo: \"1\") { id } }", json!({ "id": f["id"] })).await;
-    }
-    let v = app
-        .gql(
-            Some(&buyer.token),
-            "mutation($id: ID!) { confirmReceipt(id: $id) { status } }",
-            json!({ "id": order }),
-        )
-        .await;
-    assert_eq!(v["data"]["confirmReceipt"]["status"], "COMPLETED", "{v}");
 }
 
 #[tokio::test]
@@ -233,25 +174,34 @@ async fn duplicate_confirmations_accrue_once() {
     let app = &s.app;
     let order = buy(app, &s.c, &s.sku, "o1").await;
     let id: i64 = order.as_str().unwrap().parse().unwrap();
-    let o = siyu::modules::order::service::find(&app.state, id)
-        .await
-        .unwrap()
-        .unwrap();
-    for tx in [
-        format!("demo-{}", o.order_no),
-        format!("demo-{}", o.order_no),
-        "another".to_string(),
+    let o = lib::find_order(&app.state, id).await.unwrap().unwrap();
+    // demoPay's own transaction again, twice, then another transaction for
+    // the order already paid (recorded, and its money sent back).
+    for (tx, outcome) in [
+        (
+            format!("demo-{}", o.order_no),
+            lib::PaymentOutcome::Duplicate,
+        ),
+        (
+            format!("demo-{}", o.order_no),
+            lib::PaymentOutcome::Duplicate,
+        ),
+        ("another".to_string(), lib::PaymentOutcome::Refunded),
     ] {
-        let _ = siyu::modules::order::service::confirm_payment(
+        let confirmed = lib::confirm_payment(
             &app.state,
-            siyu::modules::order::service::Confirmation {
+            lib::Confirmation {
                 order_no: o.order_no.clone(),
-                transaction_id: tx,
+                transaction_id: tx.clone(),
                 amount_fen: o.payable_fen,
                 provider: "DEMO",
             },
         )
         .await;
+        assert!(
+            matches!(&confirmed, Ok(o) if *o == outcome),
+            "{tx}: {confirmed:?}"
+        );
     }
     assert_eq!(commissions(app, &s.b).await.len(), 1);
     assert_eq!(commissions(app, &s.a).await.len(), 1);
@@ -262,19 +212,7 @@ async fn a_refund_before_settlement_cancels() {
     let s = setup().await;
     let app = &s.app;
     let order = buy(app, &s.c, &s.sku, "o1").await;
-    let v = app
-        .gql(
-            Some(&s.c.token),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不要了\") { id } }",
-            json!({ "id": order }),
-        )
-        .await;
-    app.gql(
-        Some(&s.admin),
-        "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
-        json!({ "id": v["data"]["requestRefund"]["id"] }),
-    )
-    .await;
+    refunded(app, &s.c.token, &s.admin, &order).await;
     for p in [&s.a, &s.b] {
         let c = commissions(app, p).await;
         assert_eq!(c[0]["status"], "CANCELLED", "{c:?}");
@@ -287,7 +225,7 @@ async fn settlement_waits_for_completion_and_the_window_and_runs_once() {
     let s = setup().await;
     let app = &s.app;
     let order = buy(app, &s.c, &s.sku, "o1").await;
-    let settle = siyu::modules::referral::service::settle_due;
+    let settle = lib::settle_due;
     let now = chrono::Utc::now();
     assert_eq!(
         settle(&app.state, now + chrono::Duration::days(30))
@@ -296,7 +234,7 @@ async fn settlement_waits_for_completion_and_the_window_and_runs_once() {
         0,
         "not completed yet"
     );
-    complete(app, &s.admin, &s.c, &order).await;
+    complete(app, &s.admin, &s.c.token, &order).await;
     assert_eq!(
         settle(&app.state, chrono::Utc::now() + chrono::Duration::days(6))
             .await
@@ -344,13 +282,10 @@ async fn a_refund_after_settlement_is_owed() {
     let s = setup().await;
     let app = &s.app;
     let order = buy(app, &s.c, &s.sku, "o1").await;
-    complete(app, &s.admin, &s.c, &order).await;
-    siyu::modules::referral::service::settle_due(
-        &app.state,
-        chrono::Utc::now() + chrono::Duration::days(8),
-    )
-    .await
-    .unwrap();
+    complete(app, &s.admin, &s.c.token, &order).await;
+    lib::settle_due(&app.state, chrono::Utc::now() + chrono::Duration::days(8))
+        .await
+        .unwrap();
     // B withdraws 300 of its 359 first, so the reversal cannot all come from the balance.
     let v = app
         .gql(
@@ -360,23 +295,10 @@ async fn a_refund_after_settlement_is_owed() {
         )
         .await;
     assert_eq!(v["data"]["requestWithdrawal"]["status"], "PENDING", "{v}");
-    let v = app
-        .gql(
-            Some(&s.c.token),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"七天无理由\") { id } }",
-            json!({ "id": order }),
-        )
-        .await;
-    let v = app
-        .gql(
-            Some(&s.admin),
-            "mutation($id: ID!) { approveRefund(refundId: $id) { status order { status } } }",
-            json!({ "id": v["data"]["requestRefund"]["id"] }),
-        )
-        .await;
+    let approved = refunded(app, &s.c.token, &s.admin, &order).await;
     assert_eq!(
-        v["data"]["approveRefund"]["order"]["status"], "REFUNDED",
-        "after-sales refund of a completed order: {v}"
+        approved["order"]["status"], "REFUNDED",
+        "after-sales refund of a completed order: {approved}"
     );
     let p = promoter(app, &s.b).await;
     assert_eq!(
@@ -401,13 +323,10 @@ async fn a_refund_after_settlement_is_owed() {
     );
     // Later earnings pay the debt first.
     let order2 = buy(app, &s.c, &s.sku, "o2").await;
-    complete(app, &s.admin, &s.c, &order2).await;
-    siyu::modules::referral::service::settle_due(
-        &app.state,
-        chrono::Utc::now() + chrono::Duration::days(8),
-    )
-    .await
-    .unwrap();
+    complete(app, &s.admin, &s.c.token, &order2).await;
+    lib::settle_due(&app.state, chrono::Utc::now() + chrono::Duration::days(8))
+        .await
+        .unwrap();
     let p = promoter(app, &s.b).await;
     assert_eq!(
         (p["withdrawableFen"].as_i64(), p["owedFen"].as_i64()),
@@ -421,13 +340,10 @@ async fn concurrent_withdrawals_of_everything_accept_one() {
     let s = setup().await;
     let app = &s.app;
     let order = buy(app, &s.c, &s.sku, "o1").await;
-    complete(app, &s.admin, &s.c, &order).await;
-    siyu::modules::referral::service::settle_due(
-        &app.state,
-        chrono::Utc::now() + chrono::Duration::days(8),
-    )
-    .await
-    .unwrap();
+    complete(app, &s.admin, &s.c.token, &order).await;
+    lib::settle_due(&app.state, chrono::Utc::now() + chrono::Duration::days(8))
+        .await
+        .unwrap();
     let keys: Vec<String> = (0..10).map(|i| format!("w{i}")).collect();
     let results = futures_util::future::join_all(keys.iter().map(|k| {
         app.gql(Some(&s.b.token), "mutation($k: String!) { requestWithdrawal(amountFen: 359, idempotencyKey: $k) { id status } }", json!({ "k": k }))
@@ -467,8 +383,8 @@ async fn concurrent_withdrawals_of_everything_accept_one() {
         ),
         "CONFLICT"
     );
-    let v = app
-        .gql(
+    let data = app
+        .gql_ok(
             Some(&s.b.token),
             "mutation { requestWithdrawal(amountFen: 200, idempotencyKey: \"x\") { id } }",
             json!({}),
@@ -478,7 +394,7 @@ async fn concurrent_withdrawals_of_everything_accept_one() {
         .gql(
             Some(&s.admin),
             review,
-            json!({ "id": v["data"]["requestWithdrawal"]["id"], "a": true }),
+            json!({ "id": data["requestWithdrawal"]["id"], "a": true }),
         )
         .await;
     assert_eq!(v["data"]["reviewWithdrawal"]["status"], "PAID");
@@ -592,9 +508,9 @@ async fn bad_referral_input_gets_its_code() {
         let v = app.gql(Some(&s.admin), rule, json!({ "i": input })).await;
         assert_eq!(v["errors"][0]["extensions"]["field"], field, "{v}");
     }
-    let ok = json!({ "level1Percent": 10, "level2Percent": 5, "settleAfterDays": 7, "base": "GROSS_MARGIN", "promoterMode": "OPEN" });
+    let open = json!({ "level1Percent": 10, "level2Percent": 5, "settleAfterDays": 7, "base": "GROSS_MARGIN", "promoterMode": "OPEN" });
     assert_eq!(
-        error_code(&app.gql(Some(&s.a.token), rule, json!({ "i": ok })).await),
+        error_code(&app.gql(Some(&s.a.token), rule, json!({ "i": open })).await),
         "FORBIDDEN"
     );
     let v = app
@@ -657,7 +573,7 @@ async fn bad_referral_input_gets_its_code() {
         .await;
     assert_eq!(error_code(&v), "NOT_FOUND");
     // OPEN mode with a GROSS_MARGIN base: everyone earns, on the margin.
-    app.gql(Some(&s.admin), rule, json!({ "i": ok })).await;
+    app.gql_ok(Some(&s.admin), rule, json!({ "i": open })).await;
     let f = join(app, "f", Some(&s.c)).await;
     buy(app, &f, &s.sku, "o-f").await;
     let c = commissions(app, &s.c).await;

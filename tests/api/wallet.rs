@@ -3,9 +3,12 @@
 use serde_json::{Value, json};
 
 use crate::{
-    catalogue::{create_category, create_product},
+    fixtures::{
+        APPROVE_REFUND, CANCEL_ORDER, create_category, create_product, create_product_from,
+        customer, demo_pay, lib, membership_plan, refund_requested, request_refund, save_address,
+        set_stock, top_up_order, top_up_plan,
+    },
     helpers::{TestApp, error_code, spawn_app},
-    orders::{ORDER_FIELDS, save_address},
 };
 
 struct Store {
@@ -20,101 +23,37 @@ async fn store(app: &TestApp) -> Store {
     let admin = app.admin_token().await;
     let cat = create_category(app, &admin, "c", None).await;
     let plain = create_product(app, &admin, &cat, "普通", &[5000]).await;
-    let v = app
-        .gql(
-            Some(&admin),
-            "mutation($i: ProductInput!) { createProduct(input: $i) { skus { id } } }",
-            json!({ "i": { "title": "会员价", "categoryId": cat, "skus": [{ "specs": [{ "name": "规格", "value": "1" }], "priceFen": 5000, "memberPriceFen": 4000, "stock": 1000 }] } }),
-        )
-        .await;
-    let member_sku = v["data"]["createProduct"]["skus"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let plain_sku = plain["skus"][0]["id"].as_str().unwrap().to_string();
-    app.gql(
-        Some(&admin),
-        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 1000) { id } }",
-        json!({ "s": plain_sku }),
+    let member = create_product_from(
+        app,
+        &admin,
+        json!({ "title": "会员价", "categoryId": cat, "skus": [{ "specs": [{ "name": "规格", "value": "1" }], "priceFen": 5000, "memberPriceFen": 4000, "stock": 1000 }] }),
     )
     .await;
-    let v = app.login("demo:buyer", None, None).await;
-    let buyer = v["data"]["wechatLogin"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let buyer_id = v["data"]["wechatLogin"]["customer"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    save_address(app, &buyer).await;
+    let member_sku = member["skus"][0]["id"].as_str().unwrap().to_string();
+    let plain_sku = plain["skus"][0]["id"].as_str().unwrap().to_string();
+    set_stock(app, &admin, &plain_sku, 1000).await;
+    let buyer = customer(app, "buyer").await;
+    save_address(app, &buyer.token).await;
     Store {
         admin,
-        buyer,
-        buyer_id,
+        buyer: buyer.token,
+        buyer_id: buyer.id,
         skus: (plain_sku, member_sku),
     }
 }
 
-async fn membership_plan(
-    app: &TestApp,
-    admin: &str,
-    price: i64,
-    days: i64,
-    pct: i64,
-    free: bool,
-) -> String {
-    let v = app
-        .gql(
-            Some(admin),
-            "mutation($i: MembershipPlanInput!) { createMembershipPlan(input: $i) { id } }",
-            json!({ "i": { "name": "年卡", "priceFen": price, "durationDays": days, "discountPercent": pct, "freeShipping": free } }),
-        )
-        .await;
-    v["data"]["createMembershipPlan"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string()
-}
-
-async fn top_up_plan(app: &TestApp, admin: &str, pay: i64, bonus: i64) -> String {
-    let v = app
-        .gql(
-            Some(admin),
-            "mutation($i: TopUpPlanInput!) { createTopUpPlan(input: $i) { id } }",
-            json!({ "i": { "name": "充值", "payFen": pay, "bonusFen": bonus } }),
-        )
-        .await;
-    v["data"]["createTopUpPlan"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string()
-}
-
-async fn demo_pay(app: &TestApp, token: &str, order: &Value) -> Value {
-    let v = app
-        .gql(
-            Some(token),
-            &format!("mutation($id: ID!) {{ demoPay(orderId: $id) {{ {ORDER_FIELDS} }} }}"),
-            json!({ "id": order }),
-        )
-        .await;
-    assert!(v["errors"].is_null(), "{v}");
-    v["data"]["demoPay"].clone()
-}
-
 async fn wallet(app: &TestApp, token: &str) -> Value {
-    let v = app
-        .gql(Some(token), "{ me { wallet { balanceFen principalFen bonusFen transactions(first: 100) { nodes { kind amountFen balanceAfterFen } } } } }", json!({}))
+    let data = app
+        .gql_ok(Some(token), "{ me { wallet { balanceFen principalFen bonusFen transactions(first: 100) { nodes { kind amountFen balanceAfterFen } } } } }", json!({}))
         .await;
-    v["data"]["me"]["wallet"].clone()
+    data["me"]["wallet"].clone()
 }
 
 /// Tops up `pay` (+`bonus`) and pays it.
 async fn top_up(app: &TestApp, s: &Store, pay: i64, bonus: i64) {
     let plan = top_up_plan(app, &s.admin, pay, bonus).await;
-    let v = app.gql(Some(&s.buyer), "mutation($p: ID!, $k: String!) { topUp(planId: $p, idempotencyKey: $k) { order { id status } } }", json!({ "p": plan, "k": format!("t-{plan}") })).await;
-    demo_pay(app, &s.buyer, &v["data"]["topUp"]["order"]["id"]).await;
+    let order = top_up_order(app, &s.buyer, &plan, &format!("t-{plan}")).await;
+    demo_pay(app, &s.buyer, &order["id"]).await;
 }
 
 fn ledger_sums(w: &Value) -> bool {
@@ -135,10 +74,11 @@ async fn place_with(
     use_balance: bool,
     key: &str,
 ) -> Value {
-    app.gql(
-        Some(token),
-        &format!("mutation($i: OrderInput!, $k: String!) {{ placeOrder(input: $i, idempotencyKey: $k) {{ order {{ {ORDER_FIELDS} }} wechatPayParams {{ package }} }} }}"),
-        json!({ "i": { "items": [{ "skuId": sku, "quantity": qty }], "useBalance": use_balance }, "k": key }),
+    crate::fixtures::place_input(
+        app,
+        token,
+        json!({ "items": [{ "skuId": sku, "quantity": qty }], "useBalance": use_balance }),
+        key,
     )
     .await
 }
@@ -222,12 +162,9 @@ async fn buying_again_extends_from_expiry_and_a_refund_takes_it_back() {
     let mut expiries = Vec::new();
     let mut orders = Vec::new();
     for k in ["a", "b"] {
-        let v = app.gql(Some(&s.buyer), "mutation($p: ID!, $k: String!) { buyMembership(planId: $p, idempotencyKey: $k) { order { id } } }", json!({ "p": plan, "k": k })).await;
-        let id = v["data"]["buyMembership"]["order"]["id"].clone();
-        demo_pay(&app, &s.buyer, &id).await;
-        orders.push(id);
-        let v = app
-            .gql(
+        orders.push(crate::fixtures::buy_membership(&app, &s.buyer, &plan, k).await);
+        let data = app
+            .gql_ok(
                 Some(&s.buyer),
                 "{ me { membership { expiresAt startedAt } } }",
                 json!({}),
@@ -235,7 +172,7 @@ async fn buying_again_extends_from_expiry_and_a_refund_takes_it_back() {
             .await;
         expiries.push(
             chrono::DateTime::parse_from_rfc3339(
-                v["data"]["me"]["membership"]["expiresAt"].as_str().unwrap(),
+                data["me"]["membership"]["expiresAt"].as_str().unwrap(),
             )
             .unwrap(),
         );
@@ -245,20 +182,9 @@ async fn buying_again_extends_from_expiry_and_a_refund_takes_it_back() {
         30,
         "extended from the expiry, not from now"
     );
+    let r = refund_requested(&app, &s.buyer, &orders[1]).await["id"].clone();
     let v = app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不用了\") { id } }",
-            json!({ "id": orders[1] }),
-        )
-        .await;
-    let r = v["data"]["requestRefund"]["id"].clone();
-    let v = app
-        .gql(
-            Some(&s.admin),
-            "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
-            json!({ "id": r }),
-        )
+        .gql(Some(&s.admin), APPROVE_REFUND, json!({ "id": r }))
         .await;
     assert_eq!(v["data"]["approveRefund"]["status"], "REFUNDED", "{v}");
     let v = app
@@ -284,14 +210,14 @@ async fn a_top_up_credits_principal_and_bonus_only_once_paid() {
     let app = spawn_app().await;
     let s = store(&app).await;
     let plan = top_up_plan(&app, &s.admin, 10000, 2000).await;
-    let v = app.gql(Some(&s.buyer), "mutation($p: ID!) { topUp(planId: $p, idempotencyKey: \"t\") { order { id payableFen status } } }", json!({ "p": plan })).await;
-    assert_eq!(v["data"]["topUp"]["order"]["payableFen"], 10000, "{v}");
+    let order = top_up_order(&app, &s.buyer, &plan, "t").await;
+    assert_eq!(order["payableFen"], 10000, "{order}");
     assert_eq!(
         wallet(&app, &s.buyer).await["balanceFen"],
         0,
         "nothing before payment"
     );
-    demo_pay(&app, &s.buyer, &v["data"]["topUp"]["order"]["id"]).await;
+    demo_pay(&app, &s.buyer, &order["id"]).await;
     let w = wallet(&app, &s.buyer).await;
     assert_eq!(
         (
@@ -314,14 +240,9 @@ async fn a_top_up_credits_principal_and_bonus_only_once_paid() {
         .gql(Some(&s.admin), "{ outstandingBalanceFen }", json!({}))
         .await;
     assert_eq!(v["data"]["outstandingBalanceFen"], 12000);
-    let v = app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"x\") { id } }",
-            json!({ "id": v["data"]["topUp"]["order"]["id"] }),
-        )
-        .await;
-    assert!(v["errors"].is_array());
+    // The money is in the wallet and may be spent: no refund of a top-up.
+    let v = request_refund(&app, &s.buyer, &order["id"], "x").await;
+    assert_eq!(error_code(&v), "CONFLICT", "{v}");
 }
 
 #[tokio::test]
@@ -364,13 +285,9 @@ async fn balance_only_and_mixed_payments() {
         "held while the order waits"
     );
     let v = app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
-            json!({ "id": o["id"] }),
-        )
+        .gql(Some(&s.buyer), CANCEL_ORDER, json!({ "id": o["id"] }))
         .await;
-    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED");
+    assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED", "{v}");
     let w = wallet(&app, &s.buyer).await;
     assert_eq!(
         (w["principalFen"].as_i64(), w["bonusFen"].as_i64()),
@@ -380,24 +297,19 @@ async fn balance_only_and_mixed_payments() {
     assert!(ledger_sums(&w));
 
     // A refund of the balance-paid order returns its draw too.
-    let paid = v["data"].clone();
-    let _ = paid;
-    let first = app
-        .gql(
+    let paid = app
+        .gql_ok(
             Some(&s.buyer),
             "{ myOrders(status: PAID) { nodes { id } } }",
             json!({}),
         )
         .await;
-    let id = first["data"]["myOrders"]["nodes"][0]["id"].clone();
-    let v = app.gql(Some(&s.buyer), "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"不要了\") { id amountFen } }", json!({ "id": id })).await;
+    let id = paid["myOrders"]["nodes"][0]["id"].clone();
+    let v = request_refund(&app, &s.buyer, &id, "不要了").await;
     assert_eq!(v["data"]["requestRefund"]["amountFen"], 5800, "{v}");
-    app.gql(
-        Some(&s.admin),
-        "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
-        json!({ "id": v["data"]["requestRefund"]["id"] }),
-    )
-    .await;
+    let v =
+        crate::fixtures::approve_refund(&app, &s.admin, &v["data"]["requestRefund"]["id"]).await;
+    assert_eq!(v["data"]["approveRefund"]["status"], "REFUNDED", "{v}");
     let w = wallet(&app, &s.buyer).await;
     assert_eq!(
         (w["principalFen"].as_i64(), w["bonusFen"].as_i64()),
@@ -542,7 +454,7 @@ async fn bad_plan_input_gets_its_code() {
         "NOT_FOUND"
     );
     let plan = membership_plan(&app, &s.admin, 100, 30, 90, false).await;
-    app.gql(
+    app.gql_ok(
         Some(&s.admin),
         "mutation($id: ID!) { updateMembershipPlan(id: $id, input: {active: false}) { active } }",
         json!({ "id": plan }),
@@ -597,10 +509,10 @@ async fn bad_plan_input_gets_its_code() {
     // A top-up cannot be paid from the balance.
     let plan = top_up_plan(&app, &s.admin, 1000, 0).await;
     let id: i64 = s.buyer_id.parse().unwrap();
-    let err = siyu::modules::order::service::place_plan_order(
+    let err = lib::place_plan_order(
         &app.state,
         id,
-        siyu::modules::order::service::PlanKind::TopUp,
+        lib::PlanKind::TopUp,
         plan.parse().unwrap(),
         true,
         "x",
@@ -611,16 +523,197 @@ async fn bad_plan_input_gets_its_code() {
     assert_eq!(err.code(), "BAD_USER_INPUT");
 }
 
+/// What one random operation came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Outcome {
+    /// A top-up paid: its amount and bonus credited.
+    ToppedUp,
+    /// A goods order paid, from the balance as far as it went.
+    Paid,
+    /// A goods order its buyer cancelled: the draw came back.
+    Cancelled,
+    /// A goods order paid and refunded: the draw came back.
+    Refunded,
+    /// An order the expiry job (another task's operation) cancelled before
+    /// it was paid: a draw came back, a late payment is refunded to WeChat.
+    Expired,
+    Credited,
+    Debited,
+    /// A debit of more than the balance.
+    Refused,
+    ExpiryRun,
+}
+
+/// The randomized test's operations, each on one customer's wallet, through
+/// the services (thousands of them over HTTP would be slow).
+struct Fuzz {
+    state: lib::AppState,
+    customers: Vec<i64>,
+    /// (plan id, what paying it credits)
+    plans: Vec<(i64, i64)>,
+    sku: i64,
+}
+
+impl Fuzz {
+    /// One random operation. Asserts the outcome of each call it makes and
+    /// returns the customer, what the operation did to its balance, and what
+    /// it came to. `key` (seed-batch-task-operation) names it in failures.
+    async fn step(&self, rng: &mut rand::rngs::StdRng, key: &str) -> (i64, i64, Outcome) {
+        use rand::Rng;
+        let c = self.customers[rng.random_range(0..self.customers.len())];
+        let (delta, outcome) = match rng.random_range(0..6) {
+            0 => {
+                let (plan, credit) = self.plans[rng.random_range(0..self.plans.len())];
+                self.top_up(key, c, plan, credit).await
+            }
+            1 | 2 => {
+                let quantity = rng.random_range(1..3);
+                let then = rng.random_range(0..3);
+                self.order(key, c, quantity, then).await
+            }
+            3 => {
+                let amount = rng.random_range(1..3000);
+                lib::adjust(&self.state, 1, c, amount, "随机补偿", key)
+                    .await
+                    .unwrap_or_else(|e| panic!("{key}: crediting {amount}: {e:?}"));
+                (amount, Outcome::Credited)
+            }
+            4 => {
+                let amount = rng.random_range(1..3000);
+                match lib::adjust(&self.state, 1, c, -amount, "随机扣回", key).await {
+                    Ok(_) => (-amount, Outcome::Debited),
+                    Err(e) if e.code() == "INSUFFICIENT_BALANCE" => (0, Outcome::Refused),
+                    Err(e) => panic!("{key}: debiting {amount}: {e:?}"),
+                }
+            }
+            _ => {
+                let later = chrono::Utc::now() + chrono::Duration::hours(1);
+                lib::expire_unpaid(&self.state, later)
+                    .await
+                    .unwrap_or_else(|e| panic!("{key}: expiring: {e:?}"));
+                (0, Outcome::ExpiryRun)
+            }
+        };
+        (c, delta, outcome)
+    }
+
+    async fn top_up(&self, key: &str, c: i64, plan: i64, credit: i64) -> (i64, Outcome) {
+        let placed = lib::place_plan_order(&self.state, c, lib::PlanKind::TopUp, plan, false, key)
+            .await
+            .unwrap_or_else(|e| panic!("{key}: placing a top-up: {e:?}"));
+        assert!(placed.created, "{key}: a new key is a new order");
+        match self.demo_pay(key, c, placed.order.id).await {
+            Outcome::Paid => (credit, Outcome::ToppedUp),
+            other => (0, other),
+        }
+    }
+
+    /// A goods order of `quantity` paid from the balance as far as it goes,
+    /// then cancelled (`then` 0), paid (1) or paid and refunded (2).
+    async fn order(&self, key: &str, c: i64, quantity: i32, then: u8) -> (i64, Outcome) {
+        let req = lib::OrderRequest {
+            items: vec![lib::ItemRequest {
+                sku_id: self.sku,
+                quantity,
+            }],
+            address_id: None,
+            coupon_id: None,
+            use_balance: true,
+            remark: None,
+        };
+        let placed = lib::place(&self.state, c, &req, key)
+            .await
+            .unwrap_or_else(|e| panic!("{key}: placing: {e:?}"));
+        assert!(placed.created, "{key}: a new key is a new order");
+        let o = placed.order;
+        let drawn = o.balance_principal_fen + o.balance_bonus_fen;
+        assert_eq!(
+            (drawn, o.balance_fen + o.payable_fen),
+            (o.balance_fen, o.total_fen),
+            "{key}: the draw is the balance part, the rest is payable: {o:?}"
+        );
+        let outcome = match then {
+            0 => match lib::cancel_own(&self.state, c, o.id).await {
+                Ok(now) => {
+                    assert_eq!(now.status, "CANCELLED", "{key}");
+                    Outcome::Cancelled
+                }
+                Err(e) => {
+                    assert_eq!(e.code(), "CONFLICT", "{key}: cancelling: {e:?}");
+                    assert_eq!(self.status(o.id).await, "CANCELLED", "{key}: {e:?}");
+                    Outcome::Expired
+                }
+            },
+            1 => {
+                let params = lib::start_payment(&self.state, &o)
+                    .await
+                    .unwrap_or_else(|e| panic!("{key}: starting the payment: {e:?}"));
+                assert!(params.is_none(), "{key}: demo mode opens no WeChat Pay");
+                if o.payable_fen > 0 {
+                    self.demo_pay(key, c, o.id).await
+                } else {
+                    // All from the balance: `start` paid it there and then,
+                    // unless the expiry job had cancelled it.
+                    match self.status(o.id).await.as_str() {
+                        "PAID" => Outcome::Paid,
+                        "CANCELLED" => Outcome::Expired,
+                        other => panic!("{key}: started, and {other}"),
+                    }
+                }
+            }
+            _ => match self.demo_pay(key, c, o.id).await {
+                Outcome::Paid => {
+                    let r = lib::request_refund(&self.state, c, o.id, "随机")
+                        .await
+                        .unwrap_or_else(|e| panic!("{key}: asking for a refund: {e:?}"));
+                    let r = lib::approve_refund(&self.state, r.id)
+                        .await
+                        .unwrap_or_else(|e| panic!("{key}: approving the refund: {e:?}"));
+                    assert_eq!(r.status, "REFUNDED", "{key}: {r:?}");
+                    Outcome::Refunded
+                }
+                other => other,
+            },
+        };
+        let delta = if outcome == Outcome::Paid { -drawn } else { 0 };
+        (delta, outcome)
+    }
+
+    /// `demoPay`: `Paid`, or `Expired` when the expiry job got there first.
+    async fn demo_pay(&self, key: &str, c: i64, id: i64) -> Outcome {
+        let status = match lib::demo_pay(&self.state, c, id).await {
+            Ok(o) => o.status,
+            Err(e) => {
+                assert_eq!(e.code(), "CONFLICT", "{key}: paying: {e:?}");
+                self.status(id).await
+            }
+        };
+        match status.as_str() {
+            "PAID" => Outcome::Paid,
+            "CANCELLED" => Outcome::Expired,
+            other => panic!("{key}: paid, and {other}"),
+        }
+    }
+
+    async fn status(&self, id: i64) -> String {
+        lib::find_order(&self.state, id)
+            .await
+            .unwrap()
+            .expect("the order exists")
+            .status
+    }
+}
+
 /// Thousands of random top-ups, payments, cancellations, refunds and
-/// adjustments from concurrent tasks; after every batch each wallet equals
-/// its ledger sum and is never negative. `WALLET_FUZZ_SEED` replays a run.
+/// adjustments from concurrent tasks, with the expiry job among them. Each
+/// operation's outcome is asserted as it happens; after every batch each
+/// wallet is what those outcomes add up to, equals its ledger sum and is
+/// never negative. `WALLET_FUZZ_SEED` replays a run.
 #[tokio::test]
 async fn randomized_wallet_operations_keep_the_ledger_exact() {
+    use std::collections::HashMap;
+
     use rand::{Rng, SeedableRng, rngs::StdRng};
-    use siyu::modules::{
-        order::{provider as payment, service as orders},
-        wallet::service as wallets,
-    };
 
     let seed: u64 = std::env::var("WALLET_FUZZ_SEED")
         .ok()
@@ -628,141 +721,56 @@ async fn randomized_wallet_operations_keep_the_ledger_exact() {
         .unwrap_or_else(|| rand::rng().random());
     let app = spawn_app().await;
     let s = store(&app).await;
-    let plans: Vec<i64> = {
-        let mut v = Vec::new();
-        for (pay, bonus) in [(1000, 200), (5000, 0), (300, 30)] {
-            v.push(
-                top_up_plan(&app, &s.admin, pay, bonus)
-                    .await
-                    .parse()
-                    .unwrap(),
-            );
-        }
-        v
-    };
-    let admin_id = 1;
-    let sku: i64 = s.skus.0.parse().unwrap();
-    app.gql(
-        Some(&s.admin),
-        "mutation($s: ID!) { setSkuStock(skuId: $s, stock: 10000000) { id } }",
-        json!({ "s": s.skus.0 }),
-    )
-    .await;
+    let mut plans = Vec::new();
+    for (pay, bonus) in [(1000, 200), (5000, 0), (300, 30)] {
+        let plan = top_up_plan(&app, &s.admin, pay, bonus).await;
+        plans.push((plan.parse().unwrap(), pay + bonus));
+    }
+    set_stock(&app, &s.admin, &s.skus.0, 10_000_000).await;
     let mut customers = Vec::new();
     for i in 0..4 {
-        let v = app.login(&format!("demo:fuzz{i}"), None, None).await;
-        let token = v["data"]["wechatLogin"]["accessToken"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        save_address(&app, &token).await;
-        customers.push(
-            v["data"]["wechatLogin"]["customer"]["id"]
-                .as_str()
-                .unwrap()
-                .parse::<i64>()
-                .unwrap(),
-        );
+        let c = customer(&app, &format!("fuzz{i}")).await;
+        save_address(&app, &c.token).await;
+        customers.push(c.id.parse::<i64>().unwrap());
     }
+    let fuzz = Fuzz {
+        state: app.state.clone(),
+        customers: customers.clone(),
+        plans,
+        sku: s.skus.0.parse().unwrap(),
+    };
 
+    let mut expected: HashMap<i64, i64> = customers.iter().map(|c| (*c, 0)).collect();
+    let mut seen: HashMap<Outcome, usize> = HashMap::new();
     let batches = 12;
     let tasks = 6;
     let ops_per_task = 25;
     for batch in 0..batches {
         let runs = (0..tasks).map(|t| {
-            let state = app.state.clone();
-            let plans = plans.clone();
-            let customers = customers.clone();
+            let fuzz = &fuzz;
             async move {
                 let mut rng = StdRng::seed_from_u64(seed ^ ((batch * 100 + t) as u64));
+                let mut done = Vec::new();
                 for n in 0..ops_per_task {
-                    let c = customers[rng.random_range(0..customers.len())];
-                    let key = format!("{seed}-{batch}-{t}-{n}");
-                    match rng.random_range(0..6) {
-                        0 => {
-                            let plan = plans[rng.random_range(0..plans.len())];
-                            if let Ok(p) = orders::place_plan_order(
-                                &state,
-                                c,
-                                orders::PlanKind::TopUp,
-                                plan,
-                                false,
-                                &key,
-                            )
-                            .await
-                            {
-                                let _ = payment::demo_pay(&state, c, p.order.id).await;
-                            }
-                        }
-                        1 | 2 => {
-                            let req = orders::OrderRequest {
-                                items: vec![orders::ItemRequest {
-                                    sku_id: sku,
-                                    quantity: rng.random_range(1..3),
-                                }],
-                                address_id: None,
-                                coupon_id: None,
-                                use_balance: true,
-                                remark: None,
-                            };
-                            if let Ok(p) = orders::place(&state, c, &req, &key).await {
-                                match rng.random_range(0..3) {
-                                    0 => {
-                                        let _ = orders::cancel_own(&state, c, p.order.id).await;
-                                    }
-                                    1 => {
-                                        let _ = payment::start(&state, &p.order).await;
-                                        let _ = payment::demo_pay(&state, c, p.order.id).await;
-                                    }
-                                    _ => {
-                                        let _ = payment::demo_pay(&state, c, p.order.id).await;
-                                        if let Ok(r) =
-                                            orders::request_refund(&state, c, p.order.id, "随机")
-                                                .await
-                                        {
-                                            let _ = orders::approve_refund(&state, r.id).await;
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        3 => {
-                            let _ = wallets::adjust(
-                                &state,
-                                admin_id,
-                                c,
-                                rng.random_range(1..3000),
-                                "随机补偿",
-                                &key,
-                            )
-                            .await;
-                        }
-                        4 => {
-                            let _ = wallets::adjust(
-                                &state,
-                                admin_id,
-                                c,
-                                -rng.random_range(1..3000),
-                                "随机扣回",
-                                &key,
-                            )
-                            .await;
-                        }
-                        _ => {
-                            let _ = orders::expire_unpaid(
-                                &state,
-                                chrono::Utc::now() + chrono::Duration::hours(1),
-                            )
-                            .await;
-                        }
-                    }
+                    done.push(
+                        fuzz.step(&mut rng, &format!("{seed}-{batch}-{t}-{n}"))
+                            .await,
+                    );
                 }
+                done
             }
         });
-        futures_util::future::join_all(runs).await;
+        for (c, delta, outcome) in futures_util::future::join_all(runs)
+            .await
+            .into_iter()
+            .flatten()
+        {
+            *expected.get_mut(&c).unwrap() += delta;
+            *seen.entry(outcome).or_default() += 1;
+        }
         for c in &customers {
-            let w = wallets::wallet_of(&app.state, *c).await.unwrap();
-            let sum = wallets::ledger_sum(&app.state, *c).await.unwrap();
+            let w = lib::wallet_of(&app.state, *c).await.unwrap();
+            let sum = lib::ledger_sum(&app.state, *c).await.unwrap();
             assert!(
                 w.principal_fen >= 0 && w.bonus_fen >= 0,
                 "seed {seed}, batch {batch}: negative wallet {w:?}"
@@ -772,6 +780,25 @@ async fn randomized_wallet_operations_keep_the_ledger_exact() {
                 sum,
                 "seed {seed}, batch {batch}: wallet {w:?} vs ledger sum {sum}"
             );
+            assert_eq!(
+                sum, expected[c],
+                "seed {seed}, batch {batch}: customer {c}'s ledger vs what its operations did ({seen:?})"
+            );
         }
+    }
+    // Each kind of operation really ran, and not only its refusals.
+    for outcome in [
+        Outcome::ToppedUp,
+        Outcome::Paid,
+        Outcome::Cancelled,
+        Outcome::Refunded,
+        Outcome::Credited,
+        Outcome::Debited,
+        Outcome::ExpiryRun,
+    ] {
+        assert!(
+            seen.contains_key(&outcome),
+            "seed {seed}: no operation came to {outcome:?}: {seen:?}"
+        );
     }
 }

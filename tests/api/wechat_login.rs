@@ -7,7 +7,7 @@ use wiremock::{
     matchers::{method, path, query_param},
 };
 
-use crate::helpers::{TestApp, error_code, spawn_app_with};
+use crate::helpers::{TestApp, closed_port, error_code, spawn_app_with};
 
 async fn app_with_wechat(server_uri: &str) -> TestApp {
     spawn_app_with(&[
@@ -128,12 +128,7 @@ async fn a_slow_wechat_times_out_cleanly() {
 
 #[tokio::test]
 async fn an_unreachable_wechat_is_a_login_failure() {
-    // Bind and drop a listener to get a port where nothing listens.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let app = app_with_wechat(&format!("http://127.0.0.1:{port}")).await;
     let v = app.login("c", None, None).await;
     assert_eq!(error_code(&v), "WECHAT_LOGIN_FAILED");

@@ -8,9 +8,11 @@ use wiremock::{
 };
 
 use crate::{
-    catalogue::{create_category, create_product},
-    helpers::{TestApp, error_code, spawn_app_with},
-    orders::{ORDER_FIELDS, place, save_address},
+    fixtures::{
+        DEMO_PAY, approve_refund, cancel, create_category, create_product, lib, order_of, place,
+        refund_requested, save_address, text,
+    },
+    helpers::{TestApp, error_code, ok, spawn_app_with},
     wechatpay_standin::WechatPayStandIn,
 };
 
@@ -49,10 +51,7 @@ async fn pay_shop() -> PayShop {
     let p = create_product(&app, &admin, &cat, "车厘子", &[12900]).await;
     let sku = p["skus"][0]["id"].as_str().unwrap().to_string();
     let v = app.login("code-alice", None, None).await;
-    let buyer = v["data"]["wechatLogin"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let buyer = text(&ok(&v)["wechatLogin"]["accessToken"]);
     save_address(&app, &buyer).await;
     PayShop {
         app,
@@ -64,7 +63,33 @@ async fn pay_shop() -> PayShop {
     }
 }
 
+/// An order placed and waiting for WeChat Pay.
+struct Unpaid {
+    id: Value,
+    no: String,
+    total: i64,
+    /// `placeOrder`'s answer.
+    placed: Value,
+}
+
 impl PayShop {
+    async fn unpaid(&self) -> Unpaid {
+        let placed = self.place("k1").await;
+        Unpaid {
+            id: placed["order"]["id"].clone(),
+            no: text(&placed["order"]["orderNo"]),
+            total: placed["order"]["payableFen"].as_i64().unwrap(),
+            placed,
+        }
+    }
+
+    /// WeChat Pay notifies that `order` was paid in transaction `txid`;
+    /// returns the HTTP status the store answers with.
+    async fn notify_paid(&self, order: &Unpaid, txid: &str) -> u16 {
+        let tx = self.transaction(&order.no, order.total, txid);
+        self.notify(self.pay.notification(&tx, now())).await
+    }
+
     async fn place(&self, key: &str) -> Value {
         let v = place(
             &self.app,
@@ -99,28 +124,22 @@ impl PayShop {
     }
 
     async fn status(&self, id: &Value) -> Value {
-        let v = self
-            .app
-            .gql(
-                Some(&self.buyer),
-                &format!("query($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"),
-                json!({ "id": id }),
-            )
-            .await;
-        v["data"]["order"].clone()
+        order_of(&self.app, &self.buyer, id).await
     }
 
     /// The buyer cancels its unpaid order.
     async fn cancel(&self, id: &Value) {
-        let v = self
-            .app
-            .gql(
-                Some(&self.buyer),
-                "mutation($id: ID!) { cancelOrder(id: $id) { status } }",
-                json!({ "id": id }),
-            )
-            .await;
-        assert_eq!(v["data"]["cancelOrder"]["status"], "CANCELLED", "{v}");
+        cancel(&self.app, &self.buyer, id).await;
+    }
+
+    /// The buyer asks for a refund of its paid order; returns the refund id.
+    async fn refund_requested(&self, id: &Value) -> Value {
+        refund_requested(&self.app, &self.buyer, id).await["id"].clone()
+    }
+
+    /// ADMIN approves a refund; returns the whole response.
+    async fn approve(&self, refund: &Value) -> Value {
+        approve_refund(&self.app, &self.admin, refund).await
     }
 
     /// WeChat Pay's refund API is down for one call.
@@ -184,11 +203,7 @@ async fn placing_opens_one_signed_prepay_and_returns_request_payment_params() {
     // demoPay is not for a store with real payments.
     let v = s
         .app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { demoPay(orderId: $id) { id } }",
-            json!({ "id": order["id"] }),
-        )
+        .gql(Some(&s.buyer), DEMO_PAY, json!({ "id": order["id"] }))
         .await;
     assert_eq!(error_code(&v), "FORBIDDEN");
 }
@@ -196,12 +211,8 @@ async fn placing_opens_one_signed_prepay_and_returns_request_payment_params() {
 #[tokio::test]
 async fn a_genuine_notification_pays_once() {
     let s = pay_shop().await;
-    let placed = s.place("k1").await;
-    let (id, no, total) = (
-        &placed["order"]["id"],
-        placed["order"]["orderNo"].as_str().unwrap(),
-        placed["order"]["payableFen"].as_i64().unwrap(),
-    );
+    let o = s.unpaid().await;
+    let (id, no, total) = (&o.id, o.no.as_str(), o.total);
     let tx = s.transaction(no, total, "4200000001");
     assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
     let o = s.status(id).await;
@@ -227,12 +238,8 @@ async fn a_genuine_notification_pays_once() {
 #[tokio::test]
 async fn forged_stale_and_mismatched_notifications_change_nothing() {
     let s = pay_shop().await;
-    let placed = s.place("k1").await;
-    let (id, no, total) = (
-        &placed["order"]["id"],
-        placed["order"]["orderNo"].as_str().unwrap(),
-        placed["order"]["payableFen"].as_i64().unwrap(),
-    );
+    let o = s.unpaid().await;
+    let (id, no, total) = (&o.id, o.no.as_str(), o.total);
     let tx = s.transaction(no, total, "4200000002");
     assert_eq!(s.notify(s.pay.forged_notification(&tx, now())).await, 401);
     assert_eq!(
@@ -286,12 +293,8 @@ async fn forged_stale_and_mismatched_notifications_change_nothing() {
 #[tokio::test]
 async fn a_payment_after_cancellation_is_recorded_and_refunded() {
     let s = pay_shop().await;
-    let placed = s.place("k1").await;
-    let (id, no, total) = (
-        &placed["order"]["id"],
-        placed["order"]["orderNo"].as_str().unwrap(),
-        placed["order"]["payableFen"].as_i64().unwrap(),
-    );
+    let o = s.unpaid().await;
+    let (id, no, total) = (&o.id, o.no.as_str(), o.total);
     s.cancel(id).await;
     let tx = s.transaction(no, total, "4200000005");
     assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
@@ -308,37 +311,11 @@ async fn a_payment_after_cancellation_is_recorded_and_refunded() {
 #[tokio::test]
 async fn an_approved_refund_goes_back_through_wechat_pay() {
     let s = pay_shop().await;
-    let placed = s.place("k1").await;
-    let (id, no, total) = (
-        &placed["order"]["id"],
-        placed["order"]["orderNo"].as_str().unwrap(),
-        placed["order"]["payableFen"].as_i64().unwrap(),
-    );
-    assert_eq!(
-        s.notify(
-            s.pay
-                .notification(&s.transaction(no, total, "4200000006"), now())
-        )
-        .await,
-        200
-    );
-    let v = s
-        .app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"坏了\") { id } }",
-            json!({ "id": id }),
-        )
-        .await;
-    let refund = v["data"]["requestRefund"]["id"].clone();
-    let v = s
-        .app
-        .gql(
-            Some(&s.admin),
-            "mutation($id: ID!) { approveRefund(refundId: $id) { status amountFen } }",
-            json!({ "id": refund }),
-        )
-        .await;
+    let o = s.unpaid().await;
+    let (id, total) = (&o.id, o.total);
+    assert_eq!(s.notify_paid(&o, "4200000006").await, 200);
+    let refund = s.refund_requested(id).await;
+    let v = s.approve(&refund).await;
     assert_eq!(v["data"]["approveRefund"]["status"], "REFUNDED", "{v}");
     let refunds = s.calls("/v3/refund/domestic/refunds").await;
     assert_eq!(refunds.len(), 1);
@@ -350,38 +327,12 @@ async fn an_approved_refund_goes_back_through_wechat_pay() {
 #[tokio::test]
 async fn a_refund_wechat_refuses_at_first_is_retried_until_it_goes_through() {
     let s = pay_shop().await;
-    let placed = s.place("k1").await;
-    let (id, no, total) = (
-        &placed["order"]["id"],
-        placed["order"]["orderNo"].as_str().unwrap(),
-        placed["order"]["payableFen"].as_i64().unwrap(),
-    );
-    assert_eq!(
-        s.notify(
-            s.pay
-                .notification(&s.transaction(no, total, "4200000007"), now())
-        )
-        .await,
-        200
-    );
+    let o = s.unpaid().await;
+    let id = &o.id;
+    assert_eq!(s.notify_paid(&o, "4200000007").await, 200);
     s.refuse_next_refund().await;
-    let v = s
-        .app
-        .gql(
-            Some(&s.buyer),
-            "mutation($id: ID!) { requestRefund(orderId: $id, reason: \"坏了\") { id } }",
-            json!({ "id": id }),
-        )
-        .await;
-    let refund = v["data"]["requestRefund"]["id"].clone();
-    let v = s
-        .app
-        .gql(
-            Some(&s.admin),
-            "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
-            json!({ "id": refund }),
-        )
-        .await;
+    let refund = s.refund_requested(id).await;
+    let v = s.approve(&refund).await;
     assert_eq!(
         v["data"]["approveRefund"]["status"], "PROCESSING",
         "approved, money not yet back: {v}"
@@ -391,16 +342,9 @@ async fn a_refund_wechat_refuses_at_first_is_retried_until_it_goes_through() {
         "REFUNDED",
         "the order side is done at once"
     );
-    let v = s
-        .app
-        .gql(
-            Some(&s.admin),
-            "mutation($id: ID!) { approveRefund(refundId: $id) { status } }",
-            json!({ "id": refund }),
-        )
-        .await;
+    let v = s.approve(&refund).await;
     assert_eq!(error_code(&v), "CONFLICT", "approved once");
-    let retry = siyu::modules::order::provider::retry_refunds;
+    let retry = lib::retry_refunds;
     assert_eq!(
         retry(&s.app.state, chrono::Utc::now()).await.unwrap(),
         0,
@@ -436,18 +380,14 @@ async fn a_refund_wechat_refuses_at_first_is_retried_until_it_goes_through() {
 #[tokio::test]
 async fn a_late_payment_refund_wechat_refuses_at_first_still_goes_back_through_wechat_pay() {
     let s = pay_shop().await;
-    let placed = s.place("k1").await;
-    let (id, no, total) = (
-        &placed["order"]["id"],
-        placed["order"]["orderNo"].as_str().unwrap(),
-        placed["order"]["payableFen"].as_i64().unwrap(),
-    );
+    let o = s.unpaid().await;
+    let (id, no, total) = (&o.id, o.no.as_str(), o.total);
     s.cancel(id).await;
     s.refuse_next_refund().await;
     let tx = s.transaction(no, total, "4200000008");
     assert_eq!(s.notify(s.pay.notification(&tx, now())).await, 200);
     assert_eq!(s.calls("/v3/refund/domestic/refunds").await.len(), 1);
-    let retry = siyu::modules::order::provider::retry_refunds;
+    let retry = lib::retry_refunds;
     let later = chrono::Utc::now() + chrono::Duration::minutes(2);
     assert_eq!(retry(&s.app.state, later).await.unwrap(), 1);
     let refunds = s.calls("/v3/refund/domestic/refunds").await;
@@ -464,11 +404,8 @@ async fn a_late_payment_refund_wechat_refuses_at_first_still_goes_back_through_w
 #[tokio::test]
 async fn cancelling_closes_the_wechat_pay_transaction() {
     let s = pay_shop().await;
-    let placed = s.place("k1").await;
-    let (id, no) = (
-        &placed["order"]["id"],
-        placed["order"]["orderNo"].as_str().unwrap(),
-    );
+    let o = s.unpaid().await;
+    let (id, no) = (&o.id, o.no.as_str());
     s.cancel(id).await;
     let closes = s
         .calls(&format!("/v3/pay/transactions/out-trade-no/{no}/close"))
@@ -480,18 +417,14 @@ async fn cancelling_closes_the_wechat_pay_transaction() {
 #[tokio::test]
 async fn an_unpaid_order_can_be_paid_again_from_the_order_list() {
     let s = pay_shop().await;
-    let placed = s.place("k1").await;
-    let (id, no, total) = (
-        &placed["order"]["id"],
-        placed["order"]["orderNo"].as_str().unwrap(),
-        placed["order"]["payableFen"].as_i64().unwrap(),
-    );
+    let o = s.unpaid().await;
+    let (id, no, total) = (&o.id, o.no.as_str(), o.total);
     let pay = "mutation($id: ID!) { payOrder(id: $id) { order { id status } wechatPayParams { package paySign } } }";
     let v = s.app.gql(Some(&s.buyer), pay, json!({ "id": id })).await;
     let again = &v["data"]["payOrder"];
     assert_eq!(again["order"]["id"], *id, "{v}");
     assert_eq!(
-        again["wechatPayParams"]["package"], placed["wechatPayParams"]["package"],
+        again["wechatPayParams"]["package"], o.placed["wechatPayParams"]["package"],
         "the same WeChat Pay transaction"
     );
     assert_eq!(s.calls("/v3/pay/transactions/jsapi").await.len(), 1);
@@ -505,10 +438,7 @@ async fn an_unpaid_order_can_be_paid_again_from_the_order_list() {
         .mount(&s.wechat)
         .await;
     let v = s.app.login("code-mallory", None, None).await;
-    let other = v["data"]["wechatLogin"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{v}"))
-        .to_string();
+    let other = text(&ok(&v)["wechatLogin"]["accessToken"]);
     let v = s.app.gql(Some(&other), pay, json!({ "id": id })).await;
     assert_eq!(error_code(&v), "NOT_FOUND", "another customer's order: {v}");
     let v = s.app.gql(Some(&s.admin), pay, json!({ "id": id })).await;

@@ -149,20 +149,21 @@ impl WechatPayStandIn {
     /// refuse, otherwise 200 (204 without a body for a close); every body
     /// signed with the platform key.
     pub async fn mount_default(&self) {
+        let responder = |endpoint| PayResponder {
+            endpoint,
+            mchid: self.mchid.clone(),
+            merchant_serial: self.merchant_serial.clone(),
+            merchant_public: self.merchant_public.clone(),
+            platform: self.platform.clone(),
+            platform_public_key_id: self.platform_public_key_id.clone(),
+        };
         for (route, endpoint) in [
             ("/v3/pay/transactions/jsapi", Endpoint::Prepay),
             ("/v3/refund/domestic/refunds", Endpoint::Refund),
         ] {
             Mock::given(method("POST"))
                 .and(path(route))
-                .respond_with(PayResponder {
-                    endpoint,
-                    mchid: self.mchid.clone(),
-                    merchant_serial: self.merchant_serial.clone(),
-                    merchant_public: self.merchant_public.clone(),
-                    platform: self.platform.clone(),
-                    platform_public_key_id: self.platform_public_key_id.clone(),
-                })
+                .respond_with(responder(endpoint))
                 .mount(&self.server)
                 .await;
         }
@@ -170,14 +171,7 @@ impl WechatPayStandIn {
             .and(path_regex(
                 r"^/v3/pay/transactions/out-trade-no/[0-9A-Za-z]+/close$",
             ))
-            .respond_with(PayResponder {
-                endpoint: Endpoint::Close,
-                mchid: self.mchid.clone(),
-                merchant_serial: self.merchant_serial.clone(),
-                merchant_public: self.merchant_public.clone(),
-                platform: self.platform.clone(),
-                platform_public_key_id: self.platform_public_key_id.clone(),
-            })
+            .respond_with(responder(Endpoint::Close))
             .mount(&self.server)
             .await;
     }

@@ -8,7 +8,10 @@
 //! point at them). Every shopper-visible change invalidates the cache after
 //! its commit. Must not read supplier costs: those belong to `supplier` and
 //! never enter a cached value.
+pub mod category;
+pub mod listing;
 pub mod loader;
+pub mod product;
 pub mod resolver;
 pub mod service;
 pub mod stock;

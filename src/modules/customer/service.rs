@@ -10,6 +10,7 @@ use super::referral_code;
 use crate::{
     error::{AppError, AppResult},
     state::AppState,
+    validate,
     wechat::login::WechatIdentity,
 };
 
@@ -177,19 +178,6 @@ pub struct Profile {
     referral_code: Option<String>,
 }
 
-fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
-    match value
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-    {
-        Some(v) if v.chars().count() > max => Err(AppError::bad_input(
-            field,
-            format!("must be at most {max} characters"),
-        )),
-        other => Ok(other),
-    }
-}
-
 /// What the mini-program sends about the customer at login, unchecked.
 #[derive(Default)]
 pub struct LoginProfile {
@@ -202,17 +190,17 @@ pub struct LoginProfile {
 /// Checks the profile sent at login (before WeChat is asked, so a bad
 /// request does not spend the one-time code).
 pub fn check_profile(input: LoginProfile) -> AppResult<Profile> {
-    let avatar_url = optional_text(input.avatar_url, "avatarUrl", 512)?;
+    let avatar_url = validate::optional_text(input.avatar_url.as_deref(), "avatarUrl", 512)?;
     if let Some(url) = &avatar_url
         && !(url.starts_with("https://") || url.starts_with("http://"))
     {
         return Err(AppError::bad_input("avatarUrl", "must be an http(s) URL"));
     }
     Ok(Profile {
-        nickname: optional_text(input.nickname, "nickname", 64)?,
+        nickname: validate::optional_text(input.nickname.as_deref(), "nickname", 64)?,
         avatar_url,
-        scene: optional_text(input.scene, "scene", 64)?,
-        referral_code: optional_text(input.referral_code, "referralCode", 32)?,
+        scene: validate::optional_text(input.scene.as_deref(), "scene", 64)?,
+        referral_code: validate::optional_text(input.referral_code.as_deref(), "referralCode", 32)?,
     })
 }
 
