@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod modules;
 pub mod money;
+pub mod rate_limit;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
