@@ -63,12 +63,38 @@ pub fn observe_order_batch(orders: usize) {
     ORDER_BATCHES.observe(orders as f64);
 }
 
-/// Counts one executed operation. Unnamed operations count as `anonymous`;
-/// names are cut to 64 characters so a client cannot blow up the label set.
-pub fn count_operation(name: Option<&str>) {
-    let name = name.unwrap_or("anonymous");
-    let name: String = name.chars().take(64).collect();
-    GRAPHQL_OPERATIONS.with_label_values(&[name.as_str()]).inc();
+/// Counts one executed operation under a label from [`OperationLabels`].
+pub fn count_operation(label: &str) {
+    GRAPHQL_OPERATIONS.with_label_values(&[label]).inc();
+}
+
+/// Distinct operation labels one instance records; later names count as `other`.
+pub const MAX_OPERATION_LABELS: usize = 200;
+
+/// The `operation` label values of one instance: operation names as the
+/// documents hold them (clients choose them, so they are capped: every
+/// label value is a series Prometheus keeps), `anonymous` for unnamed ones.
+#[derive(Default)]
+pub struct OperationLabels {
+    seen: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl OperationLabels {
+    pub fn label(&self, name: Option<&str>) -> String {
+        let Some(name) = name else {
+            return "anonymous".into();
+        };
+        let name: String = name.chars().take(64).collect();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains(&name) {
+            return name;
+        }
+        if seen.len() >= MAX_OPERATION_LABELS {
+            return "other".into();
+        }
+        seen.insert(name.clone());
+        name
+    }
 }
 
 pub fn count_error(code: &str) {

@@ -167,6 +167,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         .build()
         .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
     let workers = state.settings.workers;
+    let guard = web::Data::new(graphql::guard::Guard::new(&schema.sdl(), &state.settings));
     let schema = web::Data::new(schema);
     let responses = web::Data::new(graphql::response_cache::ResponseCache::default());
     let data = web::Data::new(state);
@@ -176,6 +177,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .wrap(TracingLogger::default())
             .wrap(prometheus.clone())
             .app_data(schema.clone())
+            .app_data(guard.clone())
             .app_data(responses.clone())
             .app_data(data.clone())
             .route("/graphql", web::post().to(graphql::graphql))

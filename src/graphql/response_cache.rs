@@ -12,10 +12,7 @@
 //! and only for shoppers and anonymous callers (ADMIN and SUPPLIER see more).
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::parser::{
-    parse_query,
-    types::{OperationType, Selection},
-};
+use async_graphql::parser::types::{OperationType, Selection};
 use sha2::{Digest, Sha256};
 
 use crate::{auth::Viewer, state::AppState};
@@ -46,7 +43,7 @@ impl Default for ResponseCache {
 }
 
 /// Whether this request's answer may be shared between shoppers.
-pub fn cacheable(request: &async_graphql::Request, viewer: Viewer) -> bool {
+pub fn cacheable(request: &mut async_graphql::Request, viewer: Viewer) -> bool {
     if !matches!(
         viewer,
         Viewer::Anonymous | Viewer::Customer(_) | Viewer::InvalidToken
@@ -54,7 +51,8 @@ pub fn cacheable(request: &async_graphql::Request, viewer: Viewer) -> bool {
     {
         return false;
     }
-    let Ok(doc) = parse_query(&request.query) else {
+    // The guard has parsed it already (a cached, not a second, parse).
+    let Ok(doc) = request.parsed_query() else {
         return false;
     };
     if !doc.fragments.is_empty() {
@@ -114,32 +112,35 @@ mod tests {
     fn only_public_catalogue_queries_for_shoppers() {
         let q = |s: &str| async_graphql::Request::new(s);
         assert!(cacheable(
-            &q("{ hotProducts(limit: 20) { id title } }"),
+            &mut q("{ hotProducts(limit: 20) { id title } }"),
             Viewer::Anonymous
         ));
         assert!(cacheable(
-            &q("query H { hotProducts { id } categories { id } }"),
+            &mut q("query H { hotProducts { id } categories { id } }"),
             Viewer::Customer(1)
         ));
-        assert!(!cacheable(&q("{ hotProducts { id } }"), Viewer::Admin(1)));
         assert!(!cacheable(
-            &q("{ hotProducts { id } }"),
+            &mut q("{ hotProducts { id } }"),
+            Viewer::Admin(1)
+        ));
+        assert!(!cacheable(
+            &mut q("{ hotProducts { id } }"),
             Viewer::Supplier(1)
         ));
-        assert!(!cacheable(&q("{ me { id } }"), Viewer::Customer(1)));
+        assert!(!cacheable(&mut q("{ me { id } }"), Viewer::Customer(1)));
         assert!(!cacheable(
-            &q("{ hotProducts { id } me { id } }"),
+            &mut q("{ hotProducts { id } me { id } }"),
             Viewer::Customer(1)
         ));
         assert!(!cacheable(
-            &q("mutation { hotProducts }"),
+            &mut q("mutation { hotProducts }"),
             Viewer::Anonymous
         ));
         assert!(!cacheable(
-            &q("{ ...F } fragment F on Query { me { id } }"),
+            &mut q("{ ...F } fragment F on Query { me { id } }"),
             Viewer::Anonymous
         ));
-        assert!(!cacheable(&q("{ broken"), Viewer::Anonymous));
+        assert!(!cacheable(&mut q("{ broken"), Viewer::Anonymous));
     }
 
     #[tokio::test]
