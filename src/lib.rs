@@ -11,11 +11,13 @@
 //! - [`cache`]: Redis or in-process, behind one trait, never failing a request.
 //! - [`db`]: the pool and migrations; [`wechat`]: WeChat's servers.
 //! - [`money`], [`validate`]: the money and input rules every domain shares.
+pub mod access_log;
 pub mod auth;
 pub mod bench;
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod edge;
 pub mod error;
 pub mod graphql;
 pub mod jobs;

@@ -173,6 +173,38 @@ impl Collector for DbPoolCollector {
     }
 }
 
+/// Serves `/metrics` alone on `listener` (`METRICS_BIND`): scrapers reach
+/// it on an internal address while the public listener does not answer it.
+pub fn serve(
+    listener: std::net::TcpListener,
+    registry: Registry,
+) -> std::io::Result<actix_web::dev::Server> {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    async fn scrape(registry: web::Data<Registry>) -> HttpResponse {
+        use prometheus::Encoder;
+        let mut body = Vec::new();
+        let encoder = prometheus::TextEncoder::new();
+        match encoder.encode(&registry.gather(), &mut body) {
+            Ok(()) => HttpResponse::Ok()
+                .content_type(encoder.format_type())
+                .body(body),
+            Err(e) => {
+                tracing::error!(error = %e, "encoding metrics");
+                HttpResponse::InternalServerError().finish()
+            }
+        }
+    }
+    let registry = web::Data::new(registry);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(registry.clone())
+            .route("/metrics", web::get().to(scrape))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run())
+}
+
 /// A registry for one application: the shared collectors plus its pool gauges.
 pub fn registry(db: DatabaseConnection, statements: Arc<AtomicU64>) -> anyhow::Result<Registry> {
     let registry = Registry::new();

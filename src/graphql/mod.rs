@@ -8,7 +8,7 @@ pub mod response_cache;
 pub mod scalars;
 pub mod variables;
 
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::header, web};
 use async_graphql::{
     BatchRequest, BatchResponse, EmptySubscription, MergedObject, Schema, SchemaBuilder,
     ServerError, dataloader::DataLoader, http::GraphiQLSource,
@@ -102,7 +102,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
 /// `GET /graphql`: GraphiQL where enabled (development by default).
 pub async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
     if !state.settings.graphiql {
-        return error_response(
+        return json_error(
             actix_web::http::StatusCode::NOT_FOUND,
             "NOT_FOUND",
             "GraphiQL is disabled here",
@@ -113,13 +113,20 @@ pub async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
         .body(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
-/// A JSON body in the GraphQL error shape, for failures before execution.
+/// A JSON body in the GraphQL error shape, for failures before execution
+/// (counted in `siyu_graphql_errors_total`).
 pub fn error_response(
     status: actix_web::http::StatusCode,
     code: &str,
     message: &str,
 ) -> HttpResponse {
     crate::metrics::count_error(code);
+    json_error(status, code, message)
+}
+
+/// The same body for answers that are not GraphQL errors (an unknown path),
+/// so they stay out of the GraphQL error counts.
+pub fn json_error(status: actix_web::http::StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({
         "errors": [{ "message": message, "extensions": { "code": code } }]
     }))
@@ -173,15 +180,41 @@ pub async fn graphql(
     guard: web::Data<guard::Guard>,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
+    let ip = ClientIp(client_ip(&req, &state));
+    if let Err(e) = crate::rate_limit::check(
+        &state.cache,
+        &crate::cache::keys::graphql_requests(&ip.0),
+        state.settings.graphql_rate_limit_per_min,
+        "too many requests from this address; wait a minute and try again",
+    )
+    .await
+    {
+        let mut res = app_error_response(StatusCode::TOO_MANY_REQUESTS, &e);
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(crate::rate_limit::WINDOW.as_secs()),
+        );
+        return res;
+    }
     let limit = state.settings.max_body_bytes;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
-                "the request body could not be read",
-            );
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) if crate::edge::timed_out(&e) => {
+                return error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "BAD_USER_INPUT",
+                    "the request body did not arrive in time",
+                );
+            }
+            Err(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_USER_INPUT",
+                    "the request body could not be read",
+                );
+            }
         };
         if body.len() + chunk.len() > limit {
             return error_response(
@@ -197,9 +230,14 @@ pub async fn graphql(
         Err(message) => return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &message),
     };
     let checked = guard.check_batch(&mut batch);
+    let labels: Vec<&str> = checked
+        .iter()
+        .map(|c| c.as_ref().map_or("refused", |p| p.label.as_str()))
+        .collect();
+    req.extensions_mut()
+        .insert(crate::access_log::Operation(labels.join(",")));
 
     let viewer = viewer(&req, &state);
-    let ip = ClientIp(client_ip(&req, &state));
     let requests = match batch {
         BatchRequest::Single(request) => {
             let passed = match checked.into_iter().next() {
@@ -275,6 +313,14 @@ fn refused(e: crate::error::AppError) -> async_graphql::Response {
     let mut server = ServerError::new(err.message, None);
     server.extensions = err.extensions;
     async_graphql::Response::from_errors(vec![server])
+}
+
+/// An [`AppError`](crate::error::AppError) as a JSON body in the GraphQL error shape.
+fn app_error_response(
+    status: actix_web::http::StatusCode,
+    e: &crate::error::AppError,
+) -> HttpResponse {
+    error_response(status, e.code(), &e.client_message())
 }
 
 /// A single request (a JSON object) or a batch (a non-empty array of at most

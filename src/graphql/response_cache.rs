@@ -26,19 +26,40 @@ const PUBLIC_ROOTS: &[&str] = &[
     "__typename",
 ];
 
+/// Bounded in bytes, not entries: responses range from a few bytes to
+/// hundreds of kilobytes, so a count says nothing about memory.
 #[derive(Clone)]
 pub struct ResponseCache {
     entries: moka::future::Cache<[u8; 32], Arc<(i64, Vec<u8>)>>,
+    max_bytes: u64,
+}
+
+/// What an entry holds besides its body: key, generation, moka's bookkeeping.
+const ENTRY_OVERHEAD: u64 = 128;
+
+impl ResponseCache {
+    /// A cache holding at most `max_bytes` (`RESPONSE_CACHE_MAX_BYTES`).
+    pub fn new(max_bytes: u64) -> Self {
+        Self {
+            entries: moka::future::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|_, v: &Arc<(i64, Vec<u8>)>| {
+                    u32::try_from(weight(&v.1)).unwrap_or(u32::MAX)
+                })
+                .time_to_live(Duration::from_secs(60))
+                .build(),
+            max_bytes,
+        }
+    }
+}
+
+fn weight(body: &[u8]) -> u64 {
+    body.len() as u64 + ENTRY_OVERHEAD
 }
 
 impl Default for ResponseCache {
     fn default() -> Self {
-        Self {
-            entries: moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(Duration::from_secs(60))
-                .build(),
-        }
+        Self::new(64 * 1024 * 1024)
     }
 }
 
@@ -94,7 +115,11 @@ impl ResponseCache {
             .map(|e| e.1.clone())
     }
 
+    /// Stores a response, unless it alone is larger than the whole cache.
     pub async fn put(&self, key: [u8; 32], generation: i64, body: Vec<u8>) {
+        if weight(&body) > self.max_bytes {
+            return;
+        }
         self.entries.insert(key, Arc::new((generation, body))).await;
     }
 }
@@ -154,5 +179,21 @@ mod tests {
             async_graphql::Variables::from_json(serde_json::json!({"a": 1})),
         );
         assert_eq!(c.get(&key(&other), 7).await, None);
+    }
+
+    #[tokio::test]
+    async fn bounded_in_bytes() {
+        let c = ResponseCache::new(10 * (1000 + ENTRY_OVERHEAD));
+        for i in 0..100 {
+            let r = key(&async_graphql::Request::new(format!("{{ q{i} }}")));
+            c.put(r, 1, vec![b'x'; 1000]).await;
+        }
+        c.entries.run_pending_tasks().await;
+        assert!(c.entries.weighted_size() <= 10 * (1000 + ENTRY_OVERHEAD));
+        assert!(c.entries.entry_count() <= 10);
+        // One response larger than the whole cache is not kept at all.
+        let big = key(&async_graphql::Request::new("{ big }"));
+        c.put(big, 1, vec![b'x'; 20_000]).await;
+        assert_eq!(c.get(&big, 1).await, None);
     }
 }

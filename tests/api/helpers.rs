@@ -11,6 +11,8 @@ pub const ADMIN_PASS: &str = "admin-password-123";
 
 pub struct TestApp {
     pub address: String,
+    /// `/metrics` apart, when the app was given `METRICS_BIND`.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub state: AppState,
     /// The PostgreSQL schema and cache prefix, for a second instance on the same state.
@@ -31,6 +33,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("ADMIN_USERNAME", ADMIN_USER),
         ("ADMIN_PASSWORD", ADMIN_PASS),
         ("LOGIN_RATE_LIMIT_PER_MIN", "10000"),
+        ("GRAPHQL_RATE_LIMIT_PER_MIN", "100000"),
         ("SEED_DEMO", "false"),
         // Tests run the jobs themselves, at the times they choose.
         ("JOBS", "false"),
@@ -76,10 +79,14 @@ async fn start(
     settings.database_schema = schema;
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::new(),
         state,
         shared,
@@ -89,12 +96,18 @@ async fn start(
 /// A second instance on the same PostgreSQL schema and Redis prefix as
 /// `first` (scale-out); `None` on the embedded default, which is one instance by design.
 pub async fn spawn_second(first: &TestApp) -> Option<TestApp> {
+    spawn_second_with(first, &[]).await
+}
+
+/// [`spawn_second`] with extra environment variables.
+pub async fn spawn_second_with(first: &TestApp, extra: &[(&str, &str)]) -> Option<TestApp> {
     let (schema, prefix) = first.shared.clone()?;
-    let vars: HashMap<String, String> = [
+    let mut vars: HashMap<String, String> = [
         ("BIND", "127.0.0.1:0".to_string()),
         ("JWT_SECRET", JWT_SECRET.to_string()),
         ("WORKERS", "1".to_string()),
         ("LOGIN_RATE_LIMIT_PER_MIN", "10000".to_string()),
+        ("GRAPHQL_RATE_LIMIT_PER_MIN", "100000".to_string()),
         ("SEED_DEMO", "false".to_string()),
         ("JOBS", "false".to_string()),
         ("DATABASE_URL", std::env::var("TEST_DATABASE_URL").ok()?),
@@ -104,6 +117,9 @@ pub async fn spawn_second(first: &TestApp) -> Option<TestApp> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
     Some(start(vars, Some(schema.clone()), Some((schema, prefix))).await)
 }
 
