@@ -85,6 +85,8 @@ pub struct Settings {
     pub admin_password: Option<Secret>,
     /// Login attempts per client IP per minute; 0 turns the limit off.
     pub login_rate_limit_per_min: u32,
+    /// `/graphql` requests per client IP per minute; 0 turns the limit off.
+    pub graphql_rate_limit_per_min: u32,
     /// `None` = demo mode (only in development).
     pub wechat: Option<WechatSettings>,
     /// Timeout of every outbound HTTP call.
@@ -100,6 +102,14 @@ pub struct Settings {
     pub max_complexity: usize,
     /// Seed the demo store into an empty database at start.
     pub seed_demo: bool,
+    /// The whole-response cache holds at most this many bytes.
+    pub response_cache_max_bytes: u64,
+    /// A request's head, and then its body, must arrive within this.
+    pub client_request_timeout: Duration,
+    /// A second listen address that serves `/metrics` (and the public one then does not).
+    pub metrics_bind: Option<String>,
+    /// Browser origins allowed to call the API (CORS); empty = none.
+    pub cors_allowed_origins: Vec<String>,
     /// HTTP worker threads; `None` = one per core.
     pub workers: Option<usize>,
     /// Hot products rank by units sold in this many recent days.
@@ -252,6 +262,8 @@ impl Settings {
             bail!("ADMIN_PASSWORD must be at least 12 characters in production");
         }
 
+        let cors_allowed_origins = cors_origins(get("CORS_ALLOWED_ORIGINS").as_deref())?;
+
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -279,6 +291,8 @@ impl Settings {
             admin_username,
             admin_password,
             login_rate_limit_per_min: parse_num(&get, "LOGIN_RATE_LIMIT_PER_MIN")?.unwrap_or(60),
+            graphql_rate_limit_per_min: parse_num(&get, "GRAPHQL_RATE_LIMIT_PER_MIN")?
+                .unwrap_or(1200),
             wechat,
             outbound_timeout: Duration::from_millis(
                 parse_num(&get, "OUTBOUND_TIMEOUT_MS")?.unwrap_or(5000),
@@ -292,6 +306,13 @@ impl Settings {
             max_depth: parse_num(&get, "MAX_QUERY_DEPTH")?.unwrap_or(12),
             max_complexity: parse_num(&get, "MAX_QUERY_COMPLEXITY")?.unwrap_or(2000),
             seed_demo,
+            response_cache_max_bytes: parse_num(&get, "RESPONSE_CACHE_MAX_BYTES")?
+                .unwrap_or(64 * 1024 * 1024),
+            client_request_timeout: Duration::from_millis(
+                parse_num(&get, "CLIENT_REQUEST_TIMEOUT_MS")?.unwrap_or(10_000),
+            ),
+            metrics_bind: get("METRICS_BIND"),
+            cors_allowed_origins,
             workers: parse_num(&get, "WORKERS")?,
             hot_window_days: parse_num(&get, "HOT_WINDOW_DAYS")?.unwrap_or(30),
             shipping_fee_fen: parse_num(&get, "SHIPPING_FEE_FEN")?.unwrap_or(800),
@@ -309,6 +330,31 @@ impl Settings {
             commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
         })
     }
+}
+
+/// `CORS_ALLOWED_ORIGINS`: comma-separated origins such as
+/// `https://admin.example.com`. A wildcard is refused: the admin panel's
+/// origin is known, and `*` would let any page drive a logged-in browser's calls.
+fn cors_origins(value: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let host = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"));
+            match host {
+                Some(h) if !h.is_empty() && !h.contains(['/', '*', ' ']) => Ok(o.to_string()),
+                _ => bail!(
+                    "CORS_ALLOWED_ORIGINS takes origins like https://admin.example.com (scheme, host, optional port), not {o:?}"
+                ),
+            }
+        })
+        .collect()
 }
 
 fn lifecycle(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<LifecycleThresholds> {
@@ -443,6 +489,36 @@ mod tests {
         assert_eq!(s.refresh_token_ttl, Duration::from_secs(2_592_000));
         assert_eq!(s.login_rate_limit_per_min, 60);
         assert!(s.redis_url.is_none());
+    }
+
+    #[test]
+    fn cors_origins_are_checked() {
+        let s = settings(&[
+            ("JWT_SECRET", SECRET),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                " https://admin.example.com , http://localhost:5173",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.cors_allowed_origins,
+            ["https://admin.example.com", "http://localhost:5173"]
+        );
+        for bad in ["*", "admin.example.com", "https://a.com/path", "https://"] {
+            let err =
+                settings(&[("JWT_SECRET", SECRET), ("CORS_ALLOWED_ORIGINS", bad)]).unwrap_err();
+            assert!(
+                err.to_string().contains("CORS_ALLOWED_ORIGINS"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(
+            settings(&[("JWT_SECRET", SECRET)])
+                .unwrap()
+                .cors_allowed_origins
+                .is_empty()
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod error;
 pub mod metrics;
 pub mod modules;
 pub mod money;
+pub mod rate_limit;
 pub mod state;
 pub mod telemetry;
 pub mod validate;

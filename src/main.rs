@@ -63,7 +63,16 @@ async fn main() {
             fail(1, &format!("start-up failed: {e:#}"));
         }
     };
-    tracing::info!(%bind, port = app.port(), "siyu serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz, /metrics");
+    tracing::info!(%bind, port = app.port(), "siyu serving: POST /graphql, GET /graphql (GraphiQL), /healthz, /readyz");
+    match app.metrics_port() {
+        Some(port) => tracing::info!(port, "/metrics served on METRICS_BIND only"),
+        None if app.state().settings.app_env == AppEnv::Production => {
+            tracing::info!(
+                "/metrics is not served (set METRICS_BIND to serve it on its own address)"
+            )
+        }
+        None => tracing::info!("/metrics served on the public listener (development)"),
+    }
     if let Err(e) = app.run_until_stopped().await {
         tracing::error!(error = %e, "server stopped with an error");
         std::process::exit(1);

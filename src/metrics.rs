@@ -63,12 +63,38 @@ pub fn observe_order_batch(orders: usize) {
     ORDER_BATCHES.observe(orders as f64);
 }
 
-/// Counts one executed operation. Unnamed operations count as `anonymous`;
-/// names are cut to 64 characters so a client cannot blow up the label set.
-pub fn count_operation(name: Option<&str>) {
-    let name = name.unwrap_or("anonymous");
-    let name: String = name.chars().take(64).collect();
-    GRAPHQL_OPERATIONS.with_label_values(&[name.as_str()]).inc();
+/// Counts one executed operation under a label from [`OperationLabels`].
+pub fn count_operation(label: &str) {
+    GRAPHQL_OPERATIONS.with_label_values(&[label]).inc();
+}
+
+/// Distinct operation labels one instance records; later names count as `other`.
+pub const MAX_OPERATION_LABELS: usize = 200;
+
+/// The `operation` label values of one instance: operation names as the
+/// documents hold them (clients choose them, so they are capped: every
+/// label value is a series Prometheus keeps), `anonymous` for unnamed ones.
+#[derive(Default)]
+pub struct OperationLabels {
+    seen: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl OperationLabels {
+    pub fn label(&self, name: Option<&str>) -> String {
+        let Some(name) = name else {
+            return "anonymous".into();
+        };
+        let name: String = name.chars().take(64).collect();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains(&name) {
+            return name;
+        }
+        if seen.len() >= MAX_OPERATION_LABELS {
+            return "other".into();
+        }
+        seen.insert(name.clone());
+        name
+    }
 }
 
 pub fn count_error(code: &str) {
@@ -145,6 +171,38 @@ impl Collector for DbPoolCollector {
         out.extend(statements.collect());
         out
     }
+}
+
+/// Serves `/metrics` alone on `listener` (`METRICS_BIND`): scrapers reach
+/// it on an internal address while the public listener does not answer it.
+pub fn serve(
+    listener: std::net::TcpListener,
+    registry: Registry,
+) -> std::io::Result<actix_web::dev::Server> {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    async fn scrape(registry: web::Data<Registry>) -> HttpResponse {
+        use prometheus::Encoder;
+        let mut body = Vec::new();
+        let encoder = prometheus::TextEncoder::new();
+        match encoder.encode(&registry.gather(), &mut body) {
+            Ok(()) => HttpResponse::Ok()
+                .content_type(encoder.format_type())
+                .body(body),
+            Err(e) => {
+                tracing::error!(error = %e, "encoding metrics");
+                HttpResponse::InternalServerError().finish()
+            }
+        }
+    }
+    let registry = web::Data::new(registry);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(registry.clone())
+            .route("/metrics", web::get().to(scrape))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run())
 }
 
 /// A registry for one application: the shared collectors plus its pool gauges.

@@ -1,4 +1,6 @@
 //! Logging: `RUST_LOG` filter (default `info`), text or JSON lines.
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::config::LogFormat;
@@ -11,6 +13,10 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => registry
             .with(fmt::layer().json().flatten_event(true))
             .try_init(),
-        LogFormat::Text => registry.with(fmt::layer()).try_init(),
+        // Colour codes only for a person at a terminal: in a file or a log
+        // shipper they are noise that breaks searching.
+        LogFormat::Text => registry
+            .with(fmt::layer().with_ansi(std::io::stdout().is_terminal()))
+            .try_init(),
     };
 }

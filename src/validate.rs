@@ -44,6 +44,43 @@ pub fn fen(v: i64, field: &str, min: i64) -> AppResult<i64> {
     Ok(v)
 }
 
+/// The most items each list argument and list input field accepts, by
+/// schema coordinate (`Type.field(arg:)` for an argument, `Input.field` for
+/// an input field). Checked at the edge (`graphql::guard`) before anything
+/// runs, so a huge list is a `BAD_USER_INPUT` naming it instead of a
+/// statement the database refuses. Where a domain has its own rule the
+/// number is the same; a test keeps every list in the schema listed here.
+pub const LIST_LIMITS: &[(&str, usize)] = &[
+    ("Mutation.removeFromCart(skuIds:)", 100),
+    ("Mutation.syncSupplierStock(items:)", 500),
+    ("Mutation.issueCoupons(customerIds:)", 10_000),
+    ("Mutation.tagCustomers(customerIds:)", 1000),
+    ("Mutation.tagCustomers(tags:)", 10),
+    ("Mutation.untagCustomers(customerIds:)", 1000),
+    ("Mutation.untagCustomers(tags:)", 10),
+    ("CustomerFilter.tags", 20),
+    ("OrderInput.items", 50),
+    ("ProductInput.images", 20),
+    ("ProductInput.skus", 100),
+    ("ProductUpdateInput.images", 20),
+    ("ProductUpdateInput.skus", 100),
+    ("SkuInput.specs", 5),
+    ("SkuUpdateInput.specs", 5),
+    ("TopUpPlanInput.giftCouponTemplateIds", 10),
+    ("TopUpPlanUpdateInput.giftCouponTemplateIds", 10),
+];
+
+/// For a list the table does not name (a new one, until it is added).
+pub const DEFAULT_LIST_LIMIT: usize = 100;
+
+/// The most items the list at `coordinate` accepts (see [`LIST_LIMITS`]).
+pub fn list_limit(coordinate: &str) -> usize {
+    LIST_LIMITS
+        .iter()
+        .find(|(c, _)| *c == coordinate)
+        .map_or(DEFAULT_LIST_LIMIT, |(_, n)| *n)
+}
+
 /// A `LIKE` pattern finding `keyword` anywhere, case-insensitively (match
 /// it against the lower-cased column, with `\` as the escape character).
 pub fn contains_pattern(keyword: &str) -> String {

@@ -6,7 +6,9 @@
 //! [`reports`] (figures that read several domains), [`seed`] (the demo
 //! store), [`graphql`] (the handler and the schema assembled from every
 //! domain's roots) and [`startup`] (the server).
+pub mod access_log;
 pub mod checkout;
+pub mod edge;
 pub mod graphql;
 pub mod jobs;
 pub mod login;

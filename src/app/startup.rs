@@ -16,7 +16,7 @@ use actix_web::{
 use actix_web_prom::PrometheusMetricsBuilder;
 use anyhow::Context;
 use serde_json::json;
-use tracing_actix_web::{RequestId, TracingLogger};
+use tracing_actix_web::TracingLogger;
 
 use crate::{
     app::graphql::{self, AppSchema},
@@ -34,6 +34,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    /// `/metrics` on its own listener (`METRICS_BIND`).
+    metrics: Option<(u16, Server)>,
 }
 
 /// Redis calls give up after this, and the request goes to the database.
@@ -65,16 +67,28 @@ impl Application {
         let listener = TcpListener::bind(&state.settings.bind)
             .with_context(|| format!("binding {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();
-        let server = run(listener, state.clone())?;
+        let metrics_listener = match &state.settings.metrics_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr).with_context(|| format!("binding METRICS_BIND {addr}"))?,
+            ),
+            None => None,
+        };
+        let (server, metrics) = run(listener, metrics_listener, state.clone())?;
         Ok(Self {
             port,
             server,
             state,
+            metrics,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port serving `/metrics` apart, when `METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     pub fn state(&self) -> &AppState {
@@ -83,7 +97,12 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            Some((_, metrics)) => futures_util::future::try_join(self.server, metrics)
+                .await
+                .map(|_| ()),
+            None => self.server.await,
+        }
     }
 }
 
@@ -160,25 +179,48 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     Ok(state)
 }
 
-fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+fn run(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    state: AppState,
+) -> anyhow::Result<(Server, Option<(u16, Server)>)> {
     let schema: AppSchema = graphql::build_schema(state.clone());
     let registry = crate::metrics::registry(state.db.clone(), state.db_statements.clone())?;
-    let prometheus = PrometheusMetricsBuilder::new("siyu")
-        .registry(registry)
-        .endpoint("/metrics")
-        .mask_unmatched_patterns("UNKNOWN")
+    let settings = state.settings.clone();
+    let mut prometheus = PrometheusMetricsBuilder::new("siyu")
+        .registry(registry.clone())
+        .mask_unmatched_patterns("UNKNOWN");
+    // In production the public listener keeps /metrics to itself unless
+    // METRICS_BIND gives it a listener of its own.
+    if settings.metrics_bind.is_none() && settings.app_env == crate::config::AppEnv::Development {
+        prometheus = prometheus.endpoint("/metrics");
+    }
+    let prometheus = prometheus
         .build()
         .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+    let metrics = match metrics_listener {
+        Some(l) => Some((l.local_addr()?.port(), crate::metrics::serve(l, registry)?)),
+        None => None,
+    };
     let workers = state.settings.workers;
+    let guard = web::Data::new(graphql::guard::Guard::new(&schema.sdl(), &settings));
     let schema = web::Data::new(schema);
-    let responses = web::Data::new(graphql::response_cache::ResponseCache::default());
+    let responses = web::Data::new(graphql::response_cache::ResponseCache::new(
+        settings.response_cache_max_bytes,
+    ));
     let data = web::Data::new(state);
+    let origins = settings.cors_allowed_origins.clone();
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(
+                crate::app::edge::body_deadline,
+            ))
+            .wrap(crate::app::edge::cors(&origins))
             .wrap(actix_web::middleware::from_fn(request_id_header))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::app::access_log::AccessLog>::new())
             .wrap(prometheus.clone())
             .app_data(schema.clone())
+            .app_data(guard.clone())
             .app_data(responses.clone())
             .app_data(data.clone())
             .route("/graphql", web::post().to(graphql::graphql))
@@ -192,11 +234,12 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(30)
+    .client_request_timeout(settings.client_request_timeout)
     .listen(listener)?;
     if let Some(n) = workers {
         server = server.workers(n);
     }
-    Ok(server.run())
+    Ok((server.run(), metrics))
 }
 
 /// Echoes the request id of the tracing span as `x-request-id`, so a client
@@ -205,7 +248,10 @@ async fn request_id_header(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+    let id = req
+        .extensions()
+        .get::<crate::app::access_log::ReqId>()
+        .map(|id| id.0.clone());
     let mut res = next.call(req).await?;
     if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         res.headers_mut().insert(
@@ -245,7 +291,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn not_found() -> HttpResponse {
-    graphql::error_response(
+    graphql::json_error(
         StatusCode::NOT_FOUND,
         "NOT_FOUND",
         "no such endpoint; the API is POST /graphql",

@@ -31,6 +31,11 @@ pub fn login_attempts(ip: &str) -> String {
     format!("ratelimit:login:{ip}")
 }
 
+/// `/graphql` requests from one client IP in the current minute.
+pub fn graphql_requests(ip: &str) -> String {
+    format!("ratelimit:graphql:{ip}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

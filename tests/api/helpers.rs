@@ -11,6 +11,8 @@ pub const ADMIN_PASS: &str = "admin-password-123";
 
 pub struct TestApp {
     pub address: String,
+    /// `/metrics` apart, when the app was given `METRICS_BIND`.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub state: AppState,
     /// The PostgreSQL schema and cache prefix, for a second instance on the same state.
@@ -31,6 +33,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("ADMIN_USERNAME", ADMIN_USER),
         ("ADMIN_PASSWORD", ADMIN_PASS),
         ("LOGIN_RATE_LIMIT_PER_MIN", "10000"),
+        ("GRAPHQL_RATE_LIMIT_PER_MIN", "100000"),
         ("SEED_DEMO", "false"),
         // Tests run the jobs themselves, at the times they choose.
         ("JOBS", "false"),
@@ -76,10 +79,14 @@ async fn start(
     settings.database_schema = schema;
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::new(),
         state,
         shared,
@@ -91,14 +98,20 @@ async fn start(
 /// test that needs this is `#[ignore]`d there and run in CI's PostgreSQL pass;
 /// run without those variables, it fails here, saying so.
 pub async fn spawn_second(first: &TestApp) -> TestApp {
+    spawn_second_with(first, &[]).await
+}
+
+/// [`spawn_second`] with extra environment variables.
+pub async fn spawn_second_with(first: &TestApp, extra: &[(&str, &str)]) -> TestApp {
     const NEEDS: &str = "a second instance needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis shared by both); see .ci/run";
     let (schema, prefix) = first.shared.clone().expect(NEEDS);
     let env = |k: &str| std::env::var(k).expect(NEEDS);
-    let vars: HashMap<String, String> = [
+    let mut vars: HashMap<String, String> = [
         ("BIND", "127.0.0.1:0".to_string()),
         ("JWT_SECRET", JWT_SECRET.to_string()),
         ("WORKERS", "1".to_string()),
         ("LOGIN_RATE_LIMIT_PER_MIN", "10000".to_string()),
+        ("GRAPHQL_RATE_LIMIT_PER_MIN", "100000".to_string()),
         ("SEED_DEMO", "false".to_string()),
         ("JOBS", "false".to_string()),
         ("DATABASE_URL", env("TEST_DATABASE_URL")),
@@ -108,6 +121,9 @@ pub async fn spawn_second(first: &TestApp) -> TestApp {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
     start(vars, Some(schema.clone()), Some((schema, prefix))).await
 }
 

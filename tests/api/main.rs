@@ -6,6 +6,7 @@
 mod auth;
 mod catalogue;
 mod coupons;
+mod edge;
 mod fixtures;
 mod helpers;
 mod http_limits;

@@ -1,9 +1,11 @@
 //! The GraphQL endpoint: the schema (one Query/Mutation struct per domain,
 //! merged), its limits, and the HTTP handler that reads the token, guards the
 //! body, and makes sure every error carries an `extensions.code`.
+pub mod guard;
 pub mod response_cache;
+pub mod variables;
 
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::header, web};
 use async_graphql::{
     BatchRequest, BatchResponse, EmptySubscription, MergedObject, Schema, SchemaBuilder,
     ServerError, dataloader::DataLoader, http::GraphiQLSource,
@@ -87,16 +89,20 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-/// The served schema with its limits; production turns introspection off.
+/// The served schema; production turns introspection and field
+/// suggestions off. Depth and cost are limited by [`guard`] before a
+/// document gets here (async-graphql's own limits are computed only after
+/// fragments were expanded, and would refuse the standard introspection query).
 pub fn build_schema(state: AppState) -> AppSchema {
     let s = &state.settings;
-    let mut b = builder()
-        .limit_depth(s.max_depth)
-        .limit_complexity(s.max_complexity)
-        .limit_recursive_depth(32)
-        .limit_directives(8);
+    let mut b = builder().limit_recursive_depth(32).limit_directives(8);
     if !s.introspection {
         b = b.disable_introspection();
+    }
+    // "Did you mean …?" helps a developer, and maps the schema for anyone
+    // probing a production server with introspection off.
+    if s.app_env == crate::config::AppEnv::Production {
+        b = b.disable_suggestions();
     }
     b.data(state).finish()
 }
@@ -104,7 +110,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
 /// `GET /graphql`: GraphiQL where enabled (development by default).
 pub async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
     if !state.settings.graphiql {
-        return error_response(
+        return json_error(
             actix_web::http::StatusCode::NOT_FOUND,
             "NOT_FOUND",
             "GraphiQL is disabled here",
@@ -115,13 +121,20 @@ pub async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
         .body(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
-/// A JSON body in the GraphQL error shape, for failures before execution.
+/// A JSON body in the GraphQL error shape, for failures before execution
+/// (counted in `siyu_graphql_errors_total`).
 pub fn error_response(
     status: actix_web::http::StatusCode,
     code: &str,
     message: &str,
 ) -> HttpResponse {
     crate::metrics::count_error(code);
+    json_error(status, code, message)
+}
+
+/// The same body for answers that are not GraphQL errors (an unknown path),
+/// so they stay out of the GraphQL error counts.
+pub fn json_error(status: actix_web::http::StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({
         "errors": [{ "message": message, "extensions": { "code": code } }]
     }))
@@ -172,17 +185,44 @@ pub async fn graphql(
     schema: web::Data<AppSchema>,
     state: web::Data<AppState>,
     responses: web::Data<response_cache::ResponseCache>,
+    guard: web::Data<guard::Guard>,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
+    let ip = ClientIp(client_ip(&req, &state));
+    if let Err(e) = crate::rate_limit::check(
+        &state.cache,
+        &crate::cache::keys::graphql_requests(&ip.0),
+        state.settings.graphql_rate_limit_per_min,
+        "too many requests from this address; wait a minute and try again",
+    )
+    .await
+    {
+        let mut res = app_error_response(StatusCode::TOO_MANY_REQUESTS, &e);
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(crate::rate_limit::WINDOW.as_secs()),
+        );
+        return res;
+    }
     let limit = state.settings.max_body_bytes;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
-                "the request body could not be read",
-            );
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) if crate::app::edge::timed_out(&e) => {
+                return error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "BAD_USER_INPUT",
+                    "the request body did not arrive in time",
+                );
+            }
+            Err(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_USER_INPUT",
+                    "the request body could not be read",
+                );
+            }
         };
         if body.len() + chunk.len() > limit {
             return error_response(
@@ -193,28 +233,72 @@ pub async fn graphql(
         }
         body.extend_from_slice(&chunk);
     }
-    let batch = match parse_batch(&body, state.settings.max_batch) {
+    let mut batch = match parse_batch(&body, state.settings.max_batch) {
         Ok(b) => b,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &message),
     };
+    let checked = guard.check_batch(&mut batch);
+    let labels: Vec<&str> = checked
+        .iter()
+        .map(|c| c.as_ref().map_or("refused", |p| p.label.as_str()))
+        .collect();
+    req.extensions_mut()
+        .insert(crate::app::access_log::Operation(labels.join(",")));
 
     let viewer = viewer(&req, &state);
-    let ip = ClientIp(client_ip(&req, &state));
-    if let BatchRequest::Single(request) = &batch
-        && response_cache::cacheable(request, viewer)
-        && let Some(generation) = response_cache::generation(&state).await
+    let requests = match batch {
+        BatchRequest::Single(request) => {
+            let passed = match checked.into_iter().next() {
+                Some(Ok(passed)) => passed,
+                Some(Err(e)) => return HttpResponse::Ok().json(refused(e)),
+                None => unreachable!("one check per request"),
+            };
+            return single(request, passed, viewer, &ip, &schema, &state, &responses).await;
+        }
+        BatchRequest::Batch(requests) => requests,
+    };
+    let runs = requests.into_iter().zip(checked).map(|(request, passed)| {
+        let (schema, state, ip) = (&schema, &state, &ip);
+        async move {
+            match passed {
+                Ok(p) => with_codes(
+                    schema
+                        .execute(prepare(request, &p.label, viewer, ip, state))
+                        .await,
+                ),
+                Err(e) => refused(e),
+            }
+        }
+    });
+    let response = BatchResponse::Batch(futures_util::future::join_all(runs).await);
+    HttpResponse::Ok().json(response)
+}
+
+/// One request (not a batch): from the response cache when it may be.
+async fn single(
+    mut request: async_graphql::Request,
+    passed: guard::Passed,
+    viewer: Viewer,
+    ip: &ClientIp,
+    schema: &AppSchema,
+    state: &AppState,
+    responses: &response_cache::ResponseCache,
+) -> HttpResponse {
+    if response_cache::cacheable(&mut request, viewer)
+        && let Some(generation) = response_cache::generation(state).await
     {
-        let key = response_cache::key(request);
+        let key = response_cache::key(&request);
         if let Some(body) = responses.get(&key, generation).await {
-            crate::metrics::count_operation(operation_name(request).as_deref());
+            crate::metrics::count_operation(&passed.label);
             return HttpResponse::Ok()
                 .content_type("application/json")
                 .body(body);
         }
-        let BatchRequest::Single(request) = batch else {
-            unreachable!("matched above")
-        };
-        let response = with_codes(schema.execute(prepare(request, viewer, &ip, &state)).await);
+        let response = with_codes(
+            schema
+                .execute(prepare(request, &passed.label, viewer, ip, state))
+                .await,
+        );
         let body = serde_json::to_vec(&response).unwrap_or_default();
         if response.errors.is_empty() {
             responses.put(key, generation, body.clone()).await;
@@ -223,19 +307,28 @@ pub async fn graphql(
             .content_type("application/json")
             .body(body);
     }
-    let batch = match batch {
-        BatchRequest::Single(r) => BatchRequest::Single(prepare(r, viewer, &ip, &state)),
-        BatchRequest::Batch(v) => BatchRequest::Batch(
-            v.into_iter()
-                .map(|r| prepare(r, viewer, &ip, &state))
-                .collect(),
-        ),
-    };
-    let response = match schema.execute_batch(batch).await {
-        BatchResponse::Single(r) => BatchResponse::Single(with_codes(r)),
-        BatchResponse::Batch(v) => BatchResponse::Batch(v.into_iter().map(with_codes).collect()),
-    };
+    let response = with_codes(
+        schema
+            .execute(prepare(request, &passed.label, viewer, ip, state))
+            .await,
+    );
     HttpResponse::Ok().json(response)
+}
+
+/// The GraphQL response of a request refused before it ran.
+fn refused(e: crate::error::AppError) -> async_graphql::Response {
+    let err = async_graphql::Error::from(e);
+    let mut server = ServerError::new(err.message, None);
+    server.extensions = err.extensions;
+    async_graphql::Response::from_errors(vec![server])
+}
+
+/// An [`AppError`](crate::error::AppError) as a JSON body in the GraphQL error shape.
+fn app_error_response(
+    status: actix_web::http::StatusCode,
+    e: &crate::error::AppError,
+) -> HttpResponse {
+    error_response(status, e.code(), &e.client_message())
 }
 
 /// A single request (a JSON object) or a batch (a non-empty array of at most
@@ -265,33 +358,16 @@ fn parse_batch(body: &[u8], max_batch: usize) -> Result<BatchRequest, String> {
     }
 }
 
-/// The name of the operation for metrics: `operationName`, else the name
-/// written after the first `query`/`mutation`/`subscription` keyword.
-fn operation_name(request: &async_graphql::Request) -> Option<String> {
-    if let Some(name) = &request.operation_name {
-        return Some(name.clone());
-    }
-    let query = request.query.trim_start();
-    let rest = ["query", "mutation", "subscription"]
-        .iter()
-        .find_map(|kw| query.strip_prefix(kw))?
-        .trim_start();
-    let name: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
-    (!name.is_empty()).then_some(name)
-}
-
 /// Per-request data: the viewer, the client IP, and fresh DataLoaders (they
 /// batch within one request and cache nothing across requests).
 fn prepare(
     request: async_graphql::Request,
+    label: &str,
     viewer: Viewer,
     ip: &ClientIp,
     state: &AppState,
 ) -> async_graphql::Request {
-    crate::metrics::count_operation(operation_name(&request).as_deref());
+    crate::metrics::count_operation(label);
     let db = &state.db;
     request
         .data(viewer)
@@ -345,24 +421,6 @@ fn add_code(err: &mut ServerError) {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn operation_names_for_metrics() {
-        let name = |q: &str| super::operation_name(&async_graphql::Request::new(q));
-        assert_eq!(
-            name("query WhoAmI { me { id } }").as_deref(),
-            Some("WhoAmI")
-        );
-        assert_eq!(
-            name("  mutation Login($x: Int) { a }").as_deref(),
-            Some("Login")
-        );
-        assert_eq!(name("{ me { id } }"), None);
-        assert_eq!(name("query { me { id } }"), None);
-        assert_eq!(name("query($a: Int) { me }"), None);
-        let named = async_graphql::Request::new("{ a }").operation_name("Given");
-        assert_eq!(super::operation_name(&named).as_deref(), Some("Given"));
-    }
-
     /// Keeps `schema/schema.graphql` equal to the served schema.
     /// `UPDATE_SCHEMA=1 cargo test schema_file` (or `cargo run -- print-schema`) rewrites it.
     #[test]

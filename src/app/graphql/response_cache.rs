@@ -12,10 +12,7 @@
 //! and only for shoppers and anonymous callers (ADMIN and SUPPLIER see more).
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::parser::{
-    parse_query,
-    types::{OperationType, Selection},
-};
+use async_graphql::parser::types::{OperationType, Selection};
 use sha2::{Digest, Sha256};
 
 use crate::{auth::Viewer, state::AppState};
@@ -29,24 +26,45 @@ const PUBLIC_ROOTS: &[&str] = &[
     "__typename",
 ];
 
+/// Bounded in bytes, not entries: responses range from a few bytes to
+/// hundreds of kilobytes, so a count says nothing about memory.
 #[derive(Clone)]
 pub struct ResponseCache {
     entries: moka::future::Cache<[u8; 32], Arc<(i64, Vec<u8>)>>,
+    max_bytes: u64,
 }
 
-impl Default for ResponseCache {
-    fn default() -> Self {
+/// What an entry holds besides its body: key, generation, moka's bookkeeping.
+const ENTRY_OVERHEAD: u64 = 128;
+
+impl ResponseCache {
+    /// A cache holding at most `max_bytes` (`RESPONSE_CACHE_MAX_BYTES`).
+    pub fn new(max_bytes: u64) -> Self {
         Self {
             entries: moka::future::Cache::builder()
-                .max_capacity(10_000)
+                .max_capacity(max_bytes)
+                .weigher(|_, v: &Arc<(i64, Vec<u8>)>| {
+                    u32::try_from(weight(&v.1)).unwrap_or(u32::MAX)
+                })
                 .time_to_live(Duration::from_secs(60))
                 .build(),
+            max_bytes,
         }
     }
 }
 
+fn weight(body: &[u8]) -> u64 {
+    body.len() as u64 + ENTRY_OVERHEAD
+}
+
+impl Default for ResponseCache {
+    fn default() -> Self {
+        Self::new(64 * 1024 * 1024)
+    }
+}
+
 /// Whether this request's answer may be shared between shoppers.
-pub fn cacheable(request: &async_graphql::Request, viewer: Viewer) -> bool {
+pub fn cacheable(request: &mut async_graphql::Request, viewer: Viewer) -> bool {
     if !matches!(
         viewer,
         Viewer::Anonymous | Viewer::Customer(_) | Viewer::InvalidToken
@@ -54,7 +72,8 @@ pub fn cacheable(request: &async_graphql::Request, viewer: Viewer) -> bool {
     {
         return false;
     }
-    let Ok(doc) = parse_query(&request.query) else {
+    // The guard has parsed it already (a cached, not a second, parse).
+    let Ok(doc) = request.parsed_query() else {
         return false;
     };
     if !doc.fragments.is_empty() {
@@ -96,7 +115,11 @@ impl ResponseCache {
             .map(|e| e.1.clone())
     }
 
+    /// Stores a response, unless it alone is larger than the whole cache.
     pub async fn put(&self, key: [u8; 32], generation: i64, body: Vec<u8>) {
+        if weight(&body) > self.max_bytes {
+            return;
+        }
         self.entries.insert(key, Arc::new((generation, body))).await;
     }
 }
@@ -114,32 +137,35 @@ mod tests {
     fn only_public_catalogue_queries_for_shoppers() {
         let q = |s: &str| async_graphql::Request::new(s);
         assert!(cacheable(
-            &q("{ hotProducts(limit: 20) { id title } }"),
+            &mut q("{ hotProducts(limit: 20) { id title } }"),
             Viewer::Anonymous
         ));
         assert!(cacheable(
-            &q("query H { hotProducts { id } categories { id } }"),
+            &mut q("query H { hotProducts { id } categories { id } }"),
             Viewer::Customer(1)
         ));
-        assert!(!cacheable(&q("{ hotProducts { id } }"), Viewer::Admin(1)));
         assert!(!cacheable(
-            &q("{ hotProducts { id } }"),
+            &mut q("{ hotProducts { id } }"),
+            Viewer::Admin(1)
+        ));
+        assert!(!cacheable(
+            &mut q("{ hotProducts { id } }"),
             Viewer::Supplier(1)
         ));
-        assert!(!cacheable(&q("{ me { id } }"), Viewer::Customer(1)));
+        assert!(!cacheable(&mut q("{ me { id } }"), Viewer::Customer(1)));
         assert!(!cacheable(
-            &q("{ hotProducts { id } me { id } }"),
+            &mut q("{ hotProducts { id } me { id } }"),
             Viewer::Customer(1)
         ));
         assert!(!cacheable(
-            &q("mutation { hotProducts }"),
+            &mut q("mutation { hotProducts }"),
             Viewer::Anonymous
         ));
         assert!(!cacheable(
-            &q("{ ...F } fragment F on Query { me { id } }"),
+            &mut q("{ ...F } fragment F on Query { me { id } }"),
             Viewer::Anonymous
         ));
-        assert!(!cacheable(&q("{ broken"), Viewer::Anonymous));
+        assert!(!cacheable(&mut q("{ broken"), Viewer::Anonymous));
     }
 
     #[tokio::test]
@@ -153,5 +179,21 @@ mod tests {
             async_graphql::Variables::from_json(serde_json::json!({"a": 1})),
         );
         assert_eq!(c.get(&key(&other), 7).await, None);
+    }
+
+    #[tokio::test]
+    async fn bounded_in_bytes() {
+        let c = ResponseCache::new(10 * (1000 + ENTRY_OVERHEAD));
+        for i in 0..100 {
+            let r = key(&async_graphql::Request::new(format!("{{ q{i} }}")));
+            c.put(r, 1, vec![b'x'; 1000]).await;
+        }
+        c.entries.run_pending_tasks().await;
+        assert!(c.entries.weighted_size() <= 10 * (1000 + ENTRY_OVERHEAD));
+        assert!(c.entries.entry_count() <= 10);
+        // One response larger than the whole cache is not kept at all.
+        let big = key(&async_graphql::Request::new("{ big }"));
+        c.put(big, 1, vec![b'x'; 20_000]).await;
+        assert_eq!(c.get(&big, 1).await, None);
     }
 }

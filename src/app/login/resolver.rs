@@ -1,6 +1,4 @@
 //! Login mutations: mini-program, admin, refresh.
-use std::time::Duration;
-
 use async_graphql::{Context, Object, Result};
 
 use super::{
@@ -89,22 +87,15 @@ fn payload(tokens: Tokens, found: Option<entity::customer::Model>) -> AuthPayloa
 /// counted in the shared cache so that every instance sees the same count.
 async fn limit_login_attempts(ctx: &Context<'_>) -> AppResult<()> {
     let state = ctx.data_unchecked::<AppState>();
-    let limit = state.settings.login_rate_limit_per_min;
-    if limit == 0 {
-        return Ok(());
-    }
     let ip = ctx
         .data_opt::<ClientIp>()
         .map(|c| c.0.as_str())
         .unwrap_or("unknown");
-    match state
-        .cache
-        .hit(&keys::login_attempts(ip), Duration::from_secs(60))
-        .await
-    {
-        Some(n) if n > i64::from(limit) => Err(AppError::RateLimited(
-            "too many login attempts from this address; wait a minute and try again".into(),
-        )),
-        _ => Ok(()),
-    }
+    crate::rate_limit::check(
+        &state.cache,
+        &keys::login_attempts(ip),
+        state.settings.login_rate_limit_per_min,
+        "too many login attempts from this address; wait a minute and try again",
+    )
+    .await
 }
