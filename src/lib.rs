@@ -1,16 +1,20 @@
 //! siyu: the GraphQL backend of a private-domain (私域) storefront in a WeChat
 //! mini-program.
 //!
-//! A guided tour, in the order a request meets the code:
-//! - [`config`]: settings from the environment; the embedded demo by default.
-//! - [`startup`]: builds the actix-web server (routes, middleware, metrics).
-//! - [`graphql`]: the `/graphql` handler, the merged schema and its limits.
-//! - [`auth`]: tokens → [`auth::Viewer`], the per-role guards, logins.
-//! - [`modules`]: the business domains, each `resolver` → `service` → `entity`.
-//! - [`error`]: one error type with the contract's codes.
-//! - [`cache`]: Redis or in-process, behind one trait, never failing a request.
-//! - [`db`]: the pool and migrations; [`wechat`]: WeChat's servers.
-//! - [`money`], [`validate`]: the money and input rules every domain shares.
+//! A guided tour, in the order a request meets the code. Three floors, and
+//! imports point down only (DESIGN.md has the table; `tests/floors.rs`
+//! enforces it):
+//! - [`app`], the composition floor: [`app::startup`] builds the actix-web
+//!   server, [`app::graphql`] is the `/graphql` handler and the schema merged
+//!   from every domain, [`app::login`], [`app::checkout`], [`app::jobs`],
+//!   [`app::reports`] combine domains.
+//! - [`modules`], the domains, each `resolver` → `service` → `entity`.
+//! - The ground floor, which knows no domain: [`config`] (settings; the
+//!   embedded demo by default), [`state`], [`auth`] (tokens →
+//!   [`auth::Viewer`], the per-role guards), [`api`] (ids, pagination,
+//!   scalars), [`error`] (one error type with the contract's codes),
+//!   [`cache`] (Redis or in-process, never failing a request), [`db`],
+//!   [`wechat`] (WeChat's servers), [`money`], [`validate`], [`crypto`].
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -24,7 +24,7 @@ use crate::{
     auth::Viewer,
     modules::{
         catalogue::{
-            loader::{CategoryLoader, SkusByProductLoader},
+            loader::{CategoryLoader, SkuLoader, SkusByProductLoader},
             resolver::{CatalogueAdminMutation, CatalogueQuery},
         },
         coupon::resolver::{CouponMutation, CouponQuery},
@@ -34,7 +34,10 @@ use crate::{
             loader::{StatsLoader, TagsLoader},
             resolver::{OperationsMutation, OperationsQuery},
         },
-        order::resolver::{OrderMutation, OrderQuery},
+        order::{
+            loader::{FulfillmentsByOrderLoader, LinesByOrderLoader},
+            resolver::{OrderMutation, OrderQuery},
+        },
         referral::resolver::{ReferralMutation, ReferralQuery},
         supplier::{
             loader::{SupplierLinkLoader, SupplierLoader},
@@ -382,6 +385,15 @@ fn prepare(
             tokio::spawn,
         ))
         .data(DataLoader::new(SupplierLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(SkuLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(
+            LinesByOrderLoader(db.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            FulfillmentsByOrderLoader(db.clone()),
+            tokio::spawn,
+        ))
         .data(DataLoader::new(StatsLoader(db.clone()), tokio::spawn))
         .data(DataLoader::new(TagsLoader(db.clone()), tokio::spawn))
 }

@@ -34,3 +34,19 @@ impl Loader<i64> for SkusByProductLoader {
         service::skus_by_products(&self.0, keys).await
     }
 }
+
+/// SKUs by id, archived ones included (an order line shows the SKU as it is now).
+pub struct SkuLoader(pub DatabaseConnection);
+
+impl Loader<i64> for SkuLoader {
+    type Value = sku::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        Ok(service::skus_by_ids(&self.0, keys)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect())
+    }
+}

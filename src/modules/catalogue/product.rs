@@ -332,8 +332,19 @@ pub async fn set_product_status(
     on_shelf: bool,
 ) -> AppResult<ProductBundle> {
     let status = if on_shelf { ON_SHELF } else { OFF_SHELF };
+    set_column(state, id, product::Column::Status, Expr::value(status)).await
+}
+
+/// Sets one column of a product, then refreshes its cache entry and reads
+/// it back as shoppers see it.
+async fn set_column(
+    state: &AppState,
+    id: i64,
+    column: product::Column,
+    value: Expr,
+) -> AppResult<ProductBundle> {
     let res = product::Entity::update_many()
-        .col_expr(product::Column::Status, Expr::value(status))
+        .col_expr(column, value)
         .col_expr(product::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(product::Column::Id.eq(id))
         .exec(&state.db)
@@ -354,19 +365,7 @@ pub async fn pin_hot(state: &AppState, id: i64, rank: Option<i32>) -> AppResult<
     {
         return Err(AppError::bad_input("rank", "must be between 0 and 1000"));
     }
-    let res = product::Entity::update_many()
-        .col_expr(product::Column::HotPin, Expr::value(rank))
-        .col_expr(product::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(product::Column::Id.eq(id))
-        .exec(&state.db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(AppError::NotFound(format!("product {id} does not exist")));
-    }
-    invalidate_product(state, id).await;
-    load_bundle_fresh(&state.db, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("product {id} does not exist")))
+    set_column(state, id, product::Column::HotPin, Expr::value(rank)).await
 }
 
 /// After a change a shopper can see: the product's entry and the hot list.

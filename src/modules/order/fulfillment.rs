@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use entity::{fulfillment, order_line, shop_order};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait, sea_query::Expr,
 };
 
 use crate::{
@@ -107,11 +107,14 @@ pub async fn list(
     Ok(crate::db::page_desc(&state.db, q, fulfillment::Column::Id, first, after_id).await?)
 }
 
-pub async fn of_orders(state: &AppState, order_ids: &[i64]) -> AppResult<Vec<fulfillment::Model>> {
+pub async fn of_orders(
+    db: &impl ConnectionTrait,
+    order_ids: &[i64],
+) -> AppResult<Vec<fulfillment::Model>> {
     Ok(fulfillment::Entity::find()
         .filter(fulfillment::Column::OrderId.is_in(order_ids.iter().copied()))
         .order_by_asc(fulfillment::Column::Id)
-        .all(&state.db)
+        .all(db)
         .await?)
 }
 

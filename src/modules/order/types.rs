@@ -5,12 +5,19 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::{address, fulfillment, order_line, refund, shop_order};
 
-use super::{address::AddressData, fulfillment as ful, service, state::Status};
+use super::{
+    address::AddressData,
+    fulfillment as ful,
+    loader::{FulfillmentsByOrderLoader, LinesByOrderLoader},
+    service,
+    state::Status,
+};
 use crate::modules::pricing::Breakdown;
 use crate::{
     api::{ids::to_id, scalars::Money},
     auth::{Viewer, ViewerExt},
     error::AppError,
+    modules::catalogue::loader::SkuLoader,
     modules::{
         catalogue::types::{Sku, SpecValue, specs_of},
         supplier::{loader::SupplierLoader, types::Supplier},
@@ -227,10 +234,8 @@ pub struct OrderLine(pub order_line::Model);
 impl OrderLine {
     /// The SKU as it is now (null if it no longer exists).
     async fn sku(&self, ctx: &Context<'_>) -> Result<Option<Sku>> {
-        let state = ctx.data_unchecked::<AppState>();
-        let found =
-            crate::modules::catalogue::service::skus_by_ids(&state.db, &[self.0.sku_id]).await?;
-        Ok(found.into_iter().next().map(Sku))
+        let loader = ctx.data_unchecked::<DataLoader<SkuLoader>>();
+        Ok(loader.load_one(self.0.sku_id).await?.map(Sku))
     }
     /// Product title at purchase.
     async fn title(&self) -> &str {
@@ -295,9 +300,9 @@ impl Order {
     }
     /// Lines as bought. A SUPPLIER sees only the lines it ships.
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
-        let state = ctx.data_unchecked::<AppState>();
         let viewer = ctx.viewer();
-        let lines = service::lines_of(&state.db, &[self.0.id]).await?;
+        let loader = ctx.data_unchecked::<DataLoader<LinesByOrderLoader>>();
+        let lines = loader.load_one(self.0.id).await?.unwrap_or_default();
         Ok(lines
             .into_iter()
             .filter(|l| match viewer {
@@ -378,10 +383,12 @@ impl Order {
     /// One per supplier (and one for self-operated lines); empty until paid.
     /// A SUPPLIER sees only its own.
     async fn fulfillments(&self, ctx: &Context<'_>) -> Result<Vec<Fulfillment>> {
-        let state = ctx.data_unchecked::<AppState>();
         let viewer = ctx.viewer();
-        Ok(ful::of_orders(state, &[self.0.id])
+        let loader = ctx.data_unchecked::<DataLoader<FulfillmentsByOrderLoader>>();
+        Ok(loader
+            .load_one(self.0.id)
             .await?
+            .unwrap_or_default()
             .into_iter()
             .filter(|f| match viewer {
                 Viewer::Supplier(s) => f.supplier_id == Some(s),
@@ -453,8 +460,8 @@ impl Fulfillment {
     }
     /// The lines to ship.
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
-        let state = ctx.data_unchecked::<AppState>();
-        let lines = service::lines_of(&state.db, &[self.0.order_id]).await?;
+        let loader = ctx.data_unchecked::<DataLoader<LinesByOrderLoader>>();
+        let lines = loader.load_one(self.0.order_id).await?.unwrap_or_default();
         Ok(lines
             .into_iter()
             .filter(|l| l.fulfillment_id == Some(self.0.id))

@@ -220,21 +220,33 @@ pub async fn accrue(
         if amount <= 0 || !earns(txn, who, &r).await? {
             continue;
         }
-        commission::Entity::insert(commission::ActiveModel {
-            order_id: Set(order.id),
-            beneficiary_id: Set(who),
-            buyer_id: Set(order.customer_id),
-            level: Set(level),
-            kind: Set(ACCRUAL.into()),
-            base_fen: Set(base),
-            percent: Set(percent),
-            amount_fen: Set(amount),
-            status: Set(PENDING.into()),
-            settle_after_days: Set(r.settle_after_days),
-            created_at: Set(Utc::now()),
-            settled_at: Set(None),
-            ..Default::default()
-        })
+        insert_once(
+            txn,
+            commission::ActiveModel {
+                order_id: Set(order.id),
+                beneficiary_id: Set(who),
+                buyer_id: Set(order.customer_id),
+                level: Set(level),
+                kind: Set(ACCRUAL.into()),
+                base_fen: Set(base),
+                percent: Set(percent),
+                amount_fen: Set(amount),
+                status: Set(PENDING.into()),
+                settle_after_days: Set(r.settle_after_days),
+                created_at: Set(Utc::now()),
+                settled_at: Set(None),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Inserts a commission row unless its (order, level, kind) is already
+/// there; returns how many rows went in (0 or 1).
+async fn insert_once(txn: &DatabaseTransaction, row: commission::ActiveModel) -> AppResult<u64> {
+    Ok(commission::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([
                 commission::Column::OrderId,
@@ -245,9 +257,7 @@ pub async fn accrue(
             .to_owned(),
         )
         .exec_without_returning(txn)
-        .await?;
-    }
-    Ok(())
+        .await?)
 }
 
 async fn lock_promoter(txn: &DatabaseTransaction, id: i64) -> AppResult<promoter::Model> {
@@ -341,31 +351,24 @@ pub async fn reverse(
                 .unwrap_or_default();
         }
         if status == SETTLED {
-            let inserted = commission::Entity::insert(commission::ActiveModel {
-                order_id: Set(c.order_id),
-                beneficiary_id: Set(c.beneficiary_id),
-                buyer_id: Set(c.buyer_id),
-                level: Set(c.level),
-                kind: Set(REVERSAL.into()),
-                base_fen: Set(c.base_fen),
-                percent: Set(c.percent),
-                amount_fen: Set(-back),
-                status: Set(SETTLED.into()),
-                settle_after_days: Set(0),
-                created_at: Set(Utc::now()),
-                settled_at: Set(Some(Utc::now())),
-                ..Default::default()
-            })
-            .on_conflict(
-                OnConflict::columns([
-                    commission::Column::OrderId,
-                    commission::Column::Level,
-                    commission::Column::Kind,
-                ])
-                .do_nothing()
-                .to_owned(),
+            let inserted = insert_once(
+                txn,
+                commission::ActiveModel {
+                    order_id: Set(c.order_id),
+                    beneficiary_id: Set(c.beneficiary_id),
+                    buyer_id: Set(c.buyer_id),
+                    level: Set(c.level),
+                    kind: Set(REVERSAL.into()),
+                    base_fen: Set(c.base_fen),
+                    percent: Set(c.percent),
+                    amount_fen: Set(-back),
+                    status: Set(SETTLED.into()),
+                    settle_after_days: Set(0),
+                    created_at: Set(Utc::now()),
+                    settled_at: Set(Some(Utc::now())),
+                    ..Default::default()
+                },
             )
-            .exec_without_returning(txn)
             .await?;
             if inserted == 1 {
                 debit_promoter(txn, c.beneficiary_id, back).await?;
