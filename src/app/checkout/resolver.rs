@@ -8,6 +8,7 @@ use crate::{
     modules::order::{
         provider,
         service::{self, ItemRequest, OrderRequest, PlanKind},
+        state::Status,
         types::{Order, OrderInput, OrderPreview, PlaceOrderPayload, WechatPayParams},
     },
     state::AppState,
@@ -50,7 +51,7 @@ pub async fn pay_placed(
 ) -> AppResult<PlaceOrderPayload> {
     let params = provider::start(state, &order).await?;
     // Starting the payment changed the order only if it paid it at once or opened a prepay.
-    let changed = order.status == "PENDING_PAYMENT"
+    let changed = order.status == Status::PendingPayment.as_str()
         && (order.payable_fen == 0 || order.prepay_id.is_none() && params.is_some());
     let order = if changed {
         service::find(state, order.id).await?.unwrap_or(order)

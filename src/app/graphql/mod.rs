@@ -293,9 +293,7 @@ async fn single(
         let key = response_cache::key(&request);
         if let Some(body) = responses.get(&key, generation).await {
             crate::metrics::count_operation(&passed.label);
-            return HttpResponse::Ok()
-                .content_type("application/json")
-                .body(body);
+            return json_ok(body);
         }
         let response = with_codes(
             schema
@@ -306,9 +304,7 @@ async fn single(
         if response.errors.is_empty() {
             responses.put(key, generation, body.clone()).await;
         }
-        return HttpResponse::Ok()
-            .content_type("application/json")
-            .body(body);
+        return json_ok(body);
     }
     let response = with_codes(
         schema
@@ -429,6 +425,13 @@ fn add_code(err: &mut ServerError) {
     err.extensions
         .get_or_insert_with(Default::default)
         .set("code", code);
+}
+
+/// A 200 answer carrying bytes that are already JSON.
+fn json_ok(body: impl actix_web::body::MessageBody + 'static) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
 }
 
 #[cfg(test)]

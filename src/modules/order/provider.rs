@@ -6,7 +6,10 @@ use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait, sea_query::Expr,
 };
 
-use super::service::{self, Confirmation};
+use super::{
+    service::{self, Confirmation},
+    state::Status,
+};
 use crate::{
     error::{AppError, AppResult},
     state::AppState,
@@ -34,7 +37,7 @@ fn pay_failed(e: PayError) -> AppError {
 /// the stored prepay id) and returns the `wx.requestPayment` parameters.
 /// `None` in demo mode (use `demoPay`) or when nothing is left to pay.
 pub async fn start(state: &AppState, order: &shop_order::Model) -> AppResult<Option<JsapiParams>> {
-    if order.status != "PENDING_PAYMENT" {
+    if order.status != Status::PendingPayment.as_str() {
         return Ok(None);
     }
     if order.payable_fen == 0 {
@@ -98,7 +101,7 @@ pub async fn unpaid_own(
     order_id: i64,
 ) -> AppResult<shop_order::Model> {
     let order = service::own(state, customer_id, order_id).await?;
-    if order.status != "PENDING_PAYMENT" {
+    if order.status != Status::PendingPayment.as_str() {
         return Err(AppError::Conflict(format!(
             "the order is {} and cannot be paid",
             order.status
@@ -121,7 +124,7 @@ pub async fn demo_pay(
     }
     let txn = state.db.begin().await?;
     let order = service::own_in(&txn, customer_id, order_id).await?;
-    if order.status != "PENDING_PAYMENT" {
+    if order.status != Status::PendingPayment.as_str() {
         return Err(AppError::Conflict(format!(
             "the order is {} and cannot be paid",
             order.status
