@@ -73,8 +73,13 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub graphiql: bool,
     pub introspection: bool,
-    /// Trust `X-Forwarded-For` for the client IP (only behind a proxy that sets it).
-    pub trust_forwarded_for: bool,
+    /// Proxies in front of the server that append to `X-Forwarded-For`: the
+    /// client is the address this many hops from the right (0: the header is
+    /// ignored, the socket peer is the client). See `forwarded`.
+    pub trusted_proxies: usize,
+    /// Start-up warnings about the settings (deprecated names), logged once
+    /// logging is up.
+    pub notices: Vec<String>,
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub max_depth: usize,
@@ -238,6 +243,8 @@ impl Settings {
             Some("json") => LogFormat::Json,
             Some(other) => bail!("LOG_FORMAT must be text or json, not {other:?}"),
         };
+        let mut notices = Vec::new();
+        let trusted_proxies = trusted_proxies(&get, &mut notices)?;
         let seed_demo = parse_bool(&get, "SEED_DEMO")?.unwrap_or(!prod);
         if prod && seed_demo {
             bail!("SEED_DEMO cannot be on in production");
@@ -267,7 +274,8 @@ impl Settings {
             log_format,
             graphiql: parse_bool(&get, "GRAPHIQL")?.unwrap_or(!prod),
             introspection: parse_bool(&get, "INTROSPECTION")?.unwrap_or(!prod),
-            trust_forwarded_for: parse_bool(&get, "TRUST_FORWARDED_FOR")?.unwrap_or(false),
+            trusted_proxies,
+            notices,
             max_body_bytes: parse_num(&get, "MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),
             max_batch: parse_num(&get, "MAX_BATCH")?.unwrap_or(10),
             max_depth: parse_num(&get, "MAX_QUERY_DEPTH")?.unwrap_or(12),
@@ -289,6 +297,29 @@ impl Settings {
             min_withdrawal_fen: parse_num(&get, "MIN_WITHDRAWAL_FEN")?.unwrap_or(100),
             commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
         })
+    }
+}
+
+/// `TRUSTED_PROXIES=N`; the older `TRUST_FORWARDED_FOR=true` means one proxy.
+fn trusted_proxies(
+    get: &impl Fn(&str) -> Option<String>,
+    notices: &mut Vec<String>,
+) -> anyhow::Result<usize> {
+    match (
+        parse_num::<usize>(get, "TRUSTED_PROXIES")?,
+        parse_bool(get, "TRUST_FORWARDED_FOR")?,
+    ) {
+        (Some(_), Some(_)) => {
+            bail!("TRUST_FORWARDED_FOR is replaced by TRUSTED_PROXIES; set only TRUSTED_PROXIES")
+        }
+        (Some(n), None) => Ok(n),
+        (None, Some(true)) => {
+            notices.push(
+                "TRUST_FORWARDED_FOR=true is deprecated: it means TRUSTED_PROXIES=1 (the client is the right-most X-Forwarded-For entry); set TRUSTED_PROXIES instead".into(),
+            );
+            Ok(1)
+        }
+        (None, _) => Ok(0),
     }
 }
 
@@ -433,6 +464,31 @@ mod tests {
         let err =
             settings(&[("JWT_SECRET", SECRET), ("ACCESS_TOKEN_TTL_SECS", "abc")]).unwrap_err();
         assert!(err.to_string().contains("ACCESS_TOKEN_TTL_SECS"));
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_old_switch() {
+        let with = |vars: &[(&str, &str)]| {
+            let mut all = vec![("JWT_SECRET", SECRET)];
+            all.extend_from_slice(vars);
+            settings(&all)
+        };
+        assert_eq!(with(&[]).unwrap().trusted_proxies, 0);
+        assert_eq!(
+            with(&[("TRUSTED_PROXIES", "2")]).unwrap().trusted_proxies,
+            2
+        );
+        let old = with(&[("TRUST_FORWARDED_FOR", "true")]).unwrap();
+        assert_eq!(old.trusted_proxies, 1);
+        assert!(old.notices[0].contains("deprecated"));
+        assert_eq!(
+            with(&[("TRUST_FORWARDED_FOR", "false")])
+                .unwrap()
+                .trusted_proxies,
+            0
+        );
+        assert!(with(&[("TRUSTED_PROXIES", "1"), ("TRUST_FORWARDED_FOR", "true")]).is_err());
+        assert!(with(&[("TRUSTED_PROXIES", "-1")]).is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod forwarded;
 pub mod graphql;
 pub mod jobs;
 pub mod metrics;

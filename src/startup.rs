@@ -43,6 +43,9 @@ impl Application {
     /// (port 0 picks a free port: tests use that).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let state = build_state(settings).await?;
+        for notice in &state.settings.notices {
+            tracing::warn!("{notice}");
+        }
         if state.settings.demo_mode() {
             tracing::warn!(
                 "demo mode: WeChat login accepts demo:<name> codes; never use this for a real store"

@@ -138,23 +138,16 @@ fn viewer(req: &HttpRequest, state: &AppState) -> Viewer {
     }
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop
-/// when `TRUST_FORWARDED_FOR` says a proxy in front sets it.
+/// The client's address: the socket peer, or the `X-Forwarded-For` entry
+/// `TRUSTED_PROXIES` hops from the right (see `forwarded`).
 pub fn client_ip(req: &HttpRequest, state: &AppState) -> String {
-    if state.settings.trust_forwarded_for
-        && let Some(first) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    {
-        return first.to_string();
-    }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    crate::forwarded::client_address(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok()),
+        state.settings.trusted_proxies,
+    )
 }
 
 /// `POST /graphql`.

@@ -5,6 +5,7 @@
 //! and `TEST_REDIS_URL` (each test gets its own key prefix) are set.
 mod auth;
 mod catalogue;
+mod client_address;
 mod coupons;
 mod helpers;
 mod http_limits;
