@@ -14,6 +14,7 @@ mod ops;
 mod order_input;
 mod orders;
 mod referral;
+mod scene;
 mod wallet;
 mod wechat_login;
 mod wechat_pay;
