@@ -79,6 +79,9 @@ pub struct Settings {
     pub trusted_proxies: usize,
     /// Demo mode: WeChat login by `demo:<name>` and `demoPay` (see `demo_mode`).
     pub demo: bool,
+    /// Supplier webhook targets admitted although they resolve to a loopback
+    /// or private address (`WEBHOOK_ALLOWED_HOSTS`).
+    pub webhook_allowed_hosts: Vec<crate::outbound::AllowedHost>,
     /// Start-up warnings about the settings (deprecated names), logged once
     /// logging is up.
     pub notices: Vec<String>,
@@ -250,6 +253,11 @@ impl Settings {
         let demo = demo(&get, prod, wechat.is_some(), &bind)?;
         let mut notices = Vec::new();
         let trusted_proxies = trusted_proxies(&get, &mut notices)?;
+        let webhook_allowed_hosts = match get("WEBHOOK_ALLOWED_HOSTS") {
+            Some(list) => crate::outbound::AllowedHost::parse_list(&list)
+                .map_err(|e| anyhow::anyhow!("WEBHOOK_ALLOWED_HOSTS: {e}"))?,
+            None => Vec::new(),
+        };
         let seed_demo = parse_bool(&get, "SEED_DEMO")?.unwrap_or(!prod);
         if prod && seed_demo {
             bail!("SEED_DEMO cannot be on in production");
@@ -281,6 +289,7 @@ impl Settings {
             introspection: parse_bool(&get, "INTROSPECTION")?.unwrap_or(!prod),
             trusted_proxies,
             demo,
+            webhook_allowed_hosts,
             notices,
             max_body_bytes: parse_num(&get, "MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),
             max_batch: parse_num(&get, "MAX_BATCH")?.unwrap_or(10),

@@ -9,7 +9,8 @@
 //! - [`modules`]: the business domains, each `resolver` → `service` → `entity`.
 //! - [`error`]: one error type with the contract's codes.
 //! - [`cache`]: Redis or in-process, behind one trait, never failing a request.
-//! - [`db`]: the pool and migrations; [`wechat`]: WeChat's servers.
+//! - [`db`]: the pool and migrations; [`wechat`]: WeChat's servers;
+//!   [`outbound`]: calls to addresses others chose (supplier webhooks).
 //! - [`money`], [`validate`]: the money and input rules every domain shares.
 pub mod auth;
 pub mod bench;
@@ -23,6 +24,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod modules;
 pub mod money;
+pub mod outbound;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

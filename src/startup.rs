@@ -119,6 +119,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .connect_timeout(settings.outbound_timeout)
         .build()
         .context("building the HTTP client")?;
+    let webhook_http = crate::outbound::GuardedClient::new(
+        settings.webhook_allowed_hosts.clone(),
+        settings.app_env == crate::config::AppEnv::Production,
+        settings.outbound_timeout,
+    )
+    .context("building the webhook client")?;
     let pay = match (&settings.wechatpay, &settings.wechat) {
         (Some(p), Some(w)) => {
             let read = |path: &std::path::Path| {
@@ -152,6 +158,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         cache,
         settings: Arc::new(settings),
         http,
+        webhook_http,
         db_statements,
         referrers: moka::future::Cache::new(100_000),
         placer,

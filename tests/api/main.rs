@@ -16,6 +16,7 @@ mod orders;
 mod referral;
 mod scene;
 mod wallet;
+mod webhook_targets;
 mod wechat_login;
 mod wechat_pay;
 mod wechatpay_standin;
