@@ -19,6 +19,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod forwarded;
+pub mod graphiql;
 pub mod graphql;
 pub mod jobs;
 pub mod metrics;

@@ -189,7 +189,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .app_data(responses.clone())
             .app_data(data.clone())
             .route("/graphql", web::post().to(graphql::graphql))
-            .route("/graphql", web::get().to(graphql::graphiql))
+            .configure(crate::graphiql::routes)
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route(

@@ -9,7 +9,7 @@ pub mod scalars;
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use async_graphql::{
     BatchRequest, BatchResponse, EmptySubscription, MergedObject, Schema, SchemaBuilder,
-    ServerError, dataloader::DataLoader, http::GraphiQLSource,
+    ServerError, dataloader::DataLoader,
 };
 use futures_util::StreamExt;
 use serde_json::json;
@@ -91,20 +91,6 @@ pub fn build_schema(state: AppState) -> AppSchema {
         b = b.disable_introspection();
     }
     b.data(state).finish()
-}
-
-/// `GET /graphql`: GraphiQL where enabled (development by default).
-pub async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
-    if !state.settings.graphiql {
-        return error_response(
-            actix_web::http::StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "GraphiQL is disabled here",
-        );
-    }
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
 /// A JSON body in the GraphQL error shape, for failures before execution.

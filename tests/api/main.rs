@@ -7,6 +7,7 @@ mod auth;
 mod catalogue;
 mod client_address;
 mod coupons;
+mod graphiql;
 mod helpers;
 mod http_limits;
 mod operations;
