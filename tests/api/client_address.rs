@@ -60,6 +60,9 @@ async fn two_trusted_proxies_count_the_second_from_the_right() {
     // Same client through another edge node of ours: the same count.
     let v = login_through(&app, "2.2.2.2, 198.51.100.7, 10.0.0.4").await;
     assert_eq!(error_code(&v), "RATE_LIMITED", "{v}");
+    // Another client through the same edge node is someone else.
+    let v = login_through(&app, "198.51.100.9, 10.0.0.3").await;
+    assert!(v["errors"].is_null(), "{v}");
 }
 
 #[tokio::test]
