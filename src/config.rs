@@ -94,8 +94,18 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub graphiql: bool,
     pub introspection: bool,
-    /// Trust `X-Forwarded-For` for the client IP (only behind a proxy that sets it).
-    pub trust_forwarded_for: bool,
+    /// Proxies in front of the server that append to `X-Forwarded-For`: the
+    /// client is the address this many hops from the right (0: the header is
+    /// ignored, the socket peer is the client). See `forwarded`.
+    pub trusted_proxies: usize,
+    /// Demo mode: WeChat login by `demo:<name>` and `demoPay` (see `demo_mode`).
+    pub demo: bool,
+    /// Supplier webhook targets admitted although they resolve to a loopback
+    /// or private address (`WEBHOOK_ALLOWED_HOSTS`).
+    pub webhook_allowed_hosts: Vec<crate::outbound::AllowedHost>,
+    /// Start-up warnings about the settings (deprecated names), logged once
+    /// logging is up.
+    pub notices: Vec<String>,
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub max_depth: usize,
@@ -152,9 +162,10 @@ pub struct WechatPaySettings {
 }
 
 impl Settings {
-    /// Demo mode: WeChat login by `demo:<name>` and `demoPay`. Never in production.
+    /// Demo mode: WeChat login by `demo:<name>` and `demoPay`. Never in
+    /// production, never on a reachable address unless asked for (`demo`).
     pub fn demo_mode(&self) -> bool {
-        self.wechat.is_none() && self.app_env == AppEnv::Development
+        self.demo
     }
 
     /// Reads the process environment (after loading `.env` when present).
@@ -269,13 +280,22 @@ impl Settings {
             Some("json") => LogFormat::Json,
             Some(other) => bail!("LOG_FORMAT must be text or json, not {other:?}"),
         };
+        let bind = get("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let demo = demo(&get, prod, wechat.is_some(), &bind)?;
+        let mut notices = Vec::new();
+        let trusted_proxies = trusted_proxies(&get, &mut notices)?;
+        let webhook_allowed_hosts = match get("WEBHOOK_ALLOWED_HOSTS") {
+            Some(list) => crate::outbound::AllowedHost::parse_list(&list)
+                .map_err(|e| anyhow::anyhow!("WEBHOOK_ALLOWED_HOSTS: {e}"))?,
+            None => Vec::new(),
+        };
         let seed_demo = parse_bool(&get, "SEED_DEMO")?.unwrap_or(!prod);
         if prod && seed_demo {
             bail!("SEED_DEMO cannot be on in production");
         }
 
         Ok(Self {
-            bind: get("BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            bind,
             app_env,
             database_url,
             database_schema: None,
@@ -300,7 +320,10 @@ impl Settings {
             log_format,
             graphiql: parse_bool(&get, "GRAPHIQL")?.unwrap_or(!prod),
             introspection: parse_bool(&get, "INTROSPECTION")?.unwrap_or(!prod),
-            trust_forwarded_for: parse_bool(&get, "TRUST_FORWARDED_FOR")?.unwrap_or(false),
+            trusted_proxies,
+            demo,
+            webhook_allowed_hosts,
+            notices,
             max_body_bytes: parse_num(&get, "MAX_BODY_BYTES")?.unwrap_or(1024 * 1024),
             max_batch: parse_num(&get, "MAX_BATCH")?.unwrap_or(10),
             max_depth: parse_num(&get, "MAX_QUERY_DEPTH")?.unwrap_or(12),
@@ -355,6 +378,66 @@ fn cors_origins(value: Option<&str>) -> anyhow::Result<Vec<String>> {
             }
         })
         .collect()
+}
+
+/// Demo logins let anyone sign in as anyone: fine on a laptop, not on an
+/// address others can reach. Off the loopback interface the demo runs only
+/// when `DEMO=true` asks for it.
+fn demo(
+    get: &impl Fn(&str) -> Option<String>,
+    prod: bool,
+    wechat_configured: bool,
+    bind: &str,
+) -> anyhow::Result<bool> {
+    match parse_bool(get, "DEMO")? {
+        Some(true) if prod => bail!("DEMO=true is refused with APP_ENV=production"),
+        Some(true) if wechat_configured => {
+            bail!("DEMO=true cannot be combined with WECHAT_APPID and WECHAT_SECRET")
+        }
+        Some(asked) => Ok(asked),
+        None => {
+            let demo = !prod && !wechat_configured;
+            if demo && !is_loopback_bind(bind) {
+                bail!(
+                    "demo mode (no WECHAT_APPID: anyone can log in as anyone) is refused on BIND={bind}, which is not a loopback address; set DEMO=true to serve the demo there on purpose, or configure WECHAT_APPID and WECHAT_SECRET"
+                );
+            }
+            Ok(demo)
+        }
+    }
+}
+
+/// `127.0.0.1:…`, `[::1]:…` or `localhost:…`; a name that could resolve
+/// elsewhere counts as reachable.
+fn is_loopback_bind(bind: &str) -> bool {
+    if let Ok(addr) = bind.parse::<std::net::SocketAddr>() {
+        return addr.ip().is_loopback();
+    }
+    let host = bind.rsplit_once(':').map_or(bind, |(host, _)| host);
+    host.eq_ignore_ascii_case("localhost")
+}
+
+/// `TRUSTED_PROXIES=N`; the older `TRUST_FORWARDED_FOR=true` means one proxy.
+fn trusted_proxies(
+    get: &impl Fn(&str) -> Option<String>,
+    notices: &mut Vec<String>,
+) -> anyhow::Result<usize> {
+    match (
+        parse_num::<usize>(get, "TRUSTED_PROXIES")?,
+        parse_bool(get, "TRUST_FORWARDED_FOR")?,
+    ) {
+        (Some(_), Some(_)) => {
+            bail!("TRUST_FORWARDED_FOR is replaced by TRUSTED_PROXIES; set only TRUSTED_PROXIES")
+        }
+        (Some(n), None) => Ok(n),
+        (None, Some(true)) => {
+            notices.push(
+                "TRUST_FORWARDED_FOR=true is deprecated: it means TRUSTED_PROXIES=1 (the client is the right-most X-Forwarded-For entry); set TRUSTED_PROXIES instead".into(),
+            );
+            Ok(1)
+        }
+        (None, _) => Ok(0),
+    }
 }
 
 fn lifecycle(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<LifecycleThresholds> {
@@ -526,6 +609,89 @@ mod tests {
         let err =
             settings(&[("JWT_SECRET", SECRET), ("ACCESS_TOKEN_TTL_SECS", "abc")]).unwrap_err();
         assert!(err.to_string().contains("ACCESS_TOKEN_TTL_SECS"));
+    }
+
+    #[test]
+    fn demo_mode_off_the_loopback_only_when_asked_for() {
+        let with = |vars: &[(&str, &str)]| {
+            let mut all = vec![("JWT_SECRET", SECRET)];
+            all.extend_from_slice(vars);
+            settings(&all)
+        };
+        for bind in [
+            "127.0.0.1:8080",
+            "[::1]:0",
+            "localhost:8080",
+            "127.0.0.2:80",
+        ] {
+            assert!(with(&[("BIND", bind)]).unwrap().demo_mode(), "{bind}");
+        }
+        for bind in [
+            "0.0.0.0:8080",
+            "[::]:8080",
+            "10.0.0.5:8080",
+            "shop.example.com:80",
+        ] {
+            let err = with(&[("BIND", bind)]).unwrap_err().to_string();
+            assert!(
+                err.contains("not a loopback address") && err.contains("DEMO=true"),
+                "{bind}: {err}"
+            );
+            assert!(!err.contains('\n'), "one line");
+            assert!(
+                with(&[("BIND", bind), ("DEMO", "true")])
+                    .unwrap()
+                    .demo_mode()
+            );
+        }
+        // Asked off, or real WeChat credentials: no demo, on any address.
+        assert!(
+            !with(&[("BIND", "0.0.0.0:8080"), ("DEMO", "false")])
+                .unwrap()
+                .demo_mode()
+        );
+        let wechat = [
+            ("BIND", "0.0.0.0:8080"),
+            ("WECHAT_APPID", "wx1"),
+            ("WECHAT_SECRET", "s"),
+        ];
+        assert!(!with(&wechat).unwrap().demo_mode());
+        let mut both = wechat.to_vec();
+        both.push(("DEMO", "true"));
+        assert!(with(&both).is_err());
+        let prod = [
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "postgres://x/y"),
+            ("WECHAT_APPID", "wx1"),
+            ("WECHAT_SECRET", "s"),
+            ("DEMO", "true"),
+        ];
+        assert!(with(&prod).unwrap_err().to_string().contains("production"));
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_old_switch() {
+        let with = |vars: &[(&str, &str)]| {
+            let mut all = vec![("JWT_SECRET", SECRET)];
+            all.extend_from_slice(vars);
+            settings(&all)
+        };
+        assert_eq!(with(&[]).unwrap().trusted_proxies, 0);
+        assert_eq!(
+            with(&[("TRUSTED_PROXIES", "2")]).unwrap().trusted_proxies,
+            2
+        );
+        let old = with(&[("TRUST_FORWARDED_FOR", "true")]).unwrap();
+        assert_eq!(old.trusted_proxies, 1);
+        assert!(old.notices[0].contains("deprecated"));
+        assert_eq!(
+            with(&[("TRUST_FORWARDED_FOR", "false")])
+                .unwrap()
+                .trusted_proxies,
+            0
+        );
+        assert!(with(&[("TRUSTED_PROXIES", "1"), ("TRUST_FORWARDED_FOR", "true")]).is_err());
+        assert!(with(&[("TRUSTED_PROXIES", "-1")]).is_err());
     }
 
     #[test]

@@ -14,7 +14,9 @@
 //!   [`auth::Viewer`], the per-role guards), [`api`] (ids, pagination,
 //!   scalars), [`error`] (one error type with the contract's codes),
 //!   [`cache`] (Redis or in-process, never failing a request), [`db`],
-//!   [`wechat`] (WeChat's servers), [`money`], [`validate`], [`crypto`].
+//!   [`wechat`] (WeChat's servers), [`outbound`] (calls to addresses others
+//!   chose: supplier webhooks), [`forwarded`] (the client's address behind
+//!   proxies), [`money`], [`validate`], [`crypto`].
 pub mod api;
 pub mod app;
 pub mod auth;
@@ -23,9 +25,11 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod forwarded;
 pub mod metrics;
 pub mod modules;
 pub mod money;
+pub mod outbound;
 pub mod rate_limit;
 pub mod state;
 pub mod telemetry;

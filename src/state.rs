@@ -14,6 +14,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Outbound HTTP (WeChat), with a time-out on every call.
     pub http: reqwest::Client,
+    /// Supplier webhooks: no redirects, public addresses only (`outbound`).
+    pub webhook_http: crate::outbound::GuardedClient,
     /// SQL statements run through `db` (see `db::connect`).
     pub db_statements: Arc<AtomicU64>,
     /// WeChat Pay, when configured.

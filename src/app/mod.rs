@@ -9,6 +9,7 @@
 pub mod access_log;
 pub mod checkout;
 pub mod edge;
+pub mod graphiql;
 pub mod graphql;
 pub mod jobs;
 pub mod login;

@@ -46,6 +46,9 @@ impl Application {
     /// (port 0 picks a free port: tests use that).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let state = build_state(settings).await?;
+        for notice in &state.settings.notices {
+            tracing::warn!("{notice}");
+        }
         if state.settings.demo_mode() {
             tracing::warn!(
                 "demo mode: WeChat login accepts demo:<name> codes; never use this for a real store"
@@ -136,6 +139,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .connect_timeout(settings.outbound_timeout)
         .build()
         .context("building the HTTP client")?;
+    let webhook_http = crate::outbound::GuardedClient::new(
+        settings.webhook_allowed_hosts.clone(),
+        settings.app_env == crate::config::AppEnv::Production,
+        settings.outbound_timeout,
+    )
+    .context("building the webhook client")?;
     let pay = match (&settings.wechatpay, &settings.wechat) {
         (Some(p), Some(w)) => {
             let read = |path: &std::path::Path| {
@@ -172,6 +181,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         cache,
         settings: Arc::new(settings),
         http,
+        webhook_http,
         db_statements,
         parts: Arc::new(parts),
     };
@@ -224,7 +234,7 @@ fn run(
             .app_data(responses.clone())
             .app_data(data.clone())
             .route("/graphql", web::post().to(graphql::graphql))
-            .route("/graphql", web::get().to(graphql::graphiql))
+            .configure(super::graphiql::routes)
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route(

@@ -5,9 +5,11 @@
 //! and `TEST_REDIS_URL` (each test gets its own key prefix) are set.
 mod auth;
 mod catalogue;
+mod client_address;
 mod coupons;
 mod edge;
 mod fixtures;
+mod graphiql;
 mod helpers;
 mod http_limits;
 mod operations;
@@ -15,7 +17,9 @@ mod ops;
 mod order_input;
 mod orders;
 mod referral;
+mod scene;
 mod wallet;
+mod webhook_targets;
 mod wechat_login;
 mod wechat_pay;
 mod wechatpay_standin;

@@ -744,7 +744,9 @@ async fn suppliers_hear_of_new_fulfillments_signed_and_retried() {
         .mount(&hook)
         .await;
 
-    let app = spawn_app().await;
+    // The receiver is on 127.0.0.1: admitted on purpose.
+    let receiver = hook.address().to_string();
+    let app = spawn_app_with(&[("WEBHOOK_ALLOWED_HOSTS", &receiver)]).await;
     let admin = app.admin_token().await;
     let cat = create_category(&app, &admin, "c", None).await;
     let p = create_product(&app, &admin, &cat, "代发", &[5000]).await;

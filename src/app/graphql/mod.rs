@@ -8,7 +8,7 @@ pub mod variables;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::header, web};
 use async_graphql::{
     BatchRequest, BatchResponse, EmptySubscription, MergedObject, Schema, SchemaBuilder,
-    ServerError, dataloader::DataLoader, http::GraphiQLSource,
+    ServerError, dataloader::DataLoader,
 };
 use futures_util::StreamExt;
 use serde_json::json;
@@ -110,20 +110,6 @@ pub fn build_schema(state: AppState) -> AppSchema {
     b.data(state).finish()
 }
 
-/// `GET /graphql`: GraphiQL where enabled (development by default).
-pub async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
-    if !state.settings.graphiql {
-        return json_error(
-            actix_web::http::StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "GraphiQL is disabled here",
-        );
-    }
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").finish())
-}
-
 /// A JSON body in the GraphQL error shape, for failures before execution
 /// (counted in `siyu_graphql_errors_total`).
 pub fn error_response(
@@ -162,23 +148,16 @@ fn viewer(req: &HttpRequest, state: &AppState) -> Viewer {
     }
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop
-/// when `TRUST_FORWARDED_FOR` says a proxy in front sets it.
+/// The client's address: the socket peer, or the `X-Forwarded-For` entry
+/// `TRUSTED_PROXIES` hops from the right (see `forwarded`).
 pub fn client_ip(req: &HttpRequest, state: &AppState) -> String {
-    if state.settings.trust_forwarded_for
-        && let Some(first) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    {
-        return first.to_string();
-    }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    crate::forwarded::client_address(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok()),
+        state.settings.trusted_proxies,
+    )
 }
 
 /// `POST /graphql`.

@@ -6,5 +6,6 @@
 //! (that is `auth`'s job).
 pub mod referral_code;
 pub mod resolver;
+pub mod scene;
 pub mod service;
 pub mod types;

@@ -6,7 +6,7 @@ use sea_orm::{
     QueryFilter, QuerySelect, SqlErr,
 };
 
-use super::referral_code;
+use super::{referral_code, scene};
 use crate::{
     error::{AppError, AppResult},
     state::AppState,
@@ -199,7 +199,15 @@ pub fn check_profile(input: LoginProfile) -> AppResult<Profile> {
     Ok(Profile {
         nickname: validate::optional_text(input.nickname.as_deref(), "nickname", 64)?,
         avatar_url,
-        scene: validate::optional_text(input.scene.as_deref(), "scene", 64)?,
+        scene: validate::optional_text(
+            input
+                .scene
+                .as_deref()
+                .map(|s| scene::decode(s).into_owned())
+                .as_deref(),
+            "scene",
+            64,
+        )?,
         referral_code: validate::optional_text(input.referral_code.as_deref(), "referralCode", 32)?,
     })
 }
@@ -228,15 +236,8 @@ async fn find_or_create(
         return touch(state, existing, identity.unionid, profile).await;
     }
 
-    // A share QR code carries the inviter in its scene: `ref=<code>`.
-    let from_scene = profile
-        .scene
-        .as_deref()
-        .and_then(|s| {
-            s.split(['&', ';', ','])
-                .find_map(|kv| kv.trim().strip_prefix("ref="))
-        })
-        .map(str::to_string);
+    // A share code carries the inviter in its scene (`r=<code>`, `ref=<code>`).
+    let from_scene = profile.scene.as_deref().and_then(scene::referral_code);
     let referrer_id = match profile.referral_code.as_deref().or(from_scene.as_deref()) {
         Some(raw) => match referral_code::normalize(raw) {
             Some(code) => customer::Entity::find()

@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use crate::{
+    config::AppEnv,
     crypto::{random_token, sha256_hex},
     error::{AppError, AppResult},
     modules::catalogue::{
@@ -49,15 +50,7 @@ pub async fn create_supplier(
             "must be at most 128 characters",
         ));
     }
-    let webhook_url = draft
-        .webhook_url
-        .map(|u| u.trim().to_string())
-        .filter(|u| !u.is_empty());
-    if let Some(u) = &webhook_url
-        && (!(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 1024)
-    {
-        return Err(AppError::bad_input("webhookUrl", "must be an http(s) URL"));
-    }
+    let webhook_url = webhook_url(state, draft.webhook_url).await?;
     let api_key = format!("sk_{}", random_token(32));
     let created = supplier::ActiveModel {
         name: Set(name),
@@ -71,6 +64,25 @@ pub async fn create_supplier(
     .insert(&state.db)
     .await?;
     Ok((created, api_key))
+}
+
+/// A webhook URL as given to `createSupplier` (and whatever changes a
+/// supplier's URL): trimmed, empty = none. In production it must be https
+/// and must not point inward (`outbound`); in development any http(s) URL
+/// is kept, and the delivery-time check still applies.
+pub async fn webhook_url(state: &AppState, url: Option<String>) -> AppResult<Option<String>> {
+    let Some(url) = url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 1024 {
+        return Err(AppError::bad_input("webhookUrl", "must be an http(s) URL"));
+    }
+    if state.settings.app_env == AppEnv::Production
+        && let Err(refused) = state.webhook_http.vet(&url).await
+    {
+        return Err(AppError::bad_input("webhookUrl", refused.0));
+    }
+    Ok(Some(url))
 }
 
 /// The supplier an API key belongs to; the same error for any wrong key.

@@ -7,6 +7,11 @@
 //! delivery is a conditional update, so several instances never send the
 //! same attempt twice.
 //!
+//! Sent through `outbound::GuardedClient` (`AppState::webhook_http`): no
+//! redirects, https in production, and only public addresses unless
+//! `WEBHOOK_ALLOWED_HOSTS` names the receiver; a refused attempt is recorded
+//! as failed like any other.
+//!
 //! Signature: `X-Siyu-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
 //! with `X-Siyu-Timestamp` (unix seconds); receivers should reject stale
 //! timestamps and compare in constant time.
@@ -21,7 +26,7 @@ use sea_orm::{
 };
 use sha2::Sha256;
 
-use crate::{error::AppResult, state::AppState};
+use crate::{error::AppResult, outbound, state::AppState};
 
 pub const PENDING: &str = "PENDING";
 pub const DELIVERED: &str = "DELIVERED";
@@ -122,26 +127,40 @@ async fn attempt(
         .unwrap_or_default();
     let ts = Utc::now().timestamp();
     let started = Instant::now();
-    let sent = state
-        .http
-        .post(&d.url)
-        .header("content-type", "application/json")
-        .header("x-siyu-event", &d.event)
-        .header("x-siyu-delivery", d.id.to_string())
-        .header("x-siyu-timestamp", ts.to_string())
-        .header("x-siyu-signature", signature(&secret, ts, &d.payload))
-        .body(d.payload.clone())
-        .send()
-        .await;
+    // The URL was checked when it was saved; it is checked again here (and
+    // its name at connect time) because DNS answers and settings change.
+    let sent = match state.webhook_http.post(&d.url) {
+        Ok(request) => request
+            .header("content-type", "application/json")
+            .header("x-siyu-event", &d.event)
+            .header("x-siyu-delivery", d.id.to_string())
+            .header("x-siyu-timestamp", ts.to_string())
+            .header("x-siyu-signature", signature(&secret, ts, &d.payload))
+            .body(d.payload.clone())
+            .send()
+            .await
+            .map_err(|e| match outbound::refusal(&e) {
+                Some(refused) => format!("refused: {refused}"),
+                None if e.is_timeout() => "timed out".to_string(),
+                None => "unreachable".to_string(),
+            }),
+        Err(refused) => Err(format!("refused: {refused}")),
+    };
     let elapsed = started.elapsed().as_millis() as i64;
     let (status_code, error) = match &sent {
         Ok(r) if r.status().is_success() => (Some(i32::from(r.status().as_u16())), None),
+        Ok(r) if r.status().is_redirection() => (
+            Some(i32::from(r.status().as_u16())),
+            Some(format!(
+                "HTTP {} (redirects are not followed)",
+                r.status().as_u16()
+            )),
+        ),
         Ok(r) => (
             Some(i32::from(r.status().as_u16())),
             Some(format!("HTTP {}", r.status().as_u16())),
         ),
-        Err(e) if e.is_timeout() => (None, Some("timed out".to_string())),
-        Err(_) => (None, Some("unreachable".to_string())),
+        Err(e) => (None, Some(e.clone())),
     };
     let attempt_no = d.attempts + 1;
     webhook_attempt::ActiveModel {
