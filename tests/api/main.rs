@@ -8,6 +8,7 @@ mod catalogue;
 mod client_address;
 mod coupons;
 mod edge;
+mod exposure;
 mod fixtures;
 mod graphiql;
 mod helpers;

@@ -38,11 +38,13 @@ pub async fn items(state: &AppState, customer_id: i64) -> AppResult<Vec<cart_ite
 /// Adds `quantity` to the SKU's line (capped at 99).
 pub async fn add(state: &AppState, customer_id: i64, sku_id: i64, quantity: i32) -> AppResult<()> {
     check_quantity(quantity)?;
-    let sku = catalogue::skus_by_ids(&state.db, &[sku_id])
+    // An off-shelf product is hidden from shoppers (`product(id)` is null),
+    // so the cart must not reveal its title, price and stock either.
+    let sku = catalogue::skus_with_products(&state.db, &[sku_id])
         .await?
         .into_iter()
         .next()
-        .filter(|s| !s.archived);
+        .filter(|(s, p)| !s.archived && p.status == catalogue::ON_SHELF);
     if sku.is_none() {
         return Err(AppError::NotFound(format!("SKU {sku_id} does not exist")));
     }

@@ -1,4 +1,5 @@
-//! GraphQL shapes of suppliers. Everything here is for ADMIN and the owning SUPPLIER.
+//! GraphQL shapes of suppliers. A supplier's name shows on the orders it
+//! ships; everything else here is for ADMIN and the owning SUPPLIER.
 use async_graphql::{
     Context, ID, InputObject, Object, Result, SimpleObject, dataloader::DataLoader,
 };
@@ -6,7 +7,10 @@ use chrono::{DateTime, Utc};
 use entity::{supplier, supplier_sku_link};
 
 use super::loader::SupplierLoader;
-use crate::api::{ids::to_id, scalars::Money};
+use crate::{
+    api::{ids::to_id, scalars::Money},
+    auth::{Viewer, ViewerExt},
+};
 
 /// A drop-shipping supplier (一件代发).
 pub struct Supplier(pub supplier::Model);
@@ -21,17 +25,34 @@ impl Supplier {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    /// Contact person or phone.
-    async fn contact(&self) -> Option<&str> {
-        self.0.contact.as_deref()
+    /// Contact person or phone: for ADMIN and this SUPPLIER; null for
+    /// anyone else (a shopper sees only the name on its order).
+    async fn contact(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx)
+            .then_some(self.0.contact.as_deref())
+            .flatten()
     }
-    /// Where new fulfillments are POSTed (signed), if anywhere.
-    async fn webhook_url(&self) -> Option<&str> {
-        self.0.webhook_url.as_deref()
+    /// Where new fulfillments are POSTed (signed), if anywhere: for ADMIN
+    /// and this SUPPLIER; null for anyone else.
+    async fn webhook_url(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx)
+            .then_some(self.0.webhook_url.as_deref())
+            .flatten()
     }
     /// When the supplier was added.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+}
+
+impl Supplier {
+    /// The supplier's own details are for ADMIN and for that SUPPLIER.
+    fn private(&self, ctx: &Context<'_>) -> bool {
+        match ctx.viewer() {
+            Viewer::Admin(_) => true,
+            Viewer::Supplier(id) => id == self.0.id,
+            _ => false,
+        }
     }
 }
 
