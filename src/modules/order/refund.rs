@@ -7,7 +7,7 @@ use chrono::Utc;
 use entity::{fulfillment, refund, shop_order};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    TransactionTrait, sea_query::Expr,
+    TransactionTrait, UpdateMany, sea_query::Expr,
 };
 
 use super::fulfillment::kick_webhooks;
@@ -133,33 +133,17 @@ pub async fn request_refund(
 /// ADMIN approves a refund: the money goes back, the order becomes REFUNDED,
 /// and stock comes back when nothing had shipped.
 pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refund::Model> {
-    let r = refund::Entity::find_by_id(refund_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("refund {refund_id} not found")))?;
-    let order = find(state, r.order_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("order not found".into()))?;
+    let (r, order) = refund_and_order(state, refund_id).await?;
     // Everything in the database first, in one transaction; the money last
     // (retried until it goes through), so no approval is ever half done.
     let txn = state.db.begin().await?;
-    let claimed = refund::Entity::update_many()
+    let approve = refund::Entity::update_many()
         .col_expr(
             refund::Column::Status,
             Expr::value(super::provider::REFUND_APPROVED),
         )
-        .col_expr(refund::Column::ApprovedAt, Expr::value(Utc::now()))
-        .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(refund::Column::Id.eq(refund_id))
-        .filter(refund::Column::Status.eq(super::provider::REFUND_PENDING))
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Err(AppError::Conflict(format!(
-            "the refund is {}; only a PENDING refund can be approved",
-            r.status
-        )));
-    }
+        .col_expr(refund::Column::ApprovedAt, Expr::value(Utc::now()));
+    claim_pending(&txn, &r, approve, "approved").await?;
     let moved = transition(&txn, order.id, Status::Refunding, Status::Refunded, None).await?;
     let mut products = Vec::new();
     let mut webhooks = false;
@@ -205,39 +189,22 @@ pub async fn reject_refund(
             "must be at most 200 characters",
         ));
     }
-    let r = refund::Entity::find_by_id(refund_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("refund {refund_id} not found")))?;
-    let order = find(state, r.order_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("order not found".into()))?;
+    let (r, order) = refund_and_order(state, refund_id).await?;
     let back_to = match (order.completed_at, order.shipped_at) {
         (Some(_), _) => Status::Completed,
         (None, Some(_)) => Status::Shipped,
         _ => Status::Paid,
     };
     let txn = state.db.begin().await?;
-    let mut claim = refund::Entity::update_many()
-        .col_expr(refund::Column::Status, Expr::value("REJECTED"))
-        .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()));
+    let mut reject =
+        refund::Entity::update_many().col_expr(refund::Column::Status, Expr::value("REJECTED"));
     if let Some(n) = &note {
-        claim = claim.col_expr(
+        reject = reject.col_expr(
             refund::Column::Reason,
             Expr::value(format!("{} | rejected: {n}", r.reason)),
         );
     }
-    let claimed = claim
-        .filter(refund::Column::Id.eq(refund_id))
-        .filter(refund::Column::Status.eq(super::provider::REFUND_PENDING))
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Err(AppError::Conflict(format!(
-            "the refund is {}; only a PENDING refund can be rejected",
-            r.status
-        )));
-    }
+    claim_pending(&txn, &r, reject, "rejected").await?;
     transition(&txn, order.id, Status::Refunding, back_to, None).await?;
     txn.commit().await?;
     Ok(refund::Entity::find_by_id(refund_id)
@@ -246,6 +213,41 @@ pub async fn reject_refund(
         .unwrap_or(r))
 }
 
-pub async fn refund_by_id(state: &AppState, id: i64) -> AppResult<Option<refund::Model>> {
-    Ok(refund::Entity::find_by_id(id).one(&state.db).await?)
+/// A refund and its order, or `NOT_FOUND`.
+async fn refund_and_order(
+    state: &AppState,
+    refund_id: i64,
+) -> AppResult<(refund::Model, shop_order::Model)> {
+    let r = refund::Entity::find_by_id(refund_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("refund {refund_id} not found")))?;
+    let order = find(state, r.order_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("order not found".into()))?;
+    Ok((r, order))
+}
+
+/// Decides a PENDING refund with `update` (its new status and what goes
+/// with it), in the caller's transaction: one decision wins, a second one
+/// is `CONFLICT`.
+async fn claim_pending(
+    txn: &DatabaseTransaction,
+    r: &refund::Model,
+    update: UpdateMany<refund::Entity>,
+    decided: &str,
+) -> AppResult<()> {
+    let claimed = update
+        .col_expr(refund::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(refund::Column::Id.eq(r.id))
+        .filter(refund::Column::Status.eq(super::provider::REFUND_PENDING))
+        .exec(txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(AppError::Conflict(format!(
+            "the refund is {}; only a PENDING refund can be {decided}",
+            r.status
+        )));
+    }
+    Ok(())
 }

@@ -15,4 +15,4 @@ pub use super::place::{
 pub use super::query::{
     OrderFilter, Sales, find, find_by_no, lines_of, list, own, own_in, sales, units_held,
 };
-pub use super::refund::{approve_refund, refund_by_id, reject_refund, request_refund};
+pub use super::refund::{approve_refund, reject_refund, request_refund};
