@@ -63,7 +63,7 @@ psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
 psql "$pg/postgres" -qc "CREATE DATABASE $db" >/dev/null
 export DATABASE_URL="$pg/$db?sslmode=disable" DATABASE_MAX_CONNECTIONS="${BENCH_POOL:-8}" \
   REDIS_URL="$redis_url" CACHE_PREFIX="bench:$$" SEED_DEMO=false \
-  JWT_SECRET="bench-secret-bench-secret-bench-secret-0" RUST_LOG=warn LOGIN_RATE_LIMIT_PER_MIN=0 GRAPHQL_RATE_LIMIT_PER_MIN=0 \
+  JWT_SECRET="bench-secret-bench-secret-bench-secret-0" RUST_LOG=warn LOGIN_RATE_LIMIT_PER_MIN=0 GRAPHQL_RATE_LIMIT_PER_MIN=0 ORDER_RATE_LIMIT_PER_MIN=0 MAX_UNPAID_ORDERS_PER_CUSTOMER=0 MAX_UNPAID_UNITS_PER_SKU=0 \
   ADMIN_USERNAME=bench ADMIN_PASSWORD=bench-password-0 JOBS=false
 
 echo "seeding $products products…" >&2

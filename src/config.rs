@@ -130,6 +130,12 @@ pub struct Settings {
     pub free_shipping_from_fen: i64,
     /// Unpaid orders are cancelled after this many minutes.
     pub order_payment_timeout_mins: u32,
+    /// Unpaid orders one customer may hold (0: no cap).
+    pub max_unpaid_orders_per_customer: u32,
+    /// Units of one SKU one customer may hold in unpaid orders (0: no cap).
+    pub max_unpaid_units_per_sku: u32,
+    /// Order placements per customer per minute (0: no limit).
+    pub order_rate_limit_per_min: u32,
     /// Shipped orders complete by themselves after this many days.
     pub auto_complete_days: u32,
     /// How long the order batch writer waits for more orders once the first
@@ -350,6 +356,10 @@ impl Settings {
             wechatpay,
             jobs: parse_bool(&get, "JOBS")?.unwrap_or(true),
             min_withdrawal_fen: parse_num(&get, "MIN_WITHDRAWAL_FEN")?.unwrap_or(100),
+            max_unpaid_orders_per_customer: parse_num(&get, "MAX_UNPAID_ORDERS_PER_CUSTOMER")?
+                .unwrap_or(5),
+            max_unpaid_units_per_sku: parse_num(&get, "MAX_UNPAID_UNITS_PER_SKU")?.unwrap_or(50),
+            order_rate_limit_per_min: parse_num(&get, "ORDER_RATE_LIMIT_PER_MIN")?.unwrap_or(20),
             commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
         })
     }
@@ -571,6 +581,9 @@ mod tests {
         assert_eq!(s.access_token_ttl, Duration::from_secs(7200));
         assert_eq!(s.refresh_token_ttl, Duration::from_secs(2_592_000));
         assert_eq!(s.login_rate_limit_per_min, 60);
+        assert_eq!(s.max_unpaid_orders_per_customer, 5);
+        assert_eq!(s.max_unpaid_units_per_sku, 50);
+        assert_eq!(s.order_rate_limit_per_min, 20);
         assert!(s.redis_url.is_none());
     }
 

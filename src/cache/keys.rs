@@ -31,6 +31,11 @@ pub fn login_attempts(ip: &str) -> String {
     format!("ratelimit:login:{ip}")
 }
 
+/// Orders placed by one customer in the current minute.
+pub fn order_placements(customer_id: i64) -> String {
+    format!("ratelimit:orders:{customer_id}")
+}
+
 /// `/graphql` requests from one client IP in the current minute.
 pub fn graphql_requests(ip: &str) -> String {
     format!("ratelimit:graphql:{ip}")

@@ -34,6 +34,10 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("ADMIN_PASSWORD", ADMIN_PASS),
         ("LOGIN_RATE_LIMIT_PER_MIN", "10000"),
         ("GRAPHQL_RATE_LIMIT_PER_MIN", "100000"),
+        // Tests place many unpaid orders as one customer; `order_limits` turns these on.
+        ("ORDER_RATE_LIMIT_PER_MIN", "0"),
+        ("MAX_UNPAID_ORDERS_PER_CUSTOMER", "0"),
+        ("MAX_UNPAID_UNITS_PER_SKU", "0"),
         ("SEED_DEMO", "false"),
         // Tests run the jobs themselves, at the times they choose.
         ("JOBS", "false"),

@@ -16,6 +16,7 @@ mod http_limits;
 mod operations;
 mod ops;
 mod order_input;
+mod order_limits;
 mod orders;
 mod referral;
 mod scene;

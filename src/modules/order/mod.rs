@@ -16,6 +16,7 @@ pub mod batch;
 pub mod cart;
 pub mod fulfillment;
 pub mod lifecycle;
+pub mod limits;
 pub mod loader;
 pub mod payment;
 pub mod place;

@@ -431,6 +431,10 @@ pub async fn place(
     let mut canonical = req.clone();
     canonical.items.sort_by_key(|i| i.sku_id);
     let hash = request_hash(&canonical);
+    super::limits::count_placement(state, customer_id).await?;
+    if let Err(refused) = super::limits::check_unpaid(state, customer_id, &req.items).await {
+        return or_replay(state, customer_id, key, &hash, refused).await;
+    }
     if req.use_balance || req.coupon_id.is_some() {
         place_one(state, customer_id, req, key, &hash).await
     } else {
@@ -519,8 +523,10 @@ pub async fn place_plan_order(
         ));
     }
     let hash = request_hash(&(kind, plan_id, use_balance));
+    super::limits::count_placement(state, customer_id).await?;
     let no_links = Links::new();
     let attempt = async {
+        super::limits::check_unpaid(state, customer_id, &[]).await?;
         let txn = state.db.begin().await?;
         let (kind_str, price) = match kind {
             PlanKind::Membership => (
