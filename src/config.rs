@@ -136,6 +136,8 @@ pub struct Settings {
     pub max_unpaid_units_per_sku: u32,
     /// Order placements per customer per minute (0: no limit).
     pub order_rate_limit_per_min: u32,
+    /// Days after shipping that a supplier still reads the recipient.
+    pub supplier_address_days: u32,
     /// Shipped orders complete by themselves after this many days.
     pub auto_complete_days: u32,
     /// How long the order batch writer waits for more orders once the first
@@ -360,6 +362,7 @@ impl Settings {
                 .unwrap_or(5),
             max_unpaid_units_per_sku: parse_num(&get, "MAX_UNPAID_UNITS_PER_SKU")?.unwrap_or(50),
             order_rate_limit_per_min: parse_num(&get, "ORDER_RATE_LIMIT_PER_MIN")?.unwrap_or(20),
+            supplier_address_days: parse_num(&get, "SUPPLIER_ADDRESS_DAYS")?.unwrap_or(30),
             commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
         })
     }

@@ -26,9 +26,9 @@ pub enum AppError {
     /// The request clashes with the current state (a duplicate, an illegal transition).
     #[error("{0}")]
     Conflict(String),
-    /// Not enough stock for a SKU.
-    #[error("{0}")]
-    OutOfStock(String),
+    /// Not enough stock for a SKU; `sku_id` goes to `extensions.skuId`.
+    #[error("{message}")]
+    OutOfStock { sku_id: i64, message: String },
     /// The stored balance (or withdrawable amount) is too small.
     #[error("{0}")]
     InsufficientBalance(String),
@@ -64,7 +64,7 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::BadUserInput { .. } => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
-            AppError::OutOfStock(_) => "OUT_OF_STOCK",
+            AppError::OutOfStock { .. } => "OUT_OF_STOCK",
             AppError::InsufficientBalance(_) => "INSUFFICIENT_BALANCE",
             AppError::CouponInvalid(_) => "COUPON_INVALID",
             AppError::PaymentFailed(_) => "PAYMENT_FAILED",
@@ -123,7 +123,10 @@ impl Clone for AppError {
                 message: message.clone(),
             },
             AppError::Conflict(m) => AppError::Conflict(m.clone()),
-            AppError::OutOfStock(m) => AppError::OutOfStock(m.clone()),
+            AppError::OutOfStock { sku_id, message } => AppError::OutOfStock {
+                sku_id: *sku_id,
+                message: message.clone(),
+            },
             AppError::InsufficientBalance(m) => AppError::InsufficientBalance(m.clone()),
             AppError::CouponInvalid(m) => AppError::CouponInvalid(m.clone()),
             AppError::PaymentFailed(m) => AppError::PaymentFailed(m.clone()),
@@ -152,8 +155,15 @@ impl From<AppError> for async_graphql::Error {
         let mut gql = async_graphql::Error::new(err.client_message()).extend_with(|_, e| {
             e.set("code", code);
         });
-        if let AppError::BadUserInput { field, .. } = &err {
-            gql = gql.extend_with(|_, e| e.set("field", field.as_str()));
+        match &err {
+            AppError::BadUserInput { field, .. } => {
+                gql = gql.extend_with(|_, e| e.set("field", field.as_str()));
+            }
+            // The same opaque id as `Sku.id`, so a client can mark the line.
+            AppError::OutOfStock { sku_id, .. } => {
+                gql = gql.extend_with(|_, e| e.set("skuId", sku_id.to_string()));
+            }
+            _ => {}
         }
         gql
     }
@@ -181,7 +191,13 @@ mod tests {
                 "BAD_USER_INPUT",
             ),
             (AppError::Conflict("a".into()), "CONFLICT"),
-            (AppError::OutOfStock("a".into()), "OUT_OF_STOCK"),
+            (
+                AppError::OutOfStock {
+                    sku_id: 7,
+                    message: "a".into(),
+                },
+                "OUT_OF_STOCK",
+            ),
             (
                 AppError::InsufficientBalance("a".into()),
                 "INSUFFICIENT_BALANCE",
@@ -202,6 +218,11 @@ mod tests {
         let v = json(AppError::bad_input("title", "must not be empty"));
         assert_eq!(v["message"], "title: must not be empty");
         assert_eq!(v["extensions"]["field"], "title");
+        let v = json(AppError::OutOfStock {
+            sku_id: 42,
+            message: "gone".into(),
+        });
+        assert_eq!(v["extensions"]["skuId"], "42");
     }
 
     #[test]

@@ -26,7 +26,23 @@ pub fn id_connection<T: async_graphql::OutputType>(
     has_next: bool,
     had_after: bool,
 ) -> async_graphql::connection::Connection<String, T> {
-    let mut conn = async_graphql::connection::Connection::new(had_after, has_next);
+    id_connection_with(
+        rows,
+        has_next,
+        had_after,
+        async_graphql::connection::EmptyFields,
+    )
+}
+
+/// [`id_connection`] with fields of the list itself (`totalCount`).
+pub fn id_connection_with<T: async_graphql::OutputType, E: async_graphql::ObjectType>(
+    rows: Vec<(i64, T)>,
+    has_next: bool,
+    had_after: bool,
+    extra: E,
+) -> async_graphql::connection::Connection<String, T, E> {
+    let mut conn =
+        async_graphql::connection::Connection::with_additional_fields(had_after, has_next, extra);
     conn.edges.extend(
         rows.into_iter()
             .map(|(id, node)| async_graphql::connection::Edge::new(encode_cursor(&id), node)),

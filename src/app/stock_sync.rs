@@ -38,7 +38,7 @@ pub async fn sync_stock(
     let links = supplier::links_by_codes(&txn, supplier_id, &codes).await?;
     let sku_ids: Vec<i64> = links.values().map(|l| l.sku_id).collect();
     stock::lock(&txn, &sku_ids).await?;
-    let held = orders::units_held(&txn, &sku_ids).await?;
+    let held = orders::units_held(&txn, &sku_ids, None).await?;
     let mut unknown = Vec::new();
     let mut stocks = Vec::new();
     for (it, code) in items.iter().zip(&codes) {

@@ -6,6 +6,7 @@
 mod auth;
 mod catalogue;
 mod client_address;
+mod client_caches;
 mod coupons;
 mod edge;
 mod exposure;

@@ -440,6 +440,55 @@ async fn commissions_and_teams_are_private() {
         )
         .await;
     assert!(v["data"]["myTeam"]["nodes"].as_array().unwrap().is_empty());
+    // A promoter sees who bought: nickname and avatar, nothing to follow up
+    // the buyer's inviter chain with.
+    let v = app
+        .gql(
+            Some(&s.a.token),
+            "{ myCommissions { nodes { level buyer { id nickname avatarUrl } } } }",
+            json!({}),
+        )
+        .await;
+    let node = &v["data"]["myCommissions"]["nodes"][0];
+    assert_eq!(node["level"], 2, "{v}");
+    assert_eq!(node["buyer"]["nickname"], "c", "{v}");
+    for field in ["referrer { id }", "referralCode", "createdAt"] {
+        for (who, q) in [
+            (
+                &s.a.token,
+                format!("{{ myCommissions {{ nodes {{ buyer {{ {field} }} }} }} }}"),
+            ),
+            (
+                &s.a.token,
+                format!("{{ myTeam(level: 2) {{ nodes {{ {field} }} }} }}"),
+            ),
+        ] {
+            let v = app.gql(Some(who), &q, json!({})).await;
+            assert_eq!(error_code(&v), "FORBIDDEN", "{q}: {v}");
+        }
+    }
+    // The customer itself and ADMIN still see them.
+    let v = app
+        .gql(
+            Some(&s.c.token),
+            "{ me { referralCode referrer { nickname } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["data"]["me"]["referrer"]["nickname"], "b", "{v}");
+    assert_eq!(v["data"]["me"]["referralCode"], s.c.code.as_str(), "{v}");
+    let v = app
+        .gql(
+            Some(&s.admin),
+            "query($id: ID!) { customer(id: $id) { referrer { referrer { nickname } } } }",
+            json!({ "id": s.c.id }),
+        )
+        .await;
+    assert_eq!(
+        v["data"]["customer"]["referrer"]["referrer"]["nickname"], "a",
+        "{v}"
+    );
+
     let v = app
         .gql(
             Some(&s.a.token),

@@ -77,7 +77,7 @@ fn payload(tokens: Tokens, found: Option<entity::customer::Model>) -> AuthPayloa
     AuthPayload {
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,
-        expires_at: tokens.expires_at,
+        expires_at: tokens.expires_at.into(),
         role: tokens.role,
         customer: found.map(Customer::own),
     }

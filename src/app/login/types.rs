@@ -1,7 +1,7 @@
 //! GraphQL shapes of the logins.
 use async_graphql::{InputObject, SimpleObject};
-use chrono::{DateTime, Utc};
 
+use crate::api::scalars::Timestamp;
 use crate::{auth::Role, modules::customer::types::Customer};
 
 /// Tokens returned by every login and by `refreshToken`.
@@ -12,7 +12,7 @@ pub struct AuthPayload {
     /// Single use: exchange it with `refreshToken` for a new pair.
     pub refresh_token: String,
     /// When the access token expires.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
     /// The role the tokens carry.
     pub role: Role,
     /// The signed-in customer (for the CUSTOMER role).

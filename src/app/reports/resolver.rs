@@ -1,8 +1,8 @@
 //! The reports' queries (ADMIN).
 use async_graphql::{Context, Object, Result};
-use chrono::{DateTime, Utc};
 
 use super::{service, types::StoreMetrics};
+use crate::api::scalars::Timestamp;
 use crate::{auth::ViewerExt, state::AppState};
 
 #[derive(Default)]
@@ -14,11 +14,13 @@ impl ReportsQuery {
     async fn store_metrics(
         &self,
         ctx: &Context<'_>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        from: Timestamp,
+        to: Timestamp,
     ) -> Result<StoreMetrics> {
         ctx.viewer().admin_id()?;
         let state = ctx.data_unchecked::<AppState>();
-        Ok(StoreMetrics(service::metrics(state, from, to).await?))
+        Ok(StoreMetrics(
+            service::metrics(state, from.into(), to.into()).await?,
+        ))
     }
 }

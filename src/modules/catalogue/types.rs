@@ -2,13 +2,13 @@
 use async_graphql::{
     Context, Enum, ID, InputObject, Object, Result, SimpleObject, dataloader::DataLoader,
 };
-use chrono::{DateTime, Utc};
 use entity::{category, product, sku};
 
 use super::{
     loader::{CategoryLoader, SkusByProductLoader},
     service::{self, ProductBundle, Spec},
 };
+use crate::api::scalars::Timestamp;
 use crate::{
     api::{ids::to_id, scalars::Money},
     auth::ViewerExt,
@@ -217,12 +217,12 @@ impl Product {
         self.model.hot_pin
     }
     /// When the product was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.model.created_at.into()
     }
     /// When the product or its SKUs last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        self.model.updated_at.into()
     }
 }
 

@@ -1,9 +1,10 @@
 //! GraphQL shapes of coupons and promotions.
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::{coupon, coupon_template, promotion};
 
 use super::service::{self, Shown};
+use crate::api::scalars::Timestamp;
 use crate::{
     api::{ids::to_id, scalars::Money},
     auth::ViewerExt,
@@ -55,24 +56,24 @@ impl CouponTemplate {
         self.0.valid_days
     }
     /// Start of the fixed validity window, when there is one.
-    async fn valid_from(&self) -> Option<DateTime<Utc>> {
-        self.0.valid_from
+    async fn valid_from(&self) -> Option<Timestamp> {
+        self.0.valid_from.map(Into::into)
     }
     /// End of the fixed validity window, when there is one.
-    async fn valid_to(&self) -> Option<DateTime<Utc>> {
-        self.0.valid_to
+    async fn valid_to(&self) -> Option<Timestamp> {
+        self.0.valid_to.map(Into::into)
     }
     /// Customers can claim it (`claimCoupon`); otherwise the store issues it.
     async fn claimable(&self) -> bool {
         self.0.claimable
     }
     /// Claiming opens.
-    async fn claim_starts_at(&self) -> Option<DateTime<Utc>> {
-        self.0.claim_starts_at
+    async fn claim_starts_at(&self) -> Option<Timestamp> {
+        self.0.claim_starts_at.map(Into::into)
     }
     /// Claiming closes.
-    async fn claim_ends_at(&self) -> Option<DateTime<Utc>> {
-        self.0.claim_ends_at
+    async fn claim_ends_at(&self) -> Option<Timestamp> {
+        self.0.claim_ends_at.map(Into::into)
     }
     /// Still given out.
     async fn active(&self) -> bool {
@@ -134,16 +135,16 @@ impl Coupon {
         }
     }
     /// Usable from.
-    async fn valid_from(&self) -> DateTime<Utc> {
-        self.0.valid_from
+    async fn valid_from(&self) -> Timestamp {
+        self.0.valid_from.into()
     }
     /// Usable until.
-    async fn expires_at(&self) -> DateTime<Utc> {
-        self.0.expires_at
+    async fn expires_at(&self) -> Timestamp {
+        self.0.expires_at.into()
     }
     /// When an order used it.
-    async fn used_at(&self) -> Option<DateTime<Utc>> {
-        self.0.used_at
+    async fn used_at(&self) -> Option<Timestamp> {
+        self.0.used_at.map(Into::into)
     }
     /// The order that used it.
     async fn order(&self, ctx: &Context<'_>) -> Result<Option<Order>> {
@@ -186,12 +187,12 @@ impl Promotion {
         Money(self.0.off_fen)
     }
     /// Starts.
-    async fn starts_at(&self) -> DateTime<Utc> {
-        self.0.starts_at
+    async fn starts_at(&self) -> Timestamp {
+        self.0.starts_at.into()
     }
     /// Ends.
-    async fn ends_at(&self) -> DateTime<Utc> {
-        self.0.ends_at
+    async fn ends_at(&self) -> Timestamp {
+        self.0.ends_at.into()
     }
     /// Not ended by an admin.
     async fn active(&self) -> bool {
@@ -214,12 +215,12 @@ pub struct CouponTemplateInput {
     /// How many one customer may claim (1-100, default 1).
     pub per_customer_limit: Option<i32>,
     pub valid_days: Option<i32>,
-    pub valid_from: Option<DateTime<Utc>>,
-    pub valid_to: Option<DateTime<Utc>>,
+    pub valid_from: Option<Timestamp>,
+    pub valid_to: Option<Timestamp>,
     /// Customers may claim it (default true); false: issued by the store only.
     pub claimable: Option<bool>,
-    pub claim_starts_at: Option<DateTime<Utc>>,
-    pub claim_ends_at: Option<DateTime<Utc>>,
+    pub claim_starts_at: Option<Timestamp>,
+    pub claim_ends_at: Option<Timestamp>,
 }
 
 impl From<CouponTemplateInput> for service::TemplateDraft {
@@ -231,11 +232,11 @@ impl From<CouponTemplateInput> for service::TemplateDraft {
             total_quantity: i.total_quantity.map(i64::from),
             per_customer_limit: i.per_customer_limit,
             valid_days: i.valid_days,
-            valid_from: i.valid_from,
-            valid_to: i.valid_to,
+            valid_from: i.valid_from.map(Into::into),
+            valid_to: i.valid_to.map(Into::into),
             claimable: i.claimable,
-            claim_starts_at: i.claim_starts_at,
-            claim_ends_at: i.claim_ends_at,
+            claim_starts_at: i.claim_starts_at.map(Into::into),
+            claim_ends_at: i.claim_ends_at.map(Into::into),
         }
     }
 }
@@ -248,8 +249,8 @@ pub struct PromotionInput {
     pub threshold_fen: Money,
     pub off_fen: Money,
     /// Default: now.
-    pub starts_at: Option<DateTime<Utc>>,
-    pub ends_at: DateTime<Utc>,
+    pub starts_at: Option<Timestamp>,
+    pub ends_at: Timestamp,
 }
 
 impl From<PromotionInput> for service::PromotionDraft {
@@ -258,8 +259,8 @@ impl From<PromotionInput> for service::PromotionDraft {
             name: i.name,
             threshold_fen: i.threshold_fen.0,
             off_fen: i.off_fen.0,
-            starts_at: i.starts_at,
-            ends_at: i.ends_at,
+            starts_at: i.starts_at.map(Into::into),
+            ends_at: i.ends_at.into(),
         }
     }
 }

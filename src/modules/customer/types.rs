@@ -1,7 +1,8 @@
 //! GraphQL shapes of a customer.
 use async_graphql::{ComplexObject, Context, ID, Result, SimpleObject, dataloader::DataLoader};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
+use crate::api::scalars::Timestamp;
 use crate::{
     api::scalars::Money,
     auth::ViewerExt,
@@ -9,7 +10,9 @@ use crate::{
     state::AppState,
 };
 
-/// A shopper of the store.
+/// A shopper of the store. Anyone who meets one (a promoter its buyers)
+/// sees its id, nickname and avatar; the rest is for the customer itself and
+/// ADMIN.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Customer {
@@ -19,10 +22,10 @@ pub struct Customer {
     pub nickname: Option<String>,
     /// Avatar URL from the mini-program profile.
     pub avatar_url: Option<String>,
-    /// The code this customer shares to invite others.
+    #[graphql(skip)]
     pub referral_code: String,
-    /// When the customer first signed in.
-    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub created_at: Timestamp,
     #[graphql(skip)]
     pub referrer_id: Option<i64>,
     #[graphql(skip)]
@@ -37,8 +40,23 @@ pub struct Customer {
 
 #[ComplexObject]
 impl Customer {
-    /// Who invited this customer (bound at the first login, never changed).
+    /// The code this customer shares to invite others (self or ADMIN).
+    async fn referral_code(&self, ctx: &Context<'_>) -> Result<&str> {
+        self.private(ctx)?;
+        Ok(&self.referral_code)
+    }
+
+    /// When the customer first signed in (self or ADMIN).
+    async fn created_at(&self, ctx: &Context<'_>) -> Result<Timestamp> {
+        self.private(ctx)?;
+        Ok(self.created_at)
+    }
+
+    /// Who invited this customer, bound at the first login and never
+    /// changed (self or ADMIN: a promoter seeing its buyers must not walk
+    /// up their inviter chain).
     async fn referrer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        self.private(ctx)?;
         let Some(id) = self.referrer_id else {
             return Ok(None);
         };
@@ -173,7 +191,7 @@ impl From<entity::customer::Model> for Customer {
             nickname: m.nickname,
             avatar_url: m.avatar_url,
             referral_code: m.referral_code,
-            created_at: m.created_at,
+            created_at: m.created_at.into(),
             referrer_id: m.referrer_id,
             scene_value: m.scene,
             raw_id: m.id,

@@ -1,9 +1,10 @@
 //! GraphQL shapes of membership and top-up plans.
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::{membership, membership_plan, top_up_plan};
 
 use super::service;
+use crate::api::scalars::Timestamp;
 use crate::{
     api::{ids::to_id, scalars::Money},
     modules::coupon::{service as coupons, types::CouponTemplate},
@@ -55,12 +56,12 @@ impl Membership {
         MembershipPlan(self.1.clone())
     }
     /// When the current membership period began.
-    async fn started_at(&self) -> DateTime<Utc> {
-        self.0.started_at
+    async fn started_at(&self) -> Timestamp {
+        self.0.started_at.into()
     }
     /// When it ends.
-    async fn expires_at(&self) -> DateTime<Utc> {
-        self.0.expires_at
+    async fn expires_at(&self) -> Timestamp {
+        self.0.expires_at.into()
     }
     /// Member prices and benefits apply now.
     async fn active(&self) -> bool {

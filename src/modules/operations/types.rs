@@ -7,6 +7,7 @@ use super::{
     scoring::{self, Buyer, Stage},
     service::{self, Filter},
 };
+use crate::api::scalars::Timestamp;
 use crate::{
     api::{ids::to_id, scalars::Money},
     state::AppState,
@@ -60,8 +61,8 @@ pub struct CustomerStats {
     pub total_spent_fen: Money,
     /// Total spent ÷ orders (half-up to the fen); 0 without orders.
     pub average_order_fen: Money,
-    pub first_order_at: Option<DateTime<Utc>>,
-    pub last_order_at: Option<DateTime<Utc>>,
+    pub first_order_at: Option<Timestamp>,
+    pub last_order_at: Option<Timestamp>,
     /// Whole days since the last order; null without orders.
     pub days_since_last_order: Option<i32>,
 }
@@ -76,8 +77,8 @@ impl CustomerStats {
                     s.spent_fen,
                     i64::from(s.orders_count),
                 )),
-                first_order_at: Some(s.first_paid_at),
-                last_order_at: Some(s.last_paid_at),
+                first_order_at: Some(s.first_paid_at.into()),
+                last_order_at: Some(s.last_paid_at.into()),
                 days_since_last_order: Some(
                     i32::try_from(scoring::days_since(s.last_paid_at, now)).unwrap_or(i32::MAX),
                 ),
@@ -154,9 +155,9 @@ pub struct CustomerFilter {
     /// In the nickname.
     pub keyword: Option<String>,
     /// First signed in at or after.
-    pub joined_from: Option<DateTime<Utc>>,
+    pub joined_from: Option<Timestamp>,
     /// First signed in before.
-    pub joined_to: Option<DateTime<Utc>>,
+    pub joined_to: Option<Timestamp>,
 }
 
 impl From<CustomerFilter> for Filter {
@@ -171,8 +172,8 @@ impl From<CustomerFilter> for Filter {
             scene: f.scene,
             member: f.member,
             keyword: f.keyword,
-            joined_from: f.joined_from,
-            joined_to: f.joined_to,
+            joined_from: f.joined_from.map(Into::into),
+            joined_to: f.joined_to.map(Into::into),
         }
     }
 }
@@ -198,8 +199,8 @@ impl Segment {
     async fn filter(&self) -> &str {
         &self.0.filter
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
 }
 

@@ -40,6 +40,32 @@ impl From<&address::Model> for AddressData {
     }
 }
 
+impl AddressData {
+    /// The address with the recipient hidden (张**, 138****8000, street
+    /// withheld), region kept: what a supplier sees once its part of the
+    /// order is long shipped.
+    pub fn masked(&self) -> AddressData {
+        let mut name = self.name.chars();
+        let first: String = name.next().into_iter().collect();
+        let phone: Vec<char> = self.phone.chars().collect();
+        let phone = if phone.len() >= 7 {
+            let head: String = phone[..3].iter().collect();
+            let tail: String = phone[phone.len() - 4..].iter().collect();
+            format!("{head}****{tail}")
+        } else {
+            "****".to_string()
+        };
+        AddressData {
+            name: format!("{first}{}", "*".repeat(name.count().max(1))),
+            phone,
+            province: self.province.clone(),
+            city: self.city.clone(),
+            district: self.district.clone(),
+            detail: "****".to_string(),
+        }
+    }
+}
+
 fn field(value: &str, name: &str, max: usize) -> AppResult<String> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > max {
@@ -249,6 +275,28 @@ pub fn pick(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_keeps_the_region_and_hides_the_person() {
+        let a = AddressData {
+            name: "张三丰".into(),
+            phone: "13800138000".into(),
+            province: "浙江省".into(),
+            city: "杭州市".into(),
+            district: "西湖区".into(),
+            detail: "文三路 1 号".into(),
+        };
+        let m = a.masked();
+        assert_eq!(m.name, "张**");
+        assert_eq!(m.phone, "138****8000");
+        assert_eq!(m.detail, "****");
+        assert_eq!(
+            (m.province, m.city, m.district),
+            (a.province, a.city, a.district)
+        );
+    }
+
     #[test]
     fn mobile_numbers() {
         assert!(super::valid_mobile("13800138000"));

@@ -16,13 +16,8 @@
 //! be exceeded by at most the calls in flight, which the rate limit bounds.
 //! A retried call whose order already exists is never refused by a cap (see
 //! `place::or_replay`).
-use std::collections::HashMap;
-
-use entity::{order_line, shop_order};
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::{Expr, Func},
-};
+use entity::shop_order;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::{place::ItemRequest, state::Status};
 use crate::{
@@ -60,42 +55,24 @@ pub async fn check_unpaid(
             return Err(units_refusal(i.sku_id, max_units));
         }
     }
-    let unpaid: Vec<i64> = shop_order::Entity::find()
-        .select_only()
-        .column(shop_order::Column::Id)
+    let unpaid = shop_order::Entity::find()
         .filter(shop_order::Column::CustomerId.eq(customer_id))
         .filter(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
-        .into_tuple()
-        .all(&state.db)
+        .count(&state.db)
         .await?;
-    if unpaid.is_empty() {
+    if unpaid == 0 {
         return Ok(());
     }
-    if max_orders > 0 && unpaid.len() >= max_orders as usize {
+    if max_orders > 0 && unpaid >= u64::from(max_orders) {
         return Err(AppError::Conflict(format!(
-            "you have {} unpaid orders, the most one customer may hold; pay or cancel one first",
-            unpaid.len()
+            "you have {unpaid} unpaid orders, the most one customer may hold; pay or cancel one first"
         )));
     }
     if max_units == 0 || items.is_empty() {
         return Ok(());
     }
-    let held: HashMap<i64, i64> = order_line::Entity::find()
-        .select_only()
-        .column(order_line::Column::SkuId)
-        .column_as(
-            Expr::expr(Func::sum(Expr::col(order_line::Column::Quantity))),
-            "held",
-        )
-        .filter(order_line::Column::OrderId.is_in(unpaid))
-        .filter(order_line::Column::SkuId.is_in(items.iter().map(|i| i.sku_id)))
-        .group_by(order_line::Column::SkuId)
-        .into_tuple::<(i64, Option<i64>)>()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|(sku, n)| (sku, n.unwrap_or(0)))
-        .collect();
+    let sku_ids: Vec<i64> = items.iter().map(|i| i.sku_id).collect();
+    let held = super::query::units_held(&state.db, &sku_ids, Some(customer_id)).await?;
     for i in items {
         let total = held.get(&i.sku_id).copied().unwrap_or(0) + i64::from(i.quantity);
         if total > i64::from(max_units) {

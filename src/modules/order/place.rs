@@ -405,12 +405,15 @@ pub(super) fn line_rows(
 
 /// `OUT_OF_STOCK`, naming the SKU.
 pub(super) fn out_of_stock(l: &PricedLine) -> AppError {
-    AppError::OutOfStock(format!(
-        "{} ({}) has fewer than {} left",
-        l.product.title,
-        spec_text(&l.sku.specs),
-        l.quantity
-    ))
+    AppError::OutOfStock {
+        sku_id: l.sku.id,
+        message: format!(
+            "{} ({}) has fewer than {} left",
+            l.product.title,
+            spec_text(&l.sku.specs),
+            l.quantity
+        ),
+    }
 }
 
 /// Places an order: checks every line, takes stock with conditional updates

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{fulfillment, order_line, refund, shop_order};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, Query},
 };
 
@@ -60,11 +60,13 @@ pub async fn lines_of(
         .await?)
 }
 
-/// Units of these SKUs that unpaid orders hold (taken from stock when the
-/// orders were placed, given back should they be cancelled), by SKU.
+/// Units of these SKUs that unpaid orders (of `customer_id`, or anyone's)
+/// hold (taken from stock when the orders were placed, given back should
+/// they be cancelled), by SKU.
 pub async fn units_held(
-    txn: &DatabaseTransaction,
+    conn: &impl ConnectionTrait,
     sku_ids: &[i64],
+    customer_id: Option<i64>,
 ) -> AppResult<HashMap<i64, i64>> {
     if sku_ids.is_empty() {
         return Ok(HashMap::new());
@@ -84,13 +86,14 @@ pub async fn units_held(
                     .column(shop_order::Column::Id)
                     .from(shop_order::Entity)
                     .and_where(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
+                    .and_where_option(customer_id.map(|c| shop_order::Column::CustomerId.eq(c)))
                     .to_owned(),
             ),
         )
         .filter(order_line::Column::SkuId.is_in(sku_ids.iter().copied()))
         .group_by(order_line::Column::SkuId)
         .into_tuple()
-        .all(txn)
+        .all(conn)
         .await?;
     Ok(rows
         .into_iter()
@@ -115,6 +118,19 @@ pub async fn list(
     first: u64,
     after_id: Option<i64>,
 ) -> AppResult<(Vec<shop_order::Model>, bool)> {
+    let q = shop_order::Entity::find().filter(condition(filter));
+    Ok(crate::db::page_desc(&state.db, q, shop_order::Column::Id, first, after_id).await?)
+}
+
+/// How many orders match `filter` (all pages).
+pub async fn count(state: &AppState, filter: &OrderFilter) -> AppResult<u64> {
+    Ok(shop_order::Entity::find()
+        .filter(condition(filter))
+        .count(&state.db)
+        .await?)
+}
+
+fn condition(filter: &OrderFilter) -> Condition {
     let mut cond = Condition::all();
     if let Some(c) = filter.customer_id {
         cond = cond.add(shop_order::Column::CustomerId.eq(c));
@@ -139,8 +155,7 @@ pub async fn list(
             ),
         );
     }
-    let q = shop_order::Entity::find().filter(cond);
-    Ok(crate::db::page_desc(&state.db, q, shop_order::Column::Id, first, after_id).await?)
+    cond
 }
 
 /// The store's sales over a period, for `storeMetrics`.

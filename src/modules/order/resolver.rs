@@ -13,7 +13,7 @@ use super::{
 use crate::{
     api::{
         ids::{lookup_id, parse_id},
-        pagination::{decode_cursor, id_connection, page_size},
+        pagination::{decode_cursor, id_connection, id_connection_with, page_size},
     },
     auth::{Viewer, ViewerExt},
     error::AppResult,
@@ -21,7 +21,20 @@ use crate::{
     state::AppState,
 };
 
-pub type OrderConnection = Connection<String, Order>;
+/// Fields of an order list itself.
+pub struct OrderListInfo {
+    filter: service::OrderFilter,
+}
+
+#[Object]
+impl OrderListInfo {
+    /// How many orders match the filters (all pages).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(service::count(ctx.data_unchecked::<AppState>(), &self.filter).await?)
+    }
+}
+
+pub type OrderConnection = Connection<String, Order, OrderListInfo>;
 pub type FulfillmentConnection = Connection<String, Fulfillment>;
 
 async fn load_cart(state: &AppState, customer_id: i64) -> AppResult<Cart> {
@@ -88,10 +101,11 @@ impl OrderQuery {
             ..Default::default()
         };
         let (rows, more) = service::list(state, &filter, first, after).await?;
-        Ok(id_connection(
+        Ok(id_connection_with(
             rows.into_iter().map(|r| (r.id, Order(r))).collect(),
             more,
             after.is_some(),
+            OrderListInfo { filter },
         ))
     }
 
@@ -136,14 +150,15 @@ impl OrderQuery {
                 .map(|s| parse_id(s, "filter.supplierId"))
                 .transpose()?,
             status: f.status.map(Into::into),
-            from: f.from,
-            to: f.to,
+            from: f.from.map(Into::into),
+            to: f.to.map(Into::into),
         };
         let (rows, more) = service::list(state, &filter, first, after).await?;
-        Ok(id_connection(
+        Ok(id_connection_with(
             rows.into_iter().map(|r| (r.id, Order(r))).collect(),
             more,
             after.is_some(),
+            OrderListInfo { filter },
         ))
     }
 

@@ -13,6 +13,6 @@ pub use super::place::{
     order_number, place, place_plan_order, preview,
 };
 pub use super::query::{
-    OrderFilter, Sales, find, find_by_no, lines_of, list, own, own_in, sales, units_held,
+    OrderFilter, Sales, count, find, find_by_no, lines_of, list, own, own_in, sales, units_held,
 };
 pub use super::refund::{approve_refund, reject_refund, request_refund};

@@ -2,7 +2,6 @@
 use async_graphql::{
     Context, Enum, ID, InputObject, Object, Result, SimpleObject, dataloader::DataLoader,
 };
-use chrono::{DateTime, Utc};
 use entity::{address, fulfillment, order_line, refund, shop_order};
 
 use super::{
@@ -12,6 +11,7 @@ use super::{
     service,
     state::Status,
 };
+use crate::api::scalars::Timestamp;
 use crate::modules::pricing::Breakdown;
 use crate::{
     api::{ids::to_id, scalars::Money},
@@ -72,14 +72,26 @@ impl From<OrderStatus> for Status {
     }
 }
 
-/// A shipping address.
-pub struct Address(pub AddressData, pub Option<address::Model>);
+/// A shipping address: one of the customer's, or an order's snapshot.
+pub struct Address(pub AddressData, pub AddressOf);
+
+/// Where an [`Address`] comes from; it decides the id.
+pub enum AddressOf {
+    Saved(address::Model),
+    /// The snapshot taken when the order (this id) was placed.
+    Order(i64),
+}
 
 #[Object]
 impl Address {
-    /// Opaque id (empty for an order's snapshot).
+    /// Opaque id, unique among addresses: a saved address keeps its own; an
+    /// order's snapshot has one of its own, the same wherever it is shown
+    /// (not an id `saveAddress` takes).
     async fn id(&self) -> ID {
-        self.1.as_ref().map(|a| to_id(a.id)).unwrap_or_default()
+        match &self.1 {
+            AddressOf::Saved(a) => to_id(a.id),
+            AddressOf::Order(id) => ID(format!("order-{id}")),
+        }
     }
     /// Recipient.
     async fn name(&self) -> &str {
@@ -107,13 +119,13 @@ impl Address {
     }
     /// The customer's default address.
     async fn is_default(&self) -> bool {
-        self.1.as_ref().is_some_and(|a| a.is_default)
+        matches!(&self.1, AddressOf::Saved(a) if a.is_default)
     }
 }
 
 impl From<address::Model> for Address {
     fn from(m: address::Model) -> Self {
-        Address(AddressData::from(&m), Some(m))
+        Address(AddressData::from(&m), AddressOf::Saved(m))
     }
 }
 
@@ -348,37 +360,40 @@ impl Order {
     async fn balance_paid_fen(&self, ctx: &Context<'_>) -> Result<Money> {
         self.amount(ctx, self.0.balance_fen)
     }
-    /// Shipping address at purchase.
-    async fn shipping_address(&self) -> Option<Address> {
-        self.0
+    /// Shipping address at purchase (the buyer and ADMIN; a SUPPLIER reads
+    /// it on its fulfillment, for a while).
+    async fn shipping_address(&self, ctx: &Context<'_>) -> Result<Option<Address>> {
+        self.guard(ctx)?;
+        Ok(self
+            .0
             .address
             .as_deref()
             .and_then(|a| serde_json::from_str(a).ok())
-            .map(|a| Address(a, None))
+            .map(|a| Address(a, AddressOf::Order(self.0.id))))
     }
     /// The buyer's note.
     async fn remark(&self) -> Option<&str> {
         self.0.remark.as_deref()
     }
     /// When it was placed.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
     /// Unpaid orders are cancelled at this time.
-    async fn pay_deadline(&self) -> DateTime<Utc> {
-        self.0.expires_at
+    async fn pay_deadline(&self) -> Timestamp {
+        self.0.expires_at.into()
     }
     /// When it was paid.
-    async fn paid_at(&self) -> Option<DateTime<Utc>> {
-        self.0.paid_at
+    async fn paid_at(&self) -> Option<Timestamp> {
+        self.0.paid_at.map(Into::into)
     }
     /// When its last fulfillment shipped.
-    async fn shipped_at(&self) -> Option<DateTime<Utc>> {
-        self.0.shipped_at
+    async fn shipped_at(&self) -> Option<Timestamp> {
+        self.0.shipped_at.map(Into::into)
     }
     /// When it completed.
-    async fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.completed_at
+    async fn completed_at(&self) -> Option<Timestamp> {
+        self.0.completed_at.map(Into::into)
     }
     /// One per supplier (and one for self-operated lines); empty until paid.
     /// A SUPPLIER sees only its own.
@@ -426,6 +441,20 @@ impl FulfillmentStatus {
 /// The part of a paid order that one supplier (or the store) ships.
 pub struct Fulfillment(pub fulfillment::Model);
 
+impl Fulfillment {
+    /// Whether its supplier may still read the recipient: while the part is
+    /// to ship, and for `SUPPLIER_ADDRESS_DAYS` after it shipped.
+    fn address_open(&self, state: &AppState, now: chrono::DateTime<chrono::Utc>) -> bool {
+        match self.0.status.as_str() {
+            ful::PENDING => true,
+            ful::CANCELLED => false,
+            _ => self.0.shipped_at.is_none_or(|at| {
+                now < at + chrono::Duration::days(i64::from(state.settings.supplier_address_days))
+            }),
+        }
+    }
+}
+
 #[Object]
 impl Fulfillment {
     /// Opaque id.
@@ -468,7 +497,9 @@ impl Fulfillment {
             .map(OrderLine)
             .collect())
     }
-    /// Where to ship.
+    /// Where to ship. A SUPPLIER reads the recipient while its part is to
+    /// ship and for `SUPPLIER_ADDRESS_DAYS` after it shipped; after that (or
+    /// once cancelled) the name and phone are masked and the street withheld.
     async fn shipping_address(&self, ctx: &Context<'_>) -> Result<Address> {
         let state = ctx.data_unchecked::<AppState>();
         let o = service::find(state, self.0.order_id)
@@ -479,7 +510,11 @@ impl Fulfillment {
             .as_deref()
             .and_then(|a| serde_json::from_str(a).ok())
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("order {} has no address", o.id)))?;
-        Ok(Address(data, None))
+        let data = match ctx.viewer() {
+            Viewer::Supplier(_) if !self.address_open(state, chrono::Utc::now()) => data.masked(),
+            _ => data,
+        };
+        Ok(Address(data, AddressOf::Order(o.id)))
     }
     /// Carrier, once shipped.
     async fn carrier(&self) -> Option<&str> {
@@ -498,8 +533,8 @@ impl Fulfillment {
         }
     }
     /// When it shipped.
-    async fn shipped_at(&self) -> Option<DateTime<Utc>> {
-        self.0.shipped_at
+    async fn shipped_at(&self) -> Option<Timestamp> {
+        self.0.shipped_at.map(Into::into)
     }
 }
 
@@ -551,8 +586,8 @@ impl Refund {
         &self.0.reason
     }
     /// When it was asked for.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
 }
 
@@ -566,9 +601,9 @@ pub struct OrderFilter {
     /// Only orders with a fulfillment by this supplier.
     pub supplier_id: Option<ID>,
     /// Placed at or after.
-    pub from: Option<DateTime<Utc>>,
+    pub from: Option<Timestamp>,
     /// Placed before.
-    pub to: Option<DateTime<Utc>>,
+    pub to: Option<Timestamp>,
 }
 
 /// A SKU and quantity in the cart.
@@ -600,7 +635,8 @@ impl CartItem {
     }
 }
 
-/// The customer's cart.
+/// The customer's cart. It has no id: there is one per customer, reached
+/// through `cart` (a normalized client cache keeps it under that field).
 #[derive(SimpleObject)]
 pub struct Cart {
     /// Most recently changed first.

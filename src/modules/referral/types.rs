@@ -1,9 +1,9 @@
 //! GraphQL shapes of referral distribution.
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::{commission, promoter, withdrawal};
 
 use super::service::{self, Rule};
+use crate::api::scalars::Timestamp;
 use crate::{
     api::{ids::to_id, scalars::Money},
     modules::{customer::types::Customer, referral::commission::Base},
@@ -163,16 +163,18 @@ impl Commission {
         )
     }
     /// When it was earned.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
     /// When it settled.
-    async fn settled_at(&self) -> Option<DateTime<Utc>> {
-        self.0.settled_at
+    async fn settled_at(&self) -> Option<Timestamp> {
+        self.0.settled_at.map(Into::into)
     }
 }
 
-/// A customer's promoter account and figures (fen).
+/// A customer's promoter account and figures (fen). It has no id: there is
+/// at most one per customer, reached through its customer (a normalized
+/// client cache keeps it there).
 pub struct Promoter(pub promoter::Model, tokio::sync::OnceCell<service::Figures>);
 
 impl Promoter {
@@ -280,7 +282,7 @@ impl Withdrawal {
         self.0.note.as_deref()
     }
     /// When it was requested.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
 }

@@ -3,10 +3,10 @@
 use async_graphql::{
     Context, ID, InputObject, Object, Result, SimpleObject, dataloader::DataLoader,
 };
-use chrono::{DateTime, Utc};
 use entity::{supplier, supplier_sku_link};
 
 use super::loader::SupplierLoader;
+use crate::api::scalars::Timestamp;
 use crate::{
     api::{ids::to_id, scalars::Money},
     auth::{Viewer, ViewerExt},
@@ -40,8 +40,8 @@ impl Supplier {
             .flatten()
     }
     /// When the supplier was added.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
 }
 

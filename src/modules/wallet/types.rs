@@ -1,9 +1,9 @@
 //! GraphQL shapes of the wallet.
 use async_graphql::{Context, Enum, ID, Object, Result, connection::Connection};
-use chrono::{DateTime, Utc};
 use entity::{wallet, wallet_transaction};
 
 use super::service;
+use crate::api::scalars::Timestamp;
 use crate::{
     api::{
         ids::to_id,
@@ -72,8 +72,8 @@ impl WalletTransaction {
         self.0.reason.as_deref()
     }
     /// When.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
     /// The order it belongs to.
     async fn order(&self, ctx: &Context<'_>) -> Result<Option<Order>> {
@@ -86,7 +86,9 @@ impl WalletTransaction {
     }
 }
 
-/// A customer's stored balance (储值).
+/// A customer's stored balance (储值). It has no id: there is one per
+/// customer, reached through `Customer.wallet` (a normalized client cache
+/// keeps it under its customer).
 pub struct Wallet(pub wallet::Model);
 
 #[Object]
