@@ -7,6 +7,7 @@ mod auth;
 mod catalogue;
 mod client_address;
 mod coupons;
+mod credentials;
 mod edge;
 mod exposure;
 mod fixtures;
