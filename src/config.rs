@@ -81,6 +81,10 @@ pub struct Settings {
     pub jwt_secret: Secret,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// A refresh token presented again within this of its first use gets
+    /// the same new pair (concurrent refreshes of one client) instead of
+    /// revoking its family; zero = every second use revokes.
+    pub refresh_reuse_grace: Duration,
     pub admin_username: Option<String>,
     pub admin_password: Option<Secret>,
     /// Login attempts per client IP per minute; 0 turns the limit off.
@@ -315,6 +319,9 @@ impl Settings {
             ),
             refresh_token_ttl: Duration::from_secs(
                 parse_num(&get, "REFRESH_TOKEN_TTL_SECS")?.unwrap_or(30 * 24 * 3600),
+            ),
+            refresh_reuse_grace: Duration::from_secs(
+                parse_num(&get, "REFRESH_REUSE_GRACE_SECS")?.unwrap_or(10),
             ),
             admin_username,
             admin_password,
@@ -583,6 +590,7 @@ mod tests {
         assert_eq!(s.bind, "127.0.0.1:8080");
         assert_eq!(s.access_token_ttl, Duration::from_secs(7200));
         assert_eq!(s.refresh_token_ttl, Duration::from_secs(2_592_000));
+        assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
         assert_eq!(s.login_rate_limit_per_min, 60);
         assert_eq!(s.max_unpaid_orders_per_customer, 5);
         assert_eq!(s.max_unpaid_units_per_sku, 50);

@@ -15,6 +15,9 @@ pub struct Model {
     pub api_key_hash: String,
     /// Key for signing webhook deliveries to this supplier (HMAC-SHA256).
     pub webhook_secret: String,
+    /// A disabled supplier's integration cannot sign in, and its sessions
+    /// were ended when it was disabled.
+    pub active: bool,
     pub created_at: DateTimeUtc,
 }
 

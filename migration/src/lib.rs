@@ -15,6 +15,7 @@ mod m20261122_000006_referral;
 mod m20261123_000007_order_write_path;
 mod m20261201_000008_coupons;
 mod m20261201_000009_customer_operations;
+mod m20261210_000010_credentials;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_order_write_path::Migration),
             Box::new(m20261201_000008_coupons::Migration),
             Box::new(m20261201_000009_customer_operations::Migration),
+            Box::new(m20261210_000010_credentials::Migration),
         ]
     }
 }

@@ -20,7 +20,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::{
     app::graphql::{self, AppSchema},
-    app::login::service::ensure_admin,
+    app::login::sessions::ensure_admin,
     auth::token::JwtKeys,
     cache::{Cache, CacheBackend, MemoryCache, RedisCache},
     config::Settings,
@@ -109,19 +109,15 @@ impl Application {
     }
 }
 
-/// Everything but the HTTP server: database (migrated), admin, cache,
-/// clients. The CLI commands use it too.
+/// Everything but the HTTP server: database (migrated), cache, clients,
+/// and the configured admin (created, or its password brought in line).
+/// The CLI commands use it too.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     // reqwest is built without a crypto provider (no C toolchain needed); ring it is.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
     let db_statements = Arc::new(AtomicU64::new(0));
     let db = db::connect(&settings, db_statements.clone()).await?;
-    if let (Some(user), Some(pass)) = (&settings.admin_username, &settings.admin_password) {
-        ensure_admin(&db, user, pass.expose())
-            .await
-            .map_err(|e| anyhow::anyhow!("creating the admin: {e:?}"))?;
-    }
 
     let backend: Arc<dyn CacheBackend> = match &settings.redis_url {
         Some(url) => Arc::new(
@@ -186,6 +182,15 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         parts: Arc::new(parts),
     };
     crate::modules::order::batch::spawn(state.clone(), orders);
+    // After the cache is up: a changed password ends the admin's sessions there.
+    if let (Some(user), Some(pass)) = (
+        &state.settings.admin_username,
+        &state.settings.admin_password,
+    ) {
+        ensure_admin(&state, user, pass.expose())
+            .await
+            .map_err(|e| anyhow::anyhow!("setting up the admin: {e:?}"))?;
+    }
     Ok(state)
 }
 

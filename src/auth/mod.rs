@@ -1,12 +1,14 @@
 //! Who is calling, and what each role may do.
 //!
 //! The GraphQL handler turns the `Authorization: Bearer` token into a
-//! [`Viewer`] and puts it into the request data. Resolvers never inspect
+//! [`Viewer`] (through [`session::authenticate`], which also refuses tokens
+//! of sessions that were ended) and puts it into the request data. Resolvers never inspect
 //! tokens or roles themselves: they call one guard of [`ViewerExt`]
 //! (`customer_id`, `admin_id`, `supplier_id`), which is the single place per
 //! role where access is decided and where `UNAUTHENTICATED` vs `FORBIDDEN` is
 //! chosen.
 pub mod password;
+pub mod session;
 pub mod token;
 pub mod types;
 
@@ -45,17 +47,28 @@ impl Viewer {
             (Viewer::Customer(id), Role::Customer)
             | (Viewer::Admin(id), Role::Admin)
             | (Viewer::Supplier(id), Role::Supplier) => Ok(*id),
-            (Viewer::Anonymous, _) => Err(AppError::Unauthenticated(
-                "sign in first: this needs an access token (Authorization: Bearer …)".into(),
-            )),
-            (Viewer::InvalidToken, _) => Err(AppError::Unauthenticated(
-                "the access token is invalid or expired; refresh it or sign in again".into(),
-            )),
+            (Viewer::Anonymous | Viewer::InvalidToken, _) => Err(self.unauthenticated()),
             _ => Err(AppError::Forbidden(format!(
                 "only the {} role may do this",
                 role.as_str()
             ))),
         }
+    }
+
+    fn unauthenticated(&self) -> AppError {
+        match self {
+            Viewer::InvalidToken => AppError::Unauthenticated(
+                "the access token is invalid or expired; refresh it or sign in again".into(),
+            ),
+            _ => AppError::Unauthenticated(
+                "sign in first: this needs an access token (Authorization: Bearer …)".into(),
+            ),
+        }
+    }
+
+    /// The caller's role, whichever it is (`logout`), or `UNAUTHENTICATED`.
+    pub fn any_role(&self) -> AppResult<Role> {
+        self.role().ok_or_else(|| self.unauthenticated())
     }
 
     /// The calling customer's id, or the right error.
@@ -119,6 +132,11 @@ mod tests {
         assert_eq!(
             Viewer::Customer(1).supplier_id().unwrap_err().code(),
             "FORBIDDEN"
+        );
+        assert_eq!(Viewer::Supplier(2).any_role().unwrap(), Role::Supplier);
+        assert_eq!(
+            Viewer::InvalidToken.any_role().unwrap_err().code(),
+            "UNAUTHENTICATED"
         );
     }
 }

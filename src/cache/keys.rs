@@ -41,6 +41,22 @@ pub fn graphql_requests(ip: &str) -> String {
     format!("ratelimit:graphql:{ip}")
 }
 
+/// A session (refresh family) that ended before its access tokens expired.
+pub fn revoked_session(sid: &str) -> String {
+    format!("auth:revoked:{sid}")
+}
+
+/// The time (ms) at or before which every access token of a subject is void.
+pub fn subject_not_before(role: &str, subject_id: i64) -> String {
+    format!("auth:not-before:{role}:{subject_id}")
+}
+
+/// The pair a refresh token was exchanged for, for the reuse grace window;
+/// `token_hash` is the SHA-256 of the refresh token presented.
+pub fn refreshed_pair(token_hash: &str) -> String {
+    format!("auth:refreshed:{token_hash}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -40,6 +40,13 @@ impl Expiry<String, Entry> for PerEntryTtl {
 /// In-process cache: for one instance only (embedded mode).
 pub struct MemoryCache {
     inner: Moka<String, Entry>,
+    /// Pinned entries (revocations), apart from `inner`: a bounded moka
+    /// cache may evict an entry early or refuse to admit a new one when it
+    /// is full (of rate-limit counters from many addresses, say), and a
+    /// revocation that vanishes would bring a signed-out token back. These
+    /// are few (one per sign-out within an access token's lifetime) and
+    /// leave at their TTL.
+    pinned: Moka<String, Entry>,
 }
 
 impl MemoryCache {
@@ -49,7 +56,16 @@ impl MemoryCache {
                 .max_capacity(max_entries)
                 .expire_after(PerEntryTtl)
                 .build(),
+            pinned: Moka::builder().expire_after(PerEntryTtl).build(),
         }
+    }
+
+    async fn lookup(&self, key: &str) -> Option<Vec<u8>> {
+        let found = match self.inner.get(key).await {
+            Some(e) => Some(e),
+            None => self.pinned.get(key).await,
+        };
+        found.map(|e| e.bytes.as_ref().clone())
     }
 }
 
@@ -66,15 +82,28 @@ impl CacheBackend for MemoryCache {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        Ok(self.inner.get(key).await.map(|e| e.bytes.as_ref().clone()))
+        Ok(self.lookup(key).await)
     }
 
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
         let mut out = Vec::with_capacity(keys.len());
         for k in keys {
-            out.push(self.inner.get(k).await.map(|e| e.bytes.as_ref().clone()));
+            out.push(self.lookup(k).await);
         }
         Ok(out)
+    }
+
+    async fn set_pinned(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
+        self.pinned
+            .insert(
+                key.to_string(),
+                Entry {
+                    bytes: Arc::new(value),
+                    ttl,
+                },
+            )
+            .await;
+        Ok(())
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
@@ -161,5 +190,26 @@ mod tests {
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(c.incr("n", Duration::from_millis(100)).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn pinned_entries_survive_a_full_cache_until_their_ttl() {
+        let c = MemoryCache::new(10);
+        c.set_pinned("revoked", b"1".to_vec(), Duration::from_millis(300))
+            .await
+            .unwrap();
+        for i in 0..1000 {
+            c.set(&format!("k{i}"), b"x".to_vec(), Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        c.inner.run_pending_tasks().await;
+        let got = c
+            .get_many(&["revoked".to_string(), "missing".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(got, vec![Some(b"1".to_vec()), None]);
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(c.get("revoked").await.unwrap(), None);
     }
 }

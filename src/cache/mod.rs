@@ -45,6 +45,12 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// Several keys in one round trip, in order.
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, CacheError>;
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError>;
+    /// Stores a value that must live its whole TTL (a revocation): a store
+    /// that evicts under memory pressure keeps it out of reach of eviction.
+    /// Redis keeps every key alike (see README: it must not evict them).
+    async fn set_pinned(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
+        self.set(key, value, ttl).await
+    }
     /// Deletes `keys` and adds one to the counter `generation` (as [`incr`]
     /// does), in one round trip where the store allows: every invalidation
     /// does both.
@@ -208,6 +214,31 @@ impl Cache {
         }
         if let Err(e) = self.backend.set(&self.key(logical), value, ttl).await {
             self.failed("set", e);
+        }
+    }
+
+    /// Stores a value that must live its whole TTL and be seen by every
+    /// instance (revoked sessions). Unlike every other write it is tried
+    /// even while the backend is being skipped after a failure, and a
+    /// failure is returned, not swallowed: the caller must not report
+    /// success for something that did not happen.
+    pub async fn pin(
+        &self,
+        logical: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        match self
+            .backend
+            .set_pinned(&self.key(logical), value, ttl)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let shown = CacheError(e.0.clone());
+                self.failed("set", e);
+                Err(shown)
+            }
         }
     }
 

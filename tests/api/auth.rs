@@ -193,7 +193,9 @@ const REFRESH: &str = "mutation($t: String!) { refreshToken(refreshToken: $t) { 
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
-    let app = spawn_app().await;
+    // No grace window: the repeat right below is a reuse (`credentials.rs`
+    // has the window).
+    let app = spawn_app_with(&[("REFRESH_REUSE_GRACE_SECS", "0")]).await;
     let login = app.login("demo:r", None, None).await;
     let first = text(&ok(&login)["wechatLogin"]["refreshToken"]);
 

@@ -8,6 +8,7 @@ mod catalogue;
 mod client_address;
 mod client_caches;
 mod coupons;
+mod credentials;
 mod edge;
 mod exposure;
 mod fixtures;

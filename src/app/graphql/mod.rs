@@ -17,11 +17,11 @@ use crate::{
     app::{
         checkout::resolver::{CheckoutMutation, CheckoutQuery},
         jobs::JobsMutation,
-        login::resolver::AuthMutation,
+        login::resolver::{AuthMutation, SupplierCredentialsMutation},
         reports::resolver::ReportsQuery,
         stock_sync::SupplierMutation,
     },
-    auth::Viewer,
+    auth::{Viewer, session::Session},
     modules::{
         catalogue::{
             loader::{CategoryLoader, SkuLoader, SkusByProductLoader},
@@ -70,6 +70,7 @@ pub struct Mutation(
     AuthMutation,
     CatalogueAdminMutation,
     SupplierAdminMutation,
+    SupplierCredentialsMutation,
     SupplierMutation,
     OrderMutation,
     CheckoutMutation,
@@ -129,10 +130,12 @@ pub fn json_error(status: actix_web::http::StatusCode, code: &str, message: &str
     }))
 }
 
-/// The caller's viewer from `Authorization: Bearer …` (see `auth`).
-fn viewer(req: &HttpRequest, state: &AppState) -> Viewer {
+/// Who is calling: the viewer from `Authorization: Bearer …` and its
+/// session (see `auth`); one cache round trip for a well-formed token
+/// (its session may have ended), none otherwise.
+async fn caller(req: &HttpRequest, state: &AppState) -> Caller {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Viewer::Anonymous;
+        return Caller::default();
     };
     let token = value
         .to_str()
@@ -142,9 +145,27 @@ fn viewer(req: &HttpRequest, state: &AppState) -> Viewer {
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    match token {
-        Some(t) if !t.is_empty() => state.jwt.viewer(t),
-        _ => Viewer::InvalidToken,
+    let (viewer, session) = match token {
+        Some(t) if !t.is_empty() => {
+            crate::auth::session::authenticate(&state.jwt, &state.cache, t).await
+        }
+        _ => (Viewer::InvalidToken, None),
+    };
+    Caller { viewer, session }
+}
+
+/// The viewer and session of one HTTP request (every operation of a batch).
+struct Caller {
+    viewer: Viewer,
+    session: Option<Session>,
+}
+
+impl Default for Caller {
+    fn default() -> Self {
+        Caller {
+            viewer: Viewer::Anonymous,
+            session: None,
+        }
     }
 }
 
@@ -227,7 +248,7 @@ pub async fn graphql(
     req.extensions_mut()
         .insert(crate::app::access_log::Operation(labels.join(",")));
 
-    let viewer = viewer(&req, &state);
+    let caller = caller(&req, &state).await;
     let requests = match batch {
         BatchRequest::Single(request) => {
             let passed = match checked.into_iter().next() {
@@ -235,17 +256,17 @@ pub async fn graphql(
                 Some(Err(e)) => return HttpResponse::Ok().json(refused(e)),
                 None => unreachable!("one check per request"),
             };
-            return single(request, passed, viewer, &ip, &schema, &state, &responses).await;
+            return single(request, passed, &caller, &ip, &schema, &state, &responses).await;
         }
         BatchRequest::Batch(requests) => requests,
     };
     let runs = requests.into_iter().zip(checked).map(|(request, passed)| {
-        let (schema, state, ip) = (&schema, &state, &ip);
+        let (schema, state, ip, caller) = (&schema, &state, &ip, &caller);
         async move {
             match passed {
                 Ok(p) => with_codes(
                     schema
-                        .execute(prepare(request, &p.label, viewer, ip, state))
+                        .execute(prepare(request, &p.label, caller, ip, state))
                         .await,
                 ),
                 Err(e) => refused(e),
@@ -260,13 +281,13 @@ pub async fn graphql(
 async fn single(
     mut request: async_graphql::Request,
     passed: guard::Passed,
-    viewer: Viewer,
+    caller: &Caller,
     ip: &ClientIp,
     schema: &AppSchema,
     state: &AppState,
     responses: &response_cache::ResponseCache,
 ) -> HttpResponse {
-    if response_cache::cacheable(&mut request, viewer)
+    if response_cache::cacheable(&mut request, caller.viewer)
         && let Some(generation) = response_cache::generation(state).await
     {
         let key = response_cache::key(&request);
@@ -276,7 +297,7 @@ async fn single(
         }
         let response = with_codes(
             schema
-                .execute(prepare(request, &passed.label, viewer, ip, state))
+                .execute(prepare(request, &passed.label, caller, ip, state))
                 .await,
         );
         let body = serde_json::to_vec(&response).unwrap_or_default();
@@ -287,7 +308,7 @@ async fn single(
     }
     let response = with_codes(
         schema
-            .execute(prepare(request, &passed.label, viewer, ip, state))
+            .execute(prepare(request, &passed.label, caller, ip, state))
             .await,
     );
     HttpResponse::Ok().json(response)
@@ -336,19 +357,23 @@ fn parse_batch(body: &[u8], max_batch: usize) -> Result<BatchRequest, String> {
     }
 }
 
-/// Per-request data: the viewer, the client IP, and fresh DataLoaders (they
-/// batch within one request and cache nothing across requests).
+/// Per-request data: the viewer and its session, the client IP, and fresh
+/// DataLoaders (they batch within one request and cache nothing across
+/// requests).
 fn prepare(
     request: async_graphql::Request,
     label: &str,
-    viewer: Viewer,
+    caller: &Caller,
     ip: &ClientIp,
     state: &AppState,
 ) -> async_graphql::Request {
     crate::metrics::count_operation(label);
     let db = &state.db;
+    let mut request = request.data(caller.viewer);
+    if let Some(session) = &caller.session {
+        request = request.data(session.clone());
+    }
     request
-        .data(viewer)
         .data(ip.clone())
         .data(DataLoader::new(CategoryLoader(db.clone()), tokio::spawn))
         .data(DataLoader::new(

@@ -1,16 +1,19 @@
 //! Login mutations: mini-program, admin, refresh.
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
 
 use super::{
     service::{self, Tokens},
+    sessions,
     types::{AuthPayload, WechatLoginInput},
 };
 use crate::{
-    auth::Role,
+    api::ids::parse_id,
+    auth::{Role, ViewerExt, session::Session},
     cache::keys,
     error::{AppError, AppResult},
+    modules::customer,
     modules::customer::types::Customer,
-    modules::{customer, supplier},
+    modules::supplier::types::{Supplier, SupplierKey},
     state::{AppState, ClientIp},
 };
 
@@ -54,13 +57,14 @@ impl AuthMutation {
     async fn supplier_login(&self, ctx: &Context<'_>, api_key: String) -> Result<AuthPayload> {
         let state = ctx.data_unchecked::<AppState>();
         limit_login_attempts(ctx).await?;
-        let found = supplier::service::authenticate(state, &api_key).await?;
-        let tokens = service::issue_tokens(state, Role::Supplier, found.id, None).await?;
+        let tokens = service::supplier_login(state, &api_key).await?;
         Ok(payload(tokens, None))
     }
 
     /// Exchanges a refresh token for a new pair. Each refresh token works
-    /// once; presenting a used one again signs out its whole session family.
+    /// once; presenting a used one again signs out its whole session family,
+    /// except within `REFRESH_REUSE_GRACE_SECS` (default 10) of its first
+    /// use, which answers the same new pair again (concurrent refreshes).
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
         let state = ctx.data_unchecked::<AppState>();
         limit_login_attempts(ctx).await?;
@@ -70,6 +74,56 @@ impl AuthMutation {
             _ => None,
         };
         Ok(payload(tokens, found))
+    }
+
+    /// Ends the caller's session (CUSTOMER, ADMIN, SUPPLIER): its refresh
+    /// token stops working, and so does this access token, at once.
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        let state = ctx.data_unchecked::<AppState>();
+        // Any role may sign out; only a valid token has a session to end.
+        ctx.viewer().any_role()?;
+        let session = ctx.data_opt::<Session>().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("a signed-in viewer without a session"))
+        })?;
+        sessions::logout(state, &session.sid).await?;
+        Ok(true)
+    }
+}
+
+/// Withdrawing a supplier's credentials (ADMIN).
+#[derive(Default)]
+pub struct SupplierCredentialsMutation;
+
+#[Object]
+impl SupplierCredentialsMutation {
+    /// Gives a supplier a new API key (ADMIN), shown in the answer this once.
+    /// The old key stops working at once, and so does every session signed
+    /// in with it: the integration signs in again with the new key.
+    async fn rotate_supplier_key(&self, ctx: &Context<'_>, supplier_id: ID) -> Result<SupplierKey> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let id = parse_id(&supplier_id, "supplierId")?;
+        let (found, api_key) = sessions::rotate_supplier_key(state, id).await?;
+        Ok(SupplierKey {
+            supplier: Supplier(found),
+            api_key,
+        })
+    }
+
+    /// Enables or disables a supplier (ADMIN). A disabled supplier cannot
+    /// sign in, and its access and refresh tokens stop working at once.
+    async fn set_supplier_active(
+        &self,
+        ctx: &Context<'_>,
+        supplier_id: ID,
+        active: bool,
+    ) -> Result<Supplier> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let id = parse_id(&supplier_id, "supplierId")?;
+        Ok(Supplier(
+            sessions::set_supplier_active(state, id, active).await?,
+        ))
     }
 }
 

@@ -51,13 +51,14 @@ pub async fn create_supplier(
         ));
     }
     let webhook_url = webhook_url(state, draft.webhook_url).await?;
-    let api_key = format!("sk_{}", random_token(32));
+    let api_key = new_api_key();
     let created = supplier::ActiveModel {
         name: Set(name),
         contact: Set(contact),
         webhook_url: Set(webhook_url),
-        api_key_hash: Set(sha256_hex(&api_key)),
+        api_key_hash: Set(key_hash(&api_key)),
         webhook_secret: Set(random_token(32)),
+        active: Set(true),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -85,17 +86,85 @@ pub async fn webhook_url(state: &AppState, url: Option<String>) -> AppResult<Opt
     Ok(Some(url))
 }
 
-/// The supplier an API key belongs to; the same error for any wrong key.
+fn new_api_key() -> String {
+    format!("sk_{}", random_token(32))
+}
+
+/// The supplier an API key belongs to; the same error for any wrong key,
+/// another for a disabled supplier.
 pub async fn authenticate(state: &AppState, api_key: &str) -> AppResult<supplier::Model> {
     let wrong = || AppError::Unauthenticated("unknown API key".into());
     if api_key.len() > 128 {
         return Err(wrong());
     }
-    supplier::Entity::find()
-        .filter(supplier::Column::ApiKeyHash.eq(sha256_hex(api_key.trim())))
+    let found = supplier::Entity::find()
+        .filter(supplier::Column::ApiKeyHash.eq(key_hash(api_key)))
         .one(&state.db)
         .await?
-        .ok_or_else(wrong)
+        .ok_or_else(wrong)?;
+    if !found.active {
+        return Err(disabled());
+    }
+    Ok(found)
+}
+
+/// How an API key is stored and looked up.
+fn key_hash(api_key: &str) -> String {
+    sha256_hex(api_key.trim())
+}
+
+fn disabled() -> AppError {
+    AppError::Unauthenticated("this supplier is disabled; ask the store to enable it".into())
+}
+
+/// The supplier as it stands once any change of its credentials in flight
+/// has committed: on PostgreSQL a locking read, which waits for a
+/// transaction that updated the row (SQLite has one connection, so nothing
+/// is in flight). A sign-in checks it after writing its refresh token, so
+/// that a concurrent disable or key rotation either is seen here or
+/// revokes that token (see `app::login`).
+pub async fn settled(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<supplier::Model>> {
+    let mut q = supplier::Entity::find_by_id(id);
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q = sea_orm::QuerySelect::lock_exclusive(q);
+    }
+    Ok(q.one(db).await?)
+}
+
+/// Gives a supplier a new API key (in the caller's transaction); the old
+/// one stops working when it commits. Returns the supplier and the key,
+/// which is not stored and cannot be shown again.
+pub async fn rotate_key(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> AppResult<(supplier::Model, String)> {
+    let api_key = new_api_key();
+    let found = find_or_not_found(db, id).await?;
+    let mut row: supplier::ActiveModel = found.into();
+    row.api_key_hash = Set(key_hash(&api_key));
+    Ok((row.update(db).await?, api_key))
+}
+
+/// Enables or disables a supplier (in the caller's transaction). A
+/// disabled supplier cannot sign in; ending its sessions is the caller's part.
+pub async fn set_active(
+    db: &impl ConnectionTrait,
+    id: i64,
+    active: bool,
+) -> AppResult<supplier::Model> {
+    let found = find_or_not_found(db, id).await?;
+    let mut row: supplier::ActiveModel = found.into();
+    // Written even when unchanged: the update takes the row lock that a
+    // concurrent sign-in's `settled` read waits for.
+    row.active = Set(active);
+    Ok(row.update(db).await?)
+}
+
+async fn find_or_not_found(db: &impl ConnectionTrait, id: i64) -> AppResult<supplier::Model> {
+    supplier::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("supplier {id} does not exist")))
 }
 
 pub async fn list(state: &AppState) -> AppResult<Vec<supplier::Model>> {

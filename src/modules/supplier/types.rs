@@ -39,6 +39,11 @@ impl Supplier {
             .then_some(self.0.webhook_url.as_deref())
             .flatten()
     }
+    /// Whether its integration may sign in (`setSupplierActive`): for ADMIN
+    /// and this SUPPLIER; null for anyone else.
+    async fn active(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.private(ctx).then_some(self.0.active)
+    }
     /// When the supplier was added.
     async fn created_at(&self) -> Timestamp {
         self.0.created_at.into()
@@ -66,6 +71,17 @@ pub struct SupplierWithKey {
     /// Key that signs webhooks to this supplier (HMAC-SHA256 of
     /// `"<X-Siyu-Timestamp>.<body>"`, sent as `X-Siyu-Signature: sha256=<hex>`).
     pub webhook_secret: String,
+}
+
+/// A supplier's new API key from `rotateSupplierKey`: shown this once,
+/// stored only as a hash. The old key and every session signed in with it
+/// stopped working.
+#[derive(SimpleObject)]
+pub struct SupplierKey {
+    /// The supplier.
+    pub supplier: Supplier,
+    /// The integration's new key for `supplierLogin`. Keep it secret; it cannot be shown again.
+    pub api_key: String,
 }
 
 /// Who ships a SKU and at what cost (ADMIN and the owning SUPPLIER only).
