@@ -18,6 +18,7 @@ pub mod customer_stats;
 pub mod customer_tag;
 pub mod fulfillment;
 pub mod membership;
+pub mod membership_grant;
 pub mod membership_plan;
 pub mod order_line;
 pub mod payment;

@@ -49,6 +49,10 @@ pub struct Model {
     /// How the balance part was drawn: principal and bonus (refunds return them as drawn).
     pub balance_principal_fen: i64,
     pub balance_bonus_fen: i64,
+    /// What a plan order buys, as it was sold when placed (JSON): payment
+    /// credits and grants from this, not from the plan as it is later.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub plan_terms: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

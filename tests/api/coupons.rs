@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use crate::{
     fixtures::{
-        CANCEL_ORDER, COUPON_TEMPLATE as TEMPLATE, coupon_template as template, customer, demo_pay,
-        new_buyer, place, place_input, shop, stock_of, top_up_order,
+        CANCEL_ORDER, COUPON_TEMPLATE as TEMPLATE, coupon_template as template, customer,
+        demo_pay_plan, new_buyer, place, place_input, shop, stock_of, top_up_order,
     },
     helpers::{TestApp, error_code, ok, spawn_app},
 };
@@ -407,7 +407,7 @@ async fn a_top_up_gives_its_gift_coupons() {
         mine(&app, &buyer, None).await.is_empty(),
         "not before payment"
     );
-    demo_pay(&app, &buyer, &order).await;
+    demo_pay_plan(&app, &buyer, &order).await;
     let coupons = mine(&app, &buyer, None).await;
     assert_eq!(coupons.len(), 1);
     assert_eq!(coupons[0]["source"], "GIFT");

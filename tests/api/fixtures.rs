@@ -357,6 +357,16 @@ pub async fn demo_pay(app: &TestApp, token: &str, order: &(impl Serialize + ?Siz
     data["demoPay"].clone()
 }
 
+/// Pays a plan order (membership, top-up) with `demoPay`: nothing ships, so
+/// it is COMPLETED at once. Returns it.
+pub async fn demo_pay_plan(app: &TestApp, token: &str, order: &(impl Serialize + ?Sized)) -> Value {
+    let data = app
+        .gql_ok(Some(token), DEMO_PAY, json!({ "id": order }))
+        .await;
+    assert_eq!(data["demoPay"]["status"], "COMPLETED", "{data}");
+    data["demoPay"].clone()
+}
+
 /// Places an order of `items` and pays it; returns the order as paid.
 pub async fn paid_order(app: &TestApp, token: &str, items: Value, key: &str) -> Value {
     let order = placed(app, token, items, key).await;
@@ -490,7 +500,7 @@ pub async fn buy_membership(app: &TestApp, token: &str, plan: &str, key: &str) -
         )
         .await;
     let id = data["buyMembership"]["order"]["id"].clone();
-    demo_pay(app, token, &id).await;
+    demo_pay_plan(app, token, &id).await;
     id
 }
 

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use crate::{
     fixtures::{
         APPROVE_REFUND, CANCEL_ORDER, create_category, create_product, create_product_from,
-        customer, demo_pay, lib, membership_plan, refund_requested, request_refund, save_address,
-        set_stock, top_up_order, top_up_plan,
+        customer, demo_pay_plan, lib, membership_plan, refund_requested, request_refund,
+        save_address, set_stock, top_up_order, top_up_plan,
     },
     helpers::{TestApp, error_code, spawn_app},
 };
@@ -53,7 +53,7 @@ async fn wallet(app: &TestApp, token: &str) -> Value {
 async fn top_up(app: &TestApp, s: &Store, pay: i64, bonus: i64) {
     let plan = top_up_plan(app, &s.admin, pay, bonus).await;
     let order = top_up_order(app, &s.buyer, &plan, &format!("t-{plan}")).await;
-    demo_pay(app, &s.buyer, &order["id"]).await;
+    demo_pay_plan(app, &s.buyer, &order["id"]).await;
 }
 
 fn ledger_sums(w: &Value) -> bool {
@@ -118,7 +118,7 @@ async fn members_pay_member_prices_and_ship_free() {
         v2["data"]["me"]["membership"].is_null(),
         "not before payment: {v2}"
     );
-    demo_pay(&app, &s.buyer, &v["data"]["buyMembership"]["order"]["id"]).await;
+    demo_pay_plan(&app, &s.buyer, &v["data"]["buyMembership"]["order"]["id"]).await;
     let v = app
         .gql(
             Some(&s.buyer),
@@ -217,7 +217,7 @@ async fn a_top_up_credits_principal_and_bonus_only_once_paid() {
         0,
         "nothing before payment"
     );
-    demo_pay(&app, &s.buyer, &order["id"]).await;
+    demo_pay_plan(&app, &s.buyer, &order["id"]).await;
     let w = wallet(&app, &s.buyer).await;
     assert_eq!(
         (
@@ -689,7 +689,8 @@ impl Fuzz {
             }
         };
         match status.as_str() {
-            "PAID" => Outcome::Paid,
+            // Goods are PAID; a top-up is COMPLETED as it is paid.
+            "PAID" | "COMPLETED" => Outcome::Paid,
             "CANCELLED" => Outcome::Expired,
             other => panic!("{key}: paid, and {other}"),
         }

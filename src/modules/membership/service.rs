@@ -1,12 +1,13 @@
 //! Plans, memberships, and what a membership means for prices.
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use entity::{membership, membership_plan, top_up_plan};
+use chrono::{DateTime, SubsecRound, Utc};
+use entity::{membership, membership_grant, membership_plan, top_up_plan};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, sea_query::Expr,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{AppError, AppResult},
@@ -110,7 +111,55 @@ pub async fn active_plans(state: &AppState) -> AppResult<Vec<membership_plan::Mo
         .await?)
 }
 
-/// The customer's membership and its plan, active or not.
+/// What a membership order buys, as sold when it was placed: the order
+/// keeps this and the payment grants from it, so an admin's edit of the
+/// plan in between changes nothing for that order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipTerms {
+    pub plan_id: i64,
+    pub price_fen: i64,
+    pub days: i32,
+    pub discount_percent: i32,
+    pub free_shipping: bool,
+}
+
+impl MembershipTerms {
+    pub fn of(p: &membership_plan::Model) -> Self {
+        MembershipTerms {
+            plan_id: p.id,
+            price_fen: p.price_fen,
+            days: p.duration_days,
+            discount_percent: p.discount_percent,
+            free_shipping: p.free_shipping,
+        }
+    }
+}
+
+/// What a top-up order buys, as sold when it was placed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopUpTerms {
+    pub plan_id: i64,
+    pub pay_fen: i64,
+    pub bonus_fen: i64,
+    pub gift_coupon_template_ids: Vec<i64>,
+}
+
+impl TopUpTerms {
+    pub fn of(p: &top_up_plan::Model) -> Self {
+        TopUpTerms {
+            plan_id: p.id,
+            pay_fen: p.pay_fen,
+            bonus_fen: p.bonus_fen,
+            gift_coupon_template_ids: gift_templates(p),
+        }
+    }
+}
+
+/// The customer's membership and its plan, active or not. The plan shows
+/// the terms of the purchase in force (or of the last one), as bought: an
+/// admin's later edit of the plan does not change what was paid for.
 pub async fn membership_of(
     db: &impl ConnectionTrait,
     customer_id: i64,
@@ -118,7 +167,22 @@ pub async fn membership_of(
     let Some(m) = membership::Entity::find_by_id(customer_id).one(db).await? else {
         return Ok(None);
     };
-    let p = plan(db, m.plan_id).await?;
+    let now = Utc::now();
+    let shown = membership_grant::Entity::find()
+        .filter(membership_grant::Column::CustomerId.eq(customer_id))
+        .filter(membership_grant::Column::RevokedAt.is_null())
+        .filter(membership_grant::Column::StartsAt.lte(now))
+        .order_by_desc(membership_grant::Column::StartsAt)
+        .order_by_desc(membership_grant::Column::Id)
+        .one(db)
+        .await?;
+    let plan_id = shown.as_ref().map_or(m.plan_id, |g| g.plan_id);
+    let mut p = plan(db, plan_id).await?;
+    if let Some(g) = shown {
+        p.duration_days = g.days;
+        p.discount_percent = g.discount_percent;
+        p.free_shipping = g.free_shipping;
+    }
     Ok(Some((m, p)))
 }
 
@@ -133,55 +197,50 @@ pub async fn terms(
         .remove(&customer_id))
 }
 
-/// [`terms`] of several customers at once (two statements at most): the
-/// active members among them, with their terms.
+/// [`terms`] of several customers at once, in one statement: the grant in
+/// force at `now` of each (a customer's live grants never overlap).
 pub async fn terms_of(
     db: &impl ConnectionTrait,
     customer_ids: &[i64],
     now: DateTime<Utc>,
 ) -> AppResult<HashMap<i64, pricing::Membership>> {
-    let active = membership::Entity::find()
-        .filter(membership::Column::CustomerId.is_in(customer_ids.iter().copied()))
-        .filter(membership::Column::ExpiresAt.gt(now))
+    let in_force = membership_grant::Entity::find()
+        .filter(membership_grant::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .filter(membership_grant::Column::RevokedAt.is_null())
+        .filter(membership_grant::Column::StartsAt.lte(now))
+        .filter(membership_grant::Column::EndsAt.gt(now))
         .all(db)
         .await?;
-    if active.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let plans: HashMap<i64, membership_plan::Model> = membership_plan::Entity::find()
-        .filter(membership_plan::Column::Id.is_in(active.iter().map(|m| m.plan_id)))
-        .all(db)
-        .await?
+    Ok(in_force
         .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    Ok(active
-        .into_iter()
-        .filter_map(|m| {
-            let p = plans.get(&m.plan_id)?;
-            Some((
-                m.customer_id,
+        .map(|g| {
+            (
+                g.customer_id,
                 pricing::Membership {
-                    discount_percent: i64::from(p.discount_percent),
-                    free_shipping: p.free_shipping,
+                    discount_percent: i64::from(g.discount_percent),
+                    free_shipping: g.free_shipping,
                 },
-            ))
+            )
         })
         .collect())
 }
 
-/// Grants a paid plan in the payment's transaction: from now, or from the
-/// current expiry while a membership is active.
-pub async fn grant(
+/// Better terms sort first: a lower percent to pay, then free shipping.
+fn tier(discount_percent: i32, free_shipping: bool) -> (i32, bool) {
+    (discount_percent, !free_shipping)
+}
+
+/// Takes the customer's membership lock for the rest of the transaction:
+/// the summary row, made to exist (already expired) and then locked. Every
+/// grant and revoke of one customer goes through here first, so they run
+/// one after the other (PostgreSQL: `FOR UPDATE`; SQLite serializes
+/// writing transactions anyway).
+async fn lock(
     db: &impl ConnectionTrait,
     customer_id: i64,
     plan_id: i64,
     now: DateTime<Utc>,
-) -> AppResult<()> {
-    let p = plan(db, plan_id).await?;
-    let days = chrono::Duration::days(i64::from(p.duration_days));
-    // Make sure the row exists (already expired), then lock it: two purchases
-    // paid at once must add up, not overwrite each other.
+) -> AppResult<membership::Model> {
     membership::Entity::insert(membership::ActiveModel {
         customer_id: Set(customer_id),
         plan_id: Set(plan_id),
@@ -200,43 +259,204 @@ pub async fn grant(
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         q = sea_orm::QuerySelect::lock_exclusive(q);
     }
-    let m = q
-        .one(db)
+    q.one(db)
         .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("membership vanished")))?;
-    let active = m.expires_at > now;
-    let mut a: membership::ActiveModel = m.clone().into();
-    a.plan_id = Set(plan_id);
-    a.expires_at = Set(if active {
-        m.expires_at + days
-    } else {
-        now + days
-    });
-    if !active {
-        a.started_at = Set(now);
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("membership vanished")))
+}
+
+/// The customer's grants not revoked and not yet over, in the order they
+/// follow each other.
+async fn live_grants(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<membership_grant::Model>> {
+    Ok(membership_grant::Entity::find()
+        .filter(membership_grant::Column::CustomerId.eq(customer_id))
+        .filter(membership_grant::Column::RevokedAt.is_null())
+        .filter(membership_grant::Column::EndsAt.gt(now))
+        .order_by_asc(membership_grant::Column::StartsAt)
+        .order_by_asc(membership_grant::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A place in a customer's chain of grants: one stored, or the new one
+/// (to insert), with the time it still has to give.
+struct Slot {
+    stored: Option<membership_grant::Model>,
+    remaining: chrono::Duration,
+}
+
+fn remaining(g: &membership_grant::Model, now: DateTime<Utc>) -> chrono::Duration {
+    g.ends_at - g.starts_at.max(now)
+}
+
+/// Lays the chain out again from `now`, one grant right after the other:
+/// the first keeps its start when it is already in force; every other one
+/// starts where the one before ends and lasts what it still has. Writes
+/// the grants that moved, inserts `new` where its slot is, and brings the
+/// summary row up to date.
+async fn lay_out(
+    db: &impl ConnectionTrait,
+    summary: membership::Model,
+    chain: Vec<Slot>,
+    mut new: Option<membership_grant::ActiveModel>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut cursor = now;
+    let mut first: Option<(i64, DateTime<Utc>)> = None;
+    for (i, slot) in chain.into_iter().enumerate() {
+        let (start, end) = match &slot.stored {
+            Some(g) if i == 0 && g.starts_at <= now => (g.starts_at, g.ends_at),
+            _ => (cursor, cursor + slot.remaining),
+        };
+        match slot.stored {
+            Some(g) => {
+                if first.is_none() {
+                    first = Some((g.plan_id, start));
+                }
+                if (g.starts_at, g.ends_at) != (start, end) {
+                    membership_grant::Entity::update_many()
+                        .col_expr(membership_grant::Column::StartsAt, Expr::value(start))
+                        .col_expr(membership_grant::Column::EndsAt, Expr::value(end))
+                        .filter(membership_grant::Column::Id.eq(g.id))
+                        .exec(db)
+                        .await?;
+                }
+            }
+            None => {
+                let mut a = new
+                    .take()
+                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("no new grant")))?;
+                if first.is_none() {
+                    first = Some((a.plan_id.clone().unwrap(), start));
+                }
+                a.starts_at = Set(start);
+                a.ends_at = Set(end);
+                a.insert(db).await?;
+            }
+        }
+        cursor = end;
+    }
+    let was_active = summary.expires_at > now;
+    let mut a: membership::ActiveModel = summary.clone().into();
+    match first {
+        Some((plan_id, start)) => {
+            a.plan_id = Set(plan_id);
+            a.expires_at = Set(cursor);
+            if !was_active {
+                a.started_at = Set(start);
+            }
+        }
+        None if was_active => a.expires_at = Set(now),
+        None => {}
     }
     a.updated_at = Set(now);
     a.update(db).await?;
     Ok(())
 }
 
-/// Takes a refunded purchase's days back off the expiry (not before now).
+/// Grants a paid membership order in the payment's transaction, on the
+/// terms it was placed with. The new grant goes into the customer's chain
+/// after every live grant at least as good (see [`tier`]), before the
+/// first worse one: a better purchase starts now and pushes the worse
+/// ones back by its length, the same or a worse one starts when those
+/// already bought end. Nobody loses a day bought, and each day has exactly
+/// the terms of the purchase that gave it. Once per order.
+pub async fn grant(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    order_id: Option<i64>,
+    terms: &MembershipTerms,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let now = now.trunc_subsecs(3);
+    let summary = lock(db, customer_id, terms.plan_id, now).await?;
+    if let Some(o) = order_id {
+        let exists = membership_grant::Entity::find()
+            .filter(membership_grant::Column::OrderId.eq(o))
+            .one(db)
+            .await?;
+        if exists.is_some() {
+            return Ok(());
+        }
+    }
+    let mine = tier(terms.discount_percent, terms.free_shipping);
+    let mut chain: Vec<Slot> = live_grants(db, customer_id, now)
+        .await?
+        .into_iter()
+        .map(|g| Slot {
+            remaining: remaining(&g, now),
+            stored: Some(g),
+        })
+        .collect();
+    let at = chain
+        .iter()
+        .position(|s| {
+            s.stored
+                .as_ref()
+                .is_some_and(|g| tier(g.discount_percent, g.free_shipping) > mine)
+        })
+        .unwrap_or(chain.len());
+    chain.insert(
+        at,
+        Slot {
+            stored: None,
+            remaining: chrono::Duration::days(i64::from(terms.days)),
+        },
+    );
+    let new = membership_grant::ActiveModel {
+        customer_id: Set(customer_id),
+        order_id: Set(order_id),
+        plan_id: Set(terms.plan_id),
+        discount_percent: Set(terms.discount_percent),
+        free_shipping: Set(terms.free_shipping),
+        days: Set(terms.days),
+        revoked_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    lay_out(db, summary, chain, Some(new), now).await
+}
+
+/// Takes back what a refunded membership order gave, in the refund's
+/// transaction: its grant is revoked (what it still had to give is gone,
+/// the days already used are not given back) and the grants after it move
+/// forward by what it still had, so the others keep exactly their days.
 pub async fn revoke(
     db: &impl ConnectionTrait,
     customer_id: i64,
-    plan_id: i64,
+    order_id: i64,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let p = plan(db, plan_id).await?;
-    if let Some(m) = membership::Entity::find_by_id(customer_id).one(db).await? {
-        let shortened =
-            (m.expires_at - chrono::Duration::days(i64::from(p.duration_days))).max(now);
-        let mut a: membership::ActiveModel = m.into();
-        a.expires_at = Set(shortened);
-        a.updated_at = Set(now);
-        a.update(db).await?;
+    let now = now.trunc_subsecs(3);
+    let Some(g) = membership_grant::Entity::find()
+        .filter(membership_grant::Column::OrderId.eq(order_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let summary = lock(db, customer_id, g.plan_id, now).await?;
+    let revoked = membership_grant::Entity::update_many()
+        .col_expr(membership_grant::Column::RevokedAt, Expr::value(now))
+        .filter(membership_grant::Column::Id.eq(g.id))
+        .filter(membership_grant::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    if revoked.rows_affected == 0 {
+        return Ok(());
     }
-    Ok(())
+    let chain: Vec<Slot> = live_grants(db, customer_id, now)
+        .await?
+        .into_iter()
+        .map(|g| Slot {
+            remaining: remaining(&g, now),
+            stored: Some(g),
+        })
+        .collect();
+    lay_out(db, summary, chain, None, now).await
 }
 
 /// A top-up plan as an admin describes it.

@@ -272,6 +272,7 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
                 remark: super::place::remark_of(&j.req),
                 links: &links,
                 coupon_id: None,
+                plan_terms: None,
             })
         })
         .collect();

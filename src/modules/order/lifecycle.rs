@@ -156,7 +156,15 @@ pub async fn confirm_receipt(
     id: i64,
 ) -> AppResult<shop_order::Model> {
     let order = own(state, customer_id, id).await?;
-    state::check(Status::parse(&order.status)?, Status::Completed)?;
+    let from = Status::parse(&order.status)?;
+    // PAID → COMPLETED is for plan orders only, at payment: a customer
+    // confirms receipt of what shipped.
+    if from != Status::Shipped {
+        return Err(AppError::Conflict(format!(
+            "an order that is {} cannot become COMPLETED",
+            from.as_str()
+        )));
+    }
     let txn = state.db.begin().await?;
     let moved = transition(
         &txn,

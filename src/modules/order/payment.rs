@@ -187,8 +187,12 @@ pub(super) async fn record_payment(
             .iter()
             .map(|l| l.cost_fen.unwrap_or(0) * i64::from(l.quantity))
             .sum();
-        referral::accrue(&txn, &order, earners, cost).await?;
+        // With commissions on plans, the money in the balance earned when it
+        // was topped up: what the balance pays earns nothing a second time.
+        let balance_earns = !state.settings.commission_on_plans;
+        referral::accrue(&txn, &order, earners, cost, balance_earns).await?;
     }
+    let mut order = order;
     let mut webhooks = false;
     let products = match order.kind.as_str() {
         KIND_GOODS => {
@@ -197,38 +201,35 @@ pub(super) async fn record_payment(
             products
         }
         KIND_MEMBERSHIP => {
-            let plan = order.plan_id.ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("membership order without plan"))
-            })?;
-            membership::grant(&txn, order.customer_id, plan, now).await?;
+            let terms = membership_terms(&txn, &order).await?;
+            membership::grant(&txn, order.customer_id, Some(order.id), &terms, now).await?;
+            complete_plan_order(&txn, &mut order, now).await?;
             Vec::new()
         }
         KIND_TOP_UP => {
-            let plan_id = order
-                .plan_id
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("top-up order without plan")))?;
-            let plan = membership::top_up_plan(&txn, plan_id).await?;
+            let terms = top_up_terms(&txn, &order).await?;
             ledger::apply(
                 &txn,
                 order.customer_id,
                 Movement::new(LedgerKind::TopUp, order.total_fen, 0).for_order(order.id),
             )
             .await?;
-            if plan.bonus_fen > 0 {
+            if terms.bonus_fen > 0 {
                 ledger::apply(
                     &txn,
                     order.customer_id,
-                    Movement::new(LedgerKind::Bonus, 0, plan.bonus_fen).for_order(order.id),
+                    Movement::new(LedgerKind::Bonus, 0, terms.bonus_fen).for_order(order.id),
                 )
                 .await?;
             }
             coupons::gift(
                 &txn,
                 order.customer_id,
-                &membership::gift_templates(&plan),
+                &terms.gift_coupon_template_ids,
                 now,
             )
             .await?;
+            complete_plan_order(&txn, &mut order, now).await?;
             Vec::new()
         }
         other => {
@@ -243,6 +244,66 @@ pub(super) async fn record_payment(
         kick_webhooks(state);
     }
     Ok((PaymentOutcome::Applied, Some(order)))
+}
+
+/// A plan order has nothing to ship: it is COMPLETED as soon as it is paid
+/// (so its commissions settle `settleAfterDays` after the payment).
+async fn complete_plan_order(
+    txn: &DatabaseTransaction,
+    order: &mut shop_order::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let moved = super::lifecycle::transition(
+        txn,
+        order.id,
+        Status::Paid,
+        Status::Completed,
+        Some((shop_order::Column::CompletedAt, now)),
+    )
+    .await?;
+    if !moved {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "plan order {} not PAID after payment",
+            order.id
+        )));
+    }
+    order.status = Status::Completed.as_str().into();
+    order.completed_at = Some(now);
+    order.updated_at = now;
+    Ok(())
+}
+
+/// The membership terms a plan order was placed with (orders placed before
+/// terms were kept: the plan as it is).
+async fn membership_terms(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+) -> AppResult<membership::MembershipTerms> {
+    if let Some(t) = &order.plan_terms {
+        return serde_json::from_str(t).map_err(AppError::internal);
+    }
+    let plan = order
+        .plan_id
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("membership order without plan")))?;
+    Ok(membership::MembershipTerms::of(
+        &membership::plan(txn, plan).await?,
+    ))
+}
+
+/// The top-up terms a plan order was placed with (see [`membership_terms`]).
+async fn top_up_terms(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+) -> AppResult<membership::TopUpTerms> {
+    if let Some(t) = &order.plan_terms {
+        return serde_json::from_str(t).map_err(AppError::internal);
+    }
+    let plan = order
+        .plan_id
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("top-up order without plan")))?;
+    Ok(membership::TopUpTerms::of(
+        &membership::top_up_plan(txn, plan).await?,
+    ))
 }
 
 /// A payment recorded for an order that could no longer take it (closed,

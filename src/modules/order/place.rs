@@ -297,6 +297,8 @@ pub(super) struct Draft<'a> {
     pub(super) links: &'a Links,
     /// The coupon it uses (priced in `input.coupon`).
     pub(super) coupon_id: Option<i64>,
+    /// A plan order's terms as sold now (JSON), kept on the order.
+    pub(super) plan_terms: Option<String>,
 }
 
 /// Supplier links, by SKU id.
@@ -366,6 +368,7 @@ pub(super) fn order_row(
         created_at: Set(now),
         updated_at: Set(now),
         plan_id: Set(d.plan_id),
+        plan_terms: Set(d.plan_terms.clone()),
         balance_principal_fen: Set(draw.0),
         balance_bonus_fen: Set(draw.1),
         ..Default::default()
@@ -477,6 +480,7 @@ pub(super) async fn place_one(
             remark: remark_of(req),
             links: &links,
             coupon_id: req.coupon_id,
+            plan_terms: None,
         };
         let order = write_order(txn, state, customer_id, key, hash, draft).await?;
         Ok((
@@ -531,11 +535,14 @@ pub async fn place_plan_order(
     let attempt = async {
         super::limits::check_unpaid(state, customer_id, &[]).await?;
         let txn = state.db.begin().await?;
-        let (kind_str, price) = match kind {
-            PlanKind::Membership => (
-                KIND_MEMBERSHIP,
-                membership::active_plan(&txn, plan_id).await?.price_fen,
-            ),
+        // The terms are snapshotted with the order: payment credits and
+        // grants what was sold now, whatever an admin changes meanwhile.
+        let (kind_str, price, terms) = match kind {
+            PlanKind::Membership => {
+                let p = membership::active_plan(&txn, plan_id).await?;
+                let terms = serde_json::to_string(&membership::MembershipTerms::of(&p));
+                (KIND_MEMBERSHIP, p.price_fen, terms)
+            }
             PlanKind::TopUp => {
                 let p = membership::top_up_plan(&txn, plan_id).await?;
                 if !p.active {
@@ -544,7 +551,8 @@ pub async fn place_plan_order(
                         "this top-up plan is no longer sold",
                     ));
                 }
-                (KIND_TOP_UP, p.pay_fen)
+                let terms = serde_json::to_string(&membership::TopUpTerms::of(&p));
+                (KIND_TOP_UP, p.pay_fen, terms)
             }
         };
         let draft = Draft {
@@ -564,6 +572,7 @@ pub async fn place_plan_order(
             remark: None,
             links: &no_links,
             coupon_id: None,
+            plan_terms: Some(terms.map_err(AppError::internal)?),
         };
         write_order(txn, state, customer_id, key, &hash, draft).await
     };

@@ -156,8 +156,8 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
         }
         crate::modules::referral::service::reverse(&txn, &order, r.amount_fen, order.total_fen)
             .await?;
-        if let (KIND_MEMBERSHIP, Some(plan)) = (order.kind.as_str(), order.plan_id) {
-            membership::revoke(&txn, order.customer_id, plan, Utc::now()).await?;
+        if order.kind == KIND_MEMBERSHIP {
+            membership::revoke(&txn, order.customer_id, order.id, Utc::now()).await?;
         }
     }
     txn.commit().await?;

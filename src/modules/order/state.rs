@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! PENDING_PAYMENT → PAID → SHIPPED → COMPLETED
+//! PAID            → COMPLETED            (plan orders, as they are paid:
+//!                                          nothing ships)
 //! PENDING_PAYMENT → CANCELLED            (customer, or unpaid past the deadline)
 //! PAID | SHIPPED | COMPLETED → REFUNDING → REFUNDED (refund asked, then
 //!                                                   approved; after-sales
@@ -63,6 +65,7 @@ pub fn allowed(from: Status, to: Status) -> bool {
         (PendingPayment, Paid)
             | (PendingPayment, Cancelled)
             | (Paid, Shipped)
+            | (Paid, Completed)
             | (Shipped, Completed)
             | (Paid, Refunding)
             | (Shipped, Refunding)
@@ -97,6 +100,7 @@ mod tests {
             (PendingPayment, Paid),
             (Paid, Shipped),
             (Shipped, Completed),
+            (Paid, Completed),
             (PendingPayment, Cancelled),
             (Paid, Refunding),
             (Shipped, Refunding),
@@ -108,7 +112,7 @@ mod tests {
 
     #[test]
     fn everything_else_is_a_conflict() {
-        let legal = 11;
+        let legal = 12;
         let count = Status::ALL
             .iter()
             .flat_map(|a| Status::ALL.iter().map(move |b| (*a, *b)))

@@ -198,12 +198,15 @@ pub async fn earners(
 /// the buyer's inviter, level 2 for the inviter's inviter, each if an
 /// approved promoter; never a third level. Once per order and level.
 /// `goods_cost_fen` is what the order's goods cost the store (for a rule
-/// that pays on the margin).
+/// that pays on the margin). Without `balance_earns`, only the WeChat-paid
+/// money earns: the goods amount, at most what WeChat paid (that money goes
+/// to the goods first, then shipping).
 pub async fn accrue(
     txn: &DatabaseTransaction,
     order: &shop_order::Model,
     earners: Earners,
     goods_cost_fen: i64,
+    balance_earns: bool,
 ) -> AppResult<()> {
     let Earners {
         rule: r,
@@ -211,7 +214,13 @@ pub async fn accrue(
         level2: l2,
     } = earners;
     let cost = goods_cost_fen;
-    let base = calc::base_of(r.base, order.total_fen - order.shipping_fen, cost);
+    let goods_fen = order.total_fen - order.shipping_fen;
+    let earning_fen = if balance_earns {
+        goods_fen
+    } else {
+        goods_fen.min(order.payable_fen)
+    };
+    let base = calc::base_of(r.base, earning_fen, cost);
     for (level, who, percent) in [(1, Some(l1), r.level1_percent), (2, l2, r.level2_percent)] {
         let Some(who) = who.filter(|w| *w != order.customer_id) else {
             continue;
@@ -379,37 +388,52 @@ pub async fn reverse(
 }
 
 /// Settles every pending commission whose order COMPLETED at least its
-/// `settleAfterDays` ago. Each is claimed with a conditional update, so two
-/// runs at once (or two instances) settle each commission once.
+/// `settleAfterDays` ago, oldest completion first, at most 1,000 a run. What
+/// is due is picked in SQL (one condition per `settleAfterDays` value in use,
+/// a handful: the rule's versions), so due commissions never wait behind
+/// ones that are not due yet. Each is claimed with a conditional update, so
+/// two runs at once (or two instances) settle each commission once.
 pub async fn settle_due(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
-    let completed = Query::select()
-        .column(shop_order::Column::Id)
-        .from(shop_order::Entity)
-        .and_where(shop_order::Column::Status.eq("COMPLETED"))
-        .to_owned();
-    let candidates = commission::Entity::find()
+    let waits: Vec<i32> = commission::Entity::find()
+        .select_only()
+        .column(commission::Column::SettleAfterDays)
+        .distinct()
         .filter(commission::Column::Status.eq(PENDING))
         .filter(commission::Column::Kind.eq(ACCRUAL))
-        .filter(commission::Column::OrderId.in_subquery(completed))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    if waits.is_empty() {
+        return Ok(0);
+    }
+    let mut due = Condition::any();
+    for days in waits {
+        due = due.add(
+            Condition::all()
+                .add(commission::Column::SettleAfterDays.eq(days))
+                .add(
+                    shop_order::Column::CompletedAt
+                        .lte(now - chrono::Duration::days(i64::from(days))),
+                ),
+        );
+    }
+    let to_order = commission::Entity::belongs_to(shop_order::Entity)
+        .from(commission::Column::OrderId)
+        .to(shop_order::Column::Id)
+        .into();
+    let candidates = commission::Entity::find()
+        .join(sea_orm::JoinType::InnerJoin, to_order)
+        .filter(commission::Column::Status.eq(PENDING))
+        .filter(commission::Column::Kind.eq(ACCRUAL))
+        .filter(shop_order::Column::Status.eq("COMPLETED"))
+        .filter(due)
+        .order_by_asc(shop_order::Column::CompletedAt)
+        .order_by_asc(commission::Column::Id)
         .limit(1000)
         .all(&state.db)
         .await?;
-    let order_ids: Vec<i64> = candidates.iter().map(|c| c.order_id).collect();
-    let completed_at: std::collections::HashMap<i64, DateTime<Utc>> = shop_order::Entity::find()
-        .filter(shop_order::Column::Id.is_in(order_ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .filter_map(|o| o.completed_at.map(|at| (o.id, at)))
-        .collect();
     let mut settled = 0;
     for c in candidates {
-        let Some(done) = completed_at.get(&c.order_id) else {
-            continue;
-        };
-        if *done + chrono::Duration::days(i64::from(c.settle_after_days)) > now {
-            continue;
-        }
         let txn = state.db.begin().await?;
         let claimed = commission::Entity::update_many()
             .col_expr(commission::Column::Status, Expr::value(SETTLED))
