@@ -20,6 +20,7 @@ mod ops;
 mod order_input;
 mod order_limits;
 mod orders;
+mod plans;
 mod referral;
 mod scene;
 mod wallet;
