@@ -614,3 +614,40 @@ async fn edit(
     assert_eq!(v["updateMembershipPlan"]["durationDays"], days, "{v}");
     plans[i] = (plans[i].0.clone(), percent, free, days);
 }
+
+#[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL and TEST_REDIS_URL (CI's PostgreSQL pass)"]
+async fn a_refund_approval_racing_a_membership_payment_loses_nothing_paid() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let old = membership_plan(&app, &admin, 100, 30, 90, false).await;
+    let same = membership_plan(&app, &admin, 100, 10, 90, false).await;
+    let better = membership_plan(&app, &admin, 100, 10, 80, true).await;
+    for round in 0..30 {
+        let buyer = customer(&app, &format!("r{round}")).await;
+        let refunded = crate::fixtures::buy_membership(&app, &buyer.token, &old, "old").await;
+        let refund = refund_requested(&app, &buyer.token, &refunded).await;
+        let new = if round % 2 == 0 { &same } else { &better };
+        let order = place_membership(&app, &buyer.token, new, "new").await;
+        let customer_id: i64 = buyer.id.parse().unwrap();
+        let order_id: i64 = order.as_str().unwrap().parse().unwrap();
+        let refund_id: i64 = refund["id"].as_str().unwrap().parse().unwrap();
+        let (approved, paid) = tokio::join!(
+            lib::approve_refund(&app.state, refund_id),
+            lib::demo_pay(&app.state, customer_id, order_id),
+        );
+        approved.unwrap_or_else(|e| panic!("round {round}: approving: {e:?}"));
+        paid.unwrap_or_else(|e| panic!("round {round}: paying: {e:?}"));
+        let m = membership(&app, &buyer.token).await;
+        assert_eq!(
+            (m["active"].as_bool(), m["plan"]["id"].as_str()),
+            (Some(true), Some(new.as_str())),
+            "round {round}: {m}"
+        );
+        let left = at(&m["expiresAt"]).with_timezone(&Utc) - Utc::now();
+        assert!(
+            left <= Duration::days(10) && left > Duration::days(10) - Duration::minutes(1),
+            "round {round}: the paid 10 days are left, not {left}: {m}"
+        );
+    }
+}

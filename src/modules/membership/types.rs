@@ -51,7 +51,8 @@ pub struct Membership(pub membership::Model, pub membership_plan::Model);
 
 #[Object]
 impl Membership {
-    /// The plan whose terms apply (of the latest purchase).
+    /// The plan whose terms apply: of the purchase in force (or the last
+    /// one), with its days, discount and free shipping as bought.
     async fn plan(&self) -> MembershipPlan {
         MembershipPlan(self.1.clone())
     }
@@ -59,7 +60,7 @@ impl Membership {
     async fn started_at(&self) -> Timestamp {
         self.0.started_at.into()
     }
-    /// When it ends.
+    /// When it ends: the end of the last purchase not refunded.
     async fn expires_at(&self) -> Timestamp {
         self.0.expires_at.into()
     }
