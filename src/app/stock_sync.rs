@@ -1,5 +1,6 @@
 //! A supplier's stock report (`syncSupplierStock`): the supplier's links,
-//! the units the store's unpaid orders hold, and the catalogue's stock,
+//! the units its count does not yet reflect (unpaid orders, and paid ones
+//! whose fulfillment it has not acknowledged), and the catalogue's stock,
 //! composed in one transaction.
 use async_graphql::{Context, Object, Result};
 use sea_orm::TransactionTrait;
@@ -23,11 +24,15 @@ use crate::{
 ///
 /// The supplier counts what it can still ship; the store's unpaid orders
 /// hold units it does not know of (taken from stock when placed, given back
-/// if they are cancelled), so the stock set is the supplier's count less
-/// those units, never below zero. The SKU rows are locked first, so an
-/// order placed or cancelled meanwhile is counted exactly once: one that
-/// committed is in the count of held units, one still waiting for the
-/// lock takes from (or gives back to) the stock set here.
+/// if they are cancelled), and so do paid orders whose fulfillment it has
+/// not acknowledged yet (`acknowledgeFulfillments`: until then it may not
+/// have received them, and its count still has their units). The stock
+/// set is the supplier's count less both, never below zero. Once it
+/// acknowledges a fulfillment, its count is taken to have those units
+/// gone. The SKU rows are locked first, so an order placed or cancelled
+/// meanwhile is counted exactly once: one that committed is in the count
+/// of held units, one still waiting for the lock takes from (or gives back
+/// to) the stock set here.
 pub async fn sync_stock(
     state: &AppState,
     supplier_id: i64,
@@ -38,7 +43,7 @@ pub async fn sync_stock(
     let links = supplier::links_by_codes(&txn, supplier_id, &codes).await?;
     let sku_ids: Vec<i64> = links.values().map(|l| l.sku_id).collect();
     stock::lock(&txn, &sku_ids).await?;
-    let held = orders::units_held(&txn, &sku_ids, None).await?;
+    let held = orders::units_unknown_to_supplier(&txn, &sku_ids, supplier_id).await?;
     let mut unknown = Vec::new();
     let mut stocks = Vec::new();
     for (it, code) in items.iter().zip(&codes) {

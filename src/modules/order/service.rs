@@ -13,6 +13,7 @@ pub use super::place::{
     order_number, place, place_plan_order, preview,
 };
 pub use super::query::{
-    OrderFilter, Sales, count, find, find_by_no, lines_of, list, own, own_in, sales, units_held,
+    OrderFilter, RefundFilter, Sales, count, count_refunds, find, find_by_no, lines_of, list, own,
+    own_in, refunds, refunds_of, sales, units_held, units_unknown_to_supplier,
 };
 pub use super::refund::{approve_refund, reject_refund, request_refund};
