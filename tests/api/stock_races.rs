@@ -115,7 +115,14 @@ async fn a_product_edit_and_orders_on_its_skus_do_not_deadlock() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let cat = create_category(&app, &admin, "c", None).await;
-    let p = create_product(&app, &admin, &cat, "多规格", &[100, 200, 300, 400]).await;
+    let p = create_product(
+        &app,
+        &admin,
+        &cat,
+        "多规格",
+        &[100, 200, 300, 400, 500, 600, 700, 800],
+    )
+    .await;
     let product = text(&p["id"]);
     let skus: Vec<String> = p["skus"]
         .as_array()
@@ -129,7 +136,7 @@ async fn a_product_edit_and_orders_on_its_skus_do_not_deadlock() {
     }
     let mut sorted = skus.clone();
     sorted.sort_by_key(|s| s.parse::<i64>().unwrap());
-    for round in 0..5 {
+    for round in 0..30 {
         // The edit: every SKU, highest id first, each with new stock.
         let edit_skus: Vec<_> = sorted
             .iter()
@@ -157,5 +164,5 @@ async fn a_product_edit_and_orders_on_its_skus_do_not_deadlock() {
             assert!(v["errors"].is_null(), "{v}");
         }
     }
-    assert_eq!(stock_of(&app, &product).await.len(), 4);
+    assert_eq!(stock_of(&app, &product).await.len(), 8);
 }
