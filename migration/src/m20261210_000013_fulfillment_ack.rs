@@ -19,6 +19,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The stock sync reads a supplier's pending, unacknowledged
+        // fulfillments: few, whatever its history (SQLite and PostgreSQL
+        // both take partial indexes).
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX idx_fulfillment_unacknowledged ON fulfillment (supplier_id) \
+                 WHERE status = 'PENDING' AND acknowledged_at IS NULL",
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()
@@ -56,6 +66,14 @@ impl MigrationTrait for Migration {
                 Index::drop()
                     .name("idx_refund_status_id")
                     .table(Refund::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("idx_fulfillment_unacknowledged")
+                    .table(Fulfillment::Table)
                     .to_owned(),
             )
             .await?;

@@ -115,22 +115,38 @@ pub async fn units_unknown_to_supplier(
     if sku_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let unpaid = order_line::Column::OrderId.in_subquery(
+    let unpaid_orders = Query::select()
+        .column(shop_order::Column::Id)
+        .from(shop_order::Entity)
+        .and_where(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
+        .to_owned();
+    let unacknowledged = |col: fulfillment::Column| {
         Query::select()
-            .column(shop_order::Column::Id)
-            .from(shop_order::Entity)
-            .and_where(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
-            .to_owned(),
-    );
-    let unacknowledged = order_line::Column::FulfillmentId.in_subquery(
-        Query::select()
-            .column(fulfillment::Column::Id)
+            .column(col)
             .from(fulfillment::Entity)
             .and_where(fulfillment::Column::SupplierId.eq(supplier_id))
             .and_where(fulfillment::Column::Status.eq(super::fulfillment::PENDING))
             .and_where(fulfillment::Column::AcknowledgedAt.is_null())
+            .to_owned()
+    };
+    // Both sets are small and indexed (partial indexes hold exactly the
+    // unpaid orders and the unacknowledged pending fulfillments): reach the
+    // lines through their orders, not through every line of these SKUs;
+    // then keep, of a paid order, only the lines of this supplier's part.
+    let orders = order_line::Column::OrderId.in_subquery(
+        unpaid_orders
+            .clone()
+            .union(
+                sea_orm::sea_query::UnionType::Distinct,
+                unacknowledged(fulfillment::Column::OrderId),
+            )
             .to_owned(),
     );
+    let lines = Condition::any()
+        .add(order_line::Column::OrderId.in_subquery(unpaid_orders))
+        .add(
+            order_line::Column::FulfillmentId.in_subquery(unacknowledged(fulfillment::Column::Id)),
+        );
     let rows: Vec<(i64, Option<i64>)> = order_line::Entity::find()
         .select_only()
         .column(order_line::Column::SkuId)
@@ -138,7 +154,8 @@ pub async fn units_unknown_to_supplier(
             Expr::col((order_line::Entity, order_line::Column::Quantity)).sum(),
             "held",
         )
-        .filter(Condition::any().add(unpaid).add(unacknowledged))
+        .filter(orders)
+        .filter(lines)
         .filter(order_line::Column::SkuId.is_in(sku_ids.iter().copied()))
         .group_by(order_line::Column::SkuId)
         .into_tuple()
