@@ -91,6 +91,35 @@ async fn paid_units_stay_subtracted_until_the_supplier_acknowledges_them() {
     sync(20).await;
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![20]);
 
+    // A sync can say which fulfillments its count reflects, in one step.
+    let again = paid_order(&app, &buyer, shop.items(&[(0, 3)]), "again").await;
+    sync(20).await;
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![17]);
+    let with_seen = "mutation($i: [SupplierStockInput!]!, $s: [ID!]) { syncSupplierStock(items: $i, seenFulfillmentIds: $s) { updated } }";
+    let items = json!([{ "supplierSkuCode": "甲-1", "stock": 20 }]);
+    let v = app
+        .gql(
+            Some(&shop.supplier_tokens[1]),
+            with_seen,
+            json!({ "i": [{ "supplierSkuCode": "乙-1", "stock": 5 }], "s": [again["fulfillments"][0]["id"]] }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "NOT_FOUND", "{v}");
+    assert_eq!(
+        stock_of(&app, &shop.products[1].0).await,
+        vec![10],
+        "a refused sync applies nothing"
+    );
+    let data = app
+        .gql_ok(
+            Some(supplier),
+            with_seen,
+            json!({ "i": items, "s": [again["fulfillments"][0]["id"]] }),
+        )
+        .await;
+    assert_eq!(data["syncSupplierStock"]["updated"], 1, "{data}");
+    assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![20]);
+
     // ADMIN reads when it was acknowledged; the buyer does not.
     let q = "query($id: ID!) { order(id: $id) { fulfillments { acknowledgedAt } } }";
     let data = app

@@ -95,6 +95,16 @@ pub const MAX_ACKNOWLEDGE: usize = 100;
 /// first acknowledgement's time stays. Returns how many were new. Any id
 /// that is not the supplier's is `NOT_FOUND` and nothing is acknowledged.
 pub async fn acknowledge(state: &AppState, supplier_id: i64, ids: &[i64]) -> AppResult<u64> {
+    acknowledge_in(&state.db, supplier_id, ids).await
+}
+
+/// [`acknowledge`] on `db` (the stock sync's transaction, so that the count
+/// it brings and the fulfillments it says that count reflects go together).
+pub async fn acknowledge_in(
+    db: &impl ConnectionTrait,
+    supplier_id: i64,
+    ids: &[i64],
+) -> AppResult<u64> {
     if ids.is_empty() || ids.len() > MAX_ACKNOWLEDGE {
         return Err(AppError::bad_input(
             "ids",
@@ -110,7 +120,7 @@ pub async fn acknowledge(state: &AppState, supplier_id: i64, ids: &[i64]) -> App
         .filter(fulfillment::Column::Id.is_in(ids.iter().copied()))
         .filter(fulfillment::Column::SupplierId.eq(supplier_id))
         .into_tuple()
-        .all(&state.db)
+        .all(db)
         .await?;
     if let Some(missing) = ids.iter().find(|i| !own.contains(i)) {
         return Err(AppError::NotFound(format!(
@@ -122,7 +132,7 @@ pub async fn acknowledge(state: &AppState, supplier_id: i64, ids: &[i64]) -> App
         .filter(fulfillment::Column::Id.is_in(ids))
         .filter(fulfillment::Column::SupplierId.eq(supplier_id))
         .filter(fulfillment::Column::AcknowledgedAt.is_null())
-        .exec(&state.db)
+        .exec(db)
         .await?;
     Ok(done.rows_affected)
 }

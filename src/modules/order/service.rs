@@ -2,6 +2,7 @@
 //! floor call. Each job has its file (`place`, `query`, `lifecycle`,
 //! `payment`, `refund`, `fulfillment`, `provider`); this is their public
 //! surface in one list.
+pub use super::fulfillment::acknowledge_in as acknowledge_fulfillments_in;
 pub use super::lifecycle::{
     auto_complete, cancel, cancel_own, confirm_receipt, expire_unpaid, hold_paid, ship_if_complete,
 };
