@@ -142,6 +142,8 @@ pub struct Settings {
     pub order_rate_limit_per_min: u32,
     /// Days after shipping that a supplier still reads the recipient.
     pub supplier_address_days: u32,
+    /// Days after completion that a customer may still ask for a refund.
+    pub after_sales_days: u32,
     /// Shipped orders complete by themselves after this many days.
     pub auto_complete_days: u32,
     /// How long the order batch writer waits for more orders once the first
@@ -370,6 +372,7 @@ impl Settings {
             max_unpaid_units_per_sku: parse_num(&get, "MAX_UNPAID_UNITS_PER_SKU")?.unwrap_or(50),
             order_rate_limit_per_min: parse_num(&get, "ORDER_RATE_LIMIT_PER_MIN")?.unwrap_or(20),
             supplier_address_days: parse_num(&get, "SUPPLIER_ADDRESS_DAYS")?.unwrap_or(30),
+            after_sales_days: parse_num(&get, "AFTER_SALES_DAYS")?.unwrap_or(15),
             commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
         })
     }

@@ -53,6 +53,8 @@ pub fn fen(v: i64, field: &str, min: i64) -> AppResult<i64> {
 pub const LIST_LIMITS: &[(&str, usize)] = &[
     ("Mutation.removeFromCart(skuIds:)", 100),
     ("Mutation.syncSupplierStock(items:)", 500),
+    ("Mutation.syncSupplierStock(seenFulfillmentIds:)", 100),
+    ("Mutation.acknowledgeFulfillments(ids:)", 100),
     ("Mutation.issueCoupons(customerIds:)", 10_000),
     ("Mutation.tagCustomers(customerIds:)", 1000),
     ("Mutation.tagCustomers(tags:)", 10),

@@ -18,6 +18,9 @@ pub struct Model {
     pub cost_fen: i64,
     pub created_at: DateTimeUtc,
     pub shipped_at: Option<DateTimeUtc>,
+    /// When its supplier acknowledged receiving it (`acknowledgeFulfillments`);
+    /// until then the stock sync subtracts its units from the supplier's count.
+    pub acknowledged_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -3,6 +3,7 @@
 //! On the embedded default (SQLite in memory, in-process cache) unless
 //! `TEST_DATABASE_URL` (a PostgreSQL database: each test gets its own schema)
 //! and `TEST_REDIS_URL` (each test gets its own key prefix) are set.
+mod admin_queues;
 mod auth;
 mod catalogue;
 mod client_address;
@@ -23,6 +24,7 @@ mod orders;
 mod plans;
 mod referral;
 mod scene;
+mod stock_races;
 mod wallet;
 mod webhook_targets;
 mod wechat_login;

@@ -1107,10 +1107,19 @@ async fn a_supplier_stock_sync_leaves_out_what_unpaid_orders_hold() {
     let shop = shop(&app, 10).await;
     let buyer = new_buyer(&app, "b").await;
     let unpaid = placed(&app, &buyer, shop.items(&[(0, 3)]), "unpaid").await["id"].clone();
-    paid_order(&app, &buyer, shop.items(&[(0, 2)]), "paid").await;
+    let paid = paid_order(&app, &buyer, shop.items(&[(0, 2)]), "paid").await;
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![5]);
-    // The supplier counts 20 it can ship (the paid order's part is its own
-    // business); the unpaid order's 3 are not for sale again.
+    // The supplier has received the paid order's part (it acknowledged it),
+    // so its count of 20 is what it can ship besides; the unpaid order's 3
+    // are not for sale again.
+    let data = app
+        .gql_ok(
+            Some(&shop.supplier_tokens[0]),
+            "mutation($ids: [ID!]!) { acknowledgeFulfillments(ids: $ids) }",
+            json!({ "ids": [paid["fulfillments"][0]["id"]] }),
+        )
+        .await;
+    assert_eq!(data["acknowledgeFulfillments"], 1, "{data}");
     let sync = SYNC_SUPPLIER_STOCK;
     let v = app
         .gql(

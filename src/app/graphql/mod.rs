@@ -35,7 +35,7 @@ use crate::{
             resolver::{OperationsMutation, OperationsQuery},
         },
         order::{
-            loader::{FulfillmentsByOrderLoader, LinesByOrderLoader},
+            loader::{FulfillmentsByOrderLoader, LinesByOrderLoader, RefundsByOrderLoader},
             resolver::{OrderMutation, OrderQuery},
         },
         referral::resolver::{ReferralMutation, ReferralQuery},
@@ -392,6 +392,10 @@ fn prepare(
         ))
         .data(DataLoader::new(
             FulfillmentsByOrderLoader(db.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            RefundsByOrderLoader(db.clone()),
             tokio::spawn,
         ))
         .data(DataLoader::new(StatsLoader(db.clone()), tokio::spawn))

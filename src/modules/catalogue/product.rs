@@ -267,6 +267,13 @@ pub async fn update_product(
             .into_iter()
             .map(|s| (s.id, s))
             .collect();
+        // Every live SKU of the product is locked first, in id order (the
+        // lock order of placing an order): the writes below then take no
+        // new row lock, so an edit and a concurrent order on the same SKUs
+        // wait for each other instead of deadlocking on PostgreSQL.
+        let mut live_ids: Vec<i64> = live.keys().copied().collect();
+        live_ids.sort_unstable();
+        super::stock::lock(&txn, &live_ids).await?;
         let kept: HashSet<i64> = skus.iter().filter_map(|s| s.id).collect();
         for (i, s) in skus.iter().enumerate() {
             if let Some(sid) = s.id
@@ -278,7 +285,11 @@ pub async fn update_product(
             }
         }
         // Archive first so that a kept spec combination can move between SKUs.
-        for old in live.values().filter(|s| !kept.contains(&s.id)) {
+        for old in live_ids
+            .iter()
+            .map(|i| &live[i])
+            .filter(|s| !kept.contains(&s.id))
+        {
             let mut a: sku::ActiveModel = old.clone().into();
             a.archived = Set(true);
             a.spec_key = Set(format!("{}#archived-{}", old.spec_key, old.id));
@@ -286,14 +297,20 @@ pub async fn update_product(
             a.update(&txn).await?;
         }
         // Park updated keys first, so swapping specs between two SKUs does not collide.
-        for s in skus.iter().filter_map(|s| s.id) {
+        let order = write_order(skus);
+        for s in order.iter().filter_map(|&i| skus[i].id) {
             sku::Entity::update_many()
                 .col_expr(sku::Column::SpecKey, Expr::value(format!("#updating-{s}")))
                 .filter(sku::Column::Id.eq(s))
                 .exec(&txn)
                 .await?;
         }
-        for (s, (specs, key)) in skus.iter().zip(checked) {
+        let mut checked: Vec<Option<(String, String)>> = checked.into_iter().map(Some).collect();
+        for &i in &order {
+            let s = &skus[i];
+            let (specs, key) = checked[i]
+                .take()
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("SKU {i} written twice")))?;
             match s.id {
                 Some(sid) => {
                     let mut a: sku::ActiveModel = live[&sid].clone().into();
@@ -324,6 +341,17 @@ pub async fn update_product(
     load_bundle_fresh(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("product {id} does not exist")))
+}
+
+/// The order `update_product` writes an update's SKUs in (indexes into
+/// it): existing SKUs by ascending id (the order in which orders lock SKU
+/// rows, whatever order the admin listed them in), then the new ones as
+/// listed.
+fn write_order(skus: &[SkuDraft]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..skus.len()).collect();
+    // Stable: new SKUs (no id) keep their listed order, after the others.
+    order.sort_by_key(|&i| skus[i].id.map_or((1, 0), |id| (0, id)));
+    order
 }
 
 pub async fn set_product_status(
@@ -441,6 +469,22 @@ mod tests {
             member_price_fen: None,
             stock: Some(1),
         }
+    }
+
+    #[test]
+    fn skus_are_written_in_id_order_new_ones_last() {
+        let with_id = |id: Option<i64>, v: &str| SkuDraft {
+            id,
+            ..draft(&[("c", v)], 100)
+        };
+        let skus = [
+            with_id(Some(9), "a"),
+            with_id(None, "n1"),
+            with_id(Some(3), "b"),
+            with_id(Some(7), "c"),
+            with_id(None, "n2"),
+        ];
+        assert_eq!(write_order(&skus), vec![2, 3, 0, 1, 4]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use entity::{fulfillment, order_line, shop_order};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait, sea_query::Expr,
+    QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
 };
 
 use crate::{
@@ -86,6 +86,55 @@ pub async fn ship(
     super::service::ship_if_complete(&txn, f.order_id).await?;
     txn.commit().await?;
     visible(state, viewer, id).await
+}
+
+/// Most fulfillments one `acknowledgeFulfillments` call takes.
+pub const MAX_ACKNOWLEDGE: usize = 100;
+
+/// The supplier acknowledges receiving these fulfillments of its own; the
+/// first acknowledgement's time stays. Returns how many were new. Any id
+/// that is not the supplier's is `NOT_FOUND` and nothing is acknowledged.
+pub async fn acknowledge(state: &AppState, supplier_id: i64, ids: &[i64]) -> AppResult<u64> {
+    acknowledge_in(&state.db, supplier_id, ids).await
+}
+
+/// [`acknowledge`] on `db` (the stock sync's transaction, so that the count
+/// it brings and the fulfillments it says that count reflects go together).
+pub async fn acknowledge_in(
+    db: &impl ConnectionTrait,
+    supplier_id: i64,
+    ids: &[i64],
+) -> AppResult<u64> {
+    if ids.is_empty() || ids.len() > MAX_ACKNOWLEDGE {
+        return Err(AppError::bad_input(
+            "ids",
+            format!("must hold 1 to {MAX_ACKNOWLEDGE} ids"),
+        ));
+    }
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let own: Vec<i64> = fulfillment::Entity::find()
+        .select_only()
+        .column(fulfillment::Column::Id)
+        .filter(fulfillment::Column::Id.is_in(ids.iter().copied()))
+        .filter(fulfillment::Column::SupplierId.eq(supplier_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if let Some(missing) = ids.iter().find(|i| !own.contains(i)) {
+        return Err(AppError::NotFound(format!(
+            "fulfillment {missing} not found"
+        )));
+    }
+    let done = fulfillment::Entity::update_many()
+        .col_expr(fulfillment::Column::AcknowledgedAt, Expr::value(Utc::now()))
+        .filter(fulfillment::Column::Id.is_in(ids))
+        .filter(fulfillment::Column::SupplierId.eq(supplier_id))
+        .filter(fulfillment::Column::AcknowledgedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
 }
 
 /// Fulfillments newest first: a supplier's own, or (ADMIN) all.

@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use entity::{fulfillment, order_line};
+use entity::{fulfillment, order_line, refund};
 use sea_orm::DatabaseConnection;
 
 use super::{fulfillment as ful, query};
@@ -35,6 +35,22 @@ impl Loader<i64> for FulfillmentsByOrderLoader {
         let mut out: HashMap<i64, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for f in ful::of_orders(&self.0, keys).await? {
             out.entry(f.order_id).or_default().push(f);
+        }
+        Ok(out)
+    }
+}
+
+/// An order's refunds, by order id.
+pub struct RefundsByOrderLoader(pub DatabaseConnection);
+
+impl Loader<i64> for RefundsByOrderLoader {
+    type Value = Vec<refund::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let mut out: HashMap<i64, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for r in query::refunds_of(&self.0, keys).await? {
+            out.entry(r.order_id).or_default().push(r);
         }
         Ok(out)
     }

@@ -101,6 +101,72 @@ pub async fn units_held(
         .collect())
 }
 
+/// Units of these SKUs taken from the store's stock that `supplier_id`'s
+/// own count of what it can ship does not yet reflect, by SKU: those of
+/// unpaid orders (which it never hears of) and those of paid orders whose
+/// fulfillment by this supplier is still PENDING and not acknowledged
+/// (the supplier may not have received it yet). One statement, so an order
+/// paid meanwhile is counted once, as unpaid or as not yet acknowledged.
+pub async fn units_unknown_to_supplier(
+    conn: &impl ConnectionTrait,
+    sku_ids: &[i64],
+    supplier_id: i64,
+) -> AppResult<HashMap<i64, i64>> {
+    if sku_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let unpaid_orders = Query::select()
+        .column(shop_order::Column::Id)
+        .from(shop_order::Entity)
+        .and_where(shop_order::Column::Status.eq(Status::PendingPayment.as_str()))
+        .to_owned();
+    let unacknowledged = |col: fulfillment::Column| {
+        Query::select()
+            .column(col)
+            .from(fulfillment::Entity)
+            .and_where(fulfillment::Column::SupplierId.eq(supplier_id))
+            .and_where(fulfillment::Column::Status.eq(super::fulfillment::PENDING))
+            .and_where(fulfillment::Column::AcknowledgedAt.is_null())
+            .to_owned()
+    };
+    // Both sets are small and indexed (partial indexes hold exactly the
+    // unpaid orders and the unacknowledged pending fulfillments): reach the
+    // lines through their orders, not through every line of these SKUs;
+    // then keep, of a paid order, only the lines of this supplier's part.
+    let orders = order_line::Column::OrderId.in_subquery(
+        unpaid_orders
+            .clone()
+            .union(
+                sea_orm::sea_query::UnionType::Distinct,
+                unacknowledged(fulfillment::Column::OrderId),
+            )
+            .to_owned(),
+    );
+    let lines = Condition::any()
+        .add(order_line::Column::OrderId.in_subquery(unpaid_orders))
+        .add(
+            order_line::Column::FulfillmentId.in_subquery(unacknowledged(fulfillment::Column::Id)),
+        );
+    let rows: Vec<(i64, Option<i64>)> = order_line::Entity::find()
+        .select_only()
+        .column(order_line::Column::SkuId)
+        .column_as(
+            Expr::col((order_line::Entity, order_line::Column::Quantity)).sum(),
+            "held",
+        )
+        .filter(orders)
+        .filter(lines)
+        .filter(order_line::Column::SkuId.is_in(sku_ids.iter().copied()))
+        .group_by(order_line::Column::SkuId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(sku, held)| (sku, held.unwrap_or(0)))
+        .collect())
+}
+
 /// Filters of an order list.
 #[derive(Default, Clone, Debug)]
 pub struct OrderFilter {
@@ -269,4 +335,65 @@ pub async fn sales(
         .await?;
     s.refunded_fen = refunded.flatten().unwrap_or(0);
     Ok(s)
+}
+
+/// Filters of the admin's refund queue.
+#[derive(Default, Clone, Debug)]
+pub struct RefundFilter {
+    /// Stored statuses to keep (one API status may span several); empty: all.
+    pub statuses: Vec<&'static str>,
+    pub order_id: Option<i64>,
+    /// Asked for at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Asked for before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+fn refund_condition(filter: &RefundFilter) -> Condition {
+    let mut cond = Condition::all();
+    if !filter.statuses.is_empty() {
+        cond = cond.add(refund::Column::Status.is_in(filter.statuses.iter().copied()));
+    }
+    if let Some(o) = filter.order_id {
+        cond = cond.add(refund::Column::OrderId.eq(o));
+    }
+    if let Some(from) = filter.from {
+        cond = cond.add(refund::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        cond = cond.add(refund::Column::CreatedAt.lt(to));
+    }
+    cond
+}
+
+/// Refunds newest first, a page after `after_id` (keyset on id): the queue
+/// the admin approves and rejects from.
+pub async fn refunds(
+    state: &AppState,
+    filter: &RefundFilter,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<refund::Model>, bool)> {
+    let q = refund::Entity::find().filter(refund_condition(filter));
+    Ok(crate::db::page_desc(&state.db, q, refund::Column::Id, first, after_id).await?)
+}
+
+/// How many refunds match `filter` (all pages).
+pub async fn count_refunds(state: &AppState, filter: &RefundFilter) -> AppResult<u64> {
+    Ok(refund::Entity::find()
+        .filter(refund_condition(filter))
+        .count(&state.db)
+        .await?)
+}
+
+/// The refunds of these orders, oldest first.
+pub async fn refunds_of(
+    db: &impl ConnectionTrait,
+    order_ids: &[i64],
+) -> AppResult<Vec<refund::Model>> {
+    Ok(refund::Entity::find()
+        .filter(refund::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(refund::Column::Id)
+        .all(db)
+        .await?)
 }

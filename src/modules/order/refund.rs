@@ -112,6 +112,9 @@ pub async fn request_refund(
     }
     let from = Status::parse(&order.status)?;
     state::check(from, Status::Refunding)?;
+    if from == Status::Completed {
+        check_after_sales_window(&order, state.settings.after_sales_days, Utc::now())?;
+    }
     let txn = state.db.begin().await?;
     if !transition(&txn, order.id, from, Status::Refunding, None).await? {
         return Err(AppError::Conflict(
@@ -128,6 +131,30 @@ pub async fn request_refund(
     .await?;
     txn.commit().await?;
     Ok(r)
+}
+
+/// A customer asks to refund a COMPLETED order only within `days` of its
+/// completion: after it, commissions may have settled and been withdrawn,
+/// and a refund would claw them back from the promoter (`owedFen`). This is
+/// the customer's window only; the store's own refunds (none exists as a
+/// mutation yet) are not bound by it.
+pub(super) fn check_after_sales_window(
+    order: &shop_order::Model,
+    days: u32,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<()> {
+    // An order completed before `completed_at` was recorded has no date to
+    // measure from: it is treated as completed long ago.
+    let open = order
+        .completed_at
+        .is_some_and(|at| now < at + chrono::Duration::days(i64::from(days)));
+    if open {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
+            "the after-sales window ({days} days after completion) has closed; ask the store"
+        )))
+    }
 }
 
 /// ADMIN approves a refund: the money goes back, the order becomes REFUNDED,

@@ -7,7 +7,7 @@ use super::{
     cart, fulfillment, service,
     types::{
         Address, AddressInput, Cart, CartItem, Fulfillment, FulfillmentStatus, Order, OrderFilter,
-        OrderStatus, Refund,
+        OrderStatus, Refund, RefundFilter,
     },
 };
 use crate::{
@@ -35,6 +35,21 @@ impl OrderListInfo {
 }
 
 pub type OrderConnection = Connection<String, Order, OrderListInfo>;
+
+/// Fields of the refund queue itself.
+pub struct RefundListInfo {
+    filter: service::RefundFilter,
+}
+
+#[Object]
+impl RefundListInfo {
+    /// How many refunds match the filters (all pages).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(service::count_refunds(ctx.data_unchecked::<AppState>(), &self.filter).await?)
+    }
+}
+
+pub type RefundConnection = Connection<String, Refund, RefundListInfo>;
 pub type FulfillmentConnection = Connection<String, Fulfillment>;
 
 async fn load_cart(state: &AppState, customer_id: i64) -> AppResult<Cart> {
@@ -159,6 +174,39 @@ impl OrderQuery {
             more,
             after.is_some(),
             OrderListInfo { filter },
+        ))
+    }
+
+    /// Refunds, newest first, filtered (ADMIN): the queue `approveRefund`
+    /// and `rejectRefund` work from (`status: PENDING` for those waiting).
+    async fn refunds(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<RefundFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RefundConnection> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let f = filter.unwrap_or_default();
+        let filter = service::RefundFilter {
+            statuses: f.status.map(|s| s.stored()).unwrap_or_default(),
+            order_id: f
+                .order_id
+                .as_ref()
+                .map(|o| parse_id(o, "filter.orderId"))
+                .transpose()?,
+            from: f.from.map(Into::into),
+            to: f.to.map(Into::into),
+        };
+        let (rows, more) = service::refunds(state, &filter, first, after).await?;
+        Ok(id_connection_with(
+            rows.into_iter().map(|r| (r.id, Refund(r))).collect(),
+            more,
+            after.is_some(),
+            RefundListInfo { filter },
         ))
     }
 
@@ -307,6 +355,23 @@ impl OrderMutation {
         Ok(Refund(
             service::reject_refund(state, parse_id(&refund_id, "refundId")?, note).await?,
         ))
+    }
+
+    /// The calling SUPPLIER says it has received these fulfillments of its
+    /// own (from `supplierFulfillments` or its webhook): from then on its
+    /// stock sync's counts are taken to have their units gone already.
+    /// Returns how many were newly acknowledged; ids it does not own are
+    /// `NOT_FOUND`, and acknowledging again changes nothing.
+    async fn acknowledge_fulfillments(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<i32> {
+        let me = ctx.viewer().supplier_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let ids = ids
+            .iter()
+            .enumerate()
+            .map(|(i, s)| parse_id(s, &format!("ids[{i}]")))
+            .collect::<AppResult<Vec<_>>>()?;
+        let n = fulfillment::acknowledge(state, me, &ids).await?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
     /// Ships a fulfillment: a SUPPLIER its own, ADMIN any. The order becomes

@@ -2,6 +2,7 @@
 //! floor call. Each job has its file (`place`, `query`, `lifecycle`,
 //! `payment`, `refund`, `fulfillment`, `provider`); this is their public
 //! surface in one list.
+pub use super::fulfillment::acknowledge_in as acknowledge_fulfillments_in;
 pub use super::lifecycle::{
     auto_complete, cancel, cancel_own, confirm_receipt, expire_unpaid, hold_paid, ship_if_complete,
 };
@@ -13,6 +14,7 @@ pub use super::place::{
     order_number, place, place_plan_order, preview,
 };
 pub use super::query::{
-    OrderFilter, Sales, count, find, find_by_no, lines_of, list, own, own_in, sales, units_held,
+    OrderFilter, RefundFilter, Sales, count, count_refunds, find, find_by_no, lines_of, list, own,
+    own_in, refunds, refunds_of, sales, units_held, units_unknown_to_supplier,
 };
 pub use super::refund::{approve_refund, reject_refund, request_refund};

@@ -7,7 +7,7 @@ use entity::{address, fulfillment, order_line, refund, shop_order};
 use super::{
     address::AddressData,
     fulfillment as ful,
-    loader::{FulfillmentsByOrderLoader, LinesByOrderLoader},
+    loader::{FulfillmentsByOrderLoader, LinesByOrderLoader, RefundsByOrderLoader},
     service,
     state::Status,
 };
@@ -412,6 +412,19 @@ impl Order {
             .map(Fulfillment)
             .collect())
     }
+    /// Its refunds, oldest first: asked for, approved or rejected (the
+    /// buyer and ADMIN).
+    async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
+        self.guard(ctx)?;
+        let loader = ctx.data_unchecked::<DataLoader<RefundsByOrderLoader>>();
+        Ok(loader
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Refund)
+            .collect())
+    }
 }
 
 /// Where a fulfillment is.
@@ -536,6 +549,18 @@ impl Fulfillment {
     async fn shipped_at(&self) -> Option<Timestamp> {
         self.0.shipped_at.map(Into::into)
     }
+    /// When its supplier acknowledged receiving it (`acknowledgeFulfillments`):
+    /// ADMIN and the owning SUPPLIER only. Until then the supplier's stock
+    /// sync does not count its units as available.
+    async fn acknowledged_at(&self, ctx: &Context<'_>) -> Option<Timestamp> {
+        match ctx.viewer() {
+            Viewer::Admin(_) => self.0.acknowledged_at.map(Into::into),
+            Viewer::Supplier(s) if self.0.supplier_id == Some(s) => {
+                self.0.acknowledged_at.map(Into::into)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Where a refund is.
@@ -549,6 +574,18 @@ pub enum RefundStatus {
     Refunded,
     /// Refused by the store.
     Rejected,
+}
+
+impl RefundStatus {
+    /// The stored statuses this status stands for (the refund queue's filter).
+    pub fn stored(self) -> Vec<&'static str> {
+        match self {
+            RefundStatus::Pending => vec![super::provider::REFUND_PENDING],
+            RefundStatus::Processing => vec![super::provider::REFUND_APPROVED],
+            RefundStatus::Refunded => vec![super::provider::REFUND_DONE],
+            RefundStatus::Rejected => vec!["REJECTED"],
+        }
+    }
 }
 
 /// A refund of an order.
@@ -604,6 +641,19 @@ pub struct OrderFilter {
     pub from: Option<Timestamp>,
     /// Placed before.
     pub to: Option<Timestamp>,
+}
+
+/// ADMIN filters of `refunds`.
+#[derive(InputObject, Default)]
+pub struct RefundFilter {
+    /// Only this status (PENDING: the ones waiting for a decision).
+    pub status: Option<RefundStatus>,
+    /// Asked for at or after.
+    pub from: Option<Timestamp>,
+    /// Asked for before.
+    pub to: Option<Timestamp>,
+    /// Only this order's.
+    pub order_id: Option<ID>,
 }
 
 /// A SKU and quantity in the cart.

@@ -5,13 +5,13 @@ use super::{
     service,
     types::{
         Commission, CommissionRule, CommissionRuleInput, CommissionStatus, Promoter,
-        PromoterStatus, Withdrawal,
+        PromoterStatus, Withdrawal, WithdrawalFilter,
     },
 };
 use crate::{
     api::{
         ids::parse_id,
-        pagination::{decode_cursor, id_connection, page_size},
+        pagination::{decode_cursor, id_connection, id_connection_with, page_size},
         scalars::Money,
     },
     auth::ViewerExt,
@@ -19,6 +19,21 @@ use crate::{
     modules::customer::types::Customer,
     state::AppState,
 };
+
+/// Fields of the withdrawal queue itself.
+pub struct WithdrawalListInfo {
+    filter: service::WithdrawalFilter,
+}
+
+#[Object]
+impl WithdrawalListInfo {
+    /// How many withdrawals match the filters (all pages).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(service::count_withdrawals(ctx.data_unchecked::<AppState>(), &self.filter).await?)
+    }
+}
+
+pub type WithdrawalConnection = Connection<String, Withdrawal, WithdrawalListInfo>;
 
 #[derive(Default)]
 pub struct ReferralQuery;
@@ -87,16 +102,56 @@ impl ReferralQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Withdrawal>> {
+    ) -> Result<WithdrawalConnection> {
         let me = ctx.viewer().customer_id()?;
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
-        let (rows, more) = service::withdrawals(state, me, first, after).await?;
-        Ok(id_connection(
+        // The admin's queue narrowed to the caller: one list type for both.
+        let filter = service::WithdrawalFilter {
+            customer_id: Some(me),
+            ..Default::default()
+        };
+        let (rows, more) = service::withdrawal_queue(state, &filter, first, after).await?;
+        Ok(id_connection_with(
             rows.into_iter().map(|w| (w.id, Withdrawal(w))).collect(),
             more,
             after.is_some(),
+            WithdrawalListInfo { filter },
+        ))
+    }
+
+    /// Every promoter's withdrawals, newest first, filtered (ADMIN): the
+    /// queue `reviewWithdrawal` works from (`status: PENDING` for those
+    /// waiting to be paid).
+    async fn withdrawals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<WithdrawalFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<WithdrawalConnection> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let f = filter.unwrap_or_default();
+        let filter = service::WithdrawalFilter {
+            status: f.status.map(|s| s.stored()),
+            customer_id: f
+                .customer_id
+                .as_ref()
+                .map(|c| parse_id(c, "filter.customerId"))
+                .transpose()?,
+            from: f.from.map(Into::into),
+            to: f.to.map(Into::into),
+        };
+        let (rows, more) = service::withdrawal_queue(state, &filter, first, after).await?;
+        Ok(id_connection_with(
+            rows.into_iter().map(|w| (w.id, Withdrawal(w))).collect(),
+            more,
+            after.is_some(),
+            WithdrawalListInfo { filter },
         ))
     }
 

@@ -5,7 +5,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
     sea_query::{Expr, Func, OnConflict, Query},
 };
 
@@ -699,14 +699,53 @@ pub async fn commissions(
     Ok(crate::db::page_desc(&state.db, q, commission::Column::Id, first, after_id).await?)
 }
 
-pub async fn withdrawals(
+/// Filters of the admin's withdrawal queue.
+#[derive(Default, Clone, Debug)]
+pub struct WithdrawalFilter {
+    pub status: Option<&'static str>,
+    /// The promoter (a customer id).
+    pub customer_id: Option<i64>,
+    /// Requested at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Requested before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+fn withdrawal_condition(filter: &WithdrawalFilter) -> Condition {
+    let mut cond = Condition::all();
+    if let Some(s) = filter.status {
+        cond = cond.add(withdrawal::Column::Status.eq(s));
+    }
+    if let Some(c) = filter.customer_id {
+        cond = cond.add(withdrawal::Column::PromoterId.eq(c));
+    }
+    if let Some(from) = filter.from {
+        cond = cond.add(withdrawal::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        cond = cond.add(withdrawal::Column::CreatedAt.lt(to));
+    }
+    cond
+}
+
+/// ADMIN: every promoter's withdrawals, newest first (keyset on id): the
+/// queue `reviewWithdrawal` works from.
+pub async fn withdrawal_queue(
     state: &AppState,
-    customer_id: i64,
+    filter: &WithdrawalFilter,
     first: u64,
     after_id: Option<i64>,
 ) -> AppResult<(Vec<withdrawal::Model>, bool)> {
-    let q = withdrawal::Entity::find().filter(withdrawal::Column::PromoterId.eq(customer_id));
+    let q = withdrawal::Entity::find().filter(withdrawal_condition(filter));
     Ok(crate::db::page_desc(&state.db, q, withdrawal::Column::Id, first, after_id).await?)
+}
+
+/// How many withdrawals match `filter` (all pages).
+pub async fn count_withdrawals(state: &AppState, filter: &WithdrawalFilter) -> AppResult<u64> {
+    Ok(withdrawal::Entity::find()
+        .filter(withdrawal_condition(filter))
+        .count(&state.db)
+        .await?)
 }
 
 /// ADMIN: promoters, newest applications first.

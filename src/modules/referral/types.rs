@@ -252,6 +252,30 @@ pub enum WithdrawalStatus {
     Rejected,
 }
 
+impl WithdrawalStatus {
+    /// The stored status (the withdrawal queue's filter).
+    pub fn stored(self) -> &'static str {
+        match self {
+            WithdrawalStatus::Pending => service::PENDING,
+            WithdrawalStatus::Paid => service::PAID,
+            WithdrawalStatus::Rejected => service::REJECTED,
+        }
+    }
+}
+
+/// ADMIN filters of `withdrawals`.
+#[derive(InputObject, Default)]
+pub struct WithdrawalFilter {
+    /// Only this status (PENDING: the ones waiting to be paid or rejected).
+    pub status: Option<WithdrawalStatus>,
+    /// Only this promoter's (its customer id).
+    pub customer_id: Option<ID>,
+    /// Requested at or after.
+    pub from: Option<Timestamp>,
+    /// Requested before.
+    pub to: Option<Timestamp>,
+}
+
 /// A withdrawal of commission.
 pub struct Withdrawal(pub withdrawal::Model);
 
@@ -284,5 +308,18 @@ impl Withdrawal {
     /// When it was requested.
     async fn created_at(&self) -> Timestamp {
         self.0.created_at.into()
+    }
+    /// The promoter who asked (whom the store pays).
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(
+            crate::modules::customer::service::find(state, self.0.promoter_id)
+                .await?
+                .map(Customer::from),
+        )
+    }
+    /// When the store paid or rejected it.
+    async fn reviewed_at(&self) -> Option<Timestamp> {
+        self.0.reviewed_at.map(Into::into)
     }
 }

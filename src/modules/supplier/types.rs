@@ -150,8 +150,9 @@ pub struct SupplierStockInput {
     /// The supplier's SKU code.
     pub supplier_sku_code: String,
     /// Units the supplier can still ship, 0 to 10,000,000, not counting
-    /// the fulfillments it has already received. The store sells that many
-    /// less the units its unpaid orders hold.
+    /// the fulfillments it has already received (acknowledged). The store
+    /// sells that many less the units its unpaid orders hold and those of
+    /// paid orders whose fulfillment the supplier has not acknowledged.
     pub stock: i32,
     /// New cost per unit (fen).
     pub cost_fen: Option<Money>,
