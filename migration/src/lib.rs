@@ -16,6 +16,7 @@ mod m20261123_000007_order_write_path;
 mod m20261201_000008_coupons;
 mod m20261201_000009_customer_operations;
 mod m20261210_000010_credentials;
+mod m20261210_000012_refund_tracking;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_coupons::Migration),
             Box::new(m20261201_000009_customer_operations::Migration),
             Box::new(m20261210_000010_credentials::Migration),
+            Box::new(m20261210_000012_refund_tracking::Migration),
         ]
     }
 }
