@@ -19,6 +19,7 @@ use crate::helpers::{TestApp, ok};
 pub mod lib {
     pub use siyu::app::seed::{seed_bulk, seed_demo};
     pub use siyu::modules::{
+        order::reconcile::reconcile_due,
         order::{
             provider::{demo_pay, retry_refunds, start as start_payment},
             service::{

@@ -590,3 +590,30 @@ pub async fn refund_notified(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_up_to_six_hours() {
+        let mins: Vec<i64> = (1..=12).map(|a| backoff(a).num_minutes()).collect();
+        assert_eq!(mins, [1, 2, 4, 8, 16, 32, 64, 128, 256, 360, 360, 360]);
+    }
+
+    #[test]
+    fn only_refusals_that_may_pass_later_are_retried() {
+        let rejected = |status, code: &str| PayError::Rejected {
+            status,
+            code: code.into(),
+            message: String::new(),
+        };
+        assert!(retryable(&PayError::Timeout));
+        assert!(retryable(&rejected(503, "SYSTEM_ERROR")));
+        assert!(retryable(&rejected(429, "FREQUENCY_LIMITED")));
+        assert!(retryable(&rejected(403, "NOT_ENOUGH")));
+        assert!(!retryable(&rejected(400, "PARAM_ERROR")));
+        assert!(!retryable(&rejected(403, "USER_ACCOUNT_ABNORMAL")));
+        assert!(!retryable(&rejected(401, "SIGN_ERROR")));
+    }
+}

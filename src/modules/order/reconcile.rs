@@ -484,3 +484,33 @@ async fn missing_in_bill(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_in_yuan_read_as_fen() {
+        assert_eq!(fen("12.34"), Some(1234));
+        assert_eq!(fen("0.5"), Some(50));
+        assert_eq!(fen("7"), Some(700));
+        assert_eq!(fen("1.234"), None);
+        assert_eq!(fen("x.10"), None);
+    }
+
+    #[test]
+    fn a_bill_is_read_by_column_name_up_to_its_summary() {
+        let csv = "\u{feff}交易时间,微信订单号,商户订单号,交易状态,应结订单金额,商户退款单号,退款金额,退款状态,订单金额,申请退款金额\r\n\
+            `2026-12-01 12:00:00,`42001,`SY1,`SUCCESS,`19.99,`0,`0.00,`,`19.99,`0.00\r\n\
+            `2026-12-01 13:00:00,`42001,`SY1,`REFUND,`0.00,`RSY1-1,`19.99,`SUCCESS,`19.99,`19.99\r\n\
+            总交易单数,应结订单总金额,退款总金额\r\n`2,`19.99,`19.99\r\n";
+        let rows = parse_bill(csv).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].out_trade_no, "SY1");
+        assert_eq!(rows[0].total_fen, 1999);
+        assert_eq!(rows[1].trade_state, "REFUND");
+        assert_eq!(rows[1].out_refund_no, "RSY1-1");
+        assert_eq!(rows[1].refund_fen, 1999);
+        assert!(parse_bill("a,b\r\n").is_err(), "columns missing");
+    }
+}

@@ -582,7 +582,8 @@ impl Refund {
             _ => RefundStatus::Pending,
         }
     }
-    /// Why it FAILED (ADMIN only; null for anyone else and while it has not failed).
+    /// Why it FAILED (ADMIN only; null for anyone else). Cleared by
+    /// `retryRefund`; kept as history by `settleRefund`.
     async fn failure_reason(&self, ctx: &Context<'_>) -> Option<String> {
         ctx.viewer().admin_id().ok()?;
         self.0.failure_reason.clone()
