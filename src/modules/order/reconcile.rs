@@ -138,7 +138,7 @@ pub async fn reconcile_due(state: &AppState, now: DateTime<Utc>) -> AppResult<us
     let Some(run) = claim(state, &date, now, false).await? else {
         return Ok(0);
     };
-    let run = reconcile_claimed(state, run, now).await?;
+    let run = reconcile_claimed(state, run).await?;
     Ok(differences_of(state, run.id).await?.len())
 }
 
@@ -159,7 +159,7 @@ pub async fn reconcile_on_demand(state: &AppState, date: &str) -> AppResult<reco
     let run = claim(state, date, now, true)
         .await?
         .ok_or_else(|| AppError::Conflict(format!("{date} is being reconciled already")))?;
-    reconcile_claimed(state, run, now).await
+    reconcile_claimed(state, run).await
 }
 
 /// The run of `date`, if there was one.
@@ -241,7 +241,6 @@ async fn claim(
 async fn reconcile_claimed(
     state: &AppState,
     run: reconciliation::Model,
-    now: DateTime<Utc>,
 ) -> AppResult<reconciliation::Model> {
     let outcome = compare(state, &run.bill_date).await;
     use reconciliation::Column as C;
@@ -250,10 +249,13 @@ async fn reconcile_claimed(
         .filter(reconciliation_difference::Column::ReconciliationId.eq(run.id))
         .exec(&state.db)
         .await?;
+    // Only while the claim is still ours (as read back, at the database's
+    // precision): an instance that took a stale run over owns it now.
     let update = reconciliation::Entity::update_many()
         .col_expr(C::FinishedAt, Expr::value(Utc::now()))
         .filter(C::Id.eq(run.id))
-        .filter(C::ClaimedAt.eq(now));
+        .filter(C::Status.eq(RUNNING))
+        .filter(C::ClaimedAt.eq(run.claimed_at));
     match outcome {
         Ok((matched, differences)) => {
             if !differences.is_empty() {
