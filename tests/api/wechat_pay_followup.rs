@@ -530,3 +530,37 @@ async fn the_daily_job_reconciles_yesterday_once() {
         "UNKNOWN_PAYMENT"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL and TEST_REDIS_URL (CI's PostgreSQL pass)"]
+async fn two_instances_racing_the_daily_job_reconcile_the_day_once() {
+    let s = pay_shop().await;
+    let mut env = s.pay.env();
+    env.extend([
+        ("WECHAT_APPID".to_string(), "wx-test-app".to_string()),
+        ("WECHAT_SECRET".to_string(), "secret".to_string()),
+        ("WECHAT_API_BASE".to_string(), s.wechat.uri()),
+    ]);
+    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let two = crate::helpers::spawn_second_with(&s.app, &refs).await;
+    s.pay.set_bill(
+        "2026-11-28",
+        vec![BillRow::Payment {
+            out_trade_no: "20261128000001".into(),
+            transaction_id: "4200000801".into(),
+            total_fen: 100,
+        }],
+    );
+    // 11:00 in China on the 29th.
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+        .unwrap()
+        .and_hms_opt(3, 0, 0)
+        .unwrap()
+        .and_utc();
+    let (a, b) = tokio::join!(
+        lib::reconcile_due(&s.app.state, at),
+        lib::reconcile_due(&two.state, at)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "one of them ran it");
+    assert_eq!(gets(&s, "/v3/bill/tradebill").await, 1);
+}
