@@ -146,6 +146,9 @@ pub struct Settings {
     pub after_sales_days: u32,
     /// Shipped orders complete by themselves after this many days.
     pub auto_complete_days: u32,
+    /// A WeChat refund without a final word for this many minutes is
+    /// queried by the jobs pass.
+    pub refund_query_after_mins: u32,
     /// How long the order batch writer waits for more orders once the first
     /// of a batch has arrived (0: it takes only those already waiting).
     pub order_batch_window: std::time::Duration,
@@ -360,6 +363,7 @@ impl Settings {
             order_payment_timeout_mins: parse_num(&get, "ORDER_PAYMENT_TIMEOUT_MINS")?
                 .unwrap_or(30),
             auto_complete_days: parse_num(&get, "AUTO_COMPLETE_DAYS")?.unwrap_or(10),
+            refund_query_after_mins: parse_num(&get, "REFUND_QUERY_AFTER_MINS")?.unwrap_or(10),
             order_batch_window: std::time::Duration::from_millis(
                 parse_num(&get, "ORDER_BATCH_WINDOW_MS")?.unwrap_or(0),
             ),

@@ -26,6 +26,8 @@ pub mod product;
 pub mod product_sales_daily;
 pub mod promoter;
 pub mod promotion;
+pub mod reconciliation;
+pub mod reconciliation_difference;
 pub mod refresh_token;
 pub mod refund;
 pub mod segment;

@@ -17,6 +17,7 @@ mod m20261201_000008_coupons;
 mod m20261201_000009_customer_operations;
 mod m20261210_000010_credentials;
 mod m20261210_000011_membership_grants;
+mod m20261210_000012_refund_tracking;
 mod m20261210_000013_fulfillment_ack;
 
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_customer_operations::Migration),
             Box::new(m20261210_000010_credentials::Migration),
             Box::new(m20261210_000011_membership_grants::Migration),
+            Box::new(m20261210_000012_refund_tracking::Migration),
             Box::new(m20261210_000013_fulfillment_ack::Migration),
         ]
     }

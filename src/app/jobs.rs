@@ -44,8 +44,13 @@ pub async fn run_due(state: &AppState) {
     }
     match crate::modules::order::provider::retry_refunds(state, now).await {
         Ok(0) => {}
-        Ok(n) => tracing::info!(sent = n, "refunds sent on retry"),
+        Ok(n) => tracing::info!(settled = n, "refunds sent or settled on retry"),
         Err(e) => tracing::error!(error = ?e, "refund retry job failed"),
+    }
+    match crate::modules::order::reconcile::reconcile_due(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(differences = n, "trade bill reconciled with differences"),
+        Err(e) => tracing::error!(error = ?e, "reconciliation job failed"),
     }
     match service::auto_complete(state, now).await {
         Ok(0) => {}
@@ -60,7 +65,8 @@ pub struct JobsMutation;
 
 #[Object]
 impl JobsMutation {
-    /// Runs the due background jobs now (ADMIN): order time-outs and auto-completion.
+    /// Runs the due background jobs now (ADMIN): order time-outs (asking WeChat
+    /// Pay first), refund retries and queries, auto-completion, …
     async fn run_order_jobs(&self, ctx: &Context<'_>) -> Result<bool> {
         ctx.viewer().admin_id()?;
         run_due(ctx.data_unchecked::<AppState>()).await;

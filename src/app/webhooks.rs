@@ -10,8 +10,52 @@ use crate::{
     error::AppError,
     modules::order::service::{self, Confirmation, PaymentOutcome},
     state::AppState,
-    wechat::pay::{NotificationHeaders, NotifyError, transaction_of},
+    wechat::pay::{
+        NotificationHeaders, NotifyError, VerifiedNotification, refund_of, transaction_of,
+    },
 };
+
+/// A verified `REFUND.*` notification settles its refund once (a repeat
+/// gets success and changes nothing).
+async fn refund_notification(
+    state: &AppState,
+    mchid: &str,
+    notification: VerifiedNotification,
+) -> HttpResponse {
+    let notice = match refund_of(notification) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "WeChat Pay refund notification without a refund");
+            return notify_answer(StatusCode::BAD_REQUEST, "not a refund");
+        }
+    };
+    if notice.mchid != mchid {
+        tracing::warn!(out_refund_no = %notice.out_refund_no, "WeChat Pay refund notification for another merchant");
+        return notify_answer(StatusCode::BAD_REQUEST, "mchid mismatch");
+    }
+    match service::refund_notified(
+        state,
+        &notice.out_refund_no,
+        notice.refund_fen,
+        &notice.refund_status,
+        &notice.refund_id,
+    )
+    .await
+    {
+        Ok(()) => notify_answer(StatusCode::OK, ""),
+        Err(AppError::Internal(e)) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "processing a WeChat Pay refund notification"
+            );
+            notify_answer(StatusCode::INTERNAL_SERVER_ERROR, "try again")
+        }
+        Err(e) => {
+            tracing::warn!(out_refund_no = %notice.out_refund_no, error = %e, "WeChat Pay refund notification does not match a refund");
+            notify_answer(StatusCode::BAD_REQUEST, "does not match a refund")
+        }
+    }
+}
 
 fn notify_answer(status: StatusCode, message: &str) -> HttpResponse {
     if status.is_success() {
@@ -54,10 +98,7 @@ pub async fn wechat_pay(
         }
     };
     if notification.event_type.starts_with("REFUND.") {
-        // Refunds count as done once WeChat Pay accepted them; its later
-        // word on them is logged for the operator, and acknowledged.
-        tracing::info!(event = %notification.event_type, "WeChat Pay refund notification");
-        return notify_answer(StatusCode::OK, "");
+        return refund_notification(&state, pay.mchid(), notification).await;
     }
     let tx = match transaction_of(notification) {
         Ok(tx) => tx,

@@ -351,6 +351,126 @@ impl WechatPay {
         })
     }
 
+    /// What WeChat Pay knows of a refund:
+    /// `GET /v3/refund/domestic/refunds/{out_refund_no}`.
+    pub async fn query_refund(
+        &self,
+        http: &reqwest::Client,
+        out_refund_no: &str,
+    ) -> Result<RefundResult, PayError> {
+        check_path_part(out_refund_no)?;
+        #[derive(Deserialize)]
+        struct RefundResponse {
+            refund_id: String,
+            status: String,
+        }
+        let answer: RefundResponse = self
+            .get(
+                http,
+                &format!("/v3/refund/domestic/refunds/{out_refund_no}"),
+            )
+            .await?;
+        Ok(RefundResult {
+            refund_id: answer.refund_id,
+            status: answer.status,
+        })
+    }
+
+    /// What WeChat Pay knows of a payment:
+    /// `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=…`.
+    /// `trade_state` says whether it was paid (`SUCCESS`) or not (`NOTPAY`,
+    /// `CLOSED`, `USERPAYING`, …).
+    pub async fn query_order(
+        &self,
+        http: &reqwest::Client,
+        out_trade_no: &str,
+    ) -> Result<Transaction, PayError> {
+        check_path_part(out_trade_no)?;
+        let path = format!(
+            "/v3/pay/transactions/out-trade-no/{out_trade_no}?mchid={}",
+            self.mchid
+        );
+        let answer: serde_json::Value = self.get(http, &path).await?;
+        transaction_of(VerifiedNotification {
+            id: String::new(),
+            event_type: "QUERY".into(),
+            resource: answer,
+        })
+        .map_err(|e| PayError::Unexpected(e.to_string()))
+    }
+
+    /// The trade bill (all payments and refunds) of one day, `YYYY-MM-DD`:
+    /// `GET /v3/bill/tradebill`, then the signed download of its gzip file,
+    /// whose SHA-1 (of the unpacked CSV, as WeChat Pay computes it) must
+    /// match the one announced. Returns the CSV text.
+    pub async fn trade_bill(
+        &self,
+        http: &reqwest::Client,
+        bill_date: &str,
+    ) -> Result<String, PayError> {
+        if chrono::NaiveDate::parse_from_str(bill_date, "%Y-%m-%d").is_err() {
+            return Err(PayError::Unexpected("bad bill date".into()));
+        }
+        #[derive(Deserialize)]
+        struct BillResponse {
+            hash_type: String,
+            hash_value: String,
+            download_url: String,
+        }
+        let bill: BillResponse = self
+            .get(
+                http,
+                &format!("/v3/bill/tradebill?bill_date={bill_date}&bill_type=ALL&tar_type=GZIP"),
+            )
+            .await?;
+        if !bill.hash_type.eq_ignore_ascii_case("SHA1") {
+            return Err(PayError::Unexpected(format!(
+                "unknown bill hash type {}",
+                bill.hash_type
+            )));
+        }
+        // The download carries the merchant's signature: it goes to WeChat
+        // Pay's own host only, never wherever an answer points.
+        let url = reqwest::Url::parse(&bill.download_url)
+            .map_err(|_| PayError::Unexpected("bad download_url".into()))?;
+        let base = reqwest::Url::parse(&self.api_base)
+            .map_err(|e| PayError::Unexpected(format!("bad WeChat Pay URL: {e}")))?;
+        if url.origin() != base.origin() {
+            return Err(PayError::Unexpected(
+                "download_url is not on WeChat Pay's host".into(),
+            ));
+        }
+        let path = "/v3/billdownload/file";
+        let authorization = self.authorization("GET", &url, "");
+        let response = http
+            .get(url)
+            .header("Authorization", authorization)
+            .header("User-Agent", USER_AGENT)
+            .send()
+            .await
+            .map_err(|e| send_error(path, &e))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| send_error(path, &e))?;
+        if !status.is_success() {
+            return Err(PayError::Rejected {
+                status: status.as_u16(),
+                code: String::new(),
+                message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            });
+        }
+        // The download is not signed (WeChat Pay's design): the hash from
+        // the signed answer above is what vouches for it.
+        let mut csv = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut csv)
+            .map_err(|_| PayError::Unexpected("the bill is not gzip".into()))?;
+        let digest = sha1_smol::Sha1::from(&csv).digest().to_string();
+        if !digest.eq_ignore_ascii_case(bill.hash_value.trim()) {
+            tracing::warn!(bill_date, "trade bill hash mismatch");
+            return Err(PayError::BadSignature);
+        }
+        String::from_utf8(csv).map_err(|_| PayError::Unexpected("the bill is not UTF-8".into()))
+    }
+
     /// Verifies a payment notification (the raw POST body and its headers)
     /// and returns the decrypted transaction.
     pub fn verify_notification(
@@ -458,7 +578,7 @@ impl WechatPay {
             return Err(PayError::Unexpected("bad out_trade_no".into()));
         }
         let path = format!("/v3/pay/transactions/out-trade-no/{out_trade_no}/close");
-        self.exchange(http, &path, &json!({ "mchid": self.mchid }))
+        self.exchange(http, "POST", &path, Some(&json!({ "mchid": self.mchid })))
             .await
             .map(drop)
     }
@@ -470,32 +590,51 @@ impl WechatPay {
         path: &str,
         body: &serde_json::Value,
     ) -> Result<T, PayError> {
-        let bytes = self.exchange(http, path, body).await?;
+        let bytes = self.exchange(http, "POST", path, Some(body)).await?;
         serde_json::from_slice(&bytes).map_err(|e| {
             tracing::warn!(path, error = %e, "WeChat Pay answer is not the expected JSON");
             PayError::Unexpected(format!("answer to {path} is not the expected JSON"))
         })
     }
 
-    /// Signs and POSTs `body` to `path`; returns the answer's body once its
-    /// signature verified (a 204 has no body, so nothing to verify).
-    async fn exchange(
+    /// Signs and GETs `path` (query included), verifies the answer and parses it.
+    async fn get<T: DeserializeOwned>(
         &self,
         http: &reqwest::Client,
         path: &str,
-        body: &serde_json::Value,
+    ) -> Result<T, PayError> {
+        let bytes = self.exchange(http, "GET", path, None).await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            tracing::warn!(path, error = %e, "WeChat Pay answer is not the expected JSON");
+            PayError::Unexpected(format!("answer to {path} is not the expected JSON"))
+        })
+    }
+
+    /// Signs and sends `body` (none for a GET) to `path`; returns the
+    /// answer's body once its signature verified (a 204 has no body, so
+    /// nothing to verify).
+    async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, PayError> {
         let url = reqwest::Url::parse(&format!("{}{path}", self.api_base))
             .map_err(|e| PayError::Unexpected(format!("bad WeChat Pay URL: {e}")))?;
-        let body = body.to_string();
-        let authorization = self.authorization("POST", &url, &body);
-        let response = http
-            .post(url)
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let authorization = self.authorization(method, &url, &body);
+        let request = if method == "GET" {
+            http.get(url)
+        } else {
+            http.post(url)
+                .header("Content-Type", "application/json")
+                .body(body)
+        };
+        let response = request
             .header("Authorization", authorization)
             .header("Accept", "application/json")
-            .header("Content-Type", "application/json")
             .header("User-Agent", USER_AGENT)
-            .body(body)
             .send()
             .await
             .map_err(|e| send_error(path, &e))?;
@@ -671,6 +810,64 @@ fn parse_public_key(pem: &str) -> anyhow::Result<RsaPublicKey> {
     Ok(key)
 }
 
+/// Order and refund numbers go into URL paths: letters, digits, `-` and `_`
+/// only, so a path can never carry anything else.
+fn check_path_part(value: &str) -> Result<(), PayError> {
+    if value.is_empty()
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(PayError::Unexpected(
+            "bad out_trade_no or out_refund_no".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A refund as a verified `REFUND.*` notification describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundNotice {
+    pub mchid: String,
+    pub out_trade_no: String,
+    pub out_refund_no: String,
+    pub refund_id: String,
+    /// `SUCCESS`, `CLOSED`, `ABNORMAL`.
+    pub refund_status: String,
+    pub refund_fen: i64,
+}
+
+/// The refund a verified `REFUND.*` notification carries.
+pub fn refund_of(notification: VerifiedNotification) -> Result<RefundNotice, NotifyError> {
+    #[derive(Deserialize)]
+    struct Wire {
+        mchid: String,
+        out_trade_no: String,
+        out_refund_no: String,
+        refund_id: String,
+        refund_status: String,
+        amount: WireAmount,
+    }
+    #[derive(Deserialize)]
+    struct WireAmount {
+        refund: i64,
+    }
+    let wire: Wire = serde_json::from_value(notification.resource).map_err(|e| {
+        NotifyError::Malformed(format!(
+            "{} resource is not a refund: {e}",
+            notification.event_type
+        ))
+    })?;
+    Ok(RefundNotice {
+        mchid: wire.mchid,
+        out_trade_no: wire.out_trade_no,
+        out_refund_no: wire.out_refund_no,
+        refund_id: wire.refund_id,
+        refund_status: wire.refund_status,
+        refund_fen: wire.amount.refund,
+    })
+}
+
 /// The transaction a verified payment notification carries
 /// (`TRANSACTION.*` events; refund events have another shape).
 pub fn transaction_of(notification: VerifiedNotification) -> Result<Transaction, NotifyError> {
@@ -683,12 +880,15 @@ pub fn transaction_of(notification: VerifiedNotification) -> Result<Transaction,
         #[serde(default)]
         transaction_id: String,
         trade_state: String,
+        // An order query of an unpaid order may come without it.
+        #[serde(default)]
         amount: WireAmount,
         payer: Option<WirePayer>,
         success_time: Option<String>,
     }
-    #[derive(Deserialize)]
+    #[derive(Default, Deserialize)]
     struct WireAmount {
+        #[serde(default)]
         total: i64,
     }
     #[derive(Deserialize)]

@@ -20,6 +20,7 @@ pub mod lib {
     pub use siyu::app::seed::{seed_bulk, seed_demo};
     pub use siyu::modules::{
         membership::service::terms as membership_terms,
+        order::reconcile::reconcile_due,
         order::{
             provider::{demo_pay, retry_refunds, start as start_payment},
             service::{

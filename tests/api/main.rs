@@ -29,4 +29,5 @@ mod wallet;
 mod webhook_targets;
 mod wechat_login;
 mod wechat_pay;
+mod wechat_pay_followup;
 mod wechatpay_standin;

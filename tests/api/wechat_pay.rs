@@ -18,16 +18,16 @@ use crate::{
 
 const APPID: &str = "wx-test-app";
 
-struct PayShop {
-    app: TestApp,
-    pay: WechatPayStandIn,
-    wechat: MockServer,
-    admin: String,
-    buyer: String,
-    sku: String,
+pub(crate) struct PayShop {
+    pub(crate) app: TestApp,
+    pub(crate) pay: WechatPayStandIn,
+    pub(crate) wechat: MockServer,
+    pub(crate) admin: String,
+    pub(crate) buyer: String,
+    pub(crate) sku: String,
 }
 
-async fn pay_shop() -> PayShop {
+pub(crate) async fn pay_shop() -> PayShop {
     let wechat = MockServer::start().await;
     Mock::given(path("/sns/jscode2session"))
         .and(query_param("js_code", "code-alice"))
@@ -64,16 +64,16 @@ async fn pay_shop() -> PayShop {
 }
 
 /// An order placed and waiting for WeChat Pay.
-struct Unpaid {
-    id: Value,
-    no: String,
-    total: i64,
+pub(crate) struct Unpaid {
+    pub(crate) id: Value,
+    pub(crate) no: String,
+    pub(crate) total: i64,
     /// `placeOrder`'s answer.
-    placed: Value,
+    pub(crate) placed: Value,
 }
 
 impl PayShop {
-    async fn unpaid(&self) -> Unpaid {
+    pub(crate) async fn unpaid(&self) -> Unpaid {
         let placed = self.place("k1").await;
         Unpaid {
             id: placed["order"]["id"].clone(),
@@ -85,12 +85,12 @@ impl PayShop {
 
     /// WeChat Pay notifies that `order` was paid in transaction `txid`;
     /// returns the HTTP status the store answers with.
-    async fn notify_paid(&self, order: &Unpaid, txid: &str) -> u16 {
+    pub(crate) async fn notify_paid(&self, order: &Unpaid, txid: &str) -> u16 {
         let tx = self.transaction(&order.no, order.total, txid);
         self.notify(self.pay.notification(&tx, now())).await
     }
 
-    async fn place(&self, key: &str) -> Value {
+    pub(crate) async fn place(&self, key: &str) -> Value {
         let v = place(
             &self.app,
             &self.buyer,
@@ -102,7 +102,7 @@ impl PayShop {
         v["data"]["placeOrder"].clone()
     }
 
-    fn transaction(&self, order_no: &str, total: i64, txid: &str) -> Value {
+    pub(crate) fn transaction(&self, order_no: &str, total: i64, txid: &str) -> Value {
         json!({
             "appid": APPID, "mchid": self.pay.mchid, "out_trade_no": order_no, "transaction_id": txid,
             "trade_type": "JSAPI", "trade_state": "SUCCESS", "trade_state_desc": "支付成功",
@@ -111,7 +111,7 @@ impl PayShop {
         })
     }
 
-    async fn notify(&self, (headers, body): (Vec<(String, String)>, String)) -> u16 {
+    pub(crate) async fn notify(&self, (headers, body): (Vec<(String, String)>, String)) -> u16 {
         let mut req = self
             .app
             .client
@@ -123,27 +123,27 @@ impl PayShop {
         req.send().await.unwrap().status().as_u16()
     }
 
-    async fn status(&self, id: &Value) -> Value {
+    pub(crate) async fn status(&self, id: &Value) -> Value {
         order_of(&self.app, &self.buyer, id).await
     }
 
     /// The buyer cancels its unpaid order.
-    async fn cancel(&self, id: &Value) {
+    pub(crate) async fn cancel(&self, id: &Value) {
         cancel(&self.app, &self.buyer, id).await;
     }
 
     /// The buyer asks for a refund of its paid order; returns the refund id.
-    async fn refund_requested(&self, id: &Value) -> Value {
+    pub(crate) async fn refund_requested(&self, id: &Value) -> Value {
         refund_requested(&self.app, &self.buyer, id).await["id"].clone()
     }
 
     /// ADMIN approves a refund; returns the whole response.
-    async fn approve(&self, refund: &Value) -> Value {
+    pub(crate) async fn approve(&self, refund: &Value) -> Value {
         approve_refund(&self.app, &self.admin, refund).await
     }
 
     /// WeChat Pay's refund API is down for one call.
-    async fn refuse_next_refund(&self) {
+    pub(crate) async fn refuse_next_refund(&self) {
         Mock::given(path("/v3/refund/domestic/refunds"))
             .respond_with(
                 ResponseTemplate::new(503)
@@ -155,7 +155,7 @@ impl PayShop {
             .await;
     }
 
-    async fn calls(&self, path: &str) -> Vec<Value> {
+    pub(crate) async fn calls(&self, path: &str) -> Vec<Value> {
         self.pay
             .requests()
             .await
@@ -166,7 +166,7 @@ impl PayShop {
     }
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 

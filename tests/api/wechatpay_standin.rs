@@ -7,7 +7,11 @@
 //! end to end without the network.
 // Not every test uses every field and helper.
 #![allow(dead_code)]
-use std::{collections::HashMap, path::PathBuf, sync::LazyLock};
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, LazyLock, Mutex},
+};
 
 use aes_gcm::{
     Aes256Gcm,
@@ -48,8 +52,55 @@ static KEYS: LazyLock<Keys> = LazyLock::new(|| {
     }
 });
 
+/// A refund as the stand-in keeps it.
+#[derive(Clone, Debug)]
+pub struct StandInRefund {
+    pub refund_id: String,
+    pub out_trade_no: String,
+    pub refund_fen: i64,
+    pub total_fen: i64,
+    /// `SUCCESS`, `PROCESSING`, `ABNORMAL`, `CLOSED`.
+    pub status: String,
+}
+
+/// A row of a trade bill.
+#[derive(Clone, Debug)]
+pub enum BillRow {
+    /// A payment (`交易状态` SUCCESS).
+    Payment {
+        out_trade_no: String,
+        transaction_id: String,
+        total_fen: i64,
+    },
+    /// A refund (`交易状态` REFUND).
+    Refund {
+        out_trade_no: String,
+        transaction_id: String,
+        total_fen: i64,
+        out_refund_no: String,
+        refund_id: String,
+        refund_fen: i64,
+    },
+}
+
+/// What the stand-in remembers between calls.
+#[derive(Default)]
+struct Ledger {
+    /// By out_refund_no.
+    refunds: HashMap<String, StandInRefund>,
+    /// What the refund API answers to a new refund (`SUCCESS` unless set).
+    next_refund_status: Option<String>,
+    /// out_trade_no → (trade_state, transaction_id, total).
+    trades: HashMap<String, (String, String, i64)>,
+    /// bill_date → rows.
+    bills: HashMap<String, Vec<BillRow>>,
+    /// Announce a wrong hash for the bills (a corrupted download).
+    bad_bill_hash: bool,
+}
+
 /// WeChat Pay's servers, on a local port.
 pub struct WechatPayStandIn {
+    ledger: Arc<Mutex<Ledger>>,
     pub server: MockServer,
     /// Temporary directory holding the two PEM files; removed on drop.
     pub dir: PathBuf,
@@ -96,6 +147,7 @@ impl WechatPayStandIn {
         )
         .expect("write the platform public key");
         Self {
+            ledger: Arc::default(),
             server,
             dir,
             merchant_key_file: merchant_key_file.display().to_string(),
@@ -151,6 +203,9 @@ impl WechatPayStandIn {
     pub async fn mount_default(&self) {
         let responder = |endpoint| PayResponder {
             endpoint,
+            ledger: self.ledger.clone(),
+            base: self.server.uri(),
+            appid: "wx-test-app".to_string(),
             mchid: self.mchid.clone(),
             merchant_serial: self.merchant_serial.clone(),
             merchant_public: self.merchant_public.clone(),
@@ -174,6 +229,127 @@ impl WechatPayStandIn {
             .respond_with(responder(Endpoint::Close))
             .mount(&self.server)
             .await;
+        for (route, endpoint) in [
+            (
+                r"^/v3/refund/domestic/refunds/[0-9A-Za-z_-]+$",
+                Endpoint::RefundQuery,
+            ),
+            (
+                r"^/v3/pay/transactions/out-trade-no/[0-9A-Za-z]+$",
+                Endpoint::OrderQuery,
+            ),
+            (r"^/v3/bill/tradebill$", Endpoint::TradeBill),
+            (r"^/v3/billdownload/file$", Endpoint::BillDownload),
+        ] {
+            Mock::given(method("GET"))
+                .and(path_regex(route))
+                .respond_with(responder(endpoint))
+                .mount(&self.server)
+                .await;
+        }
+    }
+
+    /// New refunds are answered with this status (`PROCESSING`, as the real
+    /// service mostly does, `ABNORMAL`, …) instead of `SUCCESS`.
+    pub fn answer_refunds_with(&self, status: &str) {
+        self.ledger.lock().unwrap().next_refund_status = Some(status.to_string());
+    }
+
+    /// A refund the stand-in took, by out_refund_no.
+    pub fn refund(&self, out_refund_no: &str) -> Option<StandInRefund> {
+        self.ledger
+            .lock()
+            .unwrap()
+            .refunds
+            .get(out_refund_no)
+            .cloned()
+    }
+
+    /// Every refund the stand-in took.
+    pub fn refunds(&self) -> Vec<(String, StandInRefund)> {
+        self.ledger
+            .lock()
+            .unwrap()
+            .refunds
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// WeChat Pay settles a refund (what a later query answers).
+    pub fn set_refund_status(&self, out_refund_no: &str, status: &str) {
+        if let Some(r) = self.ledger.lock().unwrap().refunds.get_mut(out_refund_no) {
+            r.status = status.to_string();
+        }
+    }
+
+    /// The buyer paid `out_trade_no` (what an order query answers), whether
+    /// or not a notification is sent.
+    pub fn set_paid(&self, out_trade_no: &str, transaction_id: &str, total_fen: i64) {
+        self.ledger.lock().unwrap().trades.insert(
+            out_trade_no.to_string(),
+            ("SUCCESS".into(), transaction_id.to_string(), total_fen),
+        );
+    }
+
+    /// The trade_state an order query answers (`NOTPAY` for orders never set).
+    pub fn trade_state(&self, out_trade_no: &str) -> String {
+        self.ledger
+            .lock()
+            .unwrap()
+            .trades
+            .get(out_trade_no)
+            .map_or_else(|| "NOTPAY".to_string(), |t| t.0.clone())
+    }
+
+    /// The trade bill of `bill_date` (`YYYY-MM-DD`).
+    pub fn set_bill(&self, bill_date: &str, rows: Vec<BillRow>) {
+        self.ledger
+            .lock()
+            .unwrap()
+            .bills
+            .insert(bill_date.to_string(), rows);
+    }
+
+    /// Announce bills with a hash that does not match their content.
+    pub fn corrupt_bills(&self, corrupt: bool) {
+        self.ledger.lock().unwrap().bad_bill_hash = corrupt;
+    }
+
+    /// A `REFUND.*` notification for a refund the stand-in took, in the
+    /// status given (`SUCCESS`, `ABNORMAL`, `CLOSED`), as WeChat Pay POSTs it.
+    pub fn refund_notification(
+        &self,
+        out_refund_no: &str,
+        status: &str,
+        timestamp: i64,
+    ) -> (Vec<(String, String)>, String) {
+        let r = self
+            .refund(out_refund_no)
+            .expect("a refund the stand-in took");
+        let resource = json!({
+            "mchid": self.mchid,
+            "out_trade_no": r.out_trade_no,
+            "transaction_id": "4200000000000000000000000000",
+            "out_refund_no": out_refund_no,
+            "refund_id": r.refund_id,
+            "refund_status": status,
+            "success_time": china_time(timestamp),
+            "user_received_account": "支付用户零钱",
+            "amount": {
+                "total": r.total_fen,
+                "refund": r.refund_fen,
+                "payer_total": r.total_fen,
+                "payer_refund": r.refund_fen,
+            },
+        });
+        self.build_event(
+            &format!("REFUND.{status}"),
+            "refund",
+            &resource,
+            timestamp,
+            &self.platform,
+        )
     }
 
     /// Every request received so far: (method, path, JSON body or `Null`).
@@ -220,8 +396,25 @@ impl WechatPayStandIn {
         timestamp: i64,
         signer: &SigningKey<Sha256>,
     ) -> (Vec<(String, String)>, String) {
+        self.build_event(
+            "TRANSACTION.SUCCESS",
+            "transaction",
+            transaction,
+            timestamp,
+            signer,
+        )
+    }
+
+    fn build_event(
+        &self,
+        event_type: &str,
+        original_type: &str,
+        transaction: &Value,
+        timestamp: i64,
+        signer: &SigningKey<Sha256>,
+    ) -> (Vec<(String, String)>, String) {
         let resource_nonce = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        let associated_data = "transaction";
+        let associated_data = original_type;
         let cipher = Aes256Gcm::new_from_slice(self.apiv3_key.as_bytes()).expect("32-byte key");
         let nonce: [u8; 12] = resource_nonce.as_bytes().try_into().expect("12 bytes");
         let ciphertext = cipher
@@ -237,10 +430,10 @@ impl WechatPayStandIn {
             "id": format!("EV-{}", uuid::Uuid::new_v4().simple()),
             "create_time": china_time(timestamp),
             "resource_type": "encrypt-resource",
-            "event_type": "TRANSACTION.SUCCESS",
-            "summary": "支付成功",
+            "event_type": event_type,
+            "summary": if original_type == "refund" { "退款成功" } else { "支付成功" },
             "resource": {
-                "original_type": "transaction",
+                "original_type": original_type,
                 "algorithm": "AEAD_AES_256_GCM",
                 "ciphertext": BASE64.encode(ciphertext),
                 "associated_data": associated_data,
@@ -267,11 +460,19 @@ enum Endpoint {
     Prepay,
     Refund,
     Close,
+    RefundQuery,
+    OrderQuery,
+    TradeBill,
+    BillDownload,
 }
 
 /// Checks a request's signature and answers, signed, as WeChat Pay would.
 struct PayResponder {
     endpoint: Endpoint,
+    ledger: Arc<Mutex<Ledger>>,
+    /// The stand-in's own address, for download URLs.
+    base: String,
+    appid: String,
     mchid: String,
     merchant_serial: String,
     merchant_public: VerifyingKey<Sha256>,
@@ -284,6 +485,9 @@ impl Respond for PayResponder {
         if let Err(why) = self.check_signature(request) {
             return self.answer(401, json!({ "code": "SIGN_ERROR", "message": why }));
         }
+        if request.method.as_str() == "GET" {
+            return self.respond_get(request);
+        }
         let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
             return param_error(self, "body is not JSON");
         };
@@ -292,8 +496,28 @@ impl Respond for PayResponder {
                 if body["mchid"] != self.mchid.as_str() {
                     return param_error(self, "mchid is missing or not the merchant's");
                 }
+                let no = request
+                    .url
+                    .path()
+                    .trim_start_matches("/v3/pay/transactions/out-trade-no/")
+                    .trim_end_matches("/close")
+                    .to_string();
+                let mut ledger = self.ledger.lock().unwrap();
+                let trade = ledger
+                    .trades
+                    .entry(no)
+                    .or_insert_with(|| ("NOTPAY".into(), String::new(), 0));
+                if trade.0 == "SUCCESS" {
+                    return self
+                        .answer(400, json!({ "code": "ORDERPAID", "message": "订单已支付" }));
+                }
+                trade.0 = "CLOSED".into();
                 ResponseTemplate::new(204)
             }
+            Endpoint::RefundQuery
+            | Endpoint::OrderQuery
+            | Endpoint::TradeBill
+            | Endpoint::BillDownload => param_error(self, "GET only"),
             Endpoint::Prepay => {
                 let ok = body["mchid"] == self.mchid.as_str()
                     && body["appid"].as_str().is_some_and(|s| !s.is_empty())
@@ -330,10 +554,39 @@ impl Respond for PayResponder {
                     return param_error(self, "refund body is missing or has a bad field");
                 }
                 let now = china_time(Utc::now().timestamp());
+                let no = body["out_refund_no"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                // Idempotent on out_refund_no, as WeChat Pay is.
+                let r = {
+                    let mut ledger = self.ledger.lock().unwrap();
+                    let status = ledger
+                        .next_refund_status
+                        .clone()
+                        .unwrap_or_else(|| "SUCCESS".into());
+                    ledger
+                        .refunds
+                        .entry(no)
+                        .or_insert_with(|| StandInRefund {
+                            refund_id: format!(
+                                "5000000{}",
+                                uuid::Uuid::new_v4().as_u128() % 10u128.pow(22)
+                            ),
+                            out_trade_no: body["out_trade_no"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                            refund_fen: refund,
+                            total_fen: total,
+                            status,
+                        })
+                        .clone()
+                };
                 self.answer(
                     200,
                     json!({
-                        "refund_id": format!("5000000{}", uuid::Uuid::new_v4().as_u128() % 10u128.pow(22)),
+                        "refund_id": r.refund_id,
                         "out_refund_no": body["out_refund_no"],
                         "transaction_id": "4200000000000000000000000000",
                         "out_trade_no": body["out_trade_no"],
@@ -341,7 +594,7 @@ impl Respond for PayResponder {
                         "user_received_account": "支付用户零钱",
                         "success_time": now,
                         "create_time": now,
-                        "status": "SUCCESS",
+                        "status": r.status,
                         "funds_account": "AVAILABLE",
                         "amount": {
                             "total": total,
@@ -359,6 +612,206 @@ impl Respond for PayResponder {
             }
         }
     }
+}
+
+impl PayResponder {
+    /// The GET endpoints: refund and order queries, the trade bill and its
+    /// download (a gzip file, not signed: the bill's hash vouches for it).
+    fn respond_get(&self, request: &Request) -> ResponseTemplate {
+        let path = request.url.path().to_string();
+        let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+        let ledger = self.ledger.lock().unwrap();
+        match self.endpoint {
+            Endpoint::RefundQuery => {
+                let no = path.trim_start_matches("/v3/refund/domestic/refunds/");
+                match ledger.refunds.get(no) {
+                    Some(r) => self.answer(
+                        200,
+                        json!({
+                            "refund_id": r.refund_id, "out_refund_no": no,
+                            "transaction_id": "4200000000000000000000000000",
+                            "out_trade_no": r.out_trade_no, "channel": "ORIGINAL",
+                            "user_received_account": "支付用户零钱",
+                            "create_time": china_time(Utc::now().timestamp()),
+                            "status": r.status, "funds_account": "AVAILABLE",
+                            "amount": { "total": r.total_fen, "refund": r.refund_fen, "payer_total": r.total_fen, "payer_refund": r.refund_fen, "currency": "CNY" },
+                        }),
+                    ),
+                    None => self.answer(
+                        404,
+                        json!({ "code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在" }),
+                    ),
+                }
+            }
+            Endpoint::OrderQuery => {
+                if query.get("mchid") != Some(&self.mchid) {
+                    return param_error(self, "mchid is missing or not the merchant's");
+                }
+                let no = path.trim_start_matches("/v3/pay/transactions/out-trade-no/");
+                let (state, txid, total) = ledger
+                    .trades
+                    .get(no)
+                    .cloned()
+                    .unwrap_or_else(|| ("NOTPAY".into(), String::new(), 0));
+                let mut answer = json!({
+                    "appid": self.appid, "mchid": self.mchid, "out_trade_no": no,
+                    "trade_state": state, "trade_state_desc": "",
+                    "amount": { "payer_currency": "CNY" },
+                });
+                if state == "SUCCESS" {
+                    answer["transaction_id"] = json!(txid);
+                    answer["trade_type"] = json!("JSAPI");
+                    answer["success_time"] = json!(china_time(Utc::now().timestamp()));
+                    answer["payer"] = json!({ "openid": "o-alice" });
+                    answer["amount"] = json!({ "total": total, "payer_total": total, "currency": "CNY", "payer_currency": "CNY" });
+                }
+                self.answer(200, answer)
+            }
+            Endpoint::TradeBill => {
+                let date = query.get("bill_date").cloned().unwrap_or_default();
+                if query.get("bill_type").map(String::as_str) != Some("ALL")
+                    || query.get("tar_type").map(String::as_str) != Some("GZIP")
+                {
+                    return param_error(self, "bill_type=ALL&tar_type=GZIP expected");
+                }
+                let Some(rows) = ledger.bills.get(&date) else {
+                    return self.answer(
+                        400,
+                        json!({ "code": "NO_STATEMENT_EXIST", "message": "账单不存在" }),
+                    );
+                };
+                let csv = bill_csv(&self.appid, &self.mchid, rows);
+                let mut hash = sha1_smol::Sha1::from(csv.as_bytes()).digest().to_string();
+                if ledger.bad_bill_hash {
+                    hash = "0".repeat(40);
+                }
+                self.answer(
+                    200,
+                    json!({
+                        "hash_type": "SHA1",
+                        "hash_value": hash,
+                        "download_url": format!("{}/v3/billdownload/file?token={date}", self.base),
+                    }),
+                )
+            }
+            Endpoint::BillDownload => {
+                let date = query.get("token").cloned().unwrap_or_default();
+                let Some(rows) = ledger.bills.get(&date) else {
+                    return param_error(self, "unknown token");
+                };
+                let csv = bill_csv(&self.appid, &self.mchid, rows);
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                std::io::Write::write_all(&mut gz, csv.as_bytes()).expect("gzip");
+                ResponseTemplate::new(200)
+                    .set_body_raw(gz.finish().expect("gzip"), "application/octet-stream")
+            }
+            _ => param_error(self, "not a GET endpoint"),
+        }
+    }
+}
+
+/// A trade bill (`bill_type=ALL`) as WeChat Pay writes it: a header row,
+/// one row per payment or refund with a backtick before every field,
+/// amounts in yuan, then the summary's header and row.
+fn bill_csv(appid: &str, mchid: &str, rows: &[BillRow]) -> String {
+    let yuan = |fen: i64| format!("{}.{:02}", fen / 100, fen % 100);
+    let mut out = String::from(
+        "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注\r\n",
+    );
+    let (mut total, mut refunded) = (0, 0);
+    for row in rows {
+        let fields: Vec<String> = match row {
+            BillRow::Payment {
+                out_trade_no,
+                transaction_id,
+                total_fen,
+            } => {
+                total += total_fen;
+                vec![
+                    "2026-12-01 12:00:00".into(),
+                    appid.into(),
+                    mchid.into(),
+                    "0".into(),
+                    "".into(),
+                    transaction_id.clone(),
+                    out_trade_no.clone(),
+                    "o-alice".into(),
+                    "JSAPI".into(),
+                    "SUCCESS".into(),
+                    "OTHERS".into(),
+                    "CNY".into(),
+                    yuan(*total_fen),
+                    "0.00".into(),
+                    "0".into(),
+                    "0".into(),
+                    "0.00".into(),
+                    "0.00".into(),
+                    "".into(),
+                    "".into(),
+                    "商品".into(),
+                    "".into(),
+                    "0.00000".into(),
+                    "0.60%".into(),
+                    yuan(*total_fen),
+                    "0.00".into(),
+                    "".into(),
+                ]
+            }
+            BillRow::Refund {
+                out_trade_no,
+                transaction_id,
+                total_fen,
+                out_refund_no,
+                refund_id,
+                refund_fen,
+            } => {
+                refunded += refund_fen;
+                vec![
+                    "2026-12-01 13:00:00".into(),
+                    appid.into(),
+                    mchid.into(),
+                    "0".into(),
+                    "".into(),
+                    transaction_id.clone(),
+                    out_trade_no.clone(),
+                    "o-alice".into(),
+                    "JSAPI".into(),
+                    "REFUND".into(),
+                    "OTHERS".into(),
+                    "CNY".into(),
+                    "0.00".into(),
+                    "0.00".into(),
+                    refund_id.clone(),
+                    out_refund_no.clone(),
+                    yuan(*refund_fen),
+                    "0.00".into(),
+                    "ORIGINAL".into(),
+                    "SUCCESS".into(),
+                    "商品".into(),
+                    "".into(),
+                    "0.00000".into(),
+                    "0.60%".into(),
+                    yuan(*total_fen),
+                    yuan(*refund_fen),
+                    "".into(),
+                ]
+            }
+        };
+        let line: Vec<String> = fields.into_iter().map(|f| format!("`{f}")).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out.push_str("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\r\n");
+    out.push_str(&format!(
+        "`{},`{},`{},`0.00,`0.00000,`{},`{}\r\n",
+        rows.len(),
+        yuan(total),
+        yuan(refunded),
+        yuan(total),
+        yuan(refunded)
+    ));
+    out
 }
 
 fn param_error(responder: &PayResponder, message: &str) -> ResponseTemplate {

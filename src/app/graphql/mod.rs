@@ -36,7 +36,7 @@ use crate::{
         },
         order::{
             loader::{FulfillmentsByOrderLoader, LinesByOrderLoader, RefundsByOrderLoader},
-            resolver::{OrderMutation, OrderQuery},
+            resolver::{OrderMutation, OrderQuery, ReconciliationMutation, ReconciliationQuery},
         },
         referral::resolver::{ReferralMutation, ReferralQuery},
         supplier::{
@@ -55,6 +55,7 @@ pub struct Query(
     CatalogueQuery,
     SupplierQuery,
     OrderQuery,
+    ReconciliationQuery,
     CheckoutQuery,
     CouponQuery,
     MembershipQuery,
@@ -73,6 +74,7 @@ pub struct Mutation(
     SupplierCredentialsMutation,
     SupplierMutation,
     OrderMutation,
+    ReconciliationMutation,
     CheckoutMutation,
     CouponMutation,
     MembershipMutation,

@@ -126,9 +126,9 @@ pub async fn cancel_own(
         )));
     }
     // The payment sheet may still be open: close the WeChat Pay transaction
-    // so it cannot be paid any more. (Time-outs need not: the prepay expires
-    // with the order.) Should closing fail, a payment that still arrives is
-    // recorded and refunded.
+    // so it cannot be paid any more (time-outs close it before cancelling,
+    // see `before_time_out`). Should closing fail, a payment that still
+    // arrives is recorded and refunded.
     if let (Some(pay), Some(_)) = (&state.pay, &order.prepay_id)
         && let Err(e) = pay.close_order(&state.http, &order.order_no).await
     {
@@ -222,6 +222,14 @@ pub async fn expire_unpaid(state: &AppState, now: DateTime<Utc>) -> AppResult<us
         let full_page = due.len() as u64 == PAGE;
         let mut moved = 0;
         for order in due {
+            match before_time_out(state, &order, now).await {
+                WechatSays::NotPaid => {}
+                WechatSays::Paid => {
+                    moved += 1;
+                    continue;
+                }
+                WechatSays::Wait => continue,
+            }
             // One order failing (a lock conflict, say) must not hold up the rest.
             match cancel(state, &order).await {
                 Ok(true) => moved += 1,
@@ -234,6 +242,93 @@ pub async fn expire_unpaid(state: &AppState, now: DateTime<Utc>) -> AppResult<us
         cancelled += moved;
         if !full_page || moved == 0 {
             return Ok(cancelled);
+        }
+    }
+}
+
+/// What WeChat Pay says of an unpaid order about to time out.
+enum WechatSays {
+    /// Not paid (or no WeChat Pay transaction): cancel it.
+    NotPaid,
+    /// Paid after all (its notification was lost): confirmed now.
+    Paid,
+    /// Ask again next tick (the buyer is paying right now, or WeChat Pay
+    /// did not answer).
+    Wait,
+}
+
+/// How long past its deadline an order whose WeChat Pay transaction cannot
+/// be queried (WeChat Pay down) keeps its stock before it is cancelled
+/// anyway: its prepay has expired by then, and a payment that still shows
+/// up (notification or trade bill) is recorded and refunded.
+const QUERY_GRACE_MINS: i64 = 60;
+
+/// Before an order with a WeChat Pay transaction times out, WeChat Pay is
+/// asked whether it was paid, so a lost notification never cancels a paid
+/// order: paid → confirmed through the same path as a notification; not
+/// paid → the transaction is closed (so nothing can pay it later), then the
+/// order is cancelled; the buyer still paying (`USERPAYING`) → next tick.
+async fn before_time_out(
+    state: &AppState,
+    order: &shop_order::Model,
+    now: DateTime<Utc>,
+) -> WechatSays {
+    let (Some(pay), Some(_)) = (&state.pay, &order.prepay_id) else {
+        return WechatSays::NotPaid;
+    };
+    let tx = match pay.query_order(&state.http, &order.order_no).await {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::warn!(order_no = %order.order_no, error = %e, "could not ask WeChat Pay about an order before timing it out");
+            return if now > order.expires_at + chrono::Duration::minutes(QUERY_GRACE_MINS) {
+                WechatSays::NotPaid
+            } else {
+                WechatSays::Wait
+            };
+        }
+    };
+    match tx.trade_state.as_str() {
+        "SUCCESS" => {
+            if tx.appid != pay.appid() || tx.mchid != pay.mchid() {
+                tracing::error!(order_no = %order.order_no, "WeChat Pay's order query is for another merchant or app");
+                return WechatSays::Wait;
+            }
+            let confirmed = super::payment::confirm_payment(
+                state,
+                super::payment::Confirmation {
+                    order_no: order.order_no.clone(),
+                    transaction_id: tx.transaction_id,
+                    amount_fen: tx.total_fen,
+                    provider: "WECHAT",
+                },
+            )
+            .await;
+            match confirmed {
+                Ok(outcome) => {
+                    tracing::warn!(order_no = %order.order_no, ?outcome, "payment notification lost; the time-out's query confirmed the payment");
+                    WechatSays::Paid
+                }
+                Err(e) => {
+                    tracing::error!(order_no = %order.order_no, error = ?e, "WeChat Pay says paid but the payment could not be confirmed");
+                    WechatSays::Wait
+                }
+            }
+        }
+        "USERPAYING" => WechatSays::Wait,
+        state_now => {
+            if state_now != "CLOSED"
+                && let Err(e) = pay.close_order(&state.http, &order.order_no).await
+            {
+                if matches!(&e, crate::wechat::pay::PayError::Rejected { code, .. } if code == "ORDERPAID")
+                {
+                    // Paid between the query and the close: next tick confirms it.
+                    return WechatSays::Wait;
+                }
+                // Its prepay expired with the order; a payment that still
+                // arrives is recorded and refunded.
+                tracing::warn!(order_no = %order.order_no, error = %e, "closing the WeChat Pay transaction of a timed-out order");
+            }
+            WechatSays::NotPaid
         }
     }
 }

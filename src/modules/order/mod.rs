@@ -3,7 +3,8 @@
 //! refunds and the order history.
 //!
 //! Owns `address`, `cart_item`, `shop_order`, `order_line`, `payment`,
-//! `fulfillment` and `refund`. Invariants: stock is taken with a conditional
+//! `fulfillment`, `refund`, `reconciliation` and
+//! `reconciliation_difference`. Invariants: stock is taken with a conditional
 //! update in the transaction that writes the order, and given back exactly
 //! once (by the call that moved the order to CANCELLED); an idempotency key
 //! is one order per customer; an order becomes PAID only through
@@ -22,6 +23,7 @@ pub mod payment;
 pub mod place;
 pub mod provider;
 pub mod query;
+pub mod reconcile;
 pub mod refund;
 pub mod resolver;
 pub mod service;

@@ -31,6 +31,22 @@ pub async fn find_by_no(
         .await?)
 }
 
+/// The numbers of these orders, by id.
+pub async fn order_numbers(state: &AppState, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = shop_order::Entity::find()
+        .select_only()
+        .column(shop_order::Column::Id)
+        .column(shop_order::Column::OrderNo)
+        .filter(shop_order::Column::Id.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// The customer's own order, or `NOT_FOUND` (never someone else's).
 pub async fn own(state: &AppState, customer_id: i64, id: i64) -> AppResult<shop_order::Model> {
     own_in(&state.db, customer_id, id).await

@@ -80,6 +80,12 @@ pub(super) async fn insert_refund(
         out_refund_no: Set(format!("tmp-{}", uuid::Uuid::new_v4().simple())),
         wechat_refund_id: Set(None),
         approved_at: Set((status == super::provider::REFUND_APPROVED).then_some(now)),
+        // The caller sends it at once; the jobs pass only after a minute,
+        // so the two rarely send the same refund together (harmless anyway:
+        // WeChat Pay deduplicates by out_refund_no).
+        next_attempt_at: Set(
+            (status == super::provider::REFUND_APPROVED).then(|| now + super::provider::backoff(1))
+        ),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -169,7 +175,11 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
             refund::Column::Status,
             Expr::value(super::provider::REFUND_APPROVED),
         )
-        .col_expr(refund::Column::ApprovedAt, Expr::value(Utc::now()));
+        .col_expr(refund::Column::ApprovedAt, Expr::value(Utc::now()))
+        .col_expr(
+            refund::Column::NextAttemptAt,
+            Expr::value(Utc::now() + super::provider::backoff(1)),
+        );
     claim_pending(&txn, &r, approve, "approved").await?;
     let moved = transition(&txn, order.id, Status::Refunding, Status::Refunded, None).await?;
     let mut products = Vec::new();

@@ -7,7 +7,7 @@ use super::{
     cart, fulfillment, service,
     types::{
         Address, AddressInput, Cart, CartItem, Fulfillment, FulfillmentStatus, Order, OrderFilter,
-        OrderStatus, Refund, RefundFilter,
+        OrderStatus, Reconciliation, Refund, RefundFilter,
     },
 };
 use crate::{
@@ -374,6 +374,31 @@ impl OrderMutation {
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
+    /// Sends a FAILED refund again (ADMIN): under the same `out_refund_no`
+    /// when WeChat Pay never took it, a new one when WeChat Pay closed it.
+    async fn retry_refund(&self, ctx: &Context<'_>, refund_id: ID) -> Result<Refund> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Refund(
+            service::retry_failed(state, parse_id(&refund_id, "refundId")?).await?,
+        ))
+    }
+
+    /// Records a FAILED refund as paid back another way (ADMIN): REFUNDED,
+    /// the note kept with its reason; nothing is sent.
+    async fn settle_refund(
+        &self,
+        ctx: &Context<'_>,
+        refund_id: ID,
+        note: String,
+    ) -> Result<Refund> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Refund(
+            service::settle_failed(state, parse_id(&refund_id, "refundId")?, &note).await?,
+        ))
+    }
+
     /// Ships a fulfillment: a SUPPLIER its own, ADMIN any. The order becomes
     /// SHIPPED when all its fulfillments have shipped.
     async fn ship_fulfillment(
@@ -391,6 +416,44 @@ impl OrderMutation {
         let id = parse_id(&id, "id")?;
         Ok(Fulfillment(
             fulfillment::ship(state, viewer, id, &carrier, &tracking_no).await?,
+        ))
+    }
+}
+
+/// Reconciliation against WeChat Pay's trade bill (ADMIN).
+#[derive(Default)]
+pub struct ReconciliationQuery;
+
+#[Object]
+impl ReconciliationQuery {
+    /// The reconciliation of a day (`YYYY-MM-DD`, China time) and what did
+    /// not match; null when that day was never reconciled (ADMIN).
+    async fn reconciliation(
+        &self,
+        ctx: &Context<'_>,
+        date: String,
+    ) -> Result<Option<Reconciliation>> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(super::reconcile::run_of(state, date.trim())
+            .await?
+            .map(Reconciliation))
+    }
+}
+
+#[derive(Default)]
+pub struct ReconciliationMutation;
+
+#[Object]
+impl ReconciliationMutation {
+    /// Reconciles a day (`YYYY-MM-DD`) against WeChat Pay's trade bill now,
+    /// replacing an earlier run's list (ADMIN). The jobs loop does it for
+    /// yesterday once a day by itself.
+    async fn run_reconciliation(&self, ctx: &Context<'_>, date: String) -> Result<Reconciliation> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Reconciliation(
+            super::reconcile::reconcile_on_demand(state, date.trim()).await?,
         ))
     }
 }

@@ -13,6 +13,7 @@ pub use super::place::{
     ItemRequest, KIND_GOODS, KIND_MEMBERSHIP, KIND_TOP_UP, OrderRequest, Placed, PlanKind,
     order_number, place, place_plan_order, preview,
 };
+pub use super::provider::{refund_notified, retry_failed, settle_failed};
 pub use super::query::{
     OrderFilter, RefundFilter, Sales, count, count_refunds, find, find_by_no, lines_of, list, own,
     own_in, refunds, refunds_of, sales, units_held, units_unknown_to_supplier,

@@ -568,12 +568,16 @@ impl Fulfillment {
 pub enum RefundStatus {
     /// Asked for; waiting for the store.
     Pending,
-    /// Approved; the money is on its way back (retried until WeChat Pay takes it).
+    /// Approved; the money is on its way back (sent, with back-off, until
+    /// WeChat Pay takes it, then until WeChat Pay says it is back).
     Processing,
     /// Money returned.
     Refunded,
     /// Refused by the store.
     Rejected,
+    /// WeChat Pay could not return the money (`failureReason` says why):
+    /// ADMIN retries it (`retryRefund`) or settles it another way (`settleRefund`).
+    Failed,
 }
 
 impl RefundStatus {
@@ -581,9 +585,13 @@ impl RefundStatus {
     pub fn stored(self) -> Vec<&'static str> {
         match self {
             RefundStatus::Pending => vec![super::provider::REFUND_PENDING],
-            RefundStatus::Processing => vec![super::provider::REFUND_APPROVED],
+            RefundStatus::Processing => vec![
+                super::provider::REFUND_APPROVED,
+                super::provider::REFUND_PROCESSING,
+            ],
             RefundStatus::Refunded => vec![super::provider::REFUND_DONE],
             RefundStatus::Rejected => vec!["REJECTED"],
+            RefundStatus::Failed => vec![super::provider::REFUND_FAILED],
         }
     }
 }
@@ -608,11 +616,20 @@ impl Refund {
     /// Where it is.
     async fn status(&self) -> RefundStatus {
         match self.0.status.as_str() {
-            "APPROVED" => RefundStatus::Processing,
-            "REFUNDED" => RefundStatus::Refunded,
+            super::provider::REFUND_APPROVED | super::provider::REFUND_PROCESSING => {
+                RefundStatus::Processing
+            }
+            super::provider::REFUND_DONE => RefundStatus::Refunded,
+            super::provider::REFUND_FAILED => RefundStatus::Failed,
             "REJECTED" => RefundStatus::Rejected,
             _ => RefundStatus::Pending,
         }
+    }
+    /// Why it FAILED (ADMIN only; null for anyone else). Cleared by
+    /// `retryRefund`; kept as history by `settleRefund`.
+    async fn failure_reason(&self, ctx: &Context<'_>) -> Option<String> {
+        ctx.viewer().admin_id().ok()?;
+        self.0.failure_reason.clone()
     }
     /// Amount returned (fen): the WeChat part plus the balance part.
     async fn amount_fen(&self) -> Money {
@@ -691,4 +708,102 @@ impl CartItem {
 pub struct Cart {
     /// Most recently changed first.
     pub items: Vec<CartItem>,
+}
+
+/// How a day's reconciliation against WeChat Pay's trade bill went.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReconciliationStatus {
+    /// Under way (on one instance).
+    Running,
+    /// Done: `differences` is the full list.
+    Done,
+    /// The bill could not be read (`error`); the jobs loop tries again.
+    Failed,
+}
+
+/// One day's reconciliation against WeChat Pay's trade bill (ADMIN).
+pub struct Reconciliation(pub entity::reconciliation::Model);
+
+#[Object]
+impl Reconciliation {
+    /// The bill's day, `YYYY-MM-DD` (China time, as WeChat Pay cuts bills).
+    async fn date(&self) -> &str {
+        &self.0.bill_date
+    }
+    async fn status(&self) -> ReconciliationStatus {
+        match self.0.status.as_str() {
+            super::reconcile::DONE => ReconciliationStatus::Done,
+            super::reconcile::FAILED => ReconciliationStatus::Failed,
+            _ => ReconciliationStatus::Running,
+        }
+    }
+    /// Bill rows that matched a record.
+    async fn matched(&self) -> i32 {
+        self.0.matched
+    }
+    /// Why it failed.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn finished_at(&self) -> Option<Timestamp> {
+        self.0.finished_at.map(Into::into)
+    }
+    /// What did not match, oldest first.
+    async fn differences(&self, ctx: &Context<'_>) -> Result<Vec<ReconciliationDifference>> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(super::reconcile::differences_of(state, self.0.id)
+            .await?
+            .into_iter()
+            .map(ReconciliationDifference)
+            .collect())
+    }
+}
+
+/// What kind of difference reconciliation found.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DifferenceKind {
+    /// The bill has a payment for no order of this store.
+    UnknownPayment,
+    /// The bill has a refund this store never asked for.
+    UnknownRefund,
+    /// The bill's amount is not ours.
+    AmountMismatch,
+    /// We recorded a WeChat payment that day that the bill does not list.
+    MissingInBill,
+    /// Paid for an order still waiting whose notification was lost: the
+    /// order is paid now (for the record).
+    ConfirmedLate,
+    /// Paid for an order that could no longer take it (cancelled, paid
+    /// twice): refunded in full through the normal refund path.
+    RefundedOrphan,
+}
+
+/// A bill row (or one of our payments) that did not match.
+pub struct ReconciliationDifference(pub entity::reconciliation_difference::Model);
+
+#[Object]
+impl ReconciliationDifference {
+    async fn kind(&self) -> DifferenceKind {
+        match self.0.kind.as_str() {
+            "UNKNOWN_REFUND" => DifferenceKind::UnknownRefund,
+            "AMOUNT_MISMATCH" => DifferenceKind::AmountMismatch,
+            "MISSING_IN_BILL" => DifferenceKind::MissingInBill,
+            "CONFIRMED_LATE" => DifferenceKind::ConfirmedLate,
+            "REFUNDED_ORPHAN" => DifferenceKind::RefundedOrphan,
+            _ => DifferenceKind::UnknownPayment,
+        }
+    }
+    async fn out_trade_no(&self) -> Option<&str> {
+        self.0.out_trade_no.as_deref()
+    }
+    async fn out_refund_no(&self) -> Option<&str> {
+        self.0.out_refund_no.as_deref()
+    }
+    /// The bill's amount (ours for `MISSING_IN_BILL`).
+    async fn amount_fen(&self) -> Money {
+        Money(self.0.amount_fen)
+    }
+    async fn detail(&self) -> &str {
+        &self.0.detail
+    }
 }
