@@ -32,9 +32,54 @@ pub fn prorate_half_up(amount_fen: i64, part: i64, whole: i64) -> i64 {
     ((2 * a * p + w) / (2 * w)) as i64
 }
 
+/// `total` spread over parts in proportion to `weights`: each share
+/// `total × weight / Σweights` rounded half-up, the last part taking the
+/// remainder so the shares add up to `total` exactly. Should rounding up
+/// leave the last part below 0, the parts before it give back what is
+/// missing, last first, so no share is negative (all inputs ≥ 0). What a
+/// buyer paid for each line of an order is this spread of the goods paid
+/// over the line totals.
+pub fn spread_half_up(total: i64, weights: &[i64]) -> Vec<i64> {
+    let whole: i64 = weights.iter().sum();
+    let Some(last) = weights.len().checked_sub(1) else {
+        return Vec::new();
+    };
+    let mut shares: Vec<i64> = weights
+        .iter()
+        .map(|w| prorate_half_up(total, *w, whole))
+        .collect();
+    let before: i64 = shares[..last].iter().sum();
+    shares[last] = total - before;
+    let mut i = last;
+    while shares[last] < 0 && i > 0 {
+        i -= 1;
+        let give = Ord::min(shares[i], -shares[last]);
+        shares[i] -= give;
+        shares[last] += give;
+    }
+    shares
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{div_half_up, percent_half_up, prorate_half_up};
+    use super::{div_half_up, percent_half_up, prorate_half_up, spread_half_up};
+
+    #[test]
+    fn spreads_add_up_exactly() {
+        // 9000 + 1000 lines, 500 off: 4500/... half-up shares, exact sum.
+        assert_eq!(spread_half_up(9500, &[9000, 1000]), vec![8550, 950]);
+        // Thirds: 333.33 each → 333, 333, remainder 334.
+        assert_eq!(spread_half_up(1000, &[1, 1, 1]), vec![333, 333, 334]);
+        // Halves round up: 1.5 → 2, 2 → the last would be -1; it takes back.
+        assert_eq!(spread_half_up(3, &[1, 1, 0]), vec![2, 1, 0]);
+        assert_eq!(spread_half_up(0, &[5, 7]), vec![0, 0]);
+        assert!(spread_half_up(10, &[]).is_empty());
+        for total in 0..200 {
+            let s = spread_half_up(total, &[7, 3, 11, 1]);
+            assert_eq!(s.iter().sum::<i64>(), total);
+            assert!(s.iter().all(|x| *x >= 0));
+        }
+    }
 
     #[test]
     fn shares_round_half_up() {

@@ -60,6 +60,8 @@ pub const LIST_LIMITS: &[(&str, usize)] = &[
     ("Mutation.tagCustomers(tags:)", 10),
     ("Mutation.untagCustomers(customerIds:)", 1000),
     ("Mutation.untagCustomers(tags:)", 10),
+    ("AfterSaleInput.images", 9),
+    ("AfterSaleInput.lines", 50),
     ("CustomerFilter.tags", 20),
     ("OrderInput.items", 50),
     ("ProductInput.images", 20),

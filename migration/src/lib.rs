@@ -19,6 +19,7 @@ mod m20261210_000010_credentials;
 mod m20261210_000011_membership_grants;
 mod m20261210_000012_refund_tracking;
 mod m20261210_000013_fulfillment_ack;
+mod m20261210_000014_after_sales;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000011_membership_grants::Migration),
             Box::new(m20261210_000012_refund_tracking::Migration),
             Box::new(m20261210_000013_fulfillment_ack::Migration),
+            Box::new(m20261210_000014_after_sales::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 //! `TEST_DATABASE_URL` (a PostgreSQL database: each test gets its own schema)
 //! and `TEST_REDIS_URL` (each test gets its own key prefix) are set.
 mod admin_queues;
+mod after_sales;
 mod auth;
 mod catalogue;
 mod client_address;

@@ -2,7 +2,7 @@
 //! v3 or demo pay), the order state machine, fulfilment per supplier,
 //! refunds and the order history.
 //!
-//! Owns `address`, `cart_item`, `shop_order`, `order_line`, `payment`,
+//! Owns `address`, `after_sale`, `after_sale_line`, `cart_item`, `shop_order`, `order_line`, `payment`,
 //! `fulfillment`, `refund`, `reconciliation` and
 //! `reconciliation_difference`. Invariants: stock is taken with a conditional
 //! update in the transaction that writes the order, and given back exactly
@@ -13,6 +13,7 @@
 //! conditional update. Concurrent orders not paid from the balance are
 //! written together by `batch` (group commit), each decided on its own.
 pub mod address;
+pub mod after_sale;
 pub mod batch;
 pub mod cart;
 pub mod fulfillment;

@@ -4,10 +4,11 @@ use entity::{product, sku};
 
 use super::{
     address::{self, AddressData},
-    cart, fulfillment, service,
+    after_sale, cart, fulfillment, service,
     types::{
-        Address, AddressInput, Cart, CartItem, Fulfillment, FulfillmentStatus, Order, OrderFilter,
-        OrderStatus, Reconciliation, Refund, RefundFilter,
+        Address, AddressInput, AfterSale, AfterSaleFilter, AfterSaleInput, Cart, CartItem,
+        Fulfillment, FulfillmentStatus, Order, OrderFilter, OrderStatus, Reconciliation, Refund,
+        RefundFilter,
     },
 };
 use crate::{
@@ -50,6 +51,38 @@ impl RefundListInfo {
 }
 
 pub type RefundConnection = Connection<String, Refund, RefundListInfo>;
+/// Fields of an after-sale list itself.
+pub struct AfterSaleListInfo {
+    filter: after_sale::Filter,
+}
+
+#[Object]
+impl AfterSaleListInfo {
+    /// How many after-sales match the filters (all pages).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(after_sale::count(ctx.data_unchecked::<AppState>(), &self.filter).await?)
+    }
+}
+
+pub type AfterSaleConnection = Connection<String, AfterSale, AfterSaleListInfo>;
+
+async fn after_sale_page(
+    state: &AppState,
+    filter: after_sale::Filter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<AfterSaleConnection> {
+    let first = page_size(first)?;
+    let after: Option<i64> = decode_cursor(after.as_deref())?;
+    let (rows, more) = after_sale::list(state, &filter, first, after).await?;
+    Ok(id_connection_with(
+        rows.into_iter().map(|r| (r.id, AfterSale(r))).collect(),
+        more,
+        after.is_some(),
+        AfterSaleListInfo { filter },
+    ))
+}
+
 pub type FulfillmentConnection = Connection<String, Fulfillment>;
 
 async fn load_cart(state: &AppState, customer_id: i64) -> AppResult<Cart> {
@@ -210,6 +243,50 @@ impl OrderQuery {
         ))
     }
 
+    /// The signed-in customer's after-sales, newest first (CUSTOMER).
+    async fn my_after_sales(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<AfterSaleConnection> {
+        let me = ctx.viewer().customer_id()?;
+        let filter = after_sale::Filter {
+            customer_id: Some(me),
+            ..Default::default()
+        };
+        after_sale_page(ctx.data_unchecked::<AppState>(), filter, first, after).await
+    }
+
+    /// After-sales, newest first, filtered: ADMIN all; a SUPPLIER those
+    /// with a line it ships.
+    async fn after_sales(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AfterSaleFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<AfterSaleConnection> {
+        let supplier = match ctx.viewer() {
+            Viewer::Admin(_) => None,
+            v => Some(v.supplier_id()?),
+        };
+        let f = filter.unwrap_or_default();
+        let filter = after_sale::Filter {
+            supplier_id: supplier,
+            status: f.status.map(|s| s.as_str()),
+            order_id: f
+                .order_id
+                .as_ref()
+                .map(|o| parse_id(o, "filter.orderId"))
+                .transpose()?,
+            from: f.from.map(Into::into),
+            to: f.to.map(Into::into),
+            ..Default::default()
+        };
+        after_sale_page(ctx.data_unchecked::<AppState>(), filter, first, after).await
+    }
+
     /// Fulfillments to ship, newest first: a SUPPLIER's own, or (ADMIN) all.
     async fn supplier_fulfillments(
         &self,
@@ -317,6 +394,55 @@ impl OrderMutation {
         let state = ctx.data_unchecked::<AppState>();
         Ok(Order(
             service::confirm_receipt(state, me, parse_id(&id, "id")?).await?,
+        ))
+    }
+
+    /// Asks for an after-sale on some units of some lines of a paid,
+    /// shipped or (within the window) completed goods order (CUSTOMER, own
+    /// orders). The same key with the same request returns the same one.
+    async fn request_after_sale(
+        &self,
+        ctx: &Context<'_>,
+        input: AfterSaleInput,
+        idempotency_key: String,
+    ) -> Result<AfterSale> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let (reason, description, images) = after_sale::check_text(
+            &input.reason,
+            input.description.as_deref(),
+            input.images.as_deref().unwrap_or_default(),
+        )?;
+        let lines = input
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                Ok((
+                    parse_id(&l.order_line_id, &format!("lines[{i}].orderLineId"))?,
+                    l.quantity,
+                ))
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        let req = after_sale::Request {
+            order_id: parse_id(&input.order_id, "orderId")?,
+            kind: input.kind.as_str(),
+            lines,
+            reason,
+            description,
+            images,
+        };
+        Ok(AfterSale(
+            after_sale::request(state, me, req, &idempotency_key).await?,
+        ))
+    }
+
+    /// Withdraws an after-sale before it is decided (CUSTOMER, own).
+    async fn cancel_after_sale(&self, ctx: &Context<'_>, id: ID) -> Result<AfterSale> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(AfterSale(
+            after_sale::cancel(state, me, parse_id(&id, "id")?).await?,
         ))
     }
 

@@ -244,6 +244,10 @@ pub struct OrderLine(pub order_line::Model);
 
 #[Object]
 impl OrderLine {
+    /// Opaque id (named by after-sale requests).
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
     /// The SKU as it is now (null if it no longer exists).
     async fn sku(&self, ctx: &Context<'_>) -> Result<Option<Sku>> {
         let loader = ctx.data_unchecked::<DataLoader<SkuLoader>>();
@@ -272,6 +276,12 @@ impl OrderLine {
     /// Unit price × quantity (fen).
     async fn line_total_fen(&self) -> Money {
         Money(self.0.line_total_fen)
+    }
+    /// Units refunded: those of REFUNDED after-sales, or every unit once
+    /// the whole order was refunded.
+    async fn refunded_quantity(&self, ctx: &Context<'_>) -> Result<i32> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(super::after_sale::refunded_quantity(state, &self.0).await?)
     }
 }
 
@@ -410,6 +420,16 @@ impl Order {
                 _ => true,
             })
             .map(Fulfillment)
+            .collect())
+    }
+    /// Its after-sales, oldest first (the buyer and ADMIN).
+    async fn after_sales(&self, ctx: &Context<'_>) -> Result<Vec<AfterSale>> {
+        self.guard(ctx)?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(super::after_sale::of_order(state, self.0.id)
+            .await?
+            .into_iter()
+            .map(AfterSale)
             .collect())
     }
     /// Its refunds, oldest first: asked for, approved or rejected (the
@@ -806,4 +826,204 @@ impl ReconciliationDifference {
     async fn detail(&self) -> &str {
         &self.0.detail
     }
+}
+
+// ---------------------------------------------------------------- after-sales
+
+/// What an after-sale asks for.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterSaleKind {
+    /// The money back, nothing sent back (not shipped, or nothing to return).
+    RefundOnly,
+    /// The goods go back to whoever shipped them, then the money.
+    ReturnAndRefund,
+}
+
+impl AfterSaleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AfterSaleKind::RefundOnly => super::after_sale::REFUND_ONLY,
+            AfterSaleKind::ReturnAndRefund => super::after_sale::RETURN_AND_REFUND,
+        }
+    }
+}
+
+/// Where an after-sale is.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterSaleStatus {
+    Requested,
+    Approved,
+    Returning,
+    Received,
+    Refunding,
+    Refunded,
+    Rejected,
+    Cancelled,
+    Failed,
+}
+
+impl AfterSaleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AfterSaleStatus::Requested => "REQUESTED",
+            AfterSaleStatus::Approved => "APPROVED",
+            AfterSaleStatus::Returning => "RETURNING",
+            AfterSaleStatus::Received => "RECEIVED",
+            AfterSaleStatus::Refunding => "REFUNDING",
+            AfterSaleStatus::Refunded => "REFUNDED",
+            AfterSaleStatus::Rejected => "REJECTED",
+            AfterSaleStatus::Cancelled => "CANCELLED",
+            AfterSaleStatus::Failed => "FAILED",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "APPROVED" => AfterSaleStatus::Approved,
+            "RETURNING" => AfterSaleStatus::Returning,
+            "RECEIVED" => AfterSaleStatus::Received,
+            "REFUNDING" => AfterSaleStatus::Refunding,
+            "REFUNDED" => AfterSaleStatus::Refunded,
+            "REJECTED" => AfterSaleStatus::Rejected,
+            "CANCELLED" => AfterSaleStatus::Cancelled,
+            "FAILED" => AfterSaleStatus::Failed,
+            _ => AfterSaleStatus::Requested,
+        }
+    }
+}
+
+/// Units of one line to refund.
+#[derive(InputObject)]
+pub struct AfterSaleLineInput {
+    pub order_line_id: ID,
+    pub quantity: i32,
+}
+
+/// An after-sale request.
+#[derive(InputObject)]
+pub struct AfterSaleInput {
+    pub order_id: ID,
+    pub kind: AfterSaleKind,
+    pub lines: Vec<AfterSaleLineInput>,
+    /// 1-200 characters.
+    pub reason: String,
+    /// At most 500 characters.
+    pub description: Option<String>,
+    /// At most 9 https URLs.
+    pub images: Option<Vec<String>>,
+}
+
+/// Filters of `afterSales`.
+#[derive(InputObject, Default)]
+pub struct AfterSaleFilter {
+    pub status: Option<AfterSaleStatus>,
+    pub order_id: Option<ID>,
+    /// Asked for at or after.
+    pub from: Option<Timestamp>,
+    /// Asked for before.
+    pub to: Option<Timestamp>,
+}
+
+/// An after-sale (售后) request on some units of some lines of an order.
+pub struct AfterSale(pub entity::after_sale::Model);
+
+#[Object]
+impl AfterSale {
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+    async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
+        let state = ctx.data_unchecked::<AppState>();
+        let o = service::find(state, self.0.order_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("order not found".into()))?;
+        Ok(Order(o))
+    }
+    async fn kind(&self) -> AfterSaleKind {
+        if self.0.kind == super::after_sale::RETURN_AND_REFUND {
+            AfterSaleKind::ReturnAndRefund
+        } else {
+            AfterSaleKind::RefundOnly
+        }
+    }
+    async fn status(&self) -> AfterSaleStatus {
+        AfterSaleStatus::parse(&self.0.status)
+    }
+    /// Its lines; a SUPPLIER sees only the lines it ships.
+    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<AfterSaleLineView>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let lines = super::after_sale::lines(state, self.0.id).await?;
+        let loader = ctx.data_unchecked::<DataLoader<LinesByOrderLoader>>();
+        let order_lines = loader.load_one(self.0.order_id).await?.unwrap_or_default();
+        let supplier = match ctx.viewer() {
+            Viewer::Supplier(s) => Some(s),
+            _ => None,
+        };
+        Ok(lines
+            .into_iter()
+            .filter_map(|l| {
+                let ol = order_lines
+                    .iter()
+                    .find(|o| o.id == l.order_line_id)?
+                    .clone();
+                if supplier.is_some() && ol.supplier_id != supplier {
+                    return None;
+                }
+                Some(AfterSaleLineView {
+                    order_line: OrderLine(ol),
+                    quantity: l.quantity,
+                    amount_fen: Money(l.amount_fen),
+                })
+            })
+            .collect())
+    }
+    /// What goes back (fen): the lines, plus shipping when every unit is
+    /// refunded before anything shipped.
+    async fn amount_fen(&self) -> Money {
+        Money(self.0.amount_fen)
+    }
+    /// The part back to the wallet (fen).
+    async fn balance_fen(&self) -> Money {
+        Money(self.0.balance_fen)
+    }
+    /// The part back through WeChat Pay (fen).
+    async fn wechat_fen(&self) -> Money {
+        Money(self.0.wechat_fen)
+    }
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn images(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.images).unwrap_or_default()
+    }
+    /// Where to send the goods back (after approval of a return).
+    async fn return_address(&self) -> Option<&str> {
+        self.0.return_address.as_deref()
+    }
+    async fn return_carrier(&self) -> Option<&str> {
+        self.0.return_carrier.as_deref()
+    }
+    async fn return_tracking_no(&self) -> Option<&str> {
+        self.0.return_tracking_no.as_deref()
+    }
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
+    }
+    async fn refunded_at(&self) -> Option<Timestamp> {
+        self.0.refunded_at.map(Into::into)
+    }
+}
+
+/// Units of a line in an after-sale.
+#[derive(SimpleObject)]
+#[graphql(name = "AfterSaleLine")]
+pub struct AfterSaleLineView {
+    /// The order line.
+    pub order_line: OrderLine,
+    pub quantity: i32,
+    /// What these units refund (fen).
+    pub amount_fen: Money,
 }

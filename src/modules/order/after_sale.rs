@@ -1,0 +1,522 @@
+//! After-sales (售后) per line: the customer asks to refund some units of
+//! some lines (refund only, or return and refund), cancels before a
+//! decision, and everyone reads them. The amount is fixed to the fen when
+//! asked for (see [`line_amount`] and [`split`]); approval, returns and the
+//! refund itself come in the next step.
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::{after_sale, after_sale_line, fulfillment, order_line, shop_order};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
+    sea_query::{Expr, Query},
+};
+use serde::Serialize;
+
+use super::place::{KIND_GOODS, check_key, request_hash};
+use super::query::{lines_of, own};
+use super::state::Status;
+use crate::{
+    error::{AppError, AppResult},
+    money::{prorate_half_up, spread_half_up},
+    state::AppState,
+    validate,
+};
+
+pub const REFUND_ONLY: &str = "REFUND_ONLY";
+pub const RETURN_AND_REFUND: &str = "RETURN_AND_REFUND";
+pub const REQUESTED: &str = "REQUESTED";
+pub const REFUNDED: &str = "REFUNDED";
+pub const CANCELLED: &str = "CANCELLED";
+/// Statuses that no longer hold their units: the units may be asked for again.
+pub const CLOSED: [&str; 3] = ["REJECTED", CANCELLED, "FAILED"];
+pub const MAX_IMAGES: usize = 9;
+
+/// What the customer asks for.
+#[derive(Serialize)]
+pub struct Request {
+    pub order_id: i64,
+    pub kind: &'static str,
+    /// (order line id, quantity), in the order given.
+    pub lines: Vec<(i64, i32)>,
+    pub reason: String,
+    pub description: Option<String>,
+    pub images: Vec<String>,
+}
+
+/// What the buyer paid for each line (by line id): the goods paid
+/// (`total − shipping`) spread over the line totals by
+/// [`spread_half_up`], so the lines add up exactly to it.
+pub fn refundable_by_line(
+    order: &shop_order::Model,
+    lines: &[order_line::Model],
+) -> HashMap<i64, i64> {
+    let goods = Ord::max(order.total_fen - order.shipping_fen, 0);
+    let weights: Vec<i64> = lines.iter().map(|l| l.line_total_fen).collect();
+    lines
+        .iter()
+        .map(|l| l.id)
+        .zip(spread_half_up(goods, &weights))
+        .collect()
+}
+
+/// What `quantity` units of a line refund, given what the line's earlier
+/// (live or refunded) after-sales took: `refundable × quantity / bought`
+/// rounded half-up, never more than what is left of the line; the request
+/// that takes the line's last units takes exactly what is left, so the
+/// after-sales of a line add up to what was paid for it.
+pub fn line_amount(
+    refundable: i64,
+    bought: i32,
+    taken_quantity: i32,
+    taken_fen: i64,
+    quantity: i32,
+) -> i64 {
+    let left = Ord::max(refundable - taken_fen, 0);
+    if taken_quantity + quantity >= bought {
+        left
+    } else {
+        Ord::min(
+            prorate_half_up(refundable, i64::from(quantity), i64::from(bought)),
+            left,
+        )
+    }
+}
+
+/// Splits `amount` between balance and WeChat in the order's proportion.
+/// Rounded cumulatively: the balance part of everything asked so far
+/// (`before_fen + amount`) is its half-up share of the order's balance part,
+/// minus what earlier after-sales took, so the parts of every after-sale of
+/// an order add up exactly to the order's balance and WeChat parts when all
+/// is refunded. Bounded so neither part goes below 0 or past what is left.
+pub fn split(
+    order: &shop_order::Model,
+    before_fen: i64,
+    before_balance_fen: i64,
+    amount: i64,
+) -> (i64, i64) {
+    let upto = prorate_half_up(before_fen + amount, order.balance_fen, order.total_fen);
+    let balance_left = Ord::max(order.balance_fen - before_balance_fen, 0);
+    let wechat_left = Ord::max(order.paid_fen - (before_fen - before_balance_fen), 0);
+    let mut balance = (upto - before_balance_fen).clamp(0, Ord::min(amount, balance_left));
+    // What WeChat cannot take goes to the balance, as far as it has room.
+    if amount - balance > wechat_left {
+        balance = Ord::min(amount - wechat_left, balance_left);
+    }
+    (balance, amount - balance)
+}
+
+/// The checked request, or `BAD_USER_INPUT` naming the field.
+pub fn check_text(
+    reason: &str,
+    description: Option<&str>,
+    images: &[String],
+) -> AppResult<(String, Option<String>, Vec<String>)> {
+    let reason = validate::text(reason, "reason", 200)?;
+    let description = validate::optional_text(description, "description", 500)?;
+    if images.len() > MAX_IMAGES {
+        return Err(AppError::bad_input("images", "at most 9 images"));
+    }
+    let images = images
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let field = format!("images[{i}]");
+            let u = validate::url(u, &field)?;
+            if !u.starts_with("https://") {
+                return Err(AppError::bad_input(field, "must be an https URL"));
+            }
+            Ok(u)
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok((reason, description, images))
+}
+
+async fn by_key(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    key: &str,
+) -> AppResult<Option<after_sale::Model>> {
+    Ok(after_sale::Entity::find()
+        .filter(after_sale::Column::CustomerId.eq(customer_id))
+        .filter(after_sale::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+fn replay(existing: after_sale::Model, hash: &str) -> AppResult<after_sale::Model> {
+    if existing.request_hash == hash {
+        Ok(existing)
+    } else {
+        Err(AppError::Conflict(
+            "this idempotencyKey was used for a different after-sale; use a new key".into(),
+        ))
+    }
+}
+
+/// The after-sales of `order_ids` that still hold their units (live or
+/// refunded), with their lines.
+async fn holding(
+    db: &impl ConnectionTrait,
+    order_ids: &[i64],
+) -> AppResult<Vec<(after_sale::Model, Vec<after_sale_line::Model>)>> {
+    let sales = after_sale::Entity::find()
+        .filter(after_sale::Column::OrderId.is_in(order_ids.iter().copied()))
+        .filter(after_sale::Column::Status.is_not_in(CLOSED))
+        .all(db)
+        .await?;
+    let mut lines = after_sale_line::Entity::find()
+        .filter(after_sale_line::Column::AfterSaleId.is_in(sales.iter().map(|a| a.id)))
+        .all(db)
+        .await?;
+    Ok(sales
+        .into_iter()
+        .map(|a| {
+            let (mine, rest) = lines.drain(..).partition(|l| l.after_sale_id == a.id);
+            lines = rest;
+            (a, mine)
+        })
+        .collect())
+}
+
+/// The customer asks for an after-sale on its own goods order.
+pub async fn request(
+    state: &AppState,
+    customer_id: i64,
+    req: Request,
+    key: &str,
+) -> AppResult<after_sale::Model> {
+    check_key(key)?;
+    let hash = request_hash(&req);
+    if let Some(existing) = by_key(&state.db, customer_id, key).await? {
+        return replay(existing, &hash);
+    }
+    let order = own(state, customer_id, req.order_id).await?;
+    if order.kind != KIND_GOODS {
+        return Err(AppError::bad_input(
+            "orderId",
+            "after-sales are for goods orders",
+        ));
+    }
+    let from = Status::parse(&order.status)?;
+    match from {
+        Status::Paid | Status::Shipped => {}
+        Status::Completed => super::refund::check_after_sales_window(
+            &order,
+            state.settings.after_sales_days,
+            Utc::now(),
+        )?,
+        _ => {
+            return Err(AppError::Conflict(format!(
+                "an order that is {} takes no after-sale",
+                order.status
+            )));
+        }
+    }
+    if req.lines.is_empty() {
+        return Err(AppError::bad_input("lines", "name at least one line"));
+    }
+    let txn = state.db.begin().await?;
+    // Touching the order in its status serializes concurrent requests on it
+    // (a row lock on PostgreSQL, the write lock on SQLite) and checks that it
+    // did not move meanwhile.
+    let touched = shop_order::Entity::update_many()
+        .col_expr(shop_order::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(shop_order::Column::Id.eq(order.id))
+        .filter(shop_order::Column::Status.eq(order.status.clone()))
+        .exec(&txn)
+        .await?;
+    if touched.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the order changed meanwhile; look at it again".into(),
+        ));
+    }
+    let shipped = order.shipped_at.is_some()
+        || fulfillment::Entity::find()
+            .filter(fulfillment::Column::OrderId.eq(order.id))
+            .filter(fulfillment::Column::ShippedAt.is_not_null())
+            .count(&txn)
+            .await?
+            > 0;
+    if req.kind == RETURN_AND_REFUND && !shipped {
+        return Err(AppError::bad_input(
+            "kind",
+            "nothing has shipped yet: ask for REFUND_ONLY",
+        ));
+    }
+    let lines = lines_of(&txn, &[order.id]).await?;
+    let refundable = refundable_by_line(&order, &lines);
+    let held = holding(&txn, &[order.id]).await?;
+    // Per line: units and fen already held by other after-sales.
+    let mut taken: HashMap<i64, (i32, i64)> = HashMap::new();
+    let (mut before_fen, mut before_balance) = (0, 0);
+    for (a, ls) in &held {
+        before_fen += a.amount_fen;
+        before_balance += a.balance_fen;
+        for l in ls {
+            let t = taken.entry(l.order_line_id).or_default();
+            t.0 += l.quantity;
+            t.1 += l.amount_fen;
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut rows = Vec::new();
+    for (i, (line_id, quantity)) in req.lines.iter().enumerate() {
+        let Some(line) = lines.iter().find(|l| l.id == *line_id) else {
+            return Err(AppError::bad_input(
+                format!("lines[{i}].orderLineId"),
+                "not a line of this order",
+            ));
+        };
+        if !seen.insert(line.id) {
+            return Err(AppError::bad_input(
+                format!("lines[{i}].orderLineId"),
+                "named twice",
+            ));
+        }
+        let (tq, tf) = taken.get(&line.id).copied().unwrap_or_default();
+        let left = line.quantity - tq;
+        if !(1..=left).contains(quantity) {
+            return Err(AppError::bad_input(
+                format!("lines[{i}].quantity"),
+                format!("must be 1-{left} (bought minus refunded or asked for)"),
+            ));
+        }
+        let fen = line_amount(refundable[&line.id], line.quantity, tq, tf, *quantity);
+        rows.push((line.id, *quantity, fen));
+    }
+    let goods: i64 = rows.iter().map(|r| r.2).sum();
+    // Shipping goes back only when every unit of every line is refunded
+    // before anything shipped: this request is the one that completes it.
+    let all_covered = lines.iter().all(|l| {
+        let t = taken.get(&l.id).map_or(0, |t| t.0);
+        let now = rows.iter().find(|r| r.0 == l.id).map_or(0, |r| r.1);
+        t + now >= l.quantity
+    });
+    let amount = goods
+        + if all_covered && !shipped {
+            order.shipping_fen
+        } else {
+            0
+        };
+    let (balance, wechat) = split(&order, before_fen, before_balance, amount);
+    let now = Utc::now();
+    let inserted = after_sale::ActiveModel {
+        order_id: Set(order.id),
+        customer_id: Set(customer_id),
+        kind: Set(req.kind.into()),
+        status: Set(REQUESTED.into()),
+        reason: Set(req.reason.clone()),
+        description: Set(req.description.clone()),
+        images: Set(serde_json::to_string(&req.images).unwrap_or_else(|_| "[]".into())),
+        amount_fen: Set(amount),
+        balance_fen: Set(balance),
+        wechat_fen: Set(wechat),
+        idempotency_key: Set(key.into()),
+        request_hash: Set(hash.clone()),
+        return_address: Set(None),
+        return_carrier: Set(None),
+        return_tracking_no: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        refunded_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let a = match inserted {
+        Ok(a) => a,
+        Err(e) => {
+            drop(txn);
+            // The same key written meanwhile by a concurrent call.
+            return match by_key(&state.db, customer_id, key).await? {
+                Some(existing) => replay(existing, &hash),
+                None => Err(e.into()),
+            };
+        }
+    };
+    for (line_id, quantity, fen) in rows {
+        after_sale_line::ActiveModel {
+            after_sale_id: Set(a.id),
+            order_line_id: Set(line_id),
+            quantity: Set(quantity),
+            amount_fen: Set(fen),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(a)
+}
+
+/// The customer withdraws its request before it is decided.
+pub async fn cancel(state: &AppState, customer_id: i64, id: i64) -> AppResult<after_sale::Model> {
+    let a = after_sale::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|a| a.customer_id == customer_id)
+        .ok_or_else(|| AppError::NotFound(format!("after-sale {id} not found")))?;
+    let done = after_sale::Entity::update_many()
+        .col_expr(after_sale::Column::Status, Expr::value(CANCELLED))
+        .col_expr(after_sale::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(after_sale::Column::Id.eq(id))
+        .filter(after_sale::Column::Status.eq(REQUESTED))
+        .exec(&state.db)
+        .await?;
+    if done.rows_affected != 1 {
+        return Err(AppError::Conflict(format!(
+            "the after-sale is {}; only a REQUESTED one can be cancelled",
+            a.status
+        )));
+    }
+    Ok(after_sale::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .unwrap_or(a))
+}
+
+/// Filters of the after-sale lists.
+#[derive(Default, Clone)]
+pub struct Filter {
+    pub customer_id: Option<i64>,
+    /// Only those with a line this supplier ships.
+    pub supplier_id: Option<i64>,
+    pub status: Option<&'static str>,
+    pub order_id: Option<i64>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+fn condition(f: &Filter) -> Condition {
+    use after_sale::Column as C;
+    let mut c = Condition::all();
+    if let Some(id) = f.customer_id {
+        c = c.add(C::CustomerId.eq(id));
+    }
+    if let Some(s) = f.supplier_id {
+        c = c.add(
+            C::Id.in_subquery(
+                Query::select()
+                    .column((
+                        after_sale_line::Entity,
+                        after_sale_line::Column::AfterSaleId,
+                    ))
+                    .from(after_sale_line::Entity)
+                    .inner_join(
+                        order_line::Entity,
+                        Expr::col((order_line::Entity, order_line::Column::Id)).equals((
+                            after_sale_line::Entity,
+                            after_sale_line::Column::OrderLineId,
+                        )),
+                    )
+                    .and_where(
+                        Expr::col((order_line::Entity, order_line::Column::SupplierId)).eq(s),
+                    )
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(s) = f.status {
+        c = c.add(C::Status.eq(s));
+    }
+    if let Some(o) = f.order_id {
+        c = c.add(C::OrderId.eq(o));
+    }
+    if let Some(t) = f.from {
+        c = c.add(C::CreatedAt.gte(t));
+    }
+    if let Some(t) = f.to {
+        c = c.add(C::CreatedAt.lt(t));
+    }
+    c
+}
+
+/// A page of after-sales, newest first.
+pub async fn list(
+    state: &AppState,
+    filter: &Filter,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<after_sale::Model>, bool)> {
+    let q = after_sale::Entity::find().filter(condition(filter));
+    Ok(crate::db::page_desc(&state.db, q, after_sale::Column::Id, first, after_id).await?)
+}
+
+pub async fn count(state: &AppState, filter: &Filter) -> AppResult<u64> {
+    Ok(after_sale::Entity::find()
+        .filter(condition(filter))
+        .count(&state.db)
+        .await?)
+}
+
+/// An order's after-sales, oldest first.
+pub async fn of_order(state: &AppState, order_id: i64) -> AppResult<Vec<after_sale::Model>> {
+    Ok(after_sale::Entity::find()
+        .filter(after_sale::Column::OrderId.eq(order_id))
+        .order_by_asc(after_sale::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+pub async fn lines(state: &AppState, after_sale_id: i64) -> AppResult<Vec<after_sale_line::Model>> {
+    Ok(after_sale_line::Entity::find()
+        .filter(after_sale_line::Column::AfterSaleId.eq(after_sale_id))
+        .order_by_asc(after_sale_line::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+/// Units of a line refunded: those of its REFUNDED after-sales, or all of
+/// them once the whole order was refunded through `approveRefund` (which
+/// refuses orders with after-sales in progress only in a later step; until
+/// then the whole-order refund counts every unit).
+pub async fn refunded_quantity(state: &AppState, line: &order_line::Model) -> AppResult<i32> {
+    let order = super::query::find(state, line.order_id).await?;
+    if order.is_some_and(|o| o.status == "REFUNDED") {
+        return Ok(line.quantity);
+    }
+    let rows = after_sale_line::Entity::find()
+        .filter(after_sale_line::Column::OrderLineId.eq(line.id))
+        .filter(
+            after_sale_line::Column::AfterSaleId.in_subquery(
+                Query::select()
+                    .column(after_sale::Column::Id)
+                    .from(after_sale::Entity)
+                    .and_where(Expr::col(after_sale::Column::Status).eq(REFUNDED))
+                    .to_owned(),
+            ),
+        )
+        .all(&state.db)
+        .await?;
+    Ok(Ord::min(
+        rows.iter().map(|r| r.quantity).sum::<i32>(),
+        line.quantity,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_amount;
+
+    #[test]
+    fn the_last_units_take_the_remainder() {
+        // 3 units paid 1000 together: 333, 333, then the rest (334).
+        assert_eq!(line_amount(1000, 3, 0, 0, 1), 333);
+        assert_eq!(line_amount(1000, 3, 1, 333, 1), 333);
+        assert_eq!(line_amount(1000, 3, 2, 666, 1), 334);
+        // Two units at once, then the last.
+        assert_eq!(line_amount(1000, 3, 0, 0, 2), 667);
+        assert_eq!(line_amount(1000, 3, 2, 667, 1), 333);
+        // Rounding up never takes more than is left: 2 fen over 4 units.
+        assert_eq!(line_amount(2, 4, 0, 0, 1), 1);
+        assert_eq!(line_amount(2, 4, 1, 1, 1), 1);
+        assert_eq!(line_amount(2, 4, 2, 2, 1), 0);
+        assert_eq!(line_amount(2, 4, 3, 2, 1), 0);
+        // The whole line at once.
+        assert_eq!(line_amount(999, 2, 0, 0, 2), 999);
+    }
+}
