@@ -279,3 +279,32 @@ async fn a_shipped_line_may_be_returned_and_a_whole_order_includes_shipping() {
     assert_eq!(r["amountFen"], 1000, "{v}");
     assert_eq!(r["status"], "REQUESTED", "{v}");
 }
+
+#[tokio::test]
+async fn concurrent_requests_for_the_same_units_accept_one() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let buyer = new_buyer(&app, "buyer").await;
+    let order = paid_order(&app, &buyer, shop.items(&[(0, 2), (1, 1)]), "p").await;
+    let o = lines_of(&app, &buyer, &order["id"]).await;
+    let line = o["lines"][0]["id"].clone();
+    let keys: Vec<String> = (0..10).map(|i| format!("k{i}")).collect();
+    let units = [(&line, 2)];
+    let calls = keys
+        .iter()
+        .map(|k| request(&app, &buyer, &order["id"], "REFUND_ONLY", &units, k));
+    let answers = futures_util::future::join_all(calls).await;
+    let accepted = answers
+        .iter()
+        .filter(|v| v["errors"].is_null() && v["data"]["requestAfterSale"]["id"].is_string())
+        .count();
+    assert_eq!(accepted, 1, "{answers:?}");
+    for v in answers.iter().filter(|v| !v["errors"].is_null()) {
+        assert!(
+            matches!(error_code(v), "BAD_USER_INPUT" | "CONFLICT"),
+            "{v}"
+        );
+    }
+    let o = lines_of(&app, &buyer, &order["id"]).await;
+    assert_eq!(o["afterSales"].as_array().unwrap().len(), 1, "{o}");
+}
