@@ -50,6 +50,43 @@ pub fn id_connection_with<T: async_graphql::OutputType, E: async_graphql::Object
     conn
 }
 
+/// `totalCount` of a filtered list: the count of its query over all pages,
+/// run only when a client asks for it. One type for every list whose count
+/// is its query's.
+pub struct TotalCount(sea_orm::sea_query::SelectStatement);
+
+impl TotalCount {
+    /// The count of what `query` selects (its order and limits do not matter).
+    pub fn of<E: sea_orm::EntityTrait>(query: sea_orm::Select<E>) -> Self {
+        TotalCount(sea_orm::QueryTrait::into_query(query))
+    }
+}
+
+#[async_graphql::Object]
+impl TotalCount {
+    /// How many match the filters (all pages).
+    async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<u64> {
+        use sea_orm::{
+            ConnectionTrait,
+            sea_query::{Alias, Expr, Query},
+        };
+        let db = &ctx.data_unchecked::<crate::state::AppState>().db;
+        let count = Query::select()
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .from_subquery(self.0.clone(), Alias::new("q"))
+            .to_owned();
+        let row = db
+            .query_one_raw(db.get_database_backend().build(&count))
+            .await
+            .map_err(AppError::from)?;
+        let n: i64 = match row {
+            Some(r) => r.try_get("", "n").map_err(AppError::from)?,
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
 /// A cursor is base64url(JSON) of the sort key of the last row seen.
 pub fn encode_cursor<T: Serialize>(key: &T) -> String {
     let json = serde_json::to_vec(key).unwrap_or_default();

@@ -19,6 +19,7 @@ use serde::Serialize;
 use super::place::{KIND_GOODS, check_key, request_hash};
 use super::query::{lines_of, own};
 use super::state::Status;
+use crate::api::pagination::TotalCount;
 use crate::{
     error::{AppError, AppResult},
     money::{prorate_half_up, spread_half_up},
@@ -446,11 +447,9 @@ pub async fn list(
     Ok(crate::db::page_desc(&state.db, q, after_sale::Column::Id, first, after_id).await?)
 }
 
-pub async fn count(state: &AppState, filter: &Filter) -> AppResult<u64> {
-    Ok(after_sale::Entity::find()
-        .filter(condition(filter))
-        .count(&state.db)
-        .await?)
+/// How many after-sales match `filter` (all pages), counted when asked.
+pub fn total(filter: &Filter) -> TotalCount {
+    TotalCount::of(after_sale::Entity::find().filter(condition(filter)))
 }
 
 /// An order's after-sales, oldest first.

@@ -5,14 +5,15 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{fulfillment, order_line, refund, shop_order};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, Query},
 };
 
 use super::place::KIND_GOODS;
 use super::place::KIND_MEMBERSHIP;
 use super::state::Status;
+use crate::api::pagination::TotalCount;
 use crate::{
     error::{AppError, AppResult},
     state::AppState,
@@ -204,12 +205,9 @@ pub async fn list(
     Ok(crate::db::page_desc(&state.db, q, shop_order::Column::Id, first, after_id).await?)
 }
 
-/// How many orders match `filter` (all pages).
-pub async fn count(state: &AppState, filter: &OrderFilter) -> AppResult<u64> {
-    Ok(shop_order::Entity::find()
-        .filter(condition(filter))
-        .count(&state.db)
-        .await?)
+/// How many orders match `filter` (all pages), counted when asked.
+pub fn total(filter: &OrderFilter) -> TotalCount {
+    TotalCount::of(shop_order::Entity::find().filter(condition(filter)))
 }
 
 fn condition(filter: &OrderFilter) -> Condition {
@@ -394,12 +392,9 @@ pub async fn refunds(
     Ok(crate::db::page_desc(&state.db, q, refund::Column::Id, first, after_id).await?)
 }
 
-/// How many refunds match `filter` (all pages).
-pub async fn count_refunds(state: &AppState, filter: &RefundFilter) -> AppResult<u64> {
-    Ok(refund::Entity::find()
-        .filter(refund_condition(filter))
-        .count(&state.db)
-        .await?)
+/// How many refunds match `filter` (all pages), counted when asked.
+pub fn total_refunds(filter: &RefundFilter) -> TotalCount {
+    TotalCount::of(refund::Entity::find().filter(refund_condition(filter)))
 }
 
 /// The refunds of these orders, oldest first.

@@ -14,7 +14,7 @@ use super::{
 use crate::{
     api::{
         ids::{lookup_id, parse_id},
-        pagination::{decode_cursor, id_connection, id_connection_with, page_size},
+        pagination::{TotalCount, decode_cursor, id_connection, id_connection_with, page_size},
     },
     auth::{Viewer, ViewerExt},
     error::AppResult,
@@ -22,49 +22,10 @@ use crate::{
     state::AppState,
 };
 
-/// Fields of an order list itself.
-pub struct OrderListInfo {
-    filter: service::OrderFilter,
-}
+pub type OrderConnection = Connection<String, Order, TotalCount>;
 
-#[Object]
-impl OrderListInfo {
-    /// How many orders match the filters (all pages).
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(service::count(ctx.data_unchecked::<AppState>(), &self.filter).await?)
-    }
-}
-
-pub type OrderConnection = Connection<String, Order, OrderListInfo>;
-
-/// Fields of the refund queue itself.
-pub struct RefundListInfo {
-    filter: service::RefundFilter,
-}
-
-#[Object]
-impl RefundListInfo {
-    /// How many refunds match the filters (all pages).
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(service::count_refunds(ctx.data_unchecked::<AppState>(), &self.filter).await?)
-    }
-}
-
-pub type RefundConnection = Connection<String, Refund, RefundListInfo>;
-/// Fields of an after-sale list itself.
-pub struct AfterSaleListInfo {
-    filter: after_sale::Filter,
-}
-
-#[Object]
-impl AfterSaleListInfo {
-    /// How many after-sales match the filters (all pages).
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(after_sale::count(ctx.data_unchecked::<AppState>(), &self.filter).await?)
-    }
-}
-
-pub type AfterSaleConnection = Connection<String, AfterSale, AfterSaleListInfo>;
+pub type RefundConnection = Connection<String, Refund, TotalCount>;
+pub type AfterSaleConnection = Connection<String, AfterSale, TotalCount>;
 
 async fn after_sale_page(
     state: &AppState,
@@ -79,7 +40,7 @@ async fn after_sale_page(
         rows.into_iter().map(|r| (r.id, AfterSale(r))).collect(),
         more,
         after.is_some(),
-        AfterSaleListInfo { filter },
+        after_sale::total(&filter),
     ))
 }
 
@@ -153,7 +114,7 @@ impl OrderQuery {
             rows.into_iter().map(|r| (r.id, Order(r))).collect(),
             more,
             after.is_some(),
-            OrderListInfo { filter },
+            service::total(&filter),
         ))
     }
 
@@ -206,7 +167,7 @@ impl OrderQuery {
             rows.into_iter().map(|r| (r.id, Order(r))).collect(),
             more,
             after.is_some(),
-            OrderListInfo { filter },
+            service::total(&filter),
         ))
     }
 
@@ -239,7 +200,7 @@ impl OrderQuery {
             rows.into_iter().map(|r| (r.id, Refund(r))).collect(),
             more,
             after.is_some(),
-            RefundListInfo { filter },
+            service::total_refunds(&filter),
         ))
     }
 

@@ -15,7 +15,7 @@ pub use super::place::{
 };
 pub use super::provider::{refund_notified, retry_failed, settle_failed};
 pub use super::query::{
-    OrderFilter, RefundFilter, Sales, count, count_refunds, find, find_by_no, lines_of, list, own,
-    own_in, refunds, refunds_of, sales, units_held, units_unknown_to_supplier,
+    OrderFilter, RefundFilter, Sales, find, find_by_no, lines_of, list, own, own_in, refunds,
+    refunds_of, sales, total, total_refunds, units_held, units_unknown_to_supplier,
 };
 pub use super::refund::{approve_refund, reject_refund, request_refund};

@@ -11,7 +11,7 @@ use super::{
 use crate::{
     api::{
         ids::parse_id,
-        pagination::{decode_cursor, id_connection, id_connection_with, page_size},
+        pagination::{TotalCount, decode_cursor, id_connection, id_connection_with, page_size},
         scalars::Money,
     },
     auth::ViewerExt,
@@ -20,20 +20,7 @@ use crate::{
     state::AppState,
 };
 
-/// Fields of the withdrawal queue itself.
-pub struct WithdrawalListInfo {
-    filter: service::WithdrawalFilter,
-}
-
-#[Object]
-impl WithdrawalListInfo {
-    /// How many withdrawals match the filters (all pages).
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(service::count_withdrawals(ctx.data_unchecked::<AppState>(), &self.filter).await?)
-    }
-}
-
-pub type WithdrawalConnection = Connection<String, Withdrawal, WithdrawalListInfo>;
+pub type WithdrawalConnection = Connection<String, Withdrawal, TotalCount>;
 
 #[derive(Default)]
 pub struct ReferralQuery;
@@ -117,7 +104,7 @@ impl ReferralQuery {
             rows.into_iter().map(|w| (w.id, Withdrawal(w))).collect(),
             more,
             after.is_some(),
-            WithdrawalListInfo { filter },
+            service::total_withdrawals(&filter),
         ))
     }
 
@@ -151,7 +138,7 @@ impl ReferralQuery {
             rows.into_iter().map(|w| (w.id, Withdrawal(w))).collect(),
             more,
             after.is_some(),
-            WithdrawalListInfo { filter },
+            service::total_withdrawals(&filter),
         ))
     }
 

@@ -5,11 +5,12 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
     sea_query::{Expr, Func, OnConflict, Query},
 };
 
 use super::commission::{self as calc, Base};
+use crate::api::pagination::TotalCount;
 use crate::{
     error::{AppError, AppResult},
     modules::{
@@ -740,12 +741,9 @@ pub async fn withdrawal_queue(
     Ok(crate::db::page_desc(&state.db, q, withdrawal::Column::Id, first, after_id).await?)
 }
 
-/// How many withdrawals match `filter` (all pages).
-pub async fn count_withdrawals(state: &AppState, filter: &WithdrawalFilter) -> AppResult<u64> {
-    Ok(withdrawal::Entity::find()
-        .filter(withdrawal_condition(filter))
-        .count(&state.db)
-        .await?)
+/// How many withdrawals match `filter` (all pages), counted when asked.
+pub fn total_withdrawals(filter: &WithdrawalFilter) -> TotalCount {
+    TotalCount::of(withdrawal::Entity::find().filter(withdrawal_condition(filter)))
 }
 
 /// ADMIN: promoters, newest applications first.
