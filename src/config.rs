@@ -144,6 +144,11 @@ pub struct Settings {
     pub supplier_address_days: u32,
     /// Days after completion that a customer may still ask for a refund.
     pub after_sales_days: u32,
+    /// Days a buyer has to ship an approved return before it is closed.
+    pub return_ship_days: u32,
+    /// Where returns of what the store ships itself go (and those of a
+    /// supplier without a return address of its own).
+    pub store_return_address: Option<String>,
     /// Shipped orders complete by themselves after this many days.
     pub auto_complete_days: u32,
     /// A WeChat refund without a final word for this many minutes is
@@ -377,6 +382,10 @@ impl Settings {
             order_rate_limit_per_min: parse_num(&get, "ORDER_RATE_LIMIT_PER_MIN")?.unwrap_or(20),
             supplier_address_days: parse_num(&get, "SUPPLIER_ADDRESS_DAYS")?.unwrap_or(30),
             after_sales_days: parse_num(&get, "AFTER_SALES_DAYS")?.unwrap_or(15),
+            return_ship_days: parse_num(&get, "RETURN_SHIP_DAYS")?.unwrap_or(7),
+            store_return_address: get("STORE_RETURN_ADDRESS")
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
             commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
         })
     }

@@ -33,6 +33,20 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub refunded_at: Option<DateTimeUtc>,
+    /// The part of `amount_fen` that is the order's shipping.
+    pub shipping_fen: i64,
+    /// Made by the store (`refundOrder`), not asked for by the customer.
+    pub by_admin: bool,
+    /// Why it was rejected or closed; the store's note.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub note: Option<String>,
+    /// Whether the returned (or called-off) units went back to stock.
+    pub restock: Option<bool>,
+    pub decided_at: Option<DateTimeUtc>,
+    /// An approved return not shipped by then is closed.
+    pub return_deadline: Option<DateTimeUtc>,
+    pub return_shipped_at: Option<DateTimeUtc>,
+    pub received_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -23,6 +23,9 @@ pub struct Model {
     pub settle_after_days: i32,
     pub created_at: DateTimeUtc,
     pub settled_at: Option<DateTimeUtc>,
+    /// The after-sale a `REVERSAL` takes back for; 0 for accruals and
+    /// whole-order reversals.
+    pub after_sale_id: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

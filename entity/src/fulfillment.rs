@@ -21,6 +21,10 @@ pub struct Model {
     /// When its supplier acknowledged receiving it (`acknowledgeFulfillments`);
     /// until then the stock sync subtracts its units from the supplier's count.
     pub acknowledged_at: Option<DateTimeUtc>,
+    /// When its supplier said it cannot ship it (`declineFulfillment`): it
+    /// waits in the admin's queue for a refund or another way to ship.
+    pub declined_at: Option<DateTimeUtc>,
+    pub decline_reason: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -33,6 +33,9 @@ pub struct Model {
     /// that cannot succeed); for the admin.
     pub failure_reason: Option<String>,
     pub updated_at: DateTimeUtc,
+    /// The after-sale whose money this is; none for a whole-order refund.
+    #[sea_orm(unique)]
+    pub after_sale_id: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

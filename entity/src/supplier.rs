@@ -18,6 +18,9 @@ pub struct Model {
     /// A disabled supplier's integration cannot sign in, and its sessions
     /// were ended when it was disabled.
     pub active: bool,
+    /// Where buyers send back what this supplier shipped.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub return_address: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -52,6 +52,11 @@ pub async fn run_due(state: &AppState) {
         Ok(n) => tracing::warn!(differences = n, "trade bill reconciled with differences"),
         Err(e) => tracing::error!(error = ?e, "reconciliation job failed"),
     }
+    match crate::modules::order::after_sale::decide::close_unshipped_returns(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(closed = n, "returns not sent in time closed"),
+        Err(e) => tracing::error!(error = ?e, "return time-out job failed"),
+    }
     match service::auto_complete(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(completed = n, "shipped orders auto-completed"),

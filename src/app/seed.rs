@@ -289,10 +289,22 @@ pub async fn seed_demo(state: &AppState) -> AppResult<bool> {
         return Ok(false);
     }
     let mut suppliers = Vec::new();
-    for (name, contact) in [
-        ("鲜果源头供应链", "王经理 13800000001"),
-        ("好味食品工厂店", "李经理 13800000002"),
-        ("洁净家日化", "赵经理 13800000003"),
+    for (name, contact, returns) in [
+        (
+            "鲜果源头供应链",
+            "王经理 13800000001",
+            "王经理 13800000001 浙江省杭州市余杭区仓前街道鲜果仓 3 号库 售后组",
+        ),
+        (
+            "好味食品工厂店",
+            "李经理 13800000002",
+            "李经理 13800000002 广东省佛山市顺德区容桂街道食品工业园 8 栋 退货处",
+        ),
+        (
+            "洁净家日化",
+            "赵经理 13800000003",
+            "赵经理 13800000003 江苏省苏州市吴中区木渎镇日化产业园 2 号门 退货",
+        ),
     ] {
         let (s, _key) = supplier::create_supplier(
             state,
@@ -300,6 +312,7 @@ pub async fn seed_demo(state: &AppState) -> AppResult<bool> {
                 name: name.into(),
                 contact: Some(contact.into()),
                 webhook_url: None,
+                return_address: Some(returns.into()),
             },
         )
         .await?;

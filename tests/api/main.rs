@@ -5,6 +5,7 @@
 //! and `TEST_REDIS_URL` (each test gets its own key prefix) are set.
 mod admin_queues;
 mod after_sales;
+mod after_sales_refunds;
 mod auth;
 mod catalogue;
 mod client_address;

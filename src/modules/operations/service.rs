@@ -124,6 +124,45 @@ pub async fn record_refund(
     Ok(())
 }
 
+/// Part of a counted goods order was refunded (an after-sale): its buyer's
+/// spend goes down by `amount_fen`; what the goods sold for with a known
+/// cost and their margin go down by the refunded goods' share
+/// (`goods_refunded` before and after this refund, cumulative, so the
+/// shares add up exactly to the order's once all is refunded); the order
+/// stops counting once every unit is refunded (`closes_order`).
+pub async fn record_partial_refund(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+    lines: &[order_line::Model],
+    amount_fen: i64,
+    (goods_before, goods_after): (i64, i64),
+    closes_order: bool,
+) -> AppResult<()> {
+    use customer_stats::Column as S;
+    let (costed, margin) = margin_of(
+        order.promotion_discount_fen + order.coupon_discount_fen,
+        lines,
+    );
+    let goods = order.total_fen - order.shipping_fen;
+    let share = |whole: i64| {
+        crate::money::prorate_half_up(whole, Ord::min(goods_after, goods), goods)
+            - crate::money::prorate_half_up(whole, Ord::min(goods_before, goods), goods)
+    };
+    let mut q = customer_stats::Entity::update_many()
+        .col_expr(S::SpentFen, Expr::col(S::SpentFen).sub(amount_fen))
+        .col_expr(S::CostedFen, Expr::col(S::CostedFen).sub(share(costed)))
+        .col_expr(S::MarginFen, Expr::col(S::MarginFen).sub(share(margin)))
+        .col_expr(S::UpdatedAt, Expr::value(Utc::now()));
+    if closes_order {
+        q = q.col_expr(S::OrdersCount, Expr::col(S::OrdersCount).sub(1));
+    }
+    q.filter(S::CustomerId.eq(order.customer_id))
+        .filter(S::OrdersCount.gt(0))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 pub async fn stats_of(
     db: &impl ConnectionTrait,
     ids: &[i64],

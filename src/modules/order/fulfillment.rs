@@ -88,6 +88,36 @@ pub async fn ship(
     visible(state, viewer, id).await
 }
 
+/// The supplier cannot ship this pending fulfillment of its own: it is
+/// marked declined, with the reason, for the store to act on. Declining
+/// again keeps the first time and takes the new reason.
+pub async fn decline(
+    state: &AppState,
+    supplier_id: i64,
+    id: i64,
+    reason: &str,
+) -> AppResult<fulfillment::Model> {
+    let reason = crate::validate::text(reason, "reason", 200)?;
+    let f = visible(state, Viewer::Supplier(supplier_id), id).await?;
+    if f.status != PENDING {
+        return Err(AppError::Conflict(format!(
+            "the fulfillment is {}; only a PENDING one can be declined",
+            f.status
+        )));
+    }
+    fulfillment::Entity::update_many()
+        .col_expr(
+            fulfillment::Column::DeclinedAt,
+            Expr::value(f.declined_at.unwrap_or_else(Utc::now)),
+        )
+        .col_expr(fulfillment::Column::DeclineReason, Expr::value(reason))
+        .filter(fulfillment::Column::Id.eq(id))
+        .filter(fulfillment::Column::Status.eq(PENDING))
+        .exec(&state.db)
+        .await?;
+    visible(state, Viewer::Supplier(supplier_id), id).await
+}
+
 /// Most fulfillments one `acknowledgeFulfillments` call takes.
 pub const MAX_ACKNOWLEDGE: usize = 100;
 
@@ -142,10 +172,16 @@ pub async fn list(
     state: &AppState,
     supplier_id: Option<i64>,
     status: Option<&str>,
+    declined: Option<bool>,
     first: u64,
     after_id: Option<i64>,
 ) -> AppResult<(Vec<fulfillment::Model>, bool)> {
     let mut cond = Condition::all();
+    match declined {
+        Some(true) => cond = cond.add(fulfillment::Column::DeclinedAt.is_not_null()),
+        Some(false) => cond = cond.add(fulfillment::Column::DeclinedAt.is_null()),
+        None => {}
+    }
     if let Some(s) = supplier_id {
         cond = cond.add(fulfillment::Column::SupplierId.eq(s));
     }

@@ -321,6 +321,7 @@ pub(super) async fn refund_late(
         (c.amount_fen, 0),
         "payment arrived after the order closed",
         super::provider::REFUND_APPROVED,
+        None,
     )
     .await?;
     txn.commit().await?;

@@ -264,7 +264,11 @@ pub async fn apply_wechat_status(
             )
             .filter(refund::Column::Status.is_in([REFUND_APPROVED, REFUND_PROCESSING])),
     };
-    Ok(q.exec(&state.db).await?.rows_affected == 1)
+    let moved = q.exec(&state.db).await?.rows_affected == 1;
+    if moved {
+        super::after_sale::follow_refund(&state.db, refund_id).await?;
+    }
+    Ok(moved)
 }
 
 fn query_after(state: &AppState) -> Duration {
@@ -309,6 +313,9 @@ async fn record_failure(
         .filter(refund::Column::Status.eq(REFUND_APPROVED))
         .exec(&state.db)
         .await?;
+    if give_up {
+        super::after_sale::follow_refund(&state.db, r.id).await?;
+    }
     Ok(())
 }
 
@@ -497,6 +504,7 @@ pub async fn retry_failed(state: &AppState, refund_id: i64) -> AppResult<refund:
             "the refund changed meanwhile; look at it again".into(),
         ));
     }
+    super::after_sale::follow_refund(&state.db, r.id).await?;
     let provider = provider_of(state, r.order_id).await?;
     if let Err(e) = send_refund(state, r.id, provider).await {
         tracing::warn!(refund_id, error = ?e, "refund retried; sending failed and will be retried");
@@ -541,6 +549,7 @@ pub async fn settle_failed(
             r.status
         )));
     }
+    super::after_sale::follow_refund(&state.db, r.id).await?;
     Ok(refund::Entity::find_by_id(refund_id)
         .one(&state.db)
         .await?

@@ -68,6 +68,7 @@ pub(super) async fn insert_refund(
     (wechat_fen, balance_fen): (i64, i64),
     reason: &str,
     status: &str,
+    after_sale_id: Option<i64>,
 ) -> AppResult<refund::Model> {
     let now = Utc::now();
     let r = refund::ActiveModel {
@@ -88,6 +89,7 @@ pub(super) async fn insert_refund(
         ),
         created_at: Set(now),
         updated_at: Set(now),
+        after_sale_id: Set(after_sale_id),
         ..Default::default()
     }
     .insert(txn)
@@ -127,12 +129,20 @@ pub async fn request_refund(
             "the order changed meanwhile; look at it again".into(),
         ));
     }
+    // The whole-order refund is for orders without after-sales: once units
+    // are refunded or asked for, the rest goes per line.
+    if super::after_sale::holds_units(&txn, order.id).await? {
+        return Err(AppError::Conflict(
+            "this order has after-sales: ask for the rest per line (requestAfterSale)".into(),
+        ));
+    }
     let r = insert_refund(
         &txn,
         &order,
         (order.paid_fen, order.balance_fen),
         reason,
         super::provider::REFUND_PENDING,
+        None,
     )
     .await?;
     txn.commit().await?;

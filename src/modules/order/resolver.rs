@@ -6,9 +6,9 @@ use super::{
     address::{self, AddressData},
     after_sale, cart, fulfillment, service,
     types::{
-        Address, AddressInput, AfterSale, AfterSaleFilter, AfterSaleInput, Cart, CartItem,
-        Fulfillment, FulfillmentStatus, Order, OrderFilter, OrderStatus, Reconciliation, Refund,
-        RefundFilter,
+        Address, AddressInput, AdminRefundInput, AfterSale, AfterSaleFilter, AfterSaleInput,
+        ApproveAfterSaleInput, Cart, CartItem, Fulfillment, FulfillmentStatus, Order, OrderFilter,
+        OrderStatus, Reconciliation, Refund, RefundFilter,
     },
 };
 use crate::{
@@ -253,6 +253,8 @@ impl OrderQuery {
         &self,
         ctx: &Context<'_>,
         status: Option<FulfillmentStatus>,
+        #[graphql(desc = "Only those their supplier declined (true) or not (false).")]
+        declined: Option<bool>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<FulfillmentConnection> {
@@ -264,7 +266,8 @@ impl OrderQuery {
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
         let status = status.map(FulfillmentStatus::as_str);
-        let (rows, more) = fulfillment::list(state, supplier, status, first, after).await?;
+        let (rows, more) =
+            fulfillment::list(state, supplier, status, declined, first, after).await?;
         Ok(id_connection(
             rows.into_iter().map(|r| (r.id, Fulfillment(r))).collect(),
             more,
@@ -459,6 +462,141 @@ impl OrderMutation {
             .collect::<AppResult<Vec<_>>>()?;
         let n = fulfillment::acknowledge(state, me, &ids).await?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    /// Approves a requested after-sale (ADMIN): a refund only is refunded
+    /// at once; a return waits for the buyer's parcel. `input.amountFen`
+    /// may lower what goes back, never raise it.
+    async fn approve_after_sale(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: Option<ApproveAfterSaleInput>,
+    ) -> Result<AfterSale> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let input = input.unwrap_or_default();
+        let approval = after_sale::decide::Approval {
+            amount_fen: input.amount_fen.map(|m| m.0),
+            return_address: input.return_address,
+        };
+        Ok(AfterSale(
+            after_sale::decide::approve(state, parse_id(&id, "id")?, approval).await?,
+        ))
+    }
+
+    /// Refuses a requested after-sale, saying why (ADMIN).
+    async fn reject_after_sale(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> Result<AfterSale> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(AfterSale(
+            after_sale::decide::reject(state, parse_id(&id, "id")?, &reason).await?,
+        ))
+    }
+
+    /// Says how the goods of an approved return were sent back (CUSTOMER,
+    /// own after-sales).
+    async fn submit_return_shipment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        carrier: String,
+        tracking_no: String,
+    ) -> Result<AfterSale> {
+        let me = ctx.viewer().customer_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(AfterSale(
+            after_sale::decide::submit_return(
+                state,
+                me,
+                parse_id(&id, "id")?,
+                &carrier,
+                &tracking_no,
+            )
+            .await?,
+        ))
+    }
+
+    /// The returned goods arrived (ADMIN, or the SUPPLIER that shipped those
+    /// lines); `restock` puts the units back in stock; the refund goes.
+    async fn confirm_return_received(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        restock: bool,
+    ) -> Result<AfterSale> {
+        let viewer = ctx.viewer();
+        if !matches!(viewer, Viewer::Supplier(_)) {
+            viewer.admin_id()?;
+        }
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(AfterSale(
+            after_sale::decide::confirm_received(state, viewer, parse_id(&id, "id")?, restock)
+                .await?,
+        ))
+    }
+
+    /// Refunds lines or an amount of a paid goods order at once, without a
+    /// buyer's request (ADMIN): a supplier cannot ship, a goodwill refund.
+    /// The same key and input return the same after-sale.
+    async fn refund_order(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        input: AdminRefundInput,
+        idempotency_key: String,
+    ) -> Result<AfterSale> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let lines = input
+            .lines
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                Ok((
+                    parse_id(&l.order_line_id, &format!("input.lines[{i}].orderLineId"))?,
+                    l.quantity,
+                ))
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        let refund = after_sale::decide::AdminRefund {
+            lines,
+            amount_fen: input.amount_fen.map(|m| m.0),
+            reason: input.reason,
+            restock: input.restock,
+        };
+        Ok(AfterSale(
+            after_sale::decide::refund_order(
+                state,
+                parse_id(&order_id, "orderId")?,
+                refund,
+                &idempotency_key,
+            )
+            .await?,
+        ))
+    }
+
+    /// The calling SUPPLIER cannot ship this fulfillment of its own (out of
+    /// stock at its end, say): it goes to the store's queue
+    /// (`supplierFulfillments(declined: true)`), which refunds it
+    /// (`refundOrder`) or ships it another way. Only a PENDING one.
+    async fn decline_fulfillment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> Result<Fulfillment> {
+        let me = ctx.viewer().supplier_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Fulfillment(
+            fulfillment::decline(state, me, parse_id(&id, "id")?, &reason).await?,
+        ))
     }
 
     /// Sends a FAILED refund again (ADMIN): under the same `out_refund_no`

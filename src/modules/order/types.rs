@@ -432,6 +432,21 @@ impl Order {
             .map(AfterSale)
             .collect())
     }
+    /// What has gone back to the buyer so far (fen), whole-order refunds
+    /// and after-sales alike, counted from approval (the WeChat part may
+    /// still be on its way): the buyer and ADMIN.
+    async fn refunded_fen(&self, ctx: &Context<'_>) -> Result<Money> {
+        self.guard(ctx)?;
+        let loader = ctx.data_unchecked::<DataLoader<RefundsByOrderLoader>>();
+        let refunds = loader.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(Money(
+            refunds
+                .iter()
+                .filter(|r| r.status != super::provider::REFUND_PENDING && r.status != "REJECTED")
+                .map(|r| r.amount_fen)
+                .sum(),
+        ))
+    }
     /// Its refunds, oldest first: asked for, approved or rejected (the
     /// buyer and ADMIN).
     async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
@@ -444,6 +459,17 @@ impl Order {
             .into_iter()
             .map(Refund)
             .collect())
+    }
+}
+
+impl Fulfillment {
+    /// The fulfillment, for ADMIN and its own SUPPLIER only.
+    fn private(&self, ctx: &Context<'_>) -> Option<&entity::fulfillment::Model> {
+        match ctx.viewer() {
+            Viewer::Admin(_) => Some(&self.0),
+            Viewer::Supplier(s) if self.0.supplier_id == Some(s) => Some(&self.0),
+            _ => None,
+        }
     }
 }
 
@@ -569,6 +595,17 @@ impl Fulfillment {
     async fn shipped_at(&self) -> Option<Timestamp> {
         self.0.shipped_at.map(Into::into)
     }
+    /// When its supplier said it cannot ship it (`declineFulfillment`):
+    /// ADMIN and the owning SUPPLIER only.
+    async fn declined_at(&self, ctx: &Context<'_>) -> Option<Timestamp> {
+        self.private(ctx)
+            .and_then(|f| f.declined_at)
+            .map(Into::into)
+    }
+    /// Why its supplier cannot ship it: ADMIN and the owning SUPPLIER only.
+    async fn decline_reason(&self, ctx: &Context<'_>) -> Option<String> {
+        self.private(ctx).and_then(|f| f.decline_reason.clone())
+    }
     /// When its supplier acknowledged receiving it (`acknowledgeFulfillments`):
     /// ADMIN and the owning SUPPLIER only. Until then the supplier's stock
     /// sync does not count its units as available.
@@ -654,6 +691,14 @@ impl Refund {
     /// Amount returned (fen): the WeChat part plus the balance part.
     async fn amount_fen(&self) -> Money {
         Money(self.0.amount_fen)
+    }
+    /// The after-sale whose money it is; none for a whole-order refund.
+    async fn after_sale(&self, ctx: &Context<'_>) -> Result<Option<AfterSale>> {
+        let Some(id) = self.0.after_sale_id else {
+            return Ok(None);
+        };
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(super::after_sale::find(state, id).await?.map(AfterSale))
     }
     /// Why.
     async fn reason(&self) -> &str {
@@ -1015,6 +1060,70 @@ impl AfterSale {
     async fn refunded_at(&self) -> Option<Timestamp> {
         self.0.refunded_at.map(Into::into)
     }
+    /// The part of `amountFen` that is the order's shipping (fen).
+    async fn shipping_fen(&self) -> Money {
+        Money(self.0.shipping_fen)
+    }
+    /// Made by the store (`refundOrder`), not asked for by the buyer.
+    async fn by_store(&self) -> bool {
+        self.0.by_admin
+    }
+    /// Why it was rejected or closed.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// When the store approved, rejected or made it.
+    async fn decided_at(&self) -> Option<Timestamp> {
+        self.0.decided_at.map(Into::into)
+    }
+    /// An approved return not sent back by then is closed.
+    async fn return_deadline(&self) -> Option<Timestamp> {
+        self.0.return_deadline.map(Into::into)
+    }
+    async fn return_shipped_at(&self) -> Option<Timestamp> {
+        self.0.return_shipped_at.map(Into::into)
+    }
+    async fn received_at(&self) -> Option<Timestamp> {
+        self.0.received_at.map(Into::into)
+    }
+    /// Whether the units went back to stock (once refunded).
+    async fn restock(&self) -> Option<bool> {
+        self.0.restock
+    }
+    /// The refund that carries its money (once approved): its WeChat part's
+    /// progress, failures and retries (ADMIN).
+    async fn refund(&self, ctx: &Context<'_>) -> Result<Option<Refund>> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(super::after_sale::refund_of(state, self.0.id)
+            .await?
+            .map(Refund))
+    }
+}
+
+/// The store's approval of an after-sale.
+#[derive(InputObject, Default)]
+pub struct ApproveAfterSaleInput {
+    /// Less than was paid for the units (a damaged return); never more.
+    pub amount_fen: Option<Money>,
+    /// Where a return goes; by default the return address of the supplier
+    /// that shipped the lines, or `STORE_RETURN_ADDRESS`. At most 300
+    /// characters.
+    pub return_address: Option<String>,
+}
+
+/// The store's own refund of an order (`refundOrder`).
+#[derive(InputObject)]
+pub struct AdminRefundInput {
+    /// Units to refund; none (with `amountFen`): an amount only.
+    pub lines: Option<Vec<AfterSaleLineInput>>,
+    /// With lines: less than they paid; without: the amount, at most what
+    /// is left of the order.
+    pub amount_fen: Option<Money>,
+    /// 1-200 characters, shown to the buyer.
+    pub reason: String,
+    /// Whether shipped units go back to stock (unshipped ones always do).
+    pub restock: bool,
 }
 
 /// Units of a line in an after-sale.

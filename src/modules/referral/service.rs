@@ -262,6 +262,7 @@ async fn insert_once(txn: &DatabaseTransaction, row: commission::ActiveModel) ->
                 commission::Column::OrderId,
                 commission::Column::Level,
                 commission::Column::Kind,
+                commission::Column::AfterSaleId,
             ])
             .do_nothing()
             .to_owned(),
@@ -376,6 +377,101 @@ pub async fn reverse(
                     settle_after_days: Set(0),
                     created_at: Set(Utc::now()),
                     settled_at: Set(Some(Utc::now())),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            if inserted == 1 {
+                debit_promoter(txn, c.beneficiary_id, back).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An after-sale (`after_sale_id`) refunded part of an order's goods:
+/// `goods_refunded_fen` of its `goods_fen` are now refunded in all, this
+/// one included. Each commission is brought down to its share of what
+/// remains paid: the part of it reversed so far is its half-up share of
+/// the goods refunded so far (so the parts add up exactly to the whole
+/// commission once every unit is refunded). A pending one is reduced (or
+/// cancelled when nothing remains); a settled one gets a negative
+/// `REVERSAL` row for this after-sale, taken from the withdrawable balance
+/// or owed, as a whole-order refund does.
+pub async fn reverse_share(
+    txn: &DatabaseTransaction,
+    order: &shop_order::Model,
+    after_sale_id: i64,
+    goods_refunded_fen: i64,
+    goods_fen: i64,
+) -> AppResult<()> {
+    let rows = commission::Entity::find()
+        .filter(commission::Column::OrderId.eq(order.id))
+        .all(txn)
+        .await?;
+    for c in rows.iter().filter(|c| c.kind == ACCRUAL) {
+        let original = calc::amount(c.base_fen, c.percent);
+        // Reversed so far: what pending reductions took, plus the
+        // reversal rows of this level.
+        let reduced = if c.status == CANCELLED {
+            original
+        } else {
+            original - c.amount_fen
+        };
+        let reversed: i64 = reduced
+            - rows
+                .iter()
+                .filter(|r| r.kind == REVERSAL && r.level == c.level)
+                .map(|r| r.amount_fen)
+                .sum::<i64>();
+        let due = calc::reversal(original, goods_refunded_fen, goods_fen);
+        let back = Ord::min(due - reversed, original - reversed);
+        if back <= 0 {
+            continue;
+        }
+        let mut status = c.status.clone();
+        if status == PENDING {
+            let left = c.amount_fen - back;
+            let mut q = commission::Entity::update_many();
+            q = if left <= 0 {
+                q.col_expr(commission::Column::Status, Expr::value(CANCELLED))
+                    .col_expr(commission::Column::AmountFen, Expr::value(0))
+            } else {
+                q.col_expr(commission::Column::AmountFen, Expr::value(left))
+            };
+            let res = q
+                .filter(commission::Column::Id.eq(c.id))
+                .filter(commission::Column::Status.eq(PENDING))
+                .filter(commission::Column::AmountFen.eq(c.amount_fen))
+                .exec(txn)
+                .await?;
+            if res.rows_affected == 1 {
+                continue;
+            }
+            // The settlement job won the row meanwhile: take it back as settled.
+            status = commission::Entity::find_by_id(c.id)
+                .one(txn)
+                .await?
+                .map(|x| x.status)
+                .unwrap_or_default();
+        }
+        if status == SETTLED {
+            let inserted = insert_once(
+                txn,
+                commission::ActiveModel {
+                    order_id: Set(c.order_id),
+                    beneficiary_id: Set(c.beneficiary_id),
+                    buyer_id: Set(c.buyer_id),
+                    level: Set(c.level),
+                    kind: Set(REVERSAL.into()),
+                    base_fen: Set(c.base_fen),
+                    percent: Set(c.percent),
+                    amount_fen: Set(-back),
+                    status: Set(SETTLED.into()),
+                    settle_after_days: Set(0),
+                    created_at: Set(Utc::now()),
+                    settled_at: Set(Some(Utc::now())),
+                    after_sale_id: Set(after_sale_id),
                     ..Default::default()
                 },
             )

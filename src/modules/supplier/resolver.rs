@@ -41,6 +41,7 @@ impl SupplierAdminMutation {
             name: input.name,
             contact: input.contact,
             webhook_url: input.webhook_url,
+            return_address: input.return_address,
         };
         let (supplier, api_key) = service::create_supplier(state, draft).await?;
         Ok(SupplierWithKey {
@@ -48,6 +49,22 @@ impl SupplierAdminMutation {
             supplier: Supplier(supplier),
             api_key,
         })
+    }
+
+    /// Sets (or with null, clears) where buyers send back what a supplier
+    /// shipped (ADMIN); returns approved after it go there by default.
+    async fn set_supplier_return_address(
+        &self,
+        ctx: &Context<'_>,
+        supplier_id: ID,
+        return_address: Option<String>,
+    ) -> Result<Supplier> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let id = crate::api::ids::parse_id(&supplier_id, "supplierId")?;
+        Ok(Supplier(
+            service::set_return_address(state, id, return_address.as_deref()).await?,
+        ))
     }
 
     /// Sets which supplier ships a SKU, its code there and its cost (ADMIN).

@@ -21,6 +21,7 @@ pub struct SupplierDraft {
     pub name: String,
     pub contact: Option<String>,
     pub webhook_url: Option<String>,
+    pub return_address: Option<String>,
 }
 
 pub struct LinkDraft {
@@ -51,6 +52,7 @@ pub async fn create_supplier(
         ));
     }
     let webhook_url = webhook_url(state, draft.webhook_url).await?;
+    let return_address = return_address(draft.return_address.as_deref())?;
     let api_key = new_api_key();
     let created = supplier::ActiveModel {
         name: Set(name),
@@ -60,11 +62,34 @@ pub async fn create_supplier(
         webhook_secret: Set(random_token(32)),
         active: Set(true),
         created_at: Set(Utc::now()),
+        return_address: Set(return_address),
         ..Default::default()
     }
     .insert(&state.db)
     .await?;
     Ok((created, api_key))
+}
+
+/// A return address as given: trimmed, empty = none, at most 300 characters.
+fn return_address(given: Option<&str>) -> AppResult<Option<String>> {
+    crate::validate::optional_text(given, "returnAddress", 300)
+}
+
+/// Sets (or with none, clears) where buyers send back what a supplier
+/// shipped.
+pub async fn set_return_address(
+    state: &AppState,
+    supplier_id: i64,
+    address: Option<&str>,
+) -> AppResult<supplier::Model> {
+    let address = return_address(address)?;
+    let found = supplier::Entity::find_by_id(supplier_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("supplier {supplier_id} not found")))?;
+    let mut row: supplier::ActiveModel = found.into();
+    row.return_address = Set(address);
+    Ok(row.update(&state.db).await?)
 }
 
 /// A webhook URL as given to `createSupplier` (and whatever changes a

@@ -44,6 +44,13 @@ impl Supplier {
     async fn active(&self, ctx: &Context<'_>) -> Option<bool> {
         self.private(ctx).then_some(self.0.active)
     }
+    /// Where buyers send back what it shipped: for ADMIN and this
+    /// SUPPLIER (a buyer sees it on its approved return).
+    async fn return_address(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx)
+            .then_some(self.0.return_address.as_deref())
+            .flatten()
+    }
     /// When the supplier was added.
     async fn created_at(&self) -> Timestamp {
         self.0.created_at.into()
@@ -120,6 +127,9 @@ pub struct SupplierInput {
     pub contact: Option<String>,
     /// http(s) URL that receives new fulfillments.
     pub webhook_url: Option<String>,
+    /// Where buyers send back what this supplier shipped (at most 300
+    /// characters); without it, returns go to `STORE_RETURN_ADDRESS`.
+    pub return_address: Option<String>,
 }
 
 /// Links a SKU to a supplier.

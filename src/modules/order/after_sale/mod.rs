@@ -1,8 +1,12 @@
 //! After-sales (售后) per line: the customer asks to refund some units of
 //! some lines (refund only, or return and refund), cancels before a
 //! decision, and everyone reads them. The amount is fixed to the fen when
-//! asked for (see [`line_amount`] and [`split`]); approval, returns and the
-//! refund itself come in the next step.
+//! asked for (see [`line_amount`] and [`split`]); `decide` takes the
+//! store's and the supplier's decisions and the returns, `settle` moves the
+//! money and everything downstream.
+pub mod decide;
+pub mod settle;
+
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -30,10 +34,19 @@ use crate::{
 pub const REFUND_ONLY: &str = "REFUND_ONLY";
 pub const RETURN_AND_REFUND: &str = "RETURN_AND_REFUND";
 pub const REQUESTED: &str = "REQUESTED";
+pub const APPROVED: &str = "APPROVED";
+pub const RETURNING: &str = "RETURNING";
+pub const REFUNDING: &str = "REFUNDING";
 pub const REFUNDED: &str = "REFUNDED";
+pub const REJECTED: &str = "REJECTED";
 pub const CANCELLED: &str = "CANCELLED";
+/// The WeChat part of its refund failed (see the refund): the store retries
+/// or settles it; the units stay refunded.
+pub const FAILED: &str = "FAILED";
 /// Statuses that no longer hold their units: the units may be asked for again.
-pub const CLOSED: [&str; 3] = ["REJECTED", CANCELLED, "FAILED"];
+pub const CLOSED: [&str; 2] = [REJECTED, CANCELLED];
+/// Statuses whose money moved (or is on its way): their units are refunded.
+pub const MONEY_MOVED: [&str; 3] = [REFUNDING, REFUNDED, FAILED];
 pub const MAX_IMAGES: usize = 9;
 
 /// What the customer asks for.
@@ -136,7 +149,7 @@ pub fn check_text(
     Ok((reason, description, images))
 }
 
-async fn by_key(
+pub(super) async fn by_key(
     db: &impl ConnectionTrait,
     customer_id: i64,
     key: &str,
@@ -148,7 +161,7 @@ async fn by_key(
         .await?)
 }
 
-fn replay(existing: after_sale::Model, hash: &str) -> AppResult<after_sale::Model> {
+pub(super) fn replay(existing: after_sale::Model, hash: &str) -> AppResult<after_sale::Model> {
     if existing.request_hash == hash {
         Ok(existing)
     } else {
@@ -181,6 +194,201 @@ async fn holding(
             (a, mine)
         })
         .collect())
+}
+
+/// What an after-sale on some units refunds, priced in the transaction
+/// that writes it (the order row locked).
+pub(super) struct Priced {
+    /// (order line id, quantity, fen) per line asked for.
+    pub rows: Vec<(i64, i32, i64)>,
+    pub amount: i64,
+    pub shipping: i64,
+    pub balance: i64,
+    pub wechat: i64,
+}
+
+/// Whether anything of the order has shipped.
+pub(super) async fn any_shipped(
+    db: &impl ConnectionTrait,
+    order: &shop_order::Model,
+) -> AppResult<bool> {
+    Ok(order.shipped_at.is_some()
+        || fulfillment::Entity::find()
+            .filter(fulfillment::Column::OrderId.eq(order.id))
+            .filter(fulfillment::Column::ShippedAt.is_not_null())
+            .count(db)
+            .await?
+            > 0)
+}
+
+/// Prices `asked` (order line id, quantity) against what the order's other
+/// after-sales hold: `BAD_USER_INPUT` naming the line for one not of the
+/// order, named twice, or asking for more than is left; every line's amount
+/// by [`line_amount`]; shipping when this request completes every unit
+/// before anything shipped; never more than is left of the order (a
+/// goodwill refund may have taken part of it).
+pub(super) async fn price(
+    db: &impl ConnectionTrait,
+    order: &shop_order::Model,
+    asked: &[(i64, i32)],
+    shipped: bool,
+) -> AppResult<Priced> {
+    let lines = lines_of(db, &[order.id]).await?;
+    let refundable = refundable_by_line(order, &lines);
+    let held = holding(db, &[order.id]).await?;
+    // Per line: units and fen already held by other after-sales.
+    let mut taken: HashMap<i64, (i32, i64)> = HashMap::new();
+    let (mut before_fen, mut before_balance) = (0, 0);
+    for (a, ls) in &held {
+        before_fen += a.amount_fen;
+        before_balance += a.balance_fen;
+        for l in ls {
+            let t = taken.entry(l.order_line_id).or_default();
+            t.0 += l.quantity;
+            t.1 += l.amount_fen;
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut rows = Vec::new();
+    for (i, (line_id, quantity)) in asked.iter().enumerate() {
+        let Some(line) = lines.iter().find(|l| l.id == *line_id) else {
+            return Err(AppError::bad_input(
+                format!("lines[{i}].orderLineId"),
+                "not a line of this order",
+            ));
+        };
+        if !seen.insert(line.id) {
+            return Err(AppError::bad_input(
+                format!("lines[{i}].orderLineId"),
+                "named twice",
+            ));
+        }
+        let (tq, tf) = taken.get(&line.id).copied().unwrap_or_default();
+        let left = line.quantity - tq;
+        if left <= 0 {
+            return Err(AppError::bad_input(
+                format!("lines[{i}].quantity"),
+                "every unit of this line is refunded or asked for already",
+            ));
+        }
+        if !(1..=left).contains(quantity) {
+            return Err(AppError::bad_input(
+                format!("lines[{i}].quantity"),
+                format!("must be 1-{left} (bought minus refunded or asked for)"),
+            ));
+        }
+        let fen = line_amount(refundable[&line.id], line.quantity, tq, tf, *quantity);
+        rows.push((line.id, *quantity, fen));
+    }
+    let goods: i64 = rows.iter().map(|r| r.2).sum();
+    let all_covered = lines.iter().all(|l| {
+        let t = taken.get(&l.id).map_or(0, |t| t.0);
+        let now = rows.iter().find(|r| r.0 == l.id).map_or(0, |r| r.1);
+        t + now >= l.quantity
+    });
+    let shipping = if all_covered && !shipped {
+        order.shipping_fen
+    } else {
+        0
+    };
+    let amount = Ord::min(goods + shipping, Ord::max(order.total_fen - before_fen, 0));
+    let shipping = Ord::min(shipping, amount);
+    let (balance, wechat) = split(order, before_fen, before_balance, amount);
+    Ok(Priced {
+        rows,
+        amount,
+        shipping,
+        balance,
+        wechat,
+    })
+}
+
+/// What is left of the order to refund: paid minus what every after-sale
+/// that holds its units (live or refunded) takes.
+pub(super) async fn left_of_order(
+    db: &impl ConnectionTrait,
+    order: &shop_order::Model,
+) -> AppResult<i64> {
+    let held = holding(db, &[order.id]).await?;
+    Ok(Ord::max(
+        order.total_fen - held.iter().map(|(a, _)| a.amount_fen).sum::<i64>(),
+        0,
+    ))
+}
+
+/// Whether some after-sale of the order holds units (live or refunded).
+pub async fn holds_units(db: &impl ConnectionTrait, order_id: i64) -> AppResult<bool> {
+    Ok(after_sale::Entity::find()
+        .filter(after_sale::Column::OrderId.eq(order_id))
+        .filter(after_sale::Column::Status.is_not_in(CLOSED))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// The suppliers that shipped (or are to ship) the given order lines; `None`
+/// for the store's own.
+pub(super) async fn suppliers_of(
+    db: &impl ConnectionTrait,
+    order_id: i64,
+    line_ids: &[i64],
+) -> AppResult<HashSet<Option<i64>>> {
+    Ok(lines_of(db, &[order_id])
+        .await?
+        .into_iter()
+        .filter(|l| line_ids.contains(&l.id))
+        .map(|l| l.supplier_id)
+        .collect())
+}
+
+/// Writes an after-sale and its lines in `txn`; on a unique-key clash (the
+/// same key written meanwhile by a concurrent call) the caller replays.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert(
+    txn: &sea_orm::DatabaseTransaction,
+    order: &shop_order::Model,
+    req: &Request,
+    priced: &Priced,
+    status: &str,
+    by_admin: bool,
+    key: &str,
+    hash: &str,
+) -> Result<after_sale::Model, sea_orm::DbErr> {
+    let now = Utc::now();
+    let a = after_sale::ActiveModel {
+        order_id: Set(order.id),
+        customer_id: Set(order.customer_id),
+        kind: Set(req.kind.into()),
+        status: Set(status.into()),
+        reason: Set(req.reason.clone()),
+        description: Set(req.description.clone()),
+        images: Set(serde_json::to_string(&req.images).unwrap_or_else(|_| "[]".into())),
+        amount_fen: Set(priced.amount),
+        balance_fen: Set(priced.balance),
+        wechat_fen: Set(priced.wechat),
+        shipping_fen: Set(priced.shipping),
+        by_admin: Set(by_admin),
+        idempotency_key: Set(key.into()),
+        request_hash: Set(hash.into()),
+        decided_at: Set(by_admin.then_some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    for (line_id, quantity, fen) in &priced.rows {
+        after_sale_line::ActiveModel {
+            after_sale_id: Set(a.id),
+            order_line_id: Set(*line_id),
+            quantity: Set(*quantity),
+            amount_fen: Set(*fen),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(a)
 }
 
 /// The customer asks for an after-sale on its own goods order.
@@ -235,121 +443,34 @@ pub async fn request(
             "the order changed meanwhile; look at it again".into(),
         ));
     }
-    let shipped = order.shipped_at.is_some()
-        || fulfillment::Entity::find()
-            .filter(fulfillment::Column::OrderId.eq(order.id))
-            .filter(fulfillment::Column::ShippedAt.is_not_null())
-            .count(&txn)
-            .await?
-            > 0;
-    if req.kind == RETURN_AND_REFUND && !shipped {
-        return Err(AppError::bad_input(
-            "kind",
-            "nothing has shipped yet: ask for REFUND_ONLY",
-        ));
-    }
-    let lines = lines_of(&txn, &[order.id]).await?;
-    let refundable = refundable_by_line(&order, &lines);
-    let held = holding(&txn, &[order.id]).await?;
-    // Per line: units and fen already held by other after-sales.
-    let mut taken: HashMap<i64, (i32, i64)> = HashMap::new();
-    let (mut before_fen, mut before_balance) = (0, 0);
-    for (a, ls) in &held {
-        before_fen += a.amount_fen;
-        before_balance += a.balance_fen;
-        for l in ls {
-            let t = taken.entry(l.order_line_id).or_default();
-            t.0 += l.quantity;
-            t.1 += l.amount_fen;
-        }
-    }
-    let mut seen = HashSet::new();
-    let mut rows = Vec::new();
-    for (i, (line_id, quantity)) in req.lines.iter().enumerate() {
-        let Some(line) = lines.iter().find(|l| l.id == *line_id) else {
+    let shipped = any_shipped(&txn, &order).await?;
+    if req.kind == RETURN_AND_REFUND {
+        if !shipped {
             return Err(AppError::bad_input(
-                format!("lines[{i}].orderLineId"),
-                "not a line of this order",
-            ));
-        };
-        if !seen.insert(line.id) {
-            return Err(AppError::bad_input(
-                format!("lines[{i}].orderLineId"),
-                "named twice",
+                "kind",
+                "nothing has shipped yet: ask for REFUND_ONLY",
             ));
         }
-        let (tq, tf) = taken.get(&line.id).copied().unwrap_or_default();
-        let left = line.quantity - tq;
-        if !(1..=left).contains(quantity) {
+        let ids: Vec<i64> = req.lines.iter().map(|l| l.0).collect();
+        if suppliers_of(&txn, order.id, &ids).await?.len() > 1 {
             return Err(AppError::bad_input(
-                format!("lines[{i}].quantity"),
-                format!("must be 1-{left} (bought minus refunded or asked for)"),
+                "lines",
+                "these lines go back to different places (their suppliers): ask for one return per supplier",
             ));
         }
-        let fen = line_amount(refundable[&line.id], line.quantity, tq, tf, *quantity);
-        rows.push((line.id, *quantity, fen));
     }
-    let goods: i64 = rows.iter().map(|r| r.2).sum();
-    // Shipping goes back only when every unit of every line is refunded
-    // before anything shipped: this request is the one that completes it.
-    let all_covered = lines.iter().all(|l| {
-        let t = taken.get(&l.id).map_or(0, |t| t.0);
-        let now = rows.iter().find(|r| r.0 == l.id).map_or(0, |r| r.1);
-        t + now >= l.quantity
-    });
-    let amount = goods
-        + if all_covered && !shipped {
-            order.shipping_fen
-        } else {
-            0
-        };
-    let (balance, wechat) = split(&order, before_fen, before_balance, amount);
-    let now = Utc::now();
-    let inserted = after_sale::ActiveModel {
-        order_id: Set(order.id),
-        customer_id: Set(customer_id),
-        kind: Set(req.kind.into()),
-        status: Set(REQUESTED.into()),
-        reason: Set(req.reason.clone()),
-        description: Set(req.description.clone()),
-        images: Set(serde_json::to_string(&req.images).unwrap_or_else(|_| "[]".into())),
-        amount_fen: Set(amount),
-        balance_fen: Set(balance),
-        wechat_fen: Set(wechat),
-        idempotency_key: Set(key.into()),
-        request_hash: Set(hash.clone()),
-        return_address: Set(None),
-        return_carrier: Set(None),
-        return_tracking_no: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        refunded_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
+    let priced = price(&txn, &order, &req.lines, shipped).await?;
+    let inserted = insert(&txn, &order, &req, &priced, REQUESTED, false, key, &hash).await;
     let a = match inserted {
         Ok(a) => a,
         Err(e) => {
             drop(txn);
-            // The same key written meanwhile by a concurrent call.
             return match by_key(&state.db, customer_id, key).await? {
                 Some(existing) => replay(existing, &hash),
                 None => Err(e.into()),
             };
         }
     };
-    for (line_id, quantity, fen) in rows {
-        after_sale_line::ActiveModel {
-            after_sale_id: Set(a.id),
-            order_line_id: Set(line_id),
-            quantity: Set(quantity),
-            amount_fen: Set(fen),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-    }
     txn.commit().await?;
     Ok(a)
 }
@@ -469,10 +590,24 @@ pub async fn lines(state: &AppState, after_sale_id: i64) -> AppResult<Vec<after_
         .await?)
 }
 
-/// Units of a line refunded: those of its REFUNDED after-sales, or all of
-/// them once the whole order was refunded through `approveRefund` (which
-/// refuses orders with after-sales in progress only in a later step; until
-/// then the whole-order refund counts every unit).
+/// The refund that carries an after-sale's money, once approved.
+pub async fn refund_of(
+    state: &AppState,
+    after_sale_id: i64,
+) -> AppResult<Option<entity::refund::Model>> {
+    Ok(entity::refund::Entity::find()
+        .filter(entity::refund::Column::AfterSaleId.eq(after_sale_id))
+        .one(&state.db)
+        .await?)
+}
+
+/// An after-sale by id.
+pub async fn find(state: &AppState, id: i64) -> AppResult<Option<after_sale::Model>> {
+    Ok(after_sale::Entity::find_by_id(id).one(&state.db).await?)
+}
+
+/// Units of a line refunded: those of its after-sales whose money moved
+/// (sent, or on its way), or all of them once the whole order was refunded.
 pub async fn refunded_quantity(state: &AppState, line: &order_line::Model) -> AppResult<i32> {
     let order = super::query::find(state, line.order_id).await?;
     if order.is_some_and(|o| o.status == "REFUNDED") {
@@ -485,7 +620,7 @@ pub async fn refunded_quantity(state: &AppState, line: &order_line::Model) -> Ap
                 Query::select()
                     .column(after_sale::Column::Id)
                     .from(after_sale::Entity)
-                    .and_where(Expr::col(after_sale::Column::Status).eq(REFUNDED))
+                    .and_where(Expr::col(after_sale::Column::Status).is_in(MONEY_MOVED))
                     .to_owned(),
             ),
         )
@@ -495,6 +630,36 @@ pub async fn refunded_quantity(state: &AppState, line: &order_line::Model) -> Ap
         rows.iter().map(|r| r.quantity).sum::<i32>(),
         line.quantity,
     ))
+}
+
+/// The after-sale whose money a refund carries follows the refund's status
+/// (`REFUNDING` while it is sent or processed, `REFUNDED` with its date,
+/// `FAILED` until the store retries or settles it). Called wherever a
+/// refund's status moves; a whole-order refund has no after-sale.
+pub async fn follow_refund(db: &impl ConnectionTrait, refund_id: i64) -> AppResult<()> {
+    let Some(r) = entity::refund::Entity::find_by_id(refund_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(id) = r.after_sale_id else {
+        return Ok(());
+    };
+    let to = settle::status_for_refund(&r.status);
+    let now = Utc::now();
+    let mut q = after_sale::Entity::update_many()
+        .col_expr(after_sale::Column::Status, Expr::value(to))
+        .col_expr(after_sale::Column::UpdatedAt, Expr::value(now));
+    if to == REFUNDED {
+        q = q.col_expr(after_sale::Column::RefundedAt, Expr::value(now));
+    }
+    q.filter(after_sale::Column::Id.eq(id))
+        .filter(after_sale::Column::Status.is_in(MONEY_MOVED))
+        .filter(after_sale::Column::Status.ne(to))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
