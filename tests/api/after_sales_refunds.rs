@@ -735,3 +735,209 @@ async fn an_approved_return_not_sent_in_time_is_closed() {
     )
     .await;
 }
+
+/// A small deterministic generator: the run is the same every time.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn half_up_percent(fen: i64, percent: i64) -> i64 {
+    (fen * percent + 50) / 100
+}
+
+fn reversal(commission: i64, refunded: i64, paid: i64) -> i64 {
+    if paid <= 0 || refunded >= paid {
+        return commission;
+    }
+    ((commission * refunded * 2 + paid) / (paid * 2)).min(commission)
+}
+
+#[tokio::test]
+async fn randomized_partial_refunds_never_exceed_what_was_paid() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 100).await;
+    let admin = &shop.admin;
+    ok(&app.gql(Some(admin), "mutation { setCommissionRule(input: {level1Percent: 10, level2Percent: 5, settleAfterDays: 7, base: PAID_AMOUNT, promoterMode: APPLY}) { level1Percent } }", json!({})).await);
+    let pro = crate::fixtures::customer(&app, "pro").await;
+    ok(&app
+        .gql(
+            Some(&pro.token),
+            "mutation { applyPromoter { status } }",
+            json!({}),
+        )
+        .await);
+    ok(&app
+        .gql(
+            Some(admin),
+            "mutation($c: ID!) { reviewPromoter(customerId: $c, approve: true) { status } }",
+            json!({ "c": pro.id }),
+        )
+        .await);
+    let buyer = crate::fixtures::invited(&app, "buyer", Some(&pro.code)).await;
+    let token = buyer.token.clone();
+    crate::fixtures::save_address(&app, &token).await;
+    let plan = crate::fixtures::top_up_plan(&app, admin, 20000, 5000).await;
+    let top = crate::fixtures::top_up_order(&app, &token, &plan, "t").await;
+    crate::fixtures::demo_pay_plan(&app, &token, &top["id"]).await;
+
+    let mut rng = Lcg(20261203);
+    let mut refunds = 0;
+    let mut orders = Vec::new();
+    for i in 0..6 {
+        let mut items = Vec::new();
+        for p in 0..3 {
+            if p == 0 || rng.below(2) == 1 {
+                items.push((p, 1 + rng.below(3) as i64));
+            }
+        }
+        let v = app
+            .gql(
+                Some(&token),
+                crate::fixtures::PLACE_ORDER,
+                json!({ "i": { "items": shop.items(&items), "useBalance": rng.below(2) == 1 }, "k": format!("o{i}") }),
+            )
+            .await;
+        let id = ok(&v)["placeOrder"]["order"]["id"].clone();
+        if ok(&v)["placeOrder"]["order"]["payableFen"]
+            .as_i64()
+            .unwrap()
+            > 0
+        {
+            crate::fixtures::demo_pay(&app, &token, &id).await;
+        }
+        orders.push(id);
+    }
+    for step in 0..30 {
+        let id = &orders[rng.below(orders.len() as u64) as usize];
+        let o = order(&app, admin, id).await;
+        let open: Vec<&Value> = o["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["refundedQuantity"].as_i64() < l["quantity"].as_i64())
+            .collect();
+        let key = format!("s{step}");
+        match rng.below(4) {
+            _ if o["status"] == "REFUNDED" || open.is_empty() => continue,
+            0 => {
+                // A pending part ships.
+                if let Some(f) = o["fulfillments"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|f| f["status"] == "PENDING")
+                {
+                    crate::fixtures::shipped(&app, admin, &f["id"]).await;
+                }
+            }
+            1 => {
+                // A goodwill amount of at most 500.
+                let left = o["totalFen"].as_i64().unwrap() - o["refundedFen"].as_i64().unwrap();
+                if left > 0 {
+                    let amount = 1 + rng.below(left.min(500) as u64) as i64;
+                    let v = app.gql(Some(admin), &refund_order_q(), json!({ "o": id, "i": { "amountFen": amount, "reason": "补偿", "restock": false }, "k": key })).await;
+                    ok(&v);
+                    refunds += 1;
+                }
+            }
+            k => {
+                let l = open[rng.below(open.len() as u64) as usize];
+                let q = 1 + rng.below(
+                    (l["quantity"].as_i64().unwrap() - l["refundedQuantity"].as_i64().unwrap())
+                        as u64,
+                ) as i64;
+                if k == 2 {
+                    let a = ask(&app, &token, id, "REFUND_ONLY", &[(&l["id"], q)], &key).await;
+                    let paid = a["amountFen"].as_i64().unwrap();
+                    let input = if rng.below(3) == 0 {
+                        json!({ "amountFen": paid / 2 })
+                    } else {
+                        json!(null)
+                    };
+                    let a = approve(&app, admin, &a["id"], input).await;
+                    assert_eq!(a["status"], "REFUNDED", "{a}");
+                    refunds += 1;
+                } else {
+                    let v = app.gql(Some(admin), &refund_order_q(), json!({ "o": id, "i": { "lines": [{ "orderLineId": l["id"], "quantity": q }], "reason": "缺货", "restock": true }, "k": key })).await;
+                    ok(&v);
+                    refunds += 1;
+                }
+            }
+        }
+        // After every step: never more back than paid, per line and per
+        // order; the wallet's ledger sums to its balance; each order's
+        // commission is exactly its share of what remains paid.
+        wallet(&app, &token).await;
+        let mut expected_commission = 0;
+        for id in &orders {
+            let o = app
+                .gql_ok(Some(admin), &format!("query($id: ID!) {{ order(id: $id) {{ status totalFen shippingFen refundedFen lines {{ id quantity refundedQuantity lineTotalFen }} afterSales {{ {FIELDS} }} }} }}"), json!({ "id": id }))
+                .await["order"]
+                .clone();
+            let total = o["totalFen"].as_i64().unwrap();
+            let goods = total - o["shippingFen"].as_i64().unwrap();
+            let refunded = o["refundedFen"].as_i64().unwrap();
+            assert!(refunded <= total, "{o}");
+            let sales: Vec<&Value> = o["afterSales"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["status"] == "REFUNDED")
+                .collect();
+            assert_eq!(
+                sales
+                    .iter()
+                    .map(|a| a["amountFen"].as_i64().unwrap())
+                    .sum::<i64>(),
+                refunded,
+                "{o}"
+            );
+            for l in o["lines"].as_array().unwrap() {
+                assert!(
+                    l["refundedQuantity"].as_i64() <= l["quantity"].as_i64(),
+                    "{o}"
+                );
+                let taken: i64 = sales
+                    .iter()
+                    .flat_map(|a| a["lines"].as_array().unwrap().iter())
+                    .filter(|x| x["orderLine"]["id"] == l["id"])
+                    .map(|x| x["amountFen"].as_i64().unwrap())
+                    .sum();
+                assert!(taken <= l["lineTotalFen"].as_i64().unwrap(), "{o}");
+            }
+            let goods_refunded: i64 = sales
+                .iter()
+                .map(|a| a["amountFen"].as_i64().unwrap() - a["shippingFen"].as_i64().unwrap())
+                .sum();
+            let original = half_up_percent(goods, 10);
+            expected_commission += original - reversal(original, goods_refunded, goods);
+        }
+        let c = app
+            .gql_ok(
+                Some(&pro.token),
+                "{ myCommissions { nodes { amountFen status } } }",
+                json!({}),
+            )
+            .await;
+        let sum: i64 = c["myCommissions"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] != "CANCELLED")
+            .map(|c| c["amountFen"].as_i64().unwrap())
+            .sum();
+        assert_eq!(sum, expected_commission, "step {step}: {c}");
+    }
+    assert!(
+        refunds >= 10,
+        "the run refunded too little to mean much: {refunds}"
+    );
+}

@@ -327,22 +327,27 @@ pub async fn sales(
         .one(db)
         .await?;
     s.membership_revenue_fen = membership.flatten().unwrap_or(0);
-    // Refunds of goods orders approved in the period; a late payment's
-    // refund was never a sale (its order is not REFUNDED).
+    // Refunds of goods orders approved in the period: whole-order ones
+    // (their order is REFUNDED) and after-sales (partial or not); a late
+    // payment's refund was never a sale (neither).
     let refunded: Option<Option<i64>> = refund::Entity::find()
         .select_only()
         .column_as(crate::db::sum_bigint(refund::Column::AmountFen), "s")
         .filter(refund::Column::ApprovedAt.gte(from))
         .filter(refund::Column::ApprovedAt.lt(to))
         .filter(
-            refund::Column::OrderId.in_subquery(
-                Query::select()
-                    .column(O::Id)
-                    .from(shop_order::Entity)
-                    .and_where(O::Kind.eq(KIND_GOODS))
-                    .and_where(O::Status.eq(Status::Refunded.as_str()))
-                    .to_owned(),
-            ),
+            Condition::any()
+                .add(refund::Column::AfterSaleId.is_not_null())
+                .add(
+                    refund::Column::OrderId.in_subquery(
+                        Query::select()
+                            .column(O::Id)
+                            .from(shop_order::Entity)
+                            .and_where(O::Kind.eq(KIND_GOODS))
+                            .and_where(O::Status.eq(Status::Refunded.as_str()))
+                            .to_owned(),
+                    ),
+                ),
         )
         .into_tuple()
         .one(db)
