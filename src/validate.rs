@@ -62,6 +62,7 @@ pub const LIST_LIMITS: &[(&str, usize)] = &[
     ("Mutation.untagCustomers(tags:)", 10),
     ("AfterSaleInput.images", 9),
     ("AfterSaleInput.lines", 50),
+    ("AdminRefundInput.lines", 50),
     ("CustomerFilter.tags", 20),
     ("OrderInput.items", 50),
     ("ProductInput.images", 20),
