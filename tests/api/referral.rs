@@ -632,3 +632,53 @@ async fn bad_referral_input_gets_its_code() {
         "no supplier cost on this SKU: margin = paid"
     );
 }
+
+#[tokio::test]
+async fn partial_refunds_after_settlement_reverse_each_share_once() {
+    let s = setup().await;
+    let app = &s.app;
+    let items = json!([{ "skuId": s.sku, "quantity": 2 }]);
+    let order = paid_order(app, &s.c.token, items, "o1").await["id"].clone();
+    complete(app, &s.admin, &s.c.token, &order).await;
+    lib::settle_due(&app.state, chrono::Utc::now() + chrono::Duration::days(8))
+        .await
+        .unwrap();
+    // 7180 of goods: B 718 (10%), A 359 (5%), both settled.
+    assert_eq!(promoter(app, &s.b).await["withdrawableFen"], 718);
+    let line = app
+        .gql_ok(
+            Some(&s.admin),
+            "query($id: ID!) { order(id: $id) { lines { id } } }",
+            json!({ "id": order }),
+        )
+        .await["order"]["lines"][0]["id"]
+        .clone();
+    let refund = "mutation($o: ID!, $i: AdminRefundInput!, $k: String!) { refundOrder(orderId: $o, input: $i, idempotencyKey: $k) { status amountFen } }";
+    for (k, (b_left, a_left)) in [("r1", (359, 179)), ("r2", (0, 0))] {
+        let v = app
+            .gql(
+                Some(&s.admin),
+                refund,
+                json!({ "o": order, "i": { "lines": [{ "orderLineId": line, "quantity": 1 }], "reason": "破损", "restock": false }, "k": k }),
+            )
+            .await;
+        assert_eq!(v["data"]["refundOrder"]["status"], "REFUNDED", "{v}");
+        // One unit of two: B gives back 359; A 359 × 1/2 = 179.5 → 180,
+        // then the rest (179).
+        assert_eq!(promoter(app, &s.b).await["withdrawableFen"], b_left, "{k}");
+        assert_eq!(promoter(app, &s.a).await["withdrawableFen"], a_left, "{k}");
+    }
+    let b: Vec<i64> = commissions(app, &s.b)
+        .await
+        .iter()
+        .filter(|c| c["reversal"] == true)
+        .map(|c| c["amountFen"].as_i64().unwrap())
+        .collect();
+    assert_eq!(b, vec![-359, -359], "one reversal per after-sale");
+    let a: i64 = commissions(app, &s.a)
+        .await
+        .iter()
+        .map(|c| c["amountFen"].as_i64().unwrap())
+        .sum();
+    assert_eq!(a, 0, "A's reversals add up to its commission");
+}

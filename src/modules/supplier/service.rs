@@ -75,6 +75,17 @@ fn return_address(given: Option<&str>) -> AppResult<Option<String>> {
     crate::validate::optional_text(given, "returnAddress", 300)
 }
 
+/// Where buyers send back what a supplier shipped, if it said.
+pub async fn return_address_of(
+    db: &impl ConnectionTrait,
+    supplier_id: i64,
+) -> AppResult<Option<String>> {
+    Ok(supplier::Entity::find_by_id(supplier_id)
+        .one(db)
+        .await?
+        .and_then(|s| s.return_address))
+}
+
 /// Sets (or with none, clears) where buyers send back what a supplier
 /// shipped.
 pub async fn set_return_address(

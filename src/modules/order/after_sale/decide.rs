@@ -6,7 +6,7 @@
 //! shipped in time is closed. The store can also refund lines or an amount
 //! of its own accord (`refundOrder`).
 use chrono::{DateTime, Duration, Utc};
-use entity::{after_sale, shop_order, supplier};
+use entity::{after_sale, shop_order};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
 };
@@ -72,10 +72,7 @@ async fn return_address(
         .collect();
     let suppliers = suppliers_of(&state.db, a.order_id, &ids).await?;
     let own = match suppliers.iter().flatten().next() {
-        Some(s) => supplier::Entity::find_by_id(*s)
-            .one(&state.db)
-            .await?
-            .and_then(|s| s.return_address),
+        Some(s) => crate::modules::supplier::service::return_address_of(&state.db, *s).await?,
         None => None,
     };
     own.or_else(|| state.settings.store_return_address.clone())
