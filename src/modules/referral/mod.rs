@@ -10,6 +10,7 @@
 //! below zero — what cannot be taken back is shown as owed and paid from
 //! later earnings; a withdrawal holds its amount when requested.
 pub mod commission;
+pub mod payout;
 pub mod resolver;
 pub mod service;
 pub mod types;
