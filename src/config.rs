@@ -824,4 +824,54 @@ mod tests {
         let s = settings(&[("JWT_SECRET", SECRET)]).unwrap();
         assert!(!format!("{s:?}").contains(SECRET));
     }
+
+    #[test]
+    fn transfers_need_wechat_pay_and_take_their_defaults() {
+        let base = [
+            ("JWT_SECRET", SECRET),
+            ("WECHATPAY_TRANSFER_SCENE_ID", "1005"),
+        ];
+        let err = settings(&base).unwrap_err().to_string();
+        assert!(err.contains("needs WeChat Pay"), "{err}");
+        let mut pay = base.to_vec();
+        pay.extend([
+            ("WECHAT_APPID", "wx1"),
+            ("WECHAT_SECRET", "s"),
+            ("WECHATPAY_MCHID", "1900000109"),
+            ("WECHATPAY_MERCHANT_SERIAL", "S"),
+            ("WECHATPAY_MERCHANT_KEY_FILE", "/k.pem"),
+            ("WECHATPAY_APIV3_KEY", "0123456789abcdef0123456789abcdef"),
+            ("WECHATPAY_PUBLIC_KEY_FILE", "/p.pem"),
+            ("WECHATPAY_PUBLIC_KEY_ID", "PUB_KEY_ID_1"),
+            (
+                "WECHATPAY_NOTIFY_URL",
+                "https://shop.example.com/webhooks/wechat-pay",
+            ),
+        ]);
+        let t = settings(&pay).unwrap().transfer.unwrap();
+        assert_eq!(
+            t.notify_url,
+            "https://shop.example.com/webhooks/wechat-transfer"
+        );
+        assert_eq!(
+            t.report_infos,
+            vec![
+                ("岗位类型".to_string(), "推广员".to_string()),
+                ("报酬说明".to_string(), "分销佣金".to_string())
+            ]
+        );
+        assert_eq!((t.query_after_mins, t.confirm_expire_mins), (10, 1440));
+        let mut bad = pay.clone();
+        bad.push(("WECHATPAY_TRANSFER_REPORT_INFOS", "岗位类型"));
+        assert!(settings(&bad).is_err());
+        let mut long = pay.clone();
+        long.push((
+            "WECHATPAY_TRANSFER_REMARK",
+            "一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三",
+        ));
+        assert!(settings(&long).is_err());
+        let without = settings(&pay[..1]).unwrap();
+        assert!(without.transfer.is_none());
+        assert_eq!(without.withdrawal_auto_approve_fen, 0);
+    }
 }

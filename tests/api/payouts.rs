@@ -530,3 +530,28 @@ async fn a_large_transfer_sends_the_real_name_encrypted() {
     let cipher = sent["user_name"].as_str().unwrap();
     assert!(!cipher.contains("张三") && cipher.len() > 300, "{sent}");
 }
+
+#[tokio::test]
+async fn concurrent_notifications_and_queries_give_the_money_back_once() {
+    let s = payouts(&[("TRANSFER_QUERY_AFTER_MINS", "0")]).await;
+    let p = s.promoter("rae", 2).await;
+    let id = ok(&s.request(&p, 800, "w").await)["requestWithdrawal"]["id"].clone();
+    let v = s.review(&id, true).await;
+    assert_eq!(ok(&v)["reviewWithdrawal"]["status"], "WAITING_CONFIRMATION");
+    let no = s.row(&id).await.out_bill_no.unwrap();
+    s.pay
+        .set_transfer_state(&no, "FAIL", Some("TRANSFER_QUOTA_EXCEED"));
+    // Ten deliveries of the notification and two jobs passes at once.
+    let notes = (0..10).map(|_| s.notify(&no));
+    let later = Utc::now() + Duration::minutes(1);
+    let (codes, a, b) = tokio::join!(
+        futures_util::future::join_all(notes),
+        s.run_jobs(later),
+        s.run_jobs(later)
+    );
+    assert!(codes.iter().all(|c| *c == 200), "{codes:?}");
+    assert!(a + b <= 1, "{a} {b}");
+    assert_eq!(s.row(&id).await.status, "FAILED");
+    assert_eq!(s.withdrawable(&p).await, 1000);
+    s.ledger_holds(&p, 1000).await;
+}
