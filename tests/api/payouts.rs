@@ -487,6 +487,31 @@ async fn refused_transfers_and_bad_input_change_nothing() {
     assert_eq!(ok(&v)["reviewWithdrawal"]["status"], "REJECTED", "{v}");
     assert_eq!(s.withdrawable(&p).await, 1500);
     s.ledger_holds(&p, 2000).await;
+
+    // A customer from the store's demo days has no WeChat openid to pay:
+    // refused before anything is held (the wallet still takes it).
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let customer = entity::customer::Entity::find()
+        .filter(entity::customer::Column::Openid.eq("o-ren"))
+        .one(&s.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut demo: entity::customer::ActiveModel = customer.into();
+    demo.openid = Set("demo:ren".into());
+    demo.update(&s.app.state.db).await.unwrap();
+    assert_eq!(error_code(&s.request(&p, 300, "demo").await), "CONFLICT");
+    assert_eq!(s.withdrawable(&p).await, 1500);
+    let v = s
+        .app
+        .gql(
+            Some(&p.token),
+            "mutation { requestWithdrawal(amountFen: 300, idempotencyKey: \"wallet\", toWallet: true) { status } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(ok(&v)["requestWithdrawal"]["status"], "PAID", "{v}");
+    assert_eq!(s.withdrawable(&p).await, 1200);
 }
 
 #[tokio::test]

@@ -548,7 +548,8 @@ pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
                 continue;
             }
         };
-        if apply(state, &no, &bill, now).await? && bill.state != "WAIT_USER_CONFIRM" {
+        let finished = matches!(bill.state.as_str(), "SUCCESS" | "FAIL" | "CANCELLED");
+        if apply(state, &no, &bill, now).await? && finished {
             moved += 1;
         }
         let expired = w
