@@ -166,8 +166,36 @@ pub struct Settings {
     pub jobs: bool,
     /// Smallest commission withdrawal (fen).
     pub min_withdrawal_fen: i64,
+    /// Commission withdrawals paid through WeChat Pay's merchant transfer;
+    /// `None` = paid by hand and recorded by an admin.
+    pub transfer: Option<TransferSettings>,
+    /// Withdrawals up to this are approved without an admin (transfers
+    /// only; 0 = never), within the daily caps below.
+    pub withdrawal_auto_approve_fen: i64,
+    /// What one promoter may have approved automatically per China day.
+    pub withdrawal_auto_daily_cap_fen: i64,
+    /// What the whole store approves automatically per China day.
+    pub withdrawal_auto_store_daily_cap_fen: i64,
     /// Membership and top-up orders earn commissions too.
     pub commission_on_plans: bool,
+}
+
+/// Merchant transfer (商家转账) settings, on top of WeChat Pay's.
+#[derive(Clone, Debug)]
+pub struct TransferSettings {
+    /// `WECHATPAY_TRANSFER_SCENE_ID`, e.g. `1005` (佣金报酬).
+    pub scene_id: String,
+    /// `transfer_scene_report_infos` the scene requires.
+    pub report_infos: Vec<(String, String)>,
+    /// Shown to the promoter with the transfer (at most 32 characters).
+    pub remark: String,
+    /// Where WeChat Pay posts transfer notifications.
+    pub notify_url: String,
+    /// A bill WeChat Pay has not finished is queried after this many minutes.
+    pub query_after_mins: u32,
+    /// A bill the promoter has not confirmed after this many minutes is
+    /// cancelled (WeChat Pay closes unconfirmed bills after 24 hours).
+    pub confirm_expire_mins: u32,
 }
 
 /// WeChat Pay API v3 merchant settings (key material is read from files).
@@ -277,6 +305,8 @@ impl Settings {
             }
         };
 
+        let transfer = transfer_settings(&get, wechatpay.as_ref())?;
+
         let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://./data/siyu.db".into());
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
             bail!("DATABASE_URL must start with sqlite: or postgres://");
@@ -376,6 +406,16 @@ impl Settings {
             wechatpay,
             jobs: parse_bool(&get, "JOBS")?.unwrap_or(true),
             min_withdrawal_fen: parse_num(&get, "MIN_WITHDRAWAL_FEN")?.unwrap_or(100),
+            transfer,
+            withdrawal_auto_approve_fen: parse_num(&get, "WITHDRAWAL_AUTO_APPROVE_FEN")?
+                .unwrap_or(0),
+            withdrawal_auto_daily_cap_fen: parse_num(&get, "WITHDRAWAL_AUTO_DAILY_CAP_FEN")?
+                .unwrap_or(50_000),
+            withdrawal_auto_store_daily_cap_fen: parse_num(
+                &get,
+                "WITHDRAWAL_AUTO_STORE_DAILY_CAP_FEN",
+            )?
+            .unwrap_or(1_000_000),
             max_unpaid_orders_per_customer: parse_num(&get, "MAX_UNPAID_ORDERS_PER_CUSTOMER")?
                 .unwrap_or(5),
             max_unpaid_units_per_sku: parse_num(&get, "MAX_UNPAID_UNITS_PER_SKU")?.unwrap_or(50),
@@ -389,6 +429,60 @@ impl Settings {
             commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
         })
     }
+}
+
+/// `WECHATPAY_TRANSFER_*`: transfers need WeChat Pay and a scene id.
+fn transfer_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    wechatpay: Option<&WechatPaySettings>,
+) -> anyhow::Result<Option<TransferSettings>> {
+    let Some(scene_id) = get("WECHATPAY_TRANSFER_SCENE_ID") else {
+        return Ok(None);
+    };
+    let Some(pay) = wechatpay else {
+        bail!("WECHATPAY_TRANSFER_SCENE_ID needs WeChat Pay (WECHATPAY_MCHID and the rest)");
+    };
+    if scene_id.len() > 36 || !scene_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        bail!("WECHATPAY_TRANSFER_SCENE_ID must be letters and digits (e.g. 1005)");
+    }
+    // 佣金报酬 (1005) asks for the payee's role and what the pay is for.
+    let infos = get("WECHATPAY_TRANSFER_REPORT_INFOS")
+        .unwrap_or_else(|| "岗位类型=推广员;报酬说明=分销佣金".into());
+    let report_infos = infos
+        .split(';')
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .map(|i| match i.split_once('=') {
+            Some((t, c)) if !t.trim().is_empty() && !c.trim().is_empty() => {
+                Ok((t.trim().to_string(), c.trim().to_string()))
+            }
+            _ => bail!("WECHATPAY_TRANSFER_REPORT_INFOS takes type=content pairs separated by ';'"),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let remark = get("WECHATPAY_TRANSFER_REMARK").unwrap_or_else(|| "推广佣金提现".into());
+    if remark.chars().count() > 32 {
+        bail!("WECHATPAY_TRANSFER_REMARK must be at most 32 characters");
+    }
+    // Next to the payment notifications unless said otherwise.
+    let notify_url = match get("WECHATPAY_TRANSFER_NOTIFY_URL") {
+        Some(u) => u,
+        None => {
+            let url = reqwest::Url::parse(&pay.notify_url)
+                .context("WECHATPAY_NOTIFY_URL is not a URL")?;
+            format!(
+                "{}/webhooks/wechat-transfer",
+                url.origin().ascii_serialization()
+            )
+        }
+    };
+    Ok(Some(TransferSettings {
+        scene_id,
+        report_infos,
+        remark,
+        notify_url,
+        query_after_mins: parse_num(get, "TRANSFER_QUERY_AFTER_MINS")?.unwrap_or(10),
+        confirm_expire_mins: parse_num(get, "TRANSFER_CONFIRM_EXPIRE_MINS")?.unwrap_or(24 * 60),
+    }))
 }
 
 /// `CORS_ALLOWED_ORIGINS`: comma-separated origins such as
@@ -738,5 +832,55 @@ mod tests {
     fn secrets_do_not_print() {
         let s = settings(&[("JWT_SECRET", SECRET)]).unwrap();
         assert!(!format!("{s:?}").contains(SECRET));
+    }
+
+    #[test]
+    fn transfers_need_wechat_pay_and_take_their_defaults() {
+        let base = [
+            ("JWT_SECRET", SECRET),
+            ("WECHATPAY_TRANSFER_SCENE_ID", "1005"),
+        ];
+        let err = settings(&base).unwrap_err().to_string();
+        assert!(err.contains("needs WeChat Pay"), "{err}");
+        let mut pay = base.to_vec();
+        pay.extend([
+            ("WECHAT_APPID", "wx1"),
+            ("WECHAT_SECRET", "s"),
+            ("WECHATPAY_MCHID", "1900000109"),
+            ("WECHATPAY_MERCHANT_SERIAL", "S"),
+            ("WECHATPAY_MERCHANT_KEY_FILE", "/k.pem"),
+            ("WECHATPAY_APIV3_KEY", "0123456789abcdef0123456789abcdef"),
+            ("WECHATPAY_PUBLIC_KEY_FILE", "/p.pem"),
+            ("WECHATPAY_PUBLIC_KEY_ID", "PUB_KEY_ID_1"),
+            (
+                "WECHATPAY_NOTIFY_URL",
+                "https://shop.example.com/webhooks/wechat-pay",
+            ),
+        ]);
+        let t = settings(&pay).unwrap().transfer.unwrap();
+        assert_eq!(
+            t.notify_url,
+            "https://shop.example.com/webhooks/wechat-transfer"
+        );
+        assert_eq!(
+            t.report_infos,
+            vec![
+                ("岗位类型".to_string(), "推广员".to_string()),
+                ("报酬说明".to_string(), "分销佣金".to_string())
+            ]
+        );
+        assert_eq!((t.query_after_mins, t.confirm_expire_mins), (10, 1440));
+        let mut bad = pay.clone();
+        bad.push(("WECHATPAY_TRANSFER_REPORT_INFOS", "岗位类型"));
+        assert!(settings(&bad).is_err());
+        let mut long = pay.clone();
+        long.push((
+            "WECHATPAY_TRANSFER_REMARK",
+            "一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三",
+        ));
+        assert!(settings(&long).is_err());
+        let without = settings(&pay[..1]).unwrap();
+        assert!(without.transfer.is_none());
+        assert_eq!(without.withdrawal_auto_approve_fen, 0);
     }
 }

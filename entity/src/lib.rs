@@ -43,3 +43,5 @@ pub mod wallet_transaction;
 pub mod webhook_attempt;
 pub mod webhook_delivery;
 pub mod withdrawal;
+pub mod withdrawal_day;
+pub mod withdrawal_entry;

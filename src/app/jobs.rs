@@ -47,6 +47,14 @@ pub async fn run_due(state: &AppState) {
         Ok(n) => tracing::info!(settled = n, "refunds sent or settled on retry"),
         Err(e) => tracing::error!(error = ?e, "refund retry job failed"),
     }
+    match crate::modules::referral::payout::run_due(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            moved = n,
+            "withdrawal transfers created, settled or cancelled"
+        ),
+        Err(e) => tracing::error!(error = ?e, "withdrawal transfer job failed"),
+    }
     match crate::modules::order::reconcile::reconcile_due(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(differences = n, "trade bill reconciled with differences"),
@@ -71,7 +79,8 @@ pub struct JobsMutation;
 #[Object]
 impl JobsMutation {
     /// Runs the due background jobs now (ADMIN): order time-outs (asking WeChat
-    /// Pay first), refund retries and queries, auto-completion, …
+    /// Pay first), refund retries and queries, withdrawal transfers (created,
+    /// queried, cancelled when unconfirmed), auto-completion, …
     async fn run_order_jobs(&self, ctx: &Context<'_>) -> Result<bool> {
         ctx.viewer().admin_id()?;
         run_due(ctx.data_unchecked::<AppState>()).await;

@@ -17,4 +17,5 @@ pub mod reports;
 pub mod seed;
 pub mod startup;
 pub mod stock_sync;
+pub mod transfer_webhook;
 pub mod webhooks;

@@ -246,6 +246,10 @@ fn run(
                 "/webhooks/wechat-pay",
                 web::post().to(super::webhooks::wechat_pay),
             )
+            .route(
+                "/webhooks/wechat-transfer",
+                web::post().to(super::transfer_webhook::wechat_transfer),
+            )
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(30)

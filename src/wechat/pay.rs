@@ -80,6 +80,8 @@ pub struct WechatPay {
     notify_url: String,
     merchant_key: SigningKey<Sha256>,
     platform_key: VerifyingKey<Sha256>,
+    /// The same platform key, for encrypting sensitive fields (RSA-OAEP).
+    platform_public: RsaPublicKey,
     aead: Aes256Gcm,
 }
 
@@ -257,6 +259,7 @@ impl WechatPay {
             api_base: config.api_base.trim_end_matches('/').to_string(),
             notify_url: config.notify_url,
             merchant_key: SigningKey::<Sha256>::new(merchant_key),
+            platform_public: platform_key.clone(),
             platform_key: VerifyingKey::<Sha256>::new(platform_key),
             aead,
         })
@@ -620,17 +623,33 @@ impl WechatPay {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, PayError> {
+        self.exchange_with(http, method, path, body, false).await
+    }
+
+    /// [`Self::exchange`], naming the platform key in `Wechatpay-Serial`
+    /// when `encrypted`: WeChat Pay needs it to decrypt sensitive fields.
+    async fn exchange_with(
+        &self,
+        http: &reqwest::Client,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        encrypted: bool,
+    ) -> Result<Vec<u8>, PayError> {
         let url = reqwest::Url::parse(&format!("{}{path}", self.api_base))
             .map_err(|e| PayError::Unexpected(format!("bad WeChat Pay URL: {e}")))?;
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let authorization = self.authorization(method, &url, &body);
-        let request = if method == "GET" {
+        let mut request = if method == "GET" {
             http.get(url)
         } else {
             http.post(url)
                 .header("Content-Type", "application/json")
                 .body(body)
         };
+        if encrypted {
+            request = request.header("Wechatpay-Serial", &self.platform_public_key_id);
+        }
         let response = request
             .header("Authorization", authorization)
             .header("Accept", "application/json")
@@ -766,6 +785,11 @@ impl WechatPay {
             .map_err(|_| SignatureFault::BadSignature)
     }
 }
+
+mod transfer;
+pub use transfer::{
+    REAL_NAME_FROM_FEN, TransferBill, TransferNotice, TransferRequest, transfer_of,
+};
 
 /// 32 random alphanumeric characters.
 fn nonce() -> String {

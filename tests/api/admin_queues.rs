@@ -229,7 +229,7 @@ async fn the_admin_finds_held_withdrawals_and_pays_them_by_id() {
         let data = app
             .gql_ok(Some(&b.token), ask, json!({ "n": n, "k": k }))
             .await;
-        assert_eq!(data["requestWithdrawal"]["status"], "PENDING", "{data}");
+        assert_eq!(data["requestWithdrawal"]["status"], "REQUESTED", "{data}");
         asked.push(text(&data["requestWithdrawal"]["id"]));
     }
     let queue = |filter: Value| {
@@ -241,7 +241,7 @@ async fn the_admin_finds_held_withdrawals_and_pays_them_by_id() {
                 .clone()
         }
     };
-    let pending = queue(json!({ "status": "PENDING" })).await;
+    let pending = queue(json!({ "status": "REQUESTED" })).await;
     assert_eq!(
         ids(&pending),
         vec![asked[1].clone(), asked[0].clone()],
@@ -289,7 +289,10 @@ async fn the_admin_finds_held_withdrawals_and_pays_them_by_id() {
         .gql_ok(Some(&admin), review, json!({ "id": asked[1], "a": false }))
         .await;
     assert_eq!(data["reviewWithdrawal"]["status"], "REJECTED", "{data}");
-    assert_eq!(queue(json!({ "status": "PENDING" })).await["totalCount"], 0);
+    assert_eq!(
+        queue(json!({ "status": "REQUESTED" })).await["totalCount"],
+        0
+    );
     let paid = queue(json!({ "status": "PAID" })).await;
     assert_eq!(ids(&paid), vec![asked[0].clone()], "{paid}");
     assert!(paid["nodes"][0]["reviewedAt"].is_string(), "{paid}");

@@ -23,6 +23,7 @@ mod ops;
 mod order_input;
 mod order_limits;
 mod orders;
+mod payouts;
 mod plans;
 mod referral;
 mod scene;

@@ -294,7 +294,7 @@ async fn a_refund_after_settlement_is_owed() {
             json!({}),
         )
         .await;
-    assert_eq!(v["data"]["requestWithdrawal"]["status"], "PENDING", "{v}");
+    assert_eq!(v["data"]["requestWithdrawal"]["status"], "REQUESTED", "{v}");
     let approved = refunded(app, &s.c.token, &s.admin, &order).await;
     assert_eq!(
         approved["order"]["status"], "REFUNDED",

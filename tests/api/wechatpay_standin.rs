@@ -96,6 +96,31 @@ struct Ledger {
     bills: HashMap<String, Vec<BillRow>>,
     /// Announce a wrong hash for the bills (a corrupted download).
     bad_bill_hash: bool,
+    /// Transfer bills by out_bill_no.
+    transfers: HashMap<String, StandInTransfer>,
+    /// Transfer scenes the merchant was granted (`1005` unless set).
+    granted_scenes: Option<Vec<String>>,
+    /// Transfer creations whose answer is lost (a 500 after the bill was
+    /// made) while this is > 0.
+    transfer_outages: u32,
+}
+
+/// A merchant-transfer bill as the stand-in keeps it.
+#[derive(Clone, Debug)]
+pub struct StandInTransfer {
+    pub transfer_bill_no: String,
+    pub openid: String,
+    pub amount_fen: i64,
+    pub scene_id: String,
+    pub remark: String,
+    /// The payee's name as decrypted from `user_name`.
+    pub user_name: Option<String>,
+    /// `WAIT_USER_CONFIRM`, `SUCCESS`, `FAIL`, `CANCELLED`, …
+    pub state: String,
+    pub fail_reason: Option<String>,
+    pub package_info: String,
+    /// How many creation calls named this bill.
+    pub creations: u32,
 }
 
 /// WeChat Pay's servers, on a local port.
@@ -211,6 +236,7 @@ impl WechatPayStandIn {
             merchant_public: self.merchant_public.clone(),
             platform: self.platform.clone(),
             platform_public_key_id: self.platform_public_key_id.clone(),
+            platform_private: KEYS.platform.clone(),
         };
         for (route, endpoint) in [
             ("/v3/pay/transactions/jsapi", Endpoint::Prepay),
@@ -227,6 +253,25 @@ impl WechatPayStandIn {
                 r"^/v3/pay/transactions/out-trade-no/[0-9A-Za-z]+/close$",
             ))
             .respond_with(responder(Endpoint::Close))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v3/fund-app/mch-transfer/transfer-bills"))
+            .respond_with(responder(Endpoint::TransferCreate))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path_regex(
+                r"^/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/[0-9A-Za-z]+/cancel$",
+            ))
+            .respond_with(responder(Endpoint::TransferCancel))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex(
+                r"^/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/[0-9A-Za-z]+$",
+            ))
+            .respond_with(responder(Endpoint::TransferQuery))
             .mount(&self.server)
             .await;
         for (route, endpoint) in [
@@ -309,6 +354,115 @@ impl WechatPayStandIn {
             .unwrap()
             .bills
             .insert(bill_date.to_string(), rows);
+    }
+
+    /// A transfer bill the stand-in holds, by out_bill_no.
+    pub fn transfer(&self, out_bill_no: &str) -> Option<StandInTransfer> {
+        self.ledger
+            .lock()
+            .unwrap()
+            .transfers
+            .get(out_bill_no)
+            .cloned()
+    }
+
+    /// Every transfer bill the stand-in holds.
+    pub fn transfers(&self) -> Vec<(String, StandInTransfer)> {
+        self.ledger
+            .lock()
+            .unwrap()
+            .transfers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// The promoter confirms (`SUCCESS`), or WeChat Pay fails (`FAIL`, with
+    /// a reason) or closes the bill: what later queries answer.
+    pub fn set_transfer_state(&self, out_bill_no: &str, state: &str, fail_reason: Option<&str>) {
+        if let Some(t) = self.ledger.lock().unwrap().transfers.get_mut(out_bill_no) {
+            t.state = state.to_string();
+            t.fail_reason = fail_reason.map(str::to_string);
+        }
+    }
+
+    /// The transfer scenes this merchant was granted (default `1005`).
+    pub fn grant_scenes(&self, scenes: &[&str]) {
+        self.ledger.lock().unwrap().granted_scenes =
+            Some(scenes.iter().map(|s| s.to_string()).collect());
+    }
+
+    /// The next `n` transfer creations make their bill but answer 500
+    /// SYSTEM_ERROR, as when the answer is lost on the way.
+    pub fn lose_next_transfer_answers(&self, n: u32) {
+        self.ledger.lock().unwrap().transfer_outages = n;
+    }
+
+    /// A `MCHTRANSFER.BILL.FINISHED` notification of a bill the stand-in
+    /// holds, in its current state, as WeChat Pay POSTs it.
+    pub fn transfer_notification(
+        &self,
+        out_bill_no: &str,
+        timestamp: i64,
+    ) -> (Vec<(String, String)>, String) {
+        let t = self
+            .transfer(out_bill_no)
+            .expect("a transfer the stand-in holds");
+        let mut resource = json!({
+            "mchid": self.mchid,
+            "out_bill_no": out_bill_no,
+            "transfer_bill_no": t.transfer_bill_no,
+            "state": t.state,
+            "transfer_amount": t.amount_fen,
+            "openid": t.openid,
+            "create_time": china_time(timestamp - 60),
+            "update_time": china_time(timestamp),
+        });
+        if let Some(reason) = &t.fail_reason {
+            resource["fail_reason"] = json!(reason);
+        }
+        self.build_event(
+            "MCHTRANSFER.BILL.FINISHED",
+            "mch_payment",
+            &resource,
+            timestamp,
+            &self.platform,
+        )
+    }
+
+    /// The same notification signed with another key: a forgery.
+    pub fn forged_transfer_notification(
+        &self,
+        out_bill_no: &str,
+        timestamp: i64,
+    ) -> (Vec<(String, String)>, String) {
+        let (_, body) = self.transfer_notification(out_bill_no, timestamp);
+        let headers = signed_headers(&self.forger, &self.platform_public_key_id, timestamp, &body)
+            .into_iter()
+            .chain([("Content-Type".to_string(), "application/json".to_string())])
+            .collect();
+        (headers, body)
+    }
+
+    /// A genuine notification about a bill the stand-in never made.
+    pub fn unknown_transfer_notification(&self, timestamp: i64) -> (Vec<(String, String)>, String) {
+        let resource = json!({
+            "mchid": self.mchid,
+            "out_bill_no": "SYWD999999999999",
+            "transfer_bill_no": "1330000000000000000000000000000000",
+            "state": "SUCCESS",
+            "transfer_amount": 100,
+            "openid": "o-nobody",
+            "create_time": china_time(timestamp - 60),
+            "update_time": china_time(timestamp),
+        });
+        self.build_event(
+            "MCHTRANSFER.BILL.FINISHED",
+            "mch_payment",
+            &resource,
+            timestamp,
+            &self.platform,
+        )
     }
 
     /// Announce bills with a hash that does not match their content.
@@ -431,7 +585,11 @@ impl WechatPayStandIn {
             "create_time": china_time(timestamp),
             "resource_type": "encrypt-resource",
             "event_type": event_type,
-            "summary": if original_type == "refund" { "退款成功" } else { "支付成功" },
+            "summary": match original_type {
+                "refund" => "退款成功",
+                "mch_payment" => "商家转账单据终态通知",
+                _ => "支付成功",
+            },
             "resource": {
                 "original_type": original_type,
                 "algorithm": "AEAD_AES_256_GCM",
@@ -464,6 +622,9 @@ enum Endpoint {
     OrderQuery,
     TradeBill,
     BillDownload,
+    TransferCreate,
+    TransferQuery,
+    TransferCancel,
 }
 
 /// Checks a request's signature and answers, signed, as WeChat Pay would.
@@ -478,6 +639,8 @@ struct PayResponder {
     merchant_public: VerifyingKey<Sha256>,
     platform: SigningKey<Sha256>,
     platform_public_key_id: String,
+    /// Decrypts sensitive fields (`user_name`), as WeChat Pay does.
+    platform_private: RsaPrivateKey,
 }
 
 impl Respond for PayResponder {
@@ -487,6 +650,9 @@ impl Respond for PayResponder {
         }
         if request.method.as_str() == "GET" {
             return self.respond_get(request);
+        }
+        if let Endpoint::TransferCancel = self.endpoint {
+            return self.cancel_transfer(request);
         }
         let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
             return param_error(self, "body is not JSON");
@@ -517,7 +683,10 @@ impl Respond for PayResponder {
             Endpoint::RefundQuery
             | Endpoint::OrderQuery
             | Endpoint::TradeBill
-            | Endpoint::BillDownload => param_error(self, "GET only"),
+            | Endpoint::BillDownload
+            | Endpoint::TransferQuery => param_error(self, "GET only"),
+            Endpoint::TransferCancel => param_error(self, "handled above"),
+            Endpoint::TransferCreate => self.create_transfer(request, &body),
             Endpoint::Prepay => {
                 let ok = body["mchid"] == self.mchid.as_str()
                     && body["appid"].as_str().is_some_and(|s| !s.is_empty())
@@ -706,8 +875,210 @@ impl PayResponder {
                 ResponseTemplate::new(200)
                     .set_body_raw(gz.finish().expect("gzip"), "application/octet-stream")
             }
+            Endpoint::TransferQuery => {
+                let no = path
+                    .trim_start_matches("/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/");
+                match ledger.transfers.get(no) {
+                    Some(t) => self.answer(200, self.bill_json(no, t)),
+                    None => {
+                        self.answer(404, json!({ "code": "NOT_FOUND", "message": "记录不存在" }))
+                    }
+                }
+            }
             _ => param_error(self, "not a GET endpoint"),
         }
+    }
+
+    fn bill_json(&self, out_bill_no: &str, t: &StandInTransfer) -> Value {
+        let mut bill = json!({
+            "mch_id": self.mchid,
+            "out_bill_no": out_bill_no,
+            "transfer_bill_no": t.transfer_bill_no,
+            "appid": self.appid,
+            "state": t.state,
+            "transfer_amount": t.amount_fen,
+            "transfer_remark": t.remark,
+            "openid": t.openid,
+            "create_time": china_time(Utc::now().timestamp()),
+            "update_time": china_time(Utc::now().timestamp()),
+        });
+        if let Some(reason) = &t.fail_reason {
+            bill["fail_reason"] = json!(reason);
+        }
+        bill
+    }
+
+    /// `POST /v3/fund-app/mch-transfer/transfer-bills`, with the checks
+    /// WeChat Pay makes: every required field and its length, a granted
+    /// scene with its report infos (1005: 岗位类型 and 报酬说明), an https
+    /// notify_url, `user_name` from 2,000 yuan, RSA-OAEP encrypted with the
+    /// platform key named in `Wechatpay-Serial`; idempotent on out_bill_no
+    /// (the same bill again; other parameters under it are refused).
+    fn create_transfer(&self, request: &Request, body: &Value) -> ResponseTemplate {
+        let text = |k: &str| body[k].as_str().unwrap_or_default().to_string();
+        let (no, openid, scene, remark) = (
+            text("out_bill_no"),
+            text("openid"),
+            text("transfer_scene_id"),
+            text("transfer_remark"),
+        );
+        let amount = body["transfer_amount"].as_i64().unwrap_or(0);
+        let no_ok = (5..=32).contains(&no.len()) && no.chars().all(|c| c.is_ascii_alphanumeric());
+        let infos: Vec<(String, String)> = body["transfer_scene_report_infos"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|i| {
+                        (
+                            i["info_type"].as_str().unwrap_or_default().to_string(),
+                            i["info_content"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ok = body["appid"] == self.appid.as_str()
+            && no_ok
+            && !openid.is_empty()
+            && amount > 0
+            && (1..=32).contains(&remark.chars().count())
+            && body["notify_url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("https://") && !u.contains('?'))
+            && !infos.is_empty()
+            && infos.iter().all(|(t, c)| !t.is_empty() && !c.is_empty());
+        if !ok {
+            return param_error(self, "transfer bill body is missing or has a bad field");
+        }
+        let mut ledger = self.ledger.lock().unwrap();
+        let granted = ledger
+            .granted_scenes
+            .clone()
+            .unwrap_or_else(|| vec!["1005".to_string()]);
+        if !granted.contains(&scene) {
+            return self.answer(
+                403,
+                json!({ "code": "NO_AUTH", "message": "商户未获取该转账场景的权限" }),
+            );
+        }
+        if scene == "1005"
+            && !(infos.iter().any(|(t, _)| t == "岗位类型")
+                && infos.iter().any(|(t, _)| t == "报酬说明"))
+        {
+            return param_error(self, "scene 1005 reports 岗位类型 and 报酬说明");
+        }
+        let user_name = match body["user_name"].as_str() {
+            None if amount >= 200_000 => {
+                return param_error(self, "user_name is required from 2000 yuan");
+            }
+            None => None,
+            Some(cipher) => {
+                let serial = request
+                    .headers
+                    .get("wechatpay-serial")
+                    .and_then(|v| v.to_str().ok());
+                if serial != Some(self.platform_public_key_id.as_str()) {
+                    return param_error(
+                        self,
+                        "Wechatpay-Serial must name the key user_name is encrypted with",
+                    );
+                }
+                let plain = BASE64
+                    .decode(cipher)
+                    .ok()
+                    .and_then(|c| {
+                        self.platform_private
+                            .decrypt(rsa::Oaep::new::<sha1::Sha1>(), &c)
+                            .ok()
+                    })
+                    .and_then(|p| String::from_utf8(p).ok());
+                match plain {
+                    Some(name) => Some(name),
+                    None => return param_error(self, "user_name does not decrypt (RSA-OAEP)"),
+                }
+            }
+        };
+        let lose_answer = ledger.transfer_outages > 0;
+        if lose_answer {
+            ledger.transfer_outages -= 1;
+        }
+        let t = ledger
+            .transfers
+            .entry(no.clone())
+            .or_insert_with(|| StandInTransfer {
+                transfer_bill_no: format!(
+                    "1330000{}",
+                    uuid::Uuid::new_v4().as_u128() % 10u128.pow(30)
+                ),
+                openid: openid.clone(),
+                amount_fen: amount,
+                scene_id: scene.clone(),
+                remark: remark.clone(),
+                user_name: user_name.clone(),
+                state: "WAIT_USER_CONFIRM".into(),
+                fail_reason: None,
+                package_info: BASE64.encode(uuid::Uuid::new_v4().as_bytes()),
+                creations: 0,
+            });
+        if t.openid != openid || t.amount_fen != amount {
+            return self.answer(
+                400,
+                json!({ "code": "INVALID_REQUEST", "message": "商户单号重复，参数与原单据不一致" }),
+            );
+        }
+        t.creations += 1;
+        let t = t.clone();
+        if lose_answer {
+            // The bill is made, but the answer never reaches the merchant.
+            return self.answer(
+                500,
+                json!({ "code": "SYSTEM_ERROR", "message": "系统繁忙，请稍后重试" }),
+            );
+        }
+        let mut answer = json!({
+            "out_bill_no": no,
+            "transfer_bill_no": t.transfer_bill_no,
+            "create_time": china_time(Utc::now().timestamp()),
+            "state": t.state,
+        });
+        if t.state == "WAIT_USER_CONFIRM" {
+            answer["package_info"] = json!(t.package_info);
+        }
+        if let Some(reason) = &t.fail_reason {
+            answer["fail_reason"] = json!(reason);
+        }
+        self.answer(200, answer)
+    }
+
+    /// `POST …/out-bill-no/{no}/cancel`: a bill not yet final is cancelled
+    /// (the stand-in finishes at once: CANCELLED); a final one is refused.
+    fn cancel_transfer(&self, request: &Request) -> ResponseTemplate {
+        let no = request
+            .url
+            .path()
+            .trim_start_matches("/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/")
+            .trim_end_matches("/cancel")
+            .to_string();
+        let mut ledger = self.ledger.lock().unwrap();
+        let Some(t) = ledger.transfers.get_mut(&no) else {
+            return self.answer(404, json!({ "code": "NOT_FOUND", "message": "记录不存在" }));
+        };
+        if matches!(t.state.as_str(), "SUCCESS" | "FAIL" | "CANCELLED") {
+            return self.answer(
+                400,
+                json!({ "code": "INVALID_REQUEST", "message": "单据已是终态，不可撤销" }),
+            );
+        }
+        t.state = "CANCELLED".into();
+        self.answer(
+            200,
+            json!({
+                "out_bill_no": no,
+                "transfer_bill_no": t.transfer_bill_no,
+                "state": "CANCELLED",
+                "update_time": china_time(Utc::now().timestamp()),
+            }),
+        )
     }
 }
 

@@ -109,8 +109,8 @@ impl ReferralQuery {
     }
 
     /// Every promoter's withdrawals, newest first, filtered (ADMIN): the
-    /// queue `reviewWithdrawal` works from (`status: PENDING` for those
-    /// waiting to be paid).
+    /// queue `reviewWithdrawal` works from (`status: REQUESTED` for those
+    /// waiting for the store).
     async fn withdrawals(
         &self,
         ctx: &Context<'_>,
@@ -209,24 +209,40 @@ impl ReferralMutation {
         ))
     }
 
-    /// Withdraws commission: held now, paid by the store on approval, or
-    /// into the stored-value wallet at once with `toWallet` (CUSTOMER, approved promoters).
+    /// Withdraws commission: held now, paid on approval (through a WeChat
+    /// Pay transfer the promoter confirms, when configured; automatically up
+    /// to `WITHDRAWAL_AUTO_APPROVE_FEN` within the daily caps), or into the
+    /// stored-value wallet at once with `toWallet` (CUSTOMER, approved promoters).
     async fn request_withdrawal(
         &self,
         ctx: &Context<'_>,
         amount_fen: Money,
         idempotency_key: String,
         #[graphql(default = false)] to_wallet: bool,
+        #[graphql(
+            desc = "The payee's real name: WeChat Pay requires it for transfers from 2,000 yuan (sent encrypted)."
+        )]
+        real_name: Option<String>,
     ) -> Result<Withdrawal> {
         let me = ctx.viewer().customer_id()?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Withdrawal(
-            service::request_withdrawal(state, me, amount_fen.0, &idempotency_key, to_wallet)
-                .await?,
+            service::request_withdrawal(
+                state,
+                me,
+                amount_fen.0,
+                &idempotency_key,
+                to_wallet,
+                real_name,
+            )
+            .await?,
         ))
     }
 
-    /// Pays (approve; put the payout reference in `note`) or rejects a withdrawal (ADMIN).
+    /// Approves or rejects a requested withdrawal (ADMIN). With WeChat Pay
+    /// transfers configured, approving creates the transfer
+    /// (`WAITING_CONFIRMATION`); without, it records the store's own
+    /// payment (`PAID`; put the payout reference in `note`).
     async fn review_withdrawal(
         &self,
         ctx: &Context<'_>,

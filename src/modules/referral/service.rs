@@ -10,6 +10,7 @@ use sea_orm::{
 };
 
 use super::commission::{self as calc, Base};
+use super::payout;
 use crate::api::pagination::TotalCount;
 use crate::{
     error::{AppError, AppResult},
@@ -283,7 +284,11 @@ async fn lock_promoter(txn: &DatabaseTransaction, id: i64) -> AppResult<promoter
 }
 
 /// Adds to a promoter's balance: what it owes is paid first.
-async fn credit_promoter(txn: &DatabaseTransaction, id: i64, amount: i64) -> AppResult<()> {
+pub(super) async fn credit_promoter(
+    txn: &DatabaseTransaction,
+    id: i64,
+    amount: i64,
+) -> AppResult<()> {
     let p = lock_promoter(txn, id).await?;
     let to_debt = std::cmp::min(amount, p.owed_fen);
     promoter::Entity::update_many()
@@ -568,7 +573,15 @@ pub async fn request_withdrawal(
     amount_fen: i64,
     key: &str,
     to_wallet: bool,
+    real_name: Option<String>,
 ) -> AppResult<withdrawal::Model> {
+    let real_name = real_name.map(|n| n.trim().to_string());
+    if real_name
+        .as_ref()
+        .is_some_and(|n| n.is_empty() || n.chars().count() > 50)
+    {
+        return Err(AppError::bad_input("realName", "must be 1-50 characters"));
+    }
     if key.trim().is_empty() || key.len() > 64 {
         return Err(AppError::bad_input(
             "idempotencyKey",
@@ -608,6 +621,9 @@ pub async fn request_withdrawal(
             ));
         }
     }
+    if payout::transfers_on(state) && !to_wallet {
+        payout::check_payable(state, customer_id, amount_fen, real_name.as_deref()).await?;
+    }
     use sea_orm::ExprTrait;
     let txn = state.db.begin().await?;
     let held = promoter::Entity::update_many()
@@ -628,13 +644,16 @@ pub async fn request_withdrawal(
     let inserted = withdrawal::ActiveModel {
         promoter_id: Set(customer_id),
         amount_fen: Set(amount_fen),
-        status: Set(if to_wallet { PAID } else { PENDING }.into()),
+        status: Set(if to_wallet { PAID } else { payout::REQUESTED }.into()),
         to_wallet: Set(to_wallet),
+        real_name: Set(real_name),
         note: Set(None),
         idempotency_key: Set(key.to_string()),
         admin_id: Set(None),
         created_at: Set(now),
         reviewed_at: Set(to_wallet.then_some(now)),
+        auto_approved: Set(false),
+        attempts: Set(0),
         ..Default::default()
     }
     .insert(&txn)
@@ -651,6 +670,7 @@ pub async fn request_withdrawal(
         }
         Err(e) => return Err(e.into()),
     };
+    payout::hold(&txn, &w).await?;
     if to_wallet {
         let m = Movement {
             reason: Some(format!("commission withdrawal {}", w.id)),
@@ -658,12 +678,31 @@ pub async fn request_withdrawal(
         };
         ledger::apply(&txn, customer_id, m).await?;
     }
+    let approved = payout::auto_approve(state, &txn, &w, now).await?;
     txn.commit().await?;
+    if approved {
+        // Created now when WeChat Pay answers; otherwise the jobs pass
+        // retries, and a refusal leaves it for an admin: the withdrawal
+        // itself stands either way.
+        return match payout::send(state, w.id).await {
+            Ok(w) => Ok(w),
+            Err(e) => {
+                tracing::warn!(withdrawal = w.id, error = %e, "automatic transfer refused");
+                Ok(withdrawal::Entity::find_by_id(w.id)
+                    .one(&state.db)
+                    .await?
+                    .unwrap_or(w))
+            }
+        };
+    }
     Ok(w)
 }
 
-/// ADMIN pays (approve, with the payout reference in `note`) or rejects a
-/// pending withdrawal; a rejected amount goes back to the withdrawable balance.
+/// ADMIN approves or rejects a requested withdrawal; a rejected amount goes
+/// back to the withdrawable balance. With transfers configured an approval
+/// creates the WeChat Pay transfer bill (`WAITING_CONFIRMATION` for the
+/// promoter to confirm); without, it records the store's own payment
+/// (`PAID`, the payout reference in `note`).
 pub async fn review_withdrawal(
     state: &AppState,
     admin_id: i64,
@@ -682,6 +721,11 @@ pub async fn review_withdrawal(
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("withdrawal {id} not found")))?;
+    if approve && payout::transfers_on(state) && !w.to_wallet {
+        return payout::approve(state, admin_id, &w, note)
+            .await?
+            .ok_or_else(|| AppError::Conflict(format!("the withdrawal is already {}", w.status)));
+    }
     let txn = state.db.begin().await?;
     let moved = withdrawal::Entity::update_many()
         .col_expr(
@@ -692,7 +736,7 @@ pub async fn review_withdrawal(
         .col_expr(withdrawal::Column::AdminId, Expr::value(admin_id))
         .col_expr(withdrawal::Column::ReviewedAt, Expr::value(Utc::now()))
         .filter(withdrawal::Column::Id.eq(id))
-        .filter(withdrawal::Column::Status.eq(PENDING))
+        .filter(withdrawal::Column::Status.eq(payout::REQUESTED))
         .exec(&txn)
         .await?;
     if moved.rows_affected != 1 {
@@ -702,7 +746,7 @@ pub async fn review_withdrawal(
         )));
     }
     if !approve {
-        credit_promoter(&txn, w.promoter_id, w.amount_fen).await?;
+        payout::release(&txn, &w, "rejected by the store").await?;
     }
     txn.commit().await?;
     Ok(withdrawal::Entity::find_by_id(id)

@@ -2,8 +2,10 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use entity::{commission, promoter, withdrawal};
 
+use super::payout;
 use super::service::{self, Rule};
 use crate::api::scalars::Timestamp;
+use crate::auth::{Viewer, ViewerExt};
 use crate::{
     api::{ids::to_id, scalars::Money},
     modules::{customer::types::Customer, referral::commission::Base},
@@ -244,21 +246,47 @@ impl Promoter {
 /// Where a withdrawal is.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WithdrawalStatus {
-    /// Held; waiting for the store.
-    Pending,
-    /// Paid out (or into the wallet).
+    /// Held; waiting for the store (or the automatic approval).
+    Requested,
+    /// Approved; the WeChat Pay transfer is being created.
+    Approved,
+    /// The transfer exists: its owner confirms it in the mini-program with
+    /// `transferPackage` (`wx.requestMerchantTransfer`).
+    WaitingConfirmation,
+    /// Paid out (by WeChat Pay, by the store by hand, or into the wallet).
     Paid,
-    /// Refused; the amount went back to the withdrawable balance.
+    /// Refused by the store; the amount went back to the withdrawable balance.
     Rejected,
+    /// WeChat Pay could not pay it (see `failureReason`); the amount went back.
+    Failed,
+    /// Not confirmed in time and cancelled; the amount went back.
+    Cancelled,
 }
 
 impl WithdrawalStatus {
     /// The stored status (the withdrawal queue's filter).
     pub fn stored(self) -> &'static str {
         match self {
-            WithdrawalStatus::Pending => service::PENDING,
-            WithdrawalStatus::Paid => service::PAID,
-            WithdrawalStatus::Rejected => service::REJECTED,
+            WithdrawalStatus::Requested => payout::REQUESTED,
+            WithdrawalStatus::Approved => payout::APPROVED,
+            WithdrawalStatus::WaitingConfirmation => payout::WAITING,
+            WithdrawalStatus::Paid => payout::PAID,
+            WithdrawalStatus::Rejected => payout::REJECTED,
+            WithdrawalStatus::Failed => payout::FAILED,
+            WithdrawalStatus::Cancelled => payout::CANCELLED,
+        }
+    }
+
+    fn of(stored: &str) -> Self {
+        match stored {
+            payout::APPROVED => WithdrawalStatus::Approved,
+            payout::WAITING => WithdrawalStatus::WaitingConfirmation,
+            payout::PAID => WithdrawalStatus::Paid,
+            payout::REJECTED => WithdrawalStatus::Rejected,
+            payout::FAILED => WithdrawalStatus::Failed,
+            payout::CANCELLED => WithdrawalStatus::Cancelled,
+            // REQUESTED, and PENDING as rows were stored before transfers.
+            _ => WithdrawalStatus::Requested,
         }
     }
 }
@@ -266,7 +294,7 @@ impl WithdrawalStatus {
 /// ADMIN filters of `withdrawals`.
 #[derive(InputObject, Default)]
 pub struct WithdrawalFilter {
-    /// Only this status (PENDING: the ones waiting to be paid or rejected).
+    /// Only this status (REQUESTED: the ones waiting for the store).
     pub status: Option<WithdrawalStatus>,
     /// Only this promoter's (its customer id).
     pub customer_id: Option<ID>,
@@ -291,11 +319,23 @@ impl Withdrawal {
     }
     /// Where it is.
     async fn status(&self) -> WithdrawalStatus {
-        match self.0.status.as_str() {
-            service::PAID => WithdrawalStatus::Paid,
-            service::REJECTED => WithdrawalStatus::Rejected,
-            _ => WithdrawalStatus::Pending,
+        WithdrawalStatus::of(&self.0.status)
+    }
+    /// The WeChat Pay transfer's `package_info`, for
+    /// `wx.requestMerchantTransfer` while `WAITING_CONFIRMATION`. Its owner
+    /// only: anyone else (the store included) reads null.
+    async fn transfer_package(&self, ctx: &Context<'_>) -> Option<&str> {
+        let mine = matches!(ctx.viewer(), Viewer::Customer(id) if id == self.0.promoter_id);
+        if mine && self.0.status == payout::WAITING {
+            self.0.transfer_package.as_deref()
+        } else {
+            None
         }
+    }
+    /// Why WeChat Pay did not pay it (`FAILED`, `CANCELLED`), or why the
+    /// transfer was refused (back to `REQUESTED`).
+    async fn failure_reason(&self) -> Option<&str> {
+        self.0.failure_reason.as_deref()
     }
     /// Paid into the stored-value wallet.
     async fn to_wallet(&self) -> bool {
