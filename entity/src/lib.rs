@@ -33,6 +33,7 @@ pub mod reconciliation_difference;
 pub mod refresh_token;
 pub mod refund;
 pub mod segment;
+pub mod shipping_template;
 pub mod shop_order;
 pub mod sku;
 pub mod supplier;
