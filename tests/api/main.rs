@@ -25,6 +25,7 @@ mod orders;
 mod plans;
 mod referral;
 mod scene;
+mod shipping;
 mod stock_races;
 mod wallet;
 mod webhook_targets;
