@@ -553,3 +553,58 @@ async fn bad_input_is_refused_with_the_field_named_and_only_admins_write() {
         regions.contains(&json!({ "code": "320100", "name": "南京市", "provinceCode": "320000" }))
     );
 }
+
+#[tokio::test]
+async fn the_demo_store_charges_fruit_by_weight_and_keeps_snacks_out_of_tibet() {
+    let app = crate::helpers::spawn_app_with(&[("SEED_DEMO", "true")]).await;
+    let admin = app.admin_token().await;
+    let v = app
+        .gql_ok(
+            Some(&admin),
+            "{ shippingTemplates { name chargeBy } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        v["shippingTemplates"].as_array().map(Vec::len),
+        Some(2),
+        "{v}"
+    );
+    let first_sku = |keyword: &'static str| {
+        let app = &app;
+        async move {
+            let v = app
+                .gql_ok(
+                    None,
+                    "query($k: String!) { products(keyword: $k, first: 1) { nodes { shippingTemplateId skus { id weightGrams } } } }",
+                    json!({ "k": keyword }),
+                )
+                .await;
+            let p = v["products"]["nodes"][0].clone();
+            assert!(p["shippingTemplateId"].is_string(), "{v}");
+            p["skus"][0].clone()
+        }
+    };
+    let orange = first_sku("赣南脐橙").await;
+    assert_eq!(orange["weightGrams"], 1500, "3斤装 weighs 1500 g: {orange}");
+    let (xj, xj_addr) = buyer_in(&app, "demo-xj", "新疆", "喀什地区").await;
+    let input =
+        json!({ "items": [{ "skuId": orange["id"], "quantity": 1 }], "addressId": xj_addr });
+    // 1500 g to a remote province: 2000 + ceil(500 / 1000) × 1000.
+    assert_eq!(preview_and_place(&app, &xj, input, "demo-1").await, 3000);
+    let (zj, zj_addr) = buyer_in(&app, "demo-zj", "浙江省", "杭州市").await;
+    let input =
+        json!({ "items": [{ "skuId": orange["id"], "quantity": 1 }], "addressId": zj_addr });
+    // Elsewhere: 800 + 1 × 400.
+    assert_eq!(preview_and_place(&app, &zj, input, "demo-2").await, 1200);
+
+    let snack = first_sku("芒果干").await;
+    let (tibet, tibet_addr) = buyer_in(&app, "demo-xz", "西藏", "拉萨").await;
+    let v = preview(
+        &app,
+        &tibet,
+        &json!({ "items": [{ "skuId": snack["id"], "quantity": 1 }], "addressId": tibet_addr }),
+    )
+    .await;
+    assert_eq!(error_code(&v), "UNDELIVERABLE", "{v}");
+}
