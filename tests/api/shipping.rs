@@ -271,6 +271,18 @@ async fn an_address_outside_a_template_is_undeliverable_and_nothing_is_written()
             )
             .await);
     }
+    // The cart flags the line its default address cannot get.
+    let v = app
+        .gql_ok(
+            Some(&buyer),
+            "{ cart { items { deliverable sku { id } } } }",
+            json!({}),
+        )
+        .await;
+    for item in v["cart"]["items"].as_array().expect("cart") {
+        let undeliverable = item["sku"]["id"] == json!(s.skus[1]);
+        assert_eq!(item["deliverable"], !undeliverable, "{v}");
+    }
     let input = json!({ "items": items(&s, &[(2, 1), (1, 2)]), "addressId": addr });
     let refused = |v: &Value| {
         assert_eq!(error_code(v), "UNDELIVERABLE", "{v}");

@@ -88,3 +88,35 @@ pub(super) async fn preview_address(
         None => Ok(mine.first().map(AddressData::from)),
     }
 }
+
+/// The products among `products` whose shipping template does not deliver
+/// to the customer's default address (the cart flags their lines). Reads
+/// nothing when no product has a template; none without a default address.
+pub async fn undeliverable_to_default<'a>(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    products: impl IntoIterator<Item = &'a entity::product::Model>,
+) -> AppResult<std::collections::HashSet<i64>> {
+    let with_template: Vec<&entity::product::Model> = products
+        .into_iter()
+        .filter(|p| p.shipping_template_id.is_some())
+        .collect();
+    let mut out = std::collections::HashSet::new();
+    if with_template.is_empty() {
+        return Ok(out);
+    }
+    let Some(home) = preview_address(db, customer_id, None).await? else {
+        return Ok(out);
+    };
+    let templates = templates_for(db, with_template.iter().copied()).await?;
+    let dest = shipping::destination(&home.province, &home.city);
+    for p in with_template {
+        let Some(t) = p.shipping_template_id.and_then(|id| templates.get(&id)) else {
+            continue;
+        };
+        if !dest.as_ref().is_some_and(|d| t.delivers_to(d)) {
+            out.insert(p.id);
+        }
+    }
+    Ok(out)
+}

@@ -720,6 +720,9 @@ pub struct CartItem {
     pub sku: entity::sku::Model,
     pub product: entity::product::Model,
     pub quantity: i32,
+    /// Its shipping template delivers to the default address (or there is
+    /// no template or no default address).
+    pub deliverable: bool,
 }
 
 #[Object]
@@ -741,6 +744,12 @@ impl CartItem {
         self.product.status == crate::modules::catalogue::service::ON_SHELF
             && !self.sku.archived
             && self.sku.stock >= self.quantity
+    }
+    /// False when the product's shipping template does not deliver to the
+    /// customer's default address: ordering it there is `UNDELIVERABLE`.
+    /// True without a template or a default address.
+    async fn deliverable(&self) -> bool {
+        self.deliverable
     }
 }
 
