@@ -61,7 +61,7 @@ pub const LIST_LIMITS: &[(&str, usize)] = &[
     ("Mutation.untagCustomers(customerIds:)", 1000),
     ("Mutation.untagCustomers(tags:)", 10),
     ("AfterSaleInput.images", 9),
-    // The mainland has 31 provinces and about 370 cities in the table.
+    // The table holds 31 provinces and 365 cities.
     ("FreeRuleInput.regions", 400),
     ("AfterSaleInput.lines", 50),
     ("CustomerFilter.tags", 20),
