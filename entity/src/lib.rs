@@ -37,6 +37,7 @@ pub mod shipping_template;
 pub mod shop_order;
 pub mod sku;
 pub mod supplier;
+pub mod supplier_shipping_template;
 pub mod supplier_sku_link;
 pub mod top_up_plan;
 pub mod wallet;

@@ -1,6 +1,6 @@
 //! Shipping by region (运费模板): fee templates, the template of a product,
 //! the SKU facts a template charges by (weight) and shows (image, code),
-//! and the region codes of an address.
+//! the region codes of an address, and a supplier's default template.
 //!
 //! A template's rules are one JSON document (`rules`): they are read and
 //! written whole, always with the template, and never queried by part.
@@ -30,6 +30,36 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(ShippingTemplate::CreatedAt))
                     .col(timestamp_with_time_zone(ShippingTemplate::UpdatedAt))
                     .check(Expr::col(ShippingTemplate::ChargeBy).is_in(["PIECE", "WEIGHT"]))
+                    .to_owned(),
+            )
+            .await?;
+        // A supplier's default template, for its products that name none.
+        // Kept by the shipping domain (the supplier row is not its to write).
+        manager
+            .create_table(
+                Table::create()
+                    .table(SupplierShippingTemplate::Table)
+                    .col(big_integer(SupplierShippingTemplate::SupplierId).primary_key())
+                    .col(big_integer(SupplierShippingTemplate::ShippingTemplateId))
+                    .col(timestamp_with_time_zone(
+                        SupplierShippingTemplate::UpdatedAt,
+                    ))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(
+                                SupplierShippingTemplate::Table,
+                                SupplierShippingTemplate::SupplierId,
+                            )
+                            .to(Supplier::Table, Supplier::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(
+                                SupplierShippingTemplate::Table,
+                                SupplierShippingTemplate::ShippingTemplateId,
+                            )
+                            .to(ShippingTemplate::Table, ShippingTemplate::Id),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -109,6 +139,13 @@ impl MigrationTrait for Migration {
             manager.alter_table(stmt).await?;
         }
         manager
+            .drop_table(
+                Table::drop()
+                    .table(SupplierShippingTemplate::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .drop_table(Table::drop().table(ShippingTemplate::Table).to_owned())
             .await
     }
@@ -124,6 +161,20 @@ enum ShippingTemplate {
     Retired,
     CreatedAt,
     UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum SupplierShippingTemplate {
+    Table,
+    SupplierId,
+    ShippingTemplateId,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Supplier {
+    Table,
+    Id,
 }
 
 #[derive(DeriveIden)]

@@ -620,3 +620,68 @@ async fn the_demo_store_charges_fruit_by_weight_and_keeps_snacks_out_of_tibet() 
     .await;
     assert_eq!(error_code(&v), "UNDELIVERABLE", "{v}");
 }
+
+#[tokio::test]
+async fn a_suppliers_default_template_charges_its_products_without_one() {
+    let app = spawn_app().await;
+    let s = ship_shop(&app).await;
+    let sup = crate::fixtures::create_supplier(&app, &s.admin, json!({ "name": "丙" })).await;
+    let sid = &sup["supplier"]["id"];
+    // 平邮 (no template) and 称重 (its own template) are both 丙's.
+    crate::fixtures::link_sku(&app, &s.admin, &s.skus[2], sid, "丙-1", 100).await;
+    crate::fixtures::link_sku(&app, &s.admin, &s.skus[0], sid, "丙-2", 100).await;
+    let (buyer, addr) = buyer_in(&app, "sup", "浙江省", "杭州市").await;
+    let input = json!({ "items": items(&s, &[(0, 1), (2, 4)]), "addressId": addr });
+    let shipping_of = |v: Value| ok(&v)["previewOrder"]["shippingFen"].clone();
+    // 称重 1200 g: 800 + 1 × 300; 平邮 the flat 800.
+    assert_eq!(shipping_of(preview(&app, &buyer, &input).await), 1100 + 800);
+
+    let set = "mutation($s: ID!, $t: ID) { setSupplierShippingTemplate(supplierId: $s, shippingTemplateId: $t) { supplierId shippingTemplate { id } } }";
+    let v = app
+        .gql_ok(Some(&s.admin), set, json!({ "s": sid, "t": s.piece }))
+        .await;
+    assert_eq!(
+        v["setSupplierShippingTemplate"]["shippingTemplate"]["id"],
+        json!(s.piece)
+    );
+    // 平邮 by 丙's default (按件): 4 pieces 600 + 3 × 100; 称重 keeps its own.
+    assert_eq!(
+        preview_and_place(&app, &buyer, input.clone(), "sup-1").await,
+        1100 + 900
+    );
+    let v = app
+        .gql_ok(
+            Some(&s.admin),
+            "{ supplierShippingTemplates { supplierId shippingTemplate { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        v["supplierShippingTemplates"],
+        json!([{ "supplierId": sid, "shippingTemplate": { "id": s.piece } }])
+    );
+    // …and so 平邮 no longer goes to Tibet.
+    let (tibet, tibet_addr) = buyer_in(&app, "sup-xz", "西藏", "拉萨").await;
+    let v = preview(
+        &app,
+        &tibet,
+        &json!({ "items": items(&s, &[(2, 1)]), "addressId": tibet_addr }),
+    )
+    .await;
+    assert_eq!(error_code(&v), "UNDELIVERABLE", "{v}");
+    assert_eq!(v["errors"][0]["extensions"]["skuId"], json!(s.skus[2]));
+
+    // Cleared: the flat rule again. Unknown suppliers are NOT_FOUND.
+    let v = app
+        .gql_ok(Some(&s.admin), set, json!({ "s": sid, "t": null }))
+        .await;
+    assert!(
+        v["setSupplierShippingTemplate"]["shippingTemplate"].is_null(),
+        "{v}"
+    );
+    assert_eq!(shipping_of(preview(&app, &buyer, &input).await), 1100 + 800);
+    let v = app
+        .gql(Some(&s.admin), set, json!({ "s": "999999", "t": s.piece }))
+        .await;
+    assert_eq!(error_code(&v), "NOT_FOUND", "{v}");
+}

@@ -227,8 +227,8 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
     let now = Utc::now();
     let terms = membership::terms_of(&txn, &customers, now).await?;
     let promotions = coupons::running(&txn, now).await?;
-    let templates =
-        super::shipping_plan::templates_for(&txn, found.values().map(|(_, p)| p)).await?;
+    let shipping =
+        super::shipping_plan::facts_for(&txn, found.values().map(|(_, p)| p), &links).await?;
 
     // Each order checked and priced on its own, as `place_one` would.
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(jobs.len());
@@ -243,7 +243,7 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
                 promotions.clone(),
             );
             let address = AddressData::from(address);
-            super::shipping_plan::apply(&mut input, &templates, &lines, Some(&address))?;
+            super::shipping_plan::apply(&mut input, &shipping, &lines, &links, Some(&address))?;
             Ok(Priced {
                 breakdown: pricing::price(&input),
                 lines,

@@ -244,7 +244,7 @@ pub async fn preview(
         return Err(out_of_stock(short));
     }
     let mut input = pricing_input(&state.db, state, customer_id, &lines, req.coupon_id).await?;
-    super::shipping_plan::plan_for(&state.db, &mut input, &lines, ship_to.as_ref()).await?;
+    super::shipping_plan::plan_for(&state.db, &mut input, &lines, None, ship_to.as_ref()).await?;
     if req.use_balance {
         let w = crate::modules::wallet::service::wallet_of(state, customer_id).await?;
         input.balance_available_fen = w.principal_fen + w.bonus_fen;
@@ -473,7 +473,8 @@ pub(super) async fn place_one(
         let links = links_of(&txn, &sku_ids).await?;
         let address = AddressData::from(&address);
         let mut input = pricing_input(&txn, state, customer_id, &lines, req.coupon_id).await?;
-        super::shipping_plan::plan_for(&txn, &mut input, &lines, Some(&address)).await?;
+        super::shipping_plan::plan_for(&txn, &mut input, &lines, Some(&links), Some(&address))
+            .await?;
         let draft = Draft {
             kind: KIND_GOODS,
             plan_id: None,

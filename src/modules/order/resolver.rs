@@ -58,7 +58,7 @@ async fn load_cart(state: &AppState, customer_id: i64) -> AppResult<Cart> {
     let undeliverable = super::shipping_plan::undeliverable_to_default(
         &state.db,
         customer_id,
-        found.values().map(|(_, p)| p),
+        found.values().map(|(s, p)| (s, p)),
     )
     .await?;
     Ok(Cart {
@@ -67,7 +67,7 @@ async fn load_cart(state: &AppState, customer_id: i64) -> AppResult<Cart> {
             .filter_map(|i| {
                 let (sku, product) = found.get(&i.sku_id)?.clone();
                 Some(CartItem {
-                    deliverable: !undeliverable.contains(&product.id),
+                    deliverable: !undeliverable.contains(&sku.id),
                     sku,
                     product,
                     quantity: i.quantity,

@@ -4,9 +4,13 @@ use async_graphql::{Context, ID, Object, Result};
 use super::{
     regions,
     service::{self},
-    types::{Region, ShippingTemplate, ShippingTemplateInput},
+    types::{Region, ShippingTemplate, ShippingTemplateInput, SupplierShippingTemplate},
 };
-use crate::{api::ids::parse_id, auth::ViewerExt, state::AppState};
+use crate::{
+    api::ids::{parse_id, to_id},
+    auth::ViewerExt,
+    state::AppState,
+};
 
 #[derive(Default)]
 pub struct ShippingQuery;
@@ -42,6 +46,27 @@ impl ShippingQuery {
             .await?
             .map(ShippingTemplate::try_from)
             .transpose()?)
+    }
+
+    /// Suppliers' default templates (ADMIN), by supplier id; suppliers
+    /// without one are not listed.
+    async fn supplier_shipping_templates(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<SupplierShippingTemplate>> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let defaults = service::supplier_defaults_all(state).await?;
+        let templates = service::templates(state, true).await?;
+        let mut out = Vec::with_capacity(defaults.len());
+        for (supplier, template) in defaults {
+            let t = templates.iter().find(|t| t.id == template).cloned();
+            out.push(SupplierShippingTemplate {
+                supplier_id: to_id(supplier),
+                shipping_template: t.map(ShippingTemplate::try_from).transpose()?,
+            });
+        }
+        Ok(out)
     }
 
     /// The mainland's provinces and prefecture-level cities that templates
@@ -86,9 +111,31 @@ impl ShippingAdminMutation {
             .try_into()?)
     }
 
-    /// Retires a template no product uses any more (ADMIN; `CONFLICT` while
-    /// one does): it leaves `shippingTemplates` and cannot be given to a
-    /// product again.
+    /// Sets a supplier's default template (ADMIN): its products that name
+    /// no template of their own are charged by it. Null clears it.
+    async fn set_supplier_shipping_template(
+        &self,
+        ctx: &Context<'_>,
+        supplier_id: ID,
+        shipping_template_id: Option<ID>,
+    ) -> Result<SupplierShippingTemplate> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let sid = parse_id(&supplier_id, "supplierId")?;
+        let tid = shipping_template_id
+            .as_ref()
+            .map(|t| parse_id(t, "shippingTemplateId"))
+            .transpose()?;
+        let t = service::set_supplier_default(state, sid, tid).await?;
+        Ok(SupplierShippingTemplate {
+            supplier_id: to_id(sid),
+            shipping_template: t.map(ShippingTemplate::try_from).transpose()?,
+        })
+    }
+
+    /// Retires a template no product or supplier uses any more (ADMIN;
+    /// `CONFLICT` while one does): it leaves `shippingTemplates` and cannot
+    /// be given to a product or supplier again.
     async fn retire_shipping_template(
         &self,
         ctx: &Context<'_>,

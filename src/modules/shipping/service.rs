@@ -4,10 +4,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use entity::{product, shipping_template};
+use entity::{product, shipping_template, supplier_shipping_template};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, SqlErr, TransactionTrait, sea_query::OnConflict,
 };
 
 use super::{
@@ -259,10 +259,14 @@ pub async fn retire_template(state: &AppState, id: i64) -> AppResult<shipping_te
         .filter(product::Column::ShippingTemplateId.eq(id))
         .count(&state.db)
         .await?;
-    if users > 0 {
+    let suppliers = supplier_shipping_template::Entity::find()
+        .filter(supplier_shipping_template::Column::ShippingTemplateId.eq(id))
+        .count(&state.db)
+        .await?;
+    if users + suppliers > 0 {
         return Err(AppError::Conflict(format!(
-            "{users} product(s) still use shipping template {id}; give them another template \
-             (or none) first"
+            "{users} product(s) and {suppliers} supplier(s) still use shipping template {id}; \
+             give them another template (or none) first"
         )));
     }
     let mut a: shipping_template::ActiveModel = existing.into();
@@ -310,6 +314,82 @@ pub async fn require_usable(db: &impl ConnectionTrait, id: i64, field: &str) -> 
             "{field}: shipping template {id} does not exist"
         ))),
     }
+}
+
+/// Sets (or, with `None`, clears) a supplier's default template (ADMIN):
+/// its products without a template of their own are charged by it.
+/// Returns the template now in force.
+pub async fn set_supplier_default(
+    state: &AppState,
+    supplier_id: i64,
+    template_id: Option<i64>,
+) -> AppResult<Option<shipping_template::Model>> {
+    let txn = state.db.begin().await?;
+    let Some(t) = template_id else {
+        supplier_shipping_template::Entity::delete_by_id(supplier_id)
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        return Ok(None);
+    };
+    require_usable(&txn, t, "shippingTemplateId").await?;
+    let row = supplier_shipping_template::ActiveModel {
+        supplier_id: Set(supplier_id),
+        shipping_template_id: Set(t),
+        updated_at: Set(Utc::now()),
+    };
+    let written = supplier_shipping_template::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(supplier_shipping_template::Column::SupplierId)
+                .update_columns([
+                    supplier_shipping_template::Column::ShippingTemplateId,
+                    supplier_shipping_template::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await;
+    match written {
+        Ok(_) => {}
+        // The supplier row is not this domain's to read: its foreign key says.
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
+            return Err(AppError::NotFound(format!(
+                "supplierId: supplier {supplier_id} does not exist"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let model = find(&txn, t).await?;
+    txn.commit().await?;
+    Ok(Some(model))
+}
+
+/// Every supplier's default template, by supplier id (ADMIN).
+pub async fn supplier_defaults_all(state: &AppState) -> AppResult<Vec<(i64, i64)>> {
+    Ok(supplier_shipping_template::Entity::find()
+        .order_by_asc(supplier_shipping_template::Column::SupplierId)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| (r.supplier_id, r.shipping_template_id))
+        .collect())
+}
+
+/// The default templates of these suppliers (template id by supplier id).
+pub async fn supplier_defaults(
+    db: &impl ConnectionTrait,
+    supplier_ids: &[i64],
+) -> AppResult<HashMap<i64, i64>> {
+    if supplier_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(supplier_shipping_template::Entity::find()
+        .filter(supplier_shipping_template::Column::SupplierId.is_in(supplier_ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.supplier_id, r.shipping_template_id))
+        .collect())
 }
 
 /// Templates by id, as priced.

@@ -183,6 +183,16 @@ impl ShippingTemplate {
     }
 }
 
+/// A supplier's default template: its products that name none are charged by it.
+#[derive(SimpleObject)]
+pub struct SupplierShippingTemplate {
+    /// The supplier.
+    pub supplier_id: ID,
+    /// Its default template; null when it has none (its products without a
+    /// template of their own pay the store's flat fee).
+    pub shipping_template: Option<ShippingTemplate>,
+}
+
 /// A rule: pieces or grams by the template's `chargeBy`.
 #[derive(InputObject, Clone, Copy)]
 pub struct ShippingRuleInput {
