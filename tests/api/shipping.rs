@@ -685,3 +685,27 @@ async fn a_suppliers_default_template_charges_its_products_without_one() {
         .await;
     assert_eq!(error_code(&v), "NOT_FOUND", "{v}");
 }
+
+#[tokio::test]
+async fn members_free_shipping_applies_on_top_of_templates() {
+    let app = spawn_app().await;
+    let s = ship_shop(&app).await;
+    let (free, free_addr) = buyer_in(&app, "vip", "新疆", "乌鲁木齐").await;
+    let (paying, paying_addr) = buyer_in(&app, "member", "新疆", "乌鲁木齐").await;
+    let ships_free = crate::fixtures::membership_plan(&app, &s.admin, 100, 30, 100, true).await;
+    let pays_shipping = crate::fixtures::membership_plan(&app, &s.admin, 100, 30, 90, false).await;
+    crate::fixtures::buy_membership(&app, &free, &ships_free, "m-1").await;
+    crate::fixtures::buy_membership(&app, &paying, &pays_shipping, "m-2").await;
+    let order = |addr: &str| json!({ "items": items(&s, &[(0, 2), (2, 1)]), "addressId": addr });
+    // A plan that ships free: nothing, even by the remote rule.
+    assert_eq!(
+        preview_and_place(&app, &free, order(&free_addr), "o-1").await,
+        0
+    );
+    // A plan that does not: 称重's remote rule 2500 + 3 × 800 and 平邮's 800,
+    // on member prices (goods 7650, below the threshold).
+    assert_eq!(
+        preview_and_place(&app, &paying, order(&paying_addr), "o-2").await,
+        4900 + 800
+    );
+}
