@@ -29,6 +29,14 @@ pub enum AppError {
     /// Not enough stock for a SKU; `sku_id` goes to `extensions.skuId`.
     #[error("{message}")]
     OutOfStock { sku_id: i64, message: String },
+    /// A shipping template does not deliver a SKU to the order's region;
+    /// `sku_id` and `region` go to `extensions.skuId` and `extensions.region`.
+    #[error("{message}")]
+    Undeliverable {
+        sku_id: i64,
+        region: String,
+        message: String,
+    },
     /// The stored balance (or withdrawable amount) is too small.
     #[error("{0}")]
     InsufficientBalance(String),
@@ -65,6 +73,7 @@ impl AppError {
             AppError::BadUserInput { .. } => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
             AppError::OutOfStock { .. } => "OUT_OF_STOCK",
+            AppError::Undeliverable { .. } => "UNDELIVERABLE",
             AppError::InsufficientBalance(_) => "INSUFFICIENT_BALANCE",
             AppError::CouponInvalid(_) => "COUPON_INVALID",
             AppError::PaymentFailed(_) => "PAYMENT_FAILED",
@@ -127,6 +136,15 @@ impl Clone for AppError {
                 sku_id: *sku_id,
                 message: message.clone(),
             },
+            AppError::Undeliverable {
+                sku_id,
+                region,
+                message,
+            } => AppError::Undeliverable {
+                sku_id: *sku_id,
+                region: region.clone(),
+                message: message.clone(),
+            },
             AppError::InsufficientBalance(m) => AppError::InsufficientBalance(m.clone()),
             AppError::CouponInvalid(m) => AppError::CouponInvalid(m.clone()),
             AppError::PaymentFailed(m) => AppError::PaymentFailed(m.clone()),
@@ -162,6 +180,12 @@ impl From<AppError> for async_graphql::Error {
             // The same opaque id as `Sku.id`, so a client can mark the line.
             AppError::OutOfStock { sku_id, .. } => {
                 gql = gql.extend_with(|_, e| e.set("skuId", sku_id.to_string()));
+            }
+            AppError::Undeliverable { sku_id, region, .. } => {
+                gql = gql.extend_with(|_, e| {
+                    e.set("skuId", sku_id.to_string());
+                    e.set("region", region.as_str());
+                });
             }
             _ => {}
         }
@@ -209,6 +233,14 @@ mod tests {
                 "WECHAT_LOGIN_FAILED",
             ),
             (AppError::RateLimited("a".into()), "RATE_LIMITED"),
+            (
+                AppError::Undeliverable {
+                    sku_id: 7,
+                    region: "西藏自治区".into(),
+                    message: "a".into(),
+                },
+                "UNDELIVERABLE",
+            ),
             (AppError::QueryTooComplex("a".into()), "QUERY_TOO_COMPLEX"),
         ];
         for (err, code) in cases {
@@ -223,6 +255,13 @@ mod tests {
             message: "gone".into(),
         });
         assert_eq!(v["extensions"]["skuId"], "42");
+        let v = json(AppError::Undeliverable {
+            sku_id: 5,
+            region: "新疆维吾尔自治区".into(),
+            message: "not delivered".into(),
+        });
+        assert_eq!(v["extensions"]["skuId"], "5");
+        assert_eq!(v["extensions"]["region"], "新疆维吾尔自治区");
     }
 
     #[test]

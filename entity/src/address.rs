@@ -15,6 +15,10 @@ pub struct Model {
     pub district: String,
     pub detail: String,
     pub is_default: bool,
+    /// GB/T 2260 code of the province, when the bundled table knows its name.
+    pub province_code: Option<String>,
+    /// GB/T 2260 code of the city (prefecture), when known.
+    pub city_code: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -28,6 +28,9 @@ pub struct Model {
     pub min_price_fen: i64,
     /// Dearest SKU price (fen) among live SKUs.
     pub max_price_fen: i64,
+    /// The shipping template (运费模板) its lines are charged by; `None` =
+    /// the store's flat rule.
+    pub shipping_template_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

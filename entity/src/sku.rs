@@ -23,6 +23,12 @@ pub struct Model {
     /// Never below zero (CHECK constraint and conditional updates).
     pub stock: i32,
     pub archived: bool,
+    /// Weight in grams, for templates that charge by weight.
+    pub weight_grams: Option<i32>,
+    /// The spec's own image (the SKU picker shows it).
+    pub image_url: Option<String>,
+    /// Code or barcode, unique among the store's live SKUs when given.
+    pub code: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -22,6 +22,7 @@ mod m20261210_000013_fulfillment_ack;
 mod m20261210_000014_after_sales;
 mod m20261210_000015_after_sale_refunds;
 mod m20261210_000017_payouts;
+mod m20261210_000018_shipping_templates;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000014_after_sales::Migration),
             Box::new(m20261210_000015_after_sale_refunds::Migration),
             Box::new(m20261210_000017_payouts::Migration),
+            Box::new(m20261210_000018_shipping_templates::Migration),
         ]
     }
 }

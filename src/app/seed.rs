@@ -5,9 +5,70 @@
 use crate::{
     error::AppResult,
     modules::catalogue::service::{self, CategoryDraft, ProductDraft, SkuDraft, Spec},
+    modules::shipping::{
+        fee::ChargeBy,
+        service::{self as shipping, FreeDraft, RuleDraft, TemplateDraft},
+    },
     modules::supplier::service::{self as supplier, LinkDraft, SupplierDraft},
     state::AppState,
 };
+
+/// The demo store's shipping templates: fresh fruit by weight with
+/// surcharges to the remote provinces, snacks by the piece not sent to
+/// Xinjiang and Tibet (their supplier does not deliver there). Returns
+/// (fruit, snacks).
+async fn seed_shipping(state: &AppState) -> AppResult<(i64, i64)> {
+    let rule = |first, first_fee_fen, additional, additional_fee_fen| RuleDraft {
+        first,
+        first_fee_fen,
+        additional,
+        additional_fee_fen,
+    };
+    let fruit = shipping::create_template(
+        state,
+        TemplateDraft {
+            name: "生鲜按重量（偏远加价）".into(),
+            charge_by: ChargeBy::Weight,
+            default_rule: rule(1000, 800, 1000, 400),
+            region_rules: vec![(
+                ["新疆", "西藏", "青海", "甘肃", "宁夏", "内蒙古"]
+                    .map(String::from)
+                    .to_vec(),
+                rule(1000, 2000, 1000, 1000),
+            )],
+            free_rules: vec![FreeDraft {
+                regions: ["江苏", "浙江", "上海"].map(String::from).to_vec(),
+                min_goods_fen: Some(9900),
+                min_quantity: None,
+            }],
+            no_delivery: vec![],
+        },
+    )
+    .await?;
+    let snacks = shipping::create_template(
+        state,
+        TemplateDraft {
+            name: "零食按件（新疆西藏不发）".into(),
+            charge_by: ChargeBy::Piece,
+            default_rule: rule(1, 600, 1, 100),
+            region_rules: vec![],
+            free_rules: vec![FreeDraft {
+                regions: vec![],
+                min_goods_fen: None,
+                min_quantity: Some(5),
+            }],
+            no_delivery: ["新疆", "西藏"].map(String::from).to_vec(),
+        },
+    )
+    .await?;
+    Ok((fruit.id, snacks.id))
+}
+
+/// Grams of a pack named like "5斤装" (1 斤 = 500 g); `None` otherwise.
+fn pack_grams(spec: &str) -> Option<i32> {
+    let jin: i32 = spec.strip_suffix("斤装")?.parse().ok()?;
+    Some(jin * 500)
+}
 
 /// (category, brand, [(title, subtitle, base price in fen, spec name, [spec values])])
 type CategorySeed = (
@@ -319,6 +380,7 @@ pub async fn seed_demo(state: &AppState) -> AppResult<bool> {
         suppliers.push(s.id);
     }
 
+    let (fruit_shipping, snack_shipping) = seed_shipping(state).await?;
     let mut product_ids = Vec::new();
     for (ci, (category, brand, items)) in STORE.iter().enumerate() {
         let cat = service::create_category(
@@ -348,6 +410,8 @@ pub async fn seed_demo(state: &AppState) -> AppResult<bool> {
                         original_price_fen: Some(price * 13 / 10),
                         member_price_fen: (pi % 2 == 0).then_some(price * 9 / 10),
                         stock: Some(50 + ((ci * 7 + pi * 13 + vi * 29) % 150) as i32),
+                        weight_grams: pack_grams(v),
+                        ..Default::default()
                     }
                 })
                 .collect();
@@ -367,6 +431,11 @@ pub async fn seed_demo(state: &AppState) -> AppResult<bool> {
                         pi + 1
                     )]),
                     skus: Some(skus),
+                    shipping_template_id: match ci {
+                        0 => Some(Some(fruit_shipping)),
+                        3 => Some(Some(snack_shipping)),
+                        _ => None,
+                    },
                 },
             )
             .await?;
@@ -495,9 +564,11 @@ pub async fn seed_bulk(state: &AppState, count: usize) -> AppResult<()> {
                             original_price_fen: None,
                             member_price_fen: None,
                             stock: Some(1_000_000),
+                            ..Default::default()
                         })
                         .collect(),
                 ),
+                shipping_template_id: None,
             },
         )
         .await?;

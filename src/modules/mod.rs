@@ -11,5 +11,6 @@ pub mod operations;
 pub mod order;
 pub mod pricing;
 pub mod referral;
+pub mod shipping;
 pub mod supplier;
 pub mod wallet;

@@ -2,7 +2,7 @@
 //! coupon → shipping → stored balance. `previewOrder` and `placeOrder` both
 //! call [`price`], so they agree to the fen. Steps whose feature is not
 //! switched on for the customer contribute zero.
-use crate::money::percent_half_up;
+use crate::{modules::shipping::fee::Plan as ShippingPlan, money::percent_half_up};
 
 /// One line as priced: list price, optional member price, quantity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +51,9 @@ pub struct PricingInput {
     pub coupon: Option<Coupon>,
     /// `None` = nothing to ship (membership and top-up orders).
     pub shipping: Option<Shipping>,
+    /// Lines charged by shipping templates (运费模板); `None`: every line
+    /// by the store's flat fee, as before templates.
+    pub shipping_plan: Option<ShippingPlan>,
     /// Balance the customer chose to use (0 when not using it).
     pub balance_available_fen: i64,
 }
@@ -110,11 +113,24 @@ pub fn price(input: &PricingInput) -> Breakdown {
         b.coupon_discount_fen = c.off_fen.min(goods);
         goods -= b.coupon_discount_fen;
     }
+    // Members who ship free, then the store-wide threshold, win over any
+    // template: both were promises to the customer before templates.
     b.shipping_fen = match input.shipping {
         None => 0,
         Some(_) if input.membership.is_some_and(|m| m.free_shipping) => 0,
         Some(s) if goods >= s.free_from_fen => 0,
-        Some(s) => s.flat_fee_fen,
+        Some(s) => match &input.shipping_plan {
+            None => s.flat_fee_fen,
+            Some(plan) => {
+                let lines: Vec<(i64, i64)> = input
+                    .lines
+                    .iter()
+                    .zip(&b.lines)
+                    .map(|(l, &(_, total))| (l.quantity, total))
+                    .collect();
+                plan.fee(s.flat_fee_fen, &lines)
+            }
+        },
     };
     b.total_fen = goods + b.shipping_fen;
     b.balance_fen = input.balance_available_fen.clamp(0, b.total_fen);
@@ -310,6 +326,100 @@ mod tests {
         assert_eq!((b.coupon_discount_fen, b.total_fen), (0, 0));
     }
 
+    /// A plan of two templates and a flat line, to a remote province.
+    fn remote_plan() -> ShippingPlan {
+        use crate::modules::shipping::fee::{
+            ChargeBy, Destination, PlanLine, RegionRule, Rule, Rules, Template,
+        };
+        let rule = |first, first_fee_fen, additional, additional_fee_fen| Rule {
+            first,
+            first_fee_fen,
+            additional,
+            additional_fee_fen,
+        };
+        ShippingPlan {
+            destination: Some(Destination {
+                province: "650000".into(),
+                city: Some("650100".into()),
+            }),
+            templates: vec![
+                Template {
+                    id: 1,
+                    name: "by weight".into(),
+                    charge_by: ChargeBy::Weight,
+                    rules: Rules {
+                        default_rule: rule(1000, 1000, 500, 300),
+                        region_rules: vec![RegionRule {
+                            regions: vec!["650000".into()],
+                            rule: rule(1000, 2500, 500, 800),
+                        }],
+                        free_rules: vec![],
+                        no_delivery: vec![],
+                    },
+                },
+                Template {
+                    id: 2,
+                    name: "by piece".into(),
+                    charge_by: ChargeBy::Piece,
+                    rules: Rules {
+                        default_rule: rule(1, 500, 1, 200),
+                        region_rules: vec![],
+                        free_rules: vec![],
+                        no_delivery: vec![],
+                    },
+                },
+            ],
+            lines: vec![
+                Some(PlanLine {
+                    template: 0,
+                    unit_grams: 1200,
+                }),
+                Some(PlanLine {
+                    template: 1,
+                    unit_grams: 0,
+                }),
+                None,
+            ],
+        }
+    }
+
+    #[test]
+    fn templates_are_summed_and_the_store_rules_apply_on_top() {
+        let input = |membership, free_from_fen| PricingInput {
+            lines: vec![line(3000, None, 2), line(1000, None, 3), line(500, None, 1)],
+            membership,
+            shipping: Some(Shipping {
+                flat_fee_fen: 800,
+                free_from_fen,
+            }),
+            shipping_plan: Some(remote_plan()),
+            ..Default::default()
+        };
+        // Goods 6000 + 3000 + 500 = 9500, below 9900.
+        // Weight group: 2 × 1200 = 2400 g to Xinjiang: 2500 + ceil(1400/500)=3 × 800 = 4900.
+        // Piece group: 3 pieces: 500 + 2 × 200 = 900. Flat line: 800.
+        let b = price(&input(None, 9900));
+        assert_eq!(b.shipping_fen, 4900 + 900 + 800);
+        assert_eq!(b.total_fen, 9500 + 6600);
+        // The store-wide threshold reached: nothing, whatever the templates say.
+        let b = price(&input(None, 9500));
+        assert_eq!(b.shipping_fen, 0);
+        // A member whose plan ships free pays none; one whose plan does not
+        // pays the templates on member prices (95% here: 9025 of goods).
+        let free = Membership {
+            discount_percent: 95,
+            free_shipping: true,
+        };
+        assert_eq!(price(&input(Some(free), 9900)).shipping_fen, 0);
+        let paying = Membership {
+            free_shipping: false,
+            ..free
+        };
+        let b = price(&input(Some(paying), 9900));
+        assert_eq!(b.items_fen - b.member_discount_fen, 9025);
+        assert_eq!(b.shipping_fen, 6600);
+    }
+
     /// Property: whatever the inputs, the parts add up and nothing is negative.
     #[test]
     fn the_breakdown_always_adds_up() {
@@ -344,6 +454,7 @@ mod tests {
                     off_fen: next(5_000),
                 }),
                 shipping: (next(3) > 0).then_some(SHIP),
+                shipping_plan: (next(2) == 0).then(remote_plan),
                 balance_available_fen: next(100_000),
             };
             let b = price(&input);

@@ -27,6 +27,7 @@ mod payouts;
 mod plans;
 mod referral;
 mod scene;
+mod shipping;
 mod stock_races;
 mod wallet;
 mod webhook_targets;

@@ -39,6 +39,7 @@ use crate::{
             resolver::{OrderMutation, OrderQuery, ReconciliationMutation, ReconciliationQuery},
         },
         referral::resolver::{ReferralMutation, ReferralQuery},
+        shipping::resolver::{ShippingAdminMutation, ShippingQuery},
         supplier::{
             loader::{SupplierLinkLoader, SupplierLoader},
             resolver::{SupplierAdminMutation, SupplierQuery},
@@ -53,6 +54,7 @@ use crate::{
 pub struct Query(
     CustomerQuery,
     CatalogueQuery,
+    ShippingQuery,
     SupplierQuery,
     OrderQuery,
     ReconciliationQuery,
@@ -70,6 +72,7 @@ pub struct Query(
 pub struct Mutation(
     AuthMutation,
     CatalogueAdminMutation,
+    ShippingAdminMutation,
     SupplierAdminMutation,
     SupplierCredentialsMutation,
     SupplierMutation,

@@ -9,7 +9,7 @@ use entity::{category, product, product_sales_daily, sku};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, SqlErr, TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ use super::service::{OFF_SHELF, ON_SHELF, ProductBundle};
 use crate::{
     cache::keys,
     error::{AppError, AppResult},
+    modules::shipping::service as shipping,
     state::AppState,
     validate,
 };
@@ -30,7 +31,7 @@ pub struct Spec {
 }
 
 /// A SKU as an admin describes it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct SkuDraft {
     /// Existing SKU to change (updates only); `None` = a new SKU.
     pub id: Option<i64>,
@@ -41,6 +42,12 @@ pub struct SkuDraft {
     /// Units in stock; in an update, `None` leaves an existing SKU's stock as
     /// it is (orders keep taking it meanwhile) and gives a new SKU none.
     pub stock: Option<i32>,
+    /// Weight in grams (templates charging by weight); `None` = unknown.
+    pub weight_grams: Option<i32>,
+    /// The spec's own image.
+    pub image_url: Option<String>,
+    /// Code or barcode, unique among the store's live SKUs.
+    pub code: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -52,6 +59,62 @@ pub struct ProductDraft {
     pub brand: Option<String>,
     pub images: Option<Vec<String>>,
     pub skus: Option<Vec<SkuDraft>>,
+    /// The product's shipping template: in an update `None` leaves it,
+    /// `Some(None)` takes it off (the store's flat rule again).
+    pub shipping_template_id: Option<Option<i64>>,
+}
+
+/// A SKU's facts beyond price and stock, checked: (weight, image, code).
+pub(super) type SkuFacts = (Option<i32>, Option<String>, Option<String>);
+
+/// Heaviest SKU accepted: a tonne, in grams.
+const MAX_WEIGHT_GRAMS: i32 = 1_000_000;
+
+fn check_facts(s: &SkuDraft, at: &str) -> AppResult<SkuFacts> {
+    if let Some(w) = s.weight_grams
+        && !(0..=MAX_WEIGHT_GRAMS).contains(&w)
+    {
+        return Err(AppError::bad_input(
+            format!("{at}.weightGrams"),
+            format!("must be 0 to {MAX_WEIGHT_GRAMS} grams"),
+        ));
+    }
+    let image = s
+        .image_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| validate::url(u, &format!("{at}.imageUrl")))
+        .transpose()?;
+    let code = validate::optional_text(s.code.as_deref(), &format!("{at}.code"), 64)?;
+    if let Some(c) = &code
+        && c.chars().any(char::is_whitespace)
+    {
+        return Err(AppError::bad_input(
+            format!("{at}.code"),
+            "must not contain spaces",
+        ));
+    }
+    Ok((s.weight_grams, image, code))
+}
+
+/// A write refused by the unique index on live SKU codes names the SKU's
+/// `code` field; any other error stays what it is.
+fn code_taken(e: sea_orm::DbErr, at: &str, code: Option<&str>) -> AppError {
+    match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(m))
+            if m.contains("idx_sku_code_live") || m.contains("sku.code") =>
+        {
+            AppError::bad_input(
+                format!("{at}.code"),
+                format!(
+                    "{} is the code of another SKU of the store",
+                    code.unwrap_or_default()
+                ),
+            )
+        }
+        _ => e.into(),
+    }
 }
 
 pub(super) fn images(list: &[String]) -> AppResult<String> {
@@ -116,6 +179,7 @@ pub(super) fn check_sku(s: &SkuDraft, at: &str) -> AppResult<(String, String)> {
         .map(|p| format!("{}={}", p.name, p.value))
         .collect::<Vec<_>>()
         .join("\u{1f}");
+    check_facts(s, at)?;
     let json = serde_json::to_string(&pairs).map_err(AppError::internal)?;
     Ok((json, key))
 }
@@ -126,6 +190,7 @@ pub(super) fn check_skus(skus: &[SkuDraft]) -> AppResult<Vec<(String, String)>> 
         return Err(AppError::bad_input("skus", "a product needs 1 to 100 SKUs"));
     }
     let mut seen = HashSet::new();
+    let mut codes = HashSet::new();
     let mut out = Vec::with_capacity(skus.len());
     for (i, s) in skus.iter().enumerate() {
         let (json, key) = check_sku(s, &format!("skus[{i}]"))?;
@@ -133,6 +198,14 @@ pub(super) fn check_skus(skus: &[SkuDraft]) -> AppResult<Vec<(String, String)>> 
             return Err(AppError::bad_input(
                 format!("skus[{i}].specs"),
                 "another SKU of this product has the same specs",
+            ));
+        }
+        if let (_, _, Some(code)) = check_facts(s, &format!("skus[{i}]"))?
+            && !codes.insert(code.clone())
+        {
+            return Err(AppError::bad_input(
+                format!("skus[{i}].code"),
+                format!("{code} is given to two SKUs"),
             ));
         }
         out.push((json, key));
@@ -165,6 +238,10 @@ pub async fn create_product(state: &AppState, draft: ProductDraft) -> AppResult<
     let skus = draft.skus.unwrap_or_default();
     let checked = check_skus(&skus)?;
     require_category(&state.db, category_id).await?;
+    let template = draft.shipping_template_id.flatten();
+    if let Some(t) = template {
+        shipping::require_usable(&state.db, t, "shippingTemplateId").await?;
+    }
 
     let (min, max) = price_range(&skus);
     let now = Utc::now();
@@ -181,14 +258,17 @@ pub async fn create_product(state: &AppState, draft: ProductDraft) -> AppResult<
         sales_count: Set(0),
         min_price_fen: Set(min),
         max_price_fen: Set(max),
+        shipping_template_id: Set(template),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
-    for (s, (specs, key)) in skus.iter().zip(checked) {
-        insert_sku(&txn, product.id, s, specs, key).await?;
+    for (i, (s, (specs, key))) in skus.iter().zip(checked).enumerate() {
+        insert_sku(&txn, product.id, s, specs, key)
+            .await
+            .map_err(|e| code_taken(e, &format!("skus[{i}]"), s.code.as_deref()))?;
     }
     txn.commit().await?;
     invalidate_product(state, product.id).await;
@@ -203,9 +283,10 @@ pub(super) async fn insert_sku(
     s: &SkuDraft,
     specs: String,
     key: String,
-) -> AppResult<sku::Model> {
+) -> Result<sku::Model, sea_orm::DbErr> {
     let now = Utc::now();
-    Ok(sku::ActiveModel {
+    let (weight_grams, image_url, code) = check_facts(s, "sku").unwrap_or_default();
+    sku::ActiveModel {
         product_id: Set(product_id),
         specs: Set(specs),
         spec_key: Set(key),
@@ -214,12 +295,15 @@ pub(super) async fn insert_sku(
         member_price_fen: Set(s.member_price_fen),
         stock: Set(s.stock.unwrap_or(0)),
         archived: Set(false),
+        weight_grams: Set(weight_grams),
+        image_url: Set(image_url),
+        code: Set(code),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     }
     .insert(db)
-    .await?)
+    .await
 }
 
 /// Changes what is given. With `skus`, the list is the product's new set:
@@ -253,6 +337,12 @@ pub async fn update_product(
     if let Some(c) = draft.category_id {
         require_category(&state.db, c).await?;
         active.category_id = Set(c);
+    }
+    if let Some(t) = draft.shipping_template_id {
+        if let Some(t) = t {
+            shipping::require_usable(&state.db, t, "shippingTemplateId").await?;
+        }
+        active.shipping_template_id = Set(t);
     }
     let checked = draft.skus.as_deref().map(check_skus).transpose()?;
 
@@ -296,11 +386,13 @@ pub async fn update_product(
             a.updated_at = Set(now);
             a.update(&txn).await?;
         }
-        // Park updated keys first, so swapping specs between two SKUs does not collide.
+        // Park updated keys and codes first, so swapping specs or codes
+        // between two SKUs does not collide.
         let order = write_order(skus);
         for s in order.iter().filter_map(|&i| skus[i].id) {
             sku::Entity::update_many()
                 .col_expr(sku::Column::SpecKey, Expr::value(format!("#updating-{s}")))
+                .col_expr(sku::Column::Code, Expr::value(Option::<String>::None))
                 .filter(sku::Column::Id.eq(s))
                 .exec(&txn)
                 .await?;
@@ -322,11 +414,19 @@ pub async fn update_product(
                     if let Some(stock) = s.stock {
                         a.stock = Set(stock);
                     }
+                    let (weight_grams, image_url, code) = check_facts(s, "sku")?;
+                    a.weight_grams = Set(weight_grams);
+                    a.image_url = Set(image_url);
+                    a.code = Set(code);
                     a.updated_at = Set(now);
-                    a.update(&txn).await?;
+                    a.update(&txn)
+                        .await
+                        .map_err(|e| code_taken(e, &format!("skus[{i}]"), s.code.as_deref()))?;
                 }
                 None => {
-                    insert_sku(&txn, id, s, specs, key).await?;
+                    insert_sku(&txn, id, s, specs, key)
+                        .await
+                        .map_err(|e| code_taken(e, &format!("skus[{i}]"), s.code.as_deref()))?;
                 }
             }
         }
@@ -468,6 +568,7 @@ mod tests {
             original_price_fen: None,
             member_price_fen: None,
             stock: Some(1),
+            ..Default::default()
         }
     }
 

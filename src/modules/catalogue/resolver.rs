@@ -1,6 +1,6 @@
 //! Catalogue queries (public) and mutations (ADMIN).
 use async_graphql::{
-    Context, ID, Object, Result,
+    Context, ID, MaybeUndefined, Object, Result,
     connection::{Connection, Edge},
 };
 
@@ -145,6 +145,9 @@ fn product_draft(input: ProductUpdateInput) -> AppResult<ProductDraft> {
                         original_price_fen: s.original_price_fen.map(|m| m.0),
                         member_price_fen: s.member_price_fen.map(|m| m.0),
                         stock: s.stock,
+                        weight_grams: s.weight_grams,
+                        image_url: s.image_url,
+                        code: s.code,
                     })
                 })
                 .collect::<AppResult<Vec<_>>>()?,
@@ -163,6 +166,11 @@ fn product_draft(input: ProductUpdateInput) -> AppResult<ProductDraft> {
         brand: input.brand,
         images: input.images,
         skus,
+        shipping_template_id: match input.shipping_template_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(t) => Some(Some(parse_id(&t, "shippingTemplateId")?)),
+        },
     })
 }
 
@@ -211,8 +219,18 @@ impl CatalogueAdminMutation {
                         original_price_fen: s.original_price_fen.map(|m| m.0),
                         member_price_fen: s.member_price_fen.map(|m| m.0),
                         stock: Some(s.stock),
+                        weight_grams: s.weight_grams,
+                        image_url: s.image_url,
+                        code: s.code,
                     })
                     .collect(),
+            ),
+            shipping_template_id: Some(
+                input
+                    .shipping_template_id
+                    .as_ref()
+                    .map(|t| parse_id(t, "shippingTemplateId"))
+                    .transpose()?,
             ),
         };
         Ok(service::create_product(state, draft).await?.into())

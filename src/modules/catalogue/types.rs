@@ -1,6 +1,7 @@
 //! GraphQL shapes of the catalogue.
 use async_graphql::{
-    Context, Enum, ID, InputObject, Object, Result, SimpleObject, dataloader::DataLoader,
+    Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+    dataloader::DataLoader,
 };
 use entity::{category, product, sku};
 
@@ -216,6 +217,11 @@ impl Product {
     async fn hot_pin(&self) -> Option<i32> {
         self.model.hot_pin
     }
+    /// The shipping template (运费模板) its lines are charged by; null =
+    /// the store's flat fee.
+    async fn shipping_template_id(&self) -> Option<ID> {
+        self.model.shipping_template_id.map(to_id)
+    }
     /// When the product was created.
     async fn created_at(&self) -> Timestamp {
         self.model.created_at.into()
@@ -254,6 +260,18 @@ impl Sku {
     /// Units in stock.
     async fn stock(&self) -> i32 {
         self.0.stock
+    }
+    /// Weight in grams (shipping templates charging by weight), when known.
+    async fn weight_grams(&self) -> Option<i32> {
+        self.0.weight_grams
+    }
+    /// The spec's own image, shown in the SKU picker; null = the product's cover.
+    async fn image_url(&self) -> Option<&str> {
+        self.0.image_url.as_deref()
+    }
+    /// Code or barcode (unique among the store's live SKUs), when given.
+    async fn code(&self) -> Option<&str> {
+        self.0.code.as_deref()
     }
     /// In stock and still sold.
     async fn available(&self) -> bool {
@@ -300,6 +318,14 @@ pub struct SkuInput {
     pub member_price_fen: Option<Money>,
     /// Units in stock, 0 to 10,000,000.
     pub stock: i32,
+    /// Weight in grams, 0 to 1,000,000 (templates charging by weight count
+    /// it; a SKU without one weighs nothing there).
+    pub weight_grams: Option<i32>,
+    /// The spec's own image: an http(s) URL.
+    pub image_url: Option<String>,
+    /// Code or barcode, up to 64 characters without spaces, unique among the
+    /// store's live SKUs.
+    pub code: Option<String>,
 }
 
 /// A SKU in `updateProduct`: with `id` it changes that SKU, without it adds one.
@@ -318,6 +344,14 @@ pub struct SkuUpdateInput {
     /// Units in stock. Omit it to keep an existing SKU's stock (orders keep
     /// taking it while the form is open; `setSkuStock` changes it on purpose).
     pub stock: Option<i32>,
+    /// Weight in grams (omitted: none, as for the other optional fields), 0 to 1,000,000 (templates charging by weight count
+    /// it; a SKU without one weighs nothing there).
+    pub weight_grams: Option<i32>,
+    /// The spec's own image: an http(s) URL.
+    pub image_url: Option<String>,
+    /// Code or barcode, up to 64 characters without spaces, unique among the
+    /// store's live SKUs.
+    pub code: Option<String>,
 }
 
 /// A new product with its SKUs (listed ON_SHELF).
@@ -337,6 +371,9 @@ pub struct ProductInput {
     pub images: Option<Vec<String>>,
     /// 1-100 SKUs.
     pub skus: Vec<SkuInput>,
+    /// The shipping template its lines are charged by (not a retired one);
+    /// none = the store's flat fee.
+    pub shipping_template_id: Option<ID>,
 }
 
 /// Changes to a product: only what is given changes. `skus`, when given, is
@@ -357,4 +394,7 @@ pub struct ProductUpdateInput {
     pub images: Option<Vec<String>>,
     /// The complete new list of SKUs.
     pub skus: Option<Vec<SkuUpdateInput>>,
+    /// A shipping template (not a retired one); null takes it off (the
+    /// store's flat fee), omitted leaves it.
+    pub shipping_template_id: MaybeUndefined<ID>,
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{AppError, AppResult},
+    modules::shipping::service as shipping,
     state::AppState,
 };
 
@@ -160,6 +161,10 @@ pub async fn save_address(
     };
     row.name = Set(data.name);
     row.phone = Set(data.phone);
+    // The names stay as typed; the codes are what shipping templates match.
+    let (province_code, city_code) = shipping::codes_of(&data.province, &data.city);
+    row.province_code = Set(province_code);
+    row.city_code = Set(city_code);
     row.province = Set(data.province);
     row.city = Set(data.city);
     row.district = Set(data.district);

@@ -227,6 +227,8 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
     let now = Utc::now();
     let terms = membership::terms_of(&txn, &customers, now).await?;
     let promotions = coupons::running(&txn, now).await?;
+    let shipping =
+        super::shipping_plan::facts_for(&txn, found.values().map(|(_, p)| p), &links).await?;
 
     // Each order checked and priced on its own, as `place_one` would.
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(jobs.len());
@@ -234,16 +236,18 @@ async fn write(state: &AppState, jobs: &[Job]) -> AppResult<Vec<Outcome>> {
     for j in jobs {
         let checked = super::place::lines_of_request(&found, &j.req).and_then(|lines| {
             let address = address::pick(&addresses, j.customer_id, j.req.address_id)?;
-            let input = super::place::pricing_input_with(
+            let mut input = super::place::pricing_input_with(
                 state,
                 &lines,
                 terms.get(&j.customer_id).copied(),
                 promotions.clone(),
             );
+            let address = AddressData::from(address);
+            super::shipping_plan::apply(&mut input, &shipping, &lines, &links, Some(&address))?;
             Ok(Priced {
                 breakdown: pricing::price(&input),
                 lines,
-                address: AddressData::from(address),
+                address,
                 input,
             })
         });

@@ -28,5 +28,6 @@ pub mod reconcile;
 pub mod refund;
 pub mod resolver;
 pub mod service;
+pub mod shipping_plan;
 pub mod state;
 pub mod types;

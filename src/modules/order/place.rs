@@ -223,6 +223,7 @@ pub(super) fn pricing_input_with(
         promotions,
         coupon: None,
         shipping: Some(shipping(state)),
+        shipping_plan: None,
         balance_available_fen: 0,
     }
 }
@@ -237,13 +238,13 @@ pub async fn preview(
     let lines = load_lines(&state.db, req).await?;
     // What placing would refuse, the preview refuses too: an address that is
     // not the caller's, a line the stock cannot cover now.
-    if req.address_id.is_some() {
-        address::shipping_address(&state.db, customer_id, req.address_id).await?;
-    }
+    let ship_to =
+        super::shipping_plan::preview_address(&state.db, customer_id, req.address_id).await?;
     if let Some(short) = lines.iter().find(|l| l.sku.stock < l.quantity) {
         return Err(out_of_stock(short));
     }
     let mut input = pricing_input(&state.db, state, customer_id, &lines, req.coupon_id).await?;
+    super::shipping_plan::plan_for(&state.db, &mut input, &lines, None, ship_to.as_ref()).await?;
     if req.use_balance {
         let w = crate::modules::wallet::service::wallet_of(state, customer_id).await?;
         input.balance_available_fen = w.principal_fen + w.bonus_fen;
@@ -470,13 +471,17 @@ pub(super) async fn place_one(
         let address = address::shipping_address(&txn, customer_id, req.address_id).await?;
         let sku_ids: Vec<i64> = lines.iter().map(|l| l.sku.id).collect();
         let links = links_of(&txn, &sku_ids).await?;
+        let address = AddressData::from(&address);
+        let mut input = pricing_input(&txn, state, customer_id, &lines, req.coupon_id).await?;
+        super::shipping_plan::plan_for(&txn, &mut input, &lines, Some(&links), Some(&address))
+            .await?;
         let draft = Draft {
             kind: KIND_GOODS,
             plan_id: None,
             lines: &lines,
-            input: pricing_input(&txn, state, customer_id, &lines, req.coupon_id).await?,
+            input,
             use_balance: req.use_balance,
-            address: Some(AddressData::from(&address)),
+            address: Some(address),
             remark: remark_of(req),
             links: &links,
             coupon_id: req.coupon_id,

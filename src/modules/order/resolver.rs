@@ -55,12 +55,19 @@ async fn load_cart(state: &AppState, customer_id: i64) -> AppResult<Cart> {
             .into_iter()
             .map(|(s, p)| (s.id, (s, p)))
             .collect();
+    let undeliverable = super::shipping_plan::undeliverable_to_default(
+        &state.db,
+        customer_id,
+        found.values().map(|(s, p)| (s, p)),
+    )
+    .await?;
     Ok(Cart {
         items: items
             .into_iter()
             .filter_map(|i| {
                 let (sku, product) = found.get(&i.sku_id)?.clone();
                 Some(CartItem {
+                    deliverable: !undeliverable.contains(&sku.id),
                     sku,
                     product,
                     quantity: i.quantity,

@@ -77,7 +77,7 @@ pub struct Address(pub AddressData, pub AddressOf);
 
 /// Where an [`Address`] comes from; it decides the id.
 pub enum AddressOf {
-    Saved(address::Model),
+    Saved(Box<address::Model>),
     /// The snapshot taken when the order (this id) was placed.
     Order(i64),
 }
@@ -109,6 +109,16 @@ impl Address {
     async fn city(&self) -> &str {
         &self.0.city
     }
+    /// GB/T 2260 code of the province (320000), from the bundled table;
+    /// null when the name is not a mainland province it knows.
+    async fn province_code(&self) -> Option<String> {
+        self.codes().0
+    }
+    /// GB/T 2260 code of the city (320100), when the table lists it under
+    /// the province (municipalities have none).
+    async fn city_code(&self) -> Option<String> {
+        self.codes().1
+    }
     /// District (区/县).
     async fn district(&self) -> &str {
         &self.0.district
@@ -123,9 +133,21 @@ impl Address {
     }
 }
 
+impl Address {
+    /// A saved address's stored codes; an order's snapshot's from its names.
+    fn codes(&self) -> (Option<String>, Option<String>) {
+        match &self.1 {
+            AddressOf::Saved(a) => (a.province_code.clone(), a.city_code.clone()),
+            AddressOf::Order(_) => {
+                crate::modules::shipping::service::codes_of(&self.0.province, &self.0.city)
+            }
+        }
+    }
+}
+
 impl From<address::Model> for Address {
     fn from(m: address::Model) -> Self {
-        Address(AddressData::from(&m), AddressOf::Saved(m))
+        Address(AddressData::from(&m), AddressOf::Saved(Box::new(m)))
     }
 }
 
@@ -743,6 +765,9 @@ pub struct CartItem {
     pub sku: entity::sku::Model,
     pub product: entity::product::Model,
     pub quantity: i32,
+    /// Its shipping template delivers to the default address (or there is
+    /// no template or no default address).
+    pub deliverable: bool,
 }
 
 #[Object]
@@ -764,6 +789,12 @@ impl CartItem {
         self.product.status == crate::modules::catalogue::service::ON_SHELF
             && !self.sku.archived
             && self.sku.stock >= self.quantity
+    }
+    /// False when the product's shipping template does not deliver to the
+    /// customer's default address: ordering it there is `UNDELIVERABLE`.
+    /// True without a template or a default address.
+    async fn deliverable(&self) -> bool {
+        self.deliverable
     }
 }
 
