@@ -163,6 +163,9 @@ pub struct Settings {
     pub min_withdrawal_fen: i64,
     /// Membership and top-up orders earn commissions too.
     pub commission_on_plans: bool,
+    /// Upload the shipping information of WeChat Pay payments to WeChat
+    /// (`WECHAT_SHIPPING_UPLOAD`; needs WeChat credentials).
+    pub wechat_shipping_upload: bool,
 }
 
 /// WeChat Pay API v3 merchant settings (key material is read from files).
@@ -306,6 +309,10 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("WEBHOOK_ALLOWED_HOSTS: {e}"))?,
             None => Vec::new(),
         };
+        let wechat_shipping_upload = parse_bool(&get, "WECHAT_SHIPPING_UPLOAD")?.unwrap_or(false);
+        if wechat_shipping_upload && wechat.is_none() {
+            bail!("WECHAT_SHIPPING_UPLOAD=true needs WECHAT_APPID and WECHAT_SECRET");
+        }
         let seed_demo = parse_bool(&get, "SEED_DEMO")?.unwrap_or(!prod);
         if prod && seed_demo {
             bail!("SEED_DEMO cannot be on in production");
@@ -378,6 +385,7 @@ impl Settings {
             supplier_address_days: parse_num(&get, "SUPPLIER_ADDRESS_DAYS")?.unwrap_or(30),
             after_sales_days: parse_num(&get, "AFTER_SALES_DAYS")?.unwrap_or(15),
             commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
+            wechat_shipping_upload,
         })
     }
 }

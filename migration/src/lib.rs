@@ -20,6 +20,7 @@ mod m20261210_000011_membership_grants;
 mod m20261210_000012_refund_tracking;
 mod m20261210_000013_fulfillment_ack;
 mod m20261210_000014_after_sales;
+mod m20261210_000016_wechat_platform;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000012_refund_tracking::Migration),
             Box::new(m20261210_000013_fulfillment_ack::Migration),
             Box::new(m20261210_000014_after_sales::Migration),
+            Box::new(m20261210_000016_wechat_platform::Migration),
         ]
     }
 }

@@ -167,8 +167,16 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let mut parts = http::Extensions::new();
     parts.insert(placer);
     parts.insert(crate::modules::customer::service::Referrers::default());
+    let wechat_api = settings.wechat.clone().map(|w| {
+        Arc::new(crate::wechat::api::WechatApi::new(
+            http.clone(),
+            w,
+            cache.clone(),
+        ))
+    });
     let state = AppState {
         pay,
+        wechat_api,
         jwt: Arc::new(JwtKeys::new(
             settings.jwt_secret.expose(),
             settings.access_token_ttl,

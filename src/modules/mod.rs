@@ -13,3 +13,4 @@ pub mod pricing;
 pub mod referral;
 pub mod supplier;
 pub mod wallet;
+pub mod wechat_platform;
