@@ -166,6 +166,52 @@ pub struct Settings {
     /// Upload the shipping information of WeChat Pay payments to WeChat
     /// (`WECHAT_SHIPPING_UPLOAD`; needs WeChat credentials).
     pub wechat_shipping_upload: bool,
+    /// The mini-program page a share code opens when the caller names none
+    /// (`WECHAT_SHARE_PAGE`).
+    pub wechat_share_page: String,
+    /// `release`, `trial` or `develop`: which version of the mini-program
+    /// a share code opens (`WECHAT_SHARE_ENV_VERSION`).
+    pub wechat_share_env_version: String,
+    /// Where clients reach this server (`PUBLIC_BASE_URL`, no trailing
+    /// slash): share-code image URLs start with it; empty = a path only.
+    pub public_base_url: String,
+    /// Subscription-message template ids by event (`WECHAT_SUBSCRIBE_TEMPLATES`).
+    pub wechat_subscribe_templates: Vec<(String, String)>,
+}
+
+/// The events a subscription-message template can serve.
+pub const SUBSCRIBE_EVENTS: [&str; 4] = [
+    "ORDER_SHIPPED",
+    "REFUND_RESULT",
+    "COMMISSION_SETTLED",
+    "WITHDRAWAL_PAID",
+];
+
+/// `WECHAT_SUBSCRIBE_TEMPLATES`: `EVENT=templateId` pairs, comma-separated.
+fn subscribe_templates(value: Option<&str>) -> anyhow::Result<Vec<(String, String)>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((event, id)) = pair.split_once('=') else {
+            bail!("WECHAT_SUBSCRIBE_TEMPLATES takes EVENT=templateId pairs, not {pair:?}");
+        };
+        let (event, id) = (event.trim().to_ascii_uppercase(), id.trim().to_string());
+        if !SUBSCRIBE_EVENTS.contains(&event.as_str()) {
+            bail!(
+                "WECHAT_SUBSCRIBE_TEMPLATES: unknown event {event:?} (one of {})",
+                SUBSCRIBE_EVENTS.join(", ")
+            );
+        }
+        if id.is_empty() || id.len() > 64 || out.iter().any(|(e, _)| *e == event) {
+            bail!(
+                "WECHAT_SUBSCRIBE_TEMPLATES: one template id (1-64 characters) per event, {event} is not"
+            );
+        }
+        out.push((event, id));
+    }
+    Ok(out)
 }
 
 /// WeChat Pay API v3 merchant settings (key material is read from files).
@@ -313,6 +359,18 @@ impl Settings {
         if wechat_shipping_upload && wechat.is_none() {
             bail!("WECHAT_SHIPPING_UPLOAD=true needs WECHAT_APPID and WECHAT_SECRET");
         }
+        let wechat_share_env_version =
+            get("WECHAT_SHARE_ENV_VERSION").unwrap_or_else(|| "release".into());
+        if !["release", "trial", "develop"].contains(&wechat_share_env_version.as_str()) {
+            bail!("WECHAT_SHARE_ENV_VERSION must be release, trial or develop");
+        }
+        let wechat_share_page =
+            get("WECHAT_SHARE_PAGE").unwrap_or_else(|| "pages/index/index".into());
+        if !valid_page(&wechat_share_page) {
+            bail!(
+                "WECHAT_SHARE_PAGE must be a mini-program page path such as pages/index/index (no leading /)"
+            );
+        }
         let seed_demo = parse_bool(&get, "SEED_DEMO")?.unwrap_or(!prod);
         if prod && seed_demo {
             bail!("SEED_DEMO cannot be on in production");
@@ -386,8 +444,28 @@ impl Settings {
             after_sales_days: parse_num(&get, "AFTER_SALES_DAYS")?.unwrap_or(15),
             commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
             wechat_shipping_upload,
+            wechat_share_page,
+            wechat_share_env_version,
+            public_base_url: get("PUBLIC_BASE_URL")
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
+            wechat_subscribe_templates: subscribe_templates(
+                get("WECHAT_SUBSCRIBE_TEMPLATES").as_deref(),
+            )?,
         })
     }
+}
+
+/// A mini-program page path as WeChat takes it: `pages/index/index`, no
+/// leading slash, no query.
+pub fn valid_page(page: &str) -> bool {
+    !page.is_empty()
+        && page.len() <= 128
+        && !page.starts_with('/')
+        && page
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'))
 }
 
 /// `CORS_ALLOWED_ORIGINS`: comma-separated origins such as
@@ -731,6 +809,35 @@ mod tests {
         );
         assert!(with(&[("TRUSTED_PROXIES", "1"), ("TRUST_FORWARDED_FOR", "true")]).is_err());
         assert!(with(&[("TRUSTED_PROXIES", "-1")]).is_err());
+    }
+
+    #[test]
+    fn subscription_templates_and_share_pages_are_checked() {
+        let s = settings(&[
+            ("JWT_SECRET", SECRET),
+            (
+                "WECHAT_SUBSCRIBE_TEMPLATES",
+                "order_shipped=T-ship, WITHDRAWAL_PAID=T-paid",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.wechat_subscribe_templates,
+            [
+                ("ORDER_SHIPPED".to_string(), "T-ship".to_string()),
+                ("WITHDRAWAL_PAID".to_string(), "T-paid".to_string())
+            ]
+        );
+        assert_eq!(s.wechat_share_page, "pages/index/index");
+        assert_eq!(s.wechat_share_env_version, "release");
+        for bad in ["NOPE=T", "ORDER_SHIPPED", "ORDER_SHIPPED=a,ORDER_SHIPPED=b"] {
+            assert!(
+                settings(&[("JWT_SECRET", SECRET), ("WECHAT_SUBSCRIBE_TEMPLATES", bad)]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(settings(&[("JWT_SECRET", SECRET), ("WECHAT_SHARE_PAGE", "/pages/x")]).is_err());
+        assert!(settings(&[("JWT_SECRET", SECRET), ("WECHAT_SHARE_ENV_VERSION", "beta")]).is_err());
     }
 
     #[test]

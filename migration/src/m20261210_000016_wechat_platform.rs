@@ -99,6 +99,59 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // A share code (小程序码) per customer, page and product, generated
+        // once: WeChat rate-limits generation, and a poster printed with
+        // one must keep working. `product_key` is 0 without a product, so
+        // that the unique index holds there too (NULLs are all distinct).
+        manager
+            .create_table(
+                Table::create()
+                    .table(ShareCode::Table)
+                    .col(big_pk_auto(ShareCode::Id))
+                    .col(big_integer(ShareCode::CustomerId))
+                    .col(string(ShareCode::Page))
+                    .col(big_integer(ShareCode::ProductKey))
+                    .col(string(ShareCode::Scene))
+                    .col(string(ShareCode::EnvVersion))
+                    // The image's URL path: unguessable, so that codes
+                    // cannot be walked by id.
+                    .col(string_uniq(ShareCode::Token))
+                    .col(string(ShareCode::ContentType))
+                    .col(blob(ShareCode::Image))
+                    .col(timestamp_with_time_zone(ShareCode::CreatedAt))
+                    .index(
+                        Index::create()
+                            .name("uq_share_code_owner_page_product")
+                            .col(ShareCode::CustomerId)
+                            .col(ShareCode::Page)
+                            .col(ShareCode::ProductKey)
+                            .unique(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // Accepted one-time subscription consents (一次性订阅) per customer
+        // and template: each message sent spends one.
+        manager
+            .create_table(
+                Table::create()
+                    .table(SubscriptionConsent::Table)
+                    .col(big_pk_auto(SubscriptionConsent::Id))
+                    .col(big_integer(SubscriptionConsent::CustomerId))
+                    .col(string(SubscriptionConsent::TemplateId))
+                    .col(integer(SubscriptionConsent::Available))
+                    .col(timestamp_with_time_zone(SubscriptionConsent::UpdatedAt))
+                    .check(Expr::col(SubscriptionConsent::Available).gte(0))
+                    .index(
+                        Index::create()
+                            .name("uq_subscription_consent_customer_template")
+                            .col(SubscriptionConsent::CustomerId)
+                            .col(SubscriptionConsent::TemplateId)
+                            .unique(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
         // The jobs pass looks for uploads to add among recent WeChat Pay
         // payments: by time, not over every payment ever made.
         manager
@@ -112,6 +165,12 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(SubscriptionConsent::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(ShareCode::Table).to_owned())
+            .await?;
         manager
             .get_connection()
             .execute_unprepared("DROP INDEX idx_payment_wechat_recent")
@@ -153,4 +212,29 @@ enum WechatShippingAttempt {
     Errcode,
     Error,
     CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ShareCode {
+    Table,
+    Id,
+    CustomerId,
+    Page,
+    ProductKey,
+    Scene,
+    EnvVersion,
+    Token,
+    ContentType,
+    Image,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum SubscriptionConsent {
+    Table,
+    Id,
+    CustomerId,
+    TemplateId,
+    Available,
+    UpdatedAt,
 }

@@ -33,4 +33,5 @@ mod wechat_login;
 mod wechat_pay;
 mod wechat_pay_followup;
 mod wechat_platform;
+mod wechat_share;
 mod wechatpay_standin;

@@ -51,6 +51,8 @@ struct State {
     /// The next this many uploads are answered `errcode -1` (system busy).
     fail_uploads: usize,
     token_lifetime: Option<Duration>,
+    /// Accepted share-code requests.
+    share_codes: Vec<Value>,
 }
 
 /// WeChat's API host on a local port.
@@ -66,6 +68,15 @@ enum Endpoint {
     StableToken,
     DeliveryList,
     UploadShipping,
+    ShareCode,
+}
+
+/// What a generated code's image holds here: a PNG signature and the scene,
+/// so a test can read back which scene the stored image was made for.
+pub fn share_code_image(scene: &str, page: &str) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(format!("scene={scene};page={page}").as_bytes());
+    png
 }
 
 struct Responder {
@@ -146,7 +157,7 @@ impl Respond for Responder {
                 s.current = Some(token.clone());
                 answer(json!({ "access_token": token, "expires_in": lifetime.as_secs() }))
             }
-            Endpoint::DeliveryList | Endpoint::UploadShipping => {
+            Endpoint::DeliveryList | Endpoint::UploadShipping | Endpoint::ShareCode => {
                 let Some(token) = query(req, "access_token") else {
                     return errcode(41001, "access_token missing");
                 };
@@ -170,6 +181,17 @@ impl Respond for Responder {
                 let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
                     return errcode(47001, "data format error");
                 };
+                if matches!(self.endpoint, Endpoint::ShareCode) {
+                    return match check_share_code(&body) {
+                        Ok((scene, page)) => {
+                            s.share_codes.push(body.clone());
+                            ResponseTemplate::new(200)
+                                .insert_header("content-type", "image/jpeg")
+                                .set_body_bytes(share_code_image(&scene, &page))
+                        }
+                        Err((code, msg)) => errcode(code, &msg),
+                    };
+                }
                 if s.fail_uploads > 0 {
                     s.fail_uploads -= 1;
                     return errcode(-1, "system error");
@@ -194,6 +216,26 @@ impl Respond for Responder {
             }
         }
     }
+}
+
+/// WeChat's rules for `getwxacodeunlimit`: a scene of 1-32 visible
+/// characters from its set, a page without a leading slash, a known
+/// `env_version`.
+fn check_share_code(b: &Value) -> Result<(String, String), (i64, String)> {
+    let scene = b["scene"].as_str().unwrap_or_default();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "!#$&'()*+,/:;=?@-._~".contains(c);
+    if scene.is_empty() || scene.chars().count() > 32 || !scene.chars().all(allowed) {
+        return Err((40169, "invalid scene: 1-32 visible characters".into()));
+    }
+    let page = b["page"].as_str().unwrap_or_default();
+    if page.starts_with('/') || page.contains('?') {
+        return Err((41030, "invalid page".into()));
+    }
+    match b["env_version"].as_str().unwrap_or("release") {
+        "release" | "trial" | "develop" => {}
+        _ => return Err((40097, "invalid env_version".into())),
+    }
+    Ok((scene.to_string(), page.to_string()))
 }
 
 /// WeChat's field rules for `upload_shipping_info`; `Ok(true)` when the
@@ -289,6 +331,7 @@ impl WechatApiStandIn {
                 "/wxa/sec/order/upload_shipping_info",
                 Endpoint::UploadShipping,
             ),
+            ("POST", "/wxa/getwxacodeunlimit", Endpoint::ShareCode),
         ] {
             Mock::given(method(verb))
                 .and(path(p))
@@ -336,6 +379,11 @@ impl WechatApiStandIn {
     /// Refused shipping uploads (errcode, body).
     pub fn refused_uploads(&self) -> Vec<(i64, Value)> {
         self.state.lock().unwrap().refused_uploads.clone()
+    }
+
+    /// Accepted share-code requests, in order.
+    pub fn share_codes(&self) -> Vec<Value> {
+        self.state.lock().unwrap().share_codes.clone()
     }
 
     /// The next `n` uploads are answered `errcode -1` (system busy).

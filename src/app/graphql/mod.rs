@@ -44,6 +44,7 @@ use crate::{
             resolver::{SupplierAdminMutation, SupplierQuery},
         },
         wallet::resolver::{WalletAdminMutation, WalletQuery},
+        wechat_platform::resolver::{WechatPlatformMutation, WechatPlatformQuery},
     },
     state::{AppState, ClientIp},
 };
@@ -63,6 +64,7 @@ pub struct Query(
     ReferralQuery,
     OperationsQuery,
     ReportsQuery,
+    WechatPlatformQuery,
 );
 
 /// Everything a client can change.
@@ -82,6 +84,7 @@ pub struct Mutation(
     ReferralMutation,
     OperationsMutation,
     JobsMutation,
+    WechatPlatformMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
