@@ -177,6 +177,12 @@ pub struct Settings {
     pub public_base_url: String,
     /// Subscription-message template ids by event (`WECHAT_SUBSCRIBE_TEMPLATES`).
     pub wechat_subscribe_templates: Vec<(String, String)>,
+    /// The token of WeChat's message push (`WECHAT_MESSAGE_TOKEN`); unset =
+    /// `/webhooks/wechat-message` answers 404.
+    pub wechat_message_token: Option<Secret>,
+    /// The 43-character EncodingAESKey of the security mode
+    /// (`WECHAT_MESSAGE_AES_KEY`); unset = plain-text mode.
+    pub wechat_message_aes_key: Option<Secret>,
 }
 
 /// The events a subscription-message template can serve.
@@ -371,6 +377,16 @@ impl Settings {
                 "WECHAT_SHARE_PAGE must be a mini-program page path such as pages/index/index (no leading /)"
             );
         }
+        let wechat_message_token = get("WECHAT_MESSAGE_TOKEN").map(Secret::new);
+        let wechat_message_aes_key = get("WECHAT_MESSAGE_AES_KEY").map(Secret::new);
+        if let Some(key) = &wechat_message_aes_key {
+            if crate::wechat::message::aes_key(key.expose()).is_none() {
+                bail!("WECHAT_MESSAGE_AES_KEY must be the 43-character EncodingAESKey");
+            }
+            if wechat_message_token.is_none() || wechat.is_none() {
+                bail!("WECHAT_MESSAGE_AES_KEY needs WECHAT_MESSAGE_TOKEN and WECHAT_APPID");
+            }
+        }
         let seed_demo = parse_bool(&get, "SEED_DEMO")?.unwrap_or(!prod);
         if prod && seed_demo {
             bail!("SEED_DEMO cannot be on in production");
@@ -453,6 +469,8 @@ impl Settings {
             wechat_subscribe_templates: subscribe_templates(
                 get("WECHAT_SUBSCRIBE_TEMPLATES").as_deref(),
             )?,
+            wechat_message_token,
+            wechat_message_aes_key,
         })
     }
 }

@@ -18,3 +18,4 @@ pub mod seed;
 pub mod startup;
 pub mod stock_sync;
 pub mod webhooks;
+pub mod wechat_message;

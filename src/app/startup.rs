@@ -254,6 +254,14 @@ fn run(
                 "/webhooks/wechat-pay",
                 web::post().to(super::webhooks::wechat_pay),
             )
+            .route(
+                "/webhooks/wechat-message",
+                web::get().to(super::wechat_message::verify_url),
+            )
+            .route(
+                "/webhooks/wechat-message",
+                web::post().to(super::wechat_message::receive),
+            )
             .route("/share-codes/{file}", web::get().to(share_code_image))
             .default_service(web::to(not_found))
     })

@@ -388,3 +388,187 @@ async fn two_instances_sharing_redis_fetch_the_token_once() {
     assert_ne!(again, ta);
     assert_eq!(p.api.tokens_issued(), 2);
 }
+
+// WeChat's message push.
+
+const TOKEN: &str = "push-token";
+const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+const OTHER_KEY: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+
+fn sha1_sorted(parts: &[&str]) -> String {
+    let mut sorted = parts.to_vec();
+    sorted.sort_unstable();
+    sha1_smol::Sha1::from(sorted.concat()).digest().to_string()
+}
+
+/// Encrypts `message` as WeChat's security mode does (AES-256-CBC, IV the
+/// key's first 16 bytes, 16 random bytes + length + message + app id,
+/// PKCS#7 to 32 bytes).
+fn seal(encoding_aes_key: &str, appid: &str, message: &str) -> String {
+    use aes::cipher::{BlockEncryptMut, KeyIvInit, block_padding::NoPadding};
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    let key = siyu::wechat::message::aes_key(encoding_aes_key).expect("an EncodingAESKey");
+    let mut plain = uuid::Uuid::new_v4().as_bytes().to_vec();
+    plain.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    plain.extend_from_slice(message.as_bytes());
+    plain.extend_from_slice(appid.as_bytes());
+    let pad = 32 - plain.len() % 32;
+    plain.extend(std::iter::repeat_n(pad as u8, pad));
+    let len = plain.len();
+    let out = cbc::Encryptor::<aes::Aes256>::new_from_slices(&key, &key[..16])
+        .unwrap()
+        .encrypt_padded_mut::<NoPadding>(&mut plain, len)
+        .unwrap()
+        .to_vec();
+    STANDARD.encode(out)
+}
+
+impl Platform {
+    /// POSTs a push sealed with `key` for `appid` and signed with `token`;
+    /// returns the status and body.
+    async fn push(&self, token: &str, key: &str, appid: &str, message: &Value) -> (u16, String) {
+        let (ts, nonce) = (chrono::Utc::now().timestamp().to_string(), "n0nce");
+        let encrypted = seal(key, appid, &message.to_string());
+        let msg_signature = sha1_sorted(&[token, &ts, nonce, &encrypted]);
+        let signature = sha1_sorted(&[token, &ts, nonce]);
+        let res = self
+            .app
+            .client
+            .post(format!("{}/webhooks/wechat-message", self.app.address))
+            .query(&[
+                ("signature", signature.as_str()),
+                ("timestamp", ts.as_str()),
+                ("nonce", nonce),
+                ("openid", "o-alice"),
+                ("encrypt_type", "aes"),
+                ("msg_signature", msg_signature.as_str()),
+            ])
+            .body(json!({ "ToUserName": "gh_store", "Encrypt": encrypted }).to_string())
+            .send()
+            .await
+            .expect("push sent");
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    async fn status(&self, order: &Value) -> Value {
+        self.app
+            .gql_ok(
+                Some(&self.buyer),
+                "query($id: ID!) { order(id: $id) { status } }",
+                json!({ "id": order["id"] }),
+            )
+            .await["order"]["status"]
+            .clone()
+    }
+}
+
+fn settlement(txid: &str) -> Value {
+    json!({
+        "ToUserName": "gh_store", "FromUserName": "o-alice", "CreateTime": 1764763200,
+        "MsgType": "event", "Event": "trade_manage_order_settlement",
+        "transaction_id": txid, "merchant_id": "1900000001", "sub_merchant_id": "",
+        "merchant_trade_no": "", "pay_time": 1764700000, "shipped_time": 1764710000,
+        "estimated_settlement_time": 1765000000, "confirm_receive_method": 1,
+        "confirm_receive_time": 1764763100, "settlement_time": 1764763200
+    })
+}
+
+#[tokio::test]
+async fn a_signed_encrypted_settlement_push_completes_the_order_and_forged_ones_do_not() {
+    let p = platform_with(&[
+        ("WECHAT_MESSAGE_TOKEN", TOKEN),
+        ("WECHAT_MESSAGE_AES_KEY", AES_KEY),
+    ])
+    .await;
+    let order = p.paid(p.shop.items(&[(2, 1)]), "k1", "4200000009").await;
+    let parts = p.fulfillments(&order).await;
+    p.ship(&p.shop.admin, &parts[0], "顺丰", "SF9").await;
+    assert_eq!(p.status(&order).await, "SHIPPED");
+    let push = settlement("4200000009");
+
+    // Forged: another token, another key, another app, or not encrypted.
+    let (status, _) = p.push("not-the-token", AES_KEY, APPID, &push).await;
+    assert_eq!(status, 401);
+    let (status, _) = p.push(TOKEN, OTHER_KEY, APPID, &push).await;
+    assert_eq!(status, 400);
+    let (status, _) = p.push(TOKEN, AES_KEY, "wx-other-app", &push).await;
+    assert_eq!(status, 400);
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let plain = p
+        .app
+        .client
+        .post(format!("{}/webhooks/wechat-message", p.app.address))
+        .query(&[
+            ("signature", sha1_sorted(&[TOKEN, &ts, "n"]).as_str()),
+            ("timestamp", ts.as_str()),
+            ("nonce", "n"),
+        ])
+        .body(push.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        plain.status().as_u16(),
+        401,
+        "security mode takes only encrypted pushes"
+    );
+    assert_eq!(p.status(&order).await, "SHIPPED");
+
+    // Genuine: the buyer confirmed receipt in WeChat.
+    let (status, body) = p.push(TOKEN, AES_KEY, APPID, &push).await;
+    assert_eq!((status, body.as_str()), (200, "success"));
+    assert_eq!(p.status(&order).await, "COMPLETED");
+    // WeChat repeats pushes it is not sure arrived: the same answer, no change.
+    let (status, body) = p.push(TOKEN, AES_KEY, APPID, &push).await;
+    assert_eq!((status, body.as_str()), (200, "success"));
+    assert_eq!(p.status(&order).await, "COMPLETED");
+
+    let metrics = p.app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("siyu_wechat_messages_total")
+            && l.contains("event=\"refused\"")),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn the_url_verification_echoes_only_a_signed_echostr() {
+    let p = platform_with(&[
+        ("WECHAT_MESSAGE_TOKEN", TOKEN),
+        ("WECHAT_MESSAGE_AES_KEY", AES_KEY),
+    ])
+    .await;
+    let verify = |signature: String| {
+        p.app
+            .client
+            .get(format!("{}/webhooks/wechat-message", p.app.address))
+            .query(&[
+                ("signature", signature.as_str()),
+                ("timestamp", "1764763200"),
+                ("nonce", "abc"),
+                ("echostr", "echo-123"),
+            ])
+            .send()
+    };
+    let ok = verify(sha1_sorted(&[TOKEN, "1764763200", "abc"]))
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    assert_eq!(ok.text().await.unwrap(), "echo-123");
+    let forged = verify(sha1_sorted(&["other", "1764763200", "abc"]))
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 401);
+
+    // Without a token configured there is no endpoint.
+    let plain = platform_with(&[]).await;
+    let res = plain
+        .app
+        .client
+        .post(format!("{}/webhooks/wechat-message", plain.app.address))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+}

@@ -10,7 +10,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
-use entity::{fulfillment, order_line, shop_order, wechat_shipping, wechat_shipping_attempt};
+use entity::{
+    fulfillment, order_line, payment, shop_order, wechat_shipping, wechat_shipping_attempt,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, sea_query::Expr,
@@ -433,6 +435,26 @@ fn express_company(list: &[ExpressCompany], carrier: &str) -> Option<String> {
         [one] => Some(one.delivery_id.clone()),
         _ => None,
     }
+}
+
+/// The order (and its buyer) a WeChat Pay transaction paid: the key of
+/// WeChat's trade-management pushes.
+pub async fn order_of_transaction(
+    state: &AppState,
+    transaction_id: &str,
+) -> AppResult<Option<(i64, i64)>> {
+    let Some(p) = payment::Entity::find()
+        .filter(payment::Column::TransactionId.eq(transaction_id))
+        .filter(payment::Column::Provider.eq("WECHAT"))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(shop_order::Entity::find_by_id(p.order_id)
+        .one(&state.db)
+        .await?
+        .map(|o| (o.id, o.customer_id)))
 }
 
 /// The upload row of a fulfillment, if any.
