@@ -44,6 +44,7 @@ pub mod wallet;
 pub mod wallet_transaction;
 pub mod webhook_attempt;
 pub mod webhook_delivery;
+pub mod wechat_carrier_map;
 pub mod wechat_shipping;
 pub mod wechat_shipping_attempt;
 pub mod withdrawal;

@@ -152,6 +152,19 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Carriers as suppliers type them that match no name in WeChat's
+        // list, mapped by ADMIN to WeChat's `delivery_id`.
+        manager
+            .create_table(
+                Table::create()
+                    .table(WechatCarrierMap::Table)
+                    .col(big_pk_auto(WechatCarrierMap::Id))
+                    .col(string_uniq(WechatCarrierMap::Carrier))
+                    .col(string(WechatCarrierMap::DeliveryId))
+                    .col(timestamp_with_time_zone(WechatCarrierMap::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
         // The jobs pass looks for uploads to add among recent WeChat Pay
         // payments: by time, not over every payment ever made.
         manager
@@ -165,6 +178,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(WechatCarrierMap::Table).to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table(SubscriptionConsent::Table).to_owned())
             .await?;
@@ -236,5 +252,14 @@ enum SubscriptionConsent {
     CustomerId,
     TemplateId,
     Available,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum WechatCarrierMap {
+    Table,
+    Id,
+    Carrier,
+    DeliveryId,
     UpdatedAt,
 }

@@ -341,6 +341,67 @@ async fn a_carrier_wechat_does_not_know_waits_with_its_reason() {
         shown["lastError"].as_str().unwrap().contains("某某物流"),
         "{shown}"
     );
+
+    // ADMIN maps the name to one of WeChat's ids and uploads again at once.
+    const MAP: &str =
+        "mutation($c: String!, $d: String!) { mapWechatCarrier(carrier: $c, deliveryId: $d) }";
+    const REUPLOAD: &str = "mutation($id: ID!) { reuploadWechatShipping(fulfillmentId: $id) { status uploadedAt lastError attempts } }";
+    let v = p
+        .app
+        .gql(
+            Some(&p.shop.supplier_tokens[0]),
+            MAP,
+            json!({ "c": "某某物流", "d": "ZTO" }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN", "{v}");
+    let v = p
+        .app
+        .gql(
+            Some(&p.shop.admin),
+            MAP,
+            json!({ "c": "某某物流", "d": "NOPE" }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "BAD_USER_INPUT", "{v}");
+    assert_eq!(v["errors"][0]["extensions"]["field"], "deliveryId");
+    p.app
+        .gql_ok(
+            Some(&p.shop.admin),
+            MAP,
+            json!({ "c": "某某物流", "d": "zto" }),
+        )
+        .await;
+    let v = p
+        .app
+        .gql(Some(&p.buyer), REUPLOAD, json!({ "id": parts[0]["id"] }))
+        .await;
+    assert_eq!(error_code(&v), "FORBIDDEN", "{v}");
+    let data = p
+        .app
+        .gql_ok(
+            Some(&p.shop.admin),
+            REUPLOAD,
+            json!({ "id": parts[0]["id"] }),
+        )
+        .await;
+    let shown = &data["reuploadWechatShipping"];
+    assert_eq!(shown["status"], "UPLOADED", "{shown}");
+    assert_eq!(shown["attempts"], 2);
+    let uploads = p.api.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0]["shipping_list"][0]["express_company"], "ZTO");
+    // Once WeChat has it, a re-upload is refused (corrections are not built).
+    let v = p
+        .app
+        .gql(
+            Some(&p.shop.admin),
+            REUPLOAD,
+            json!({ "id": parts[0]["id"] }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "CONFLICT", "{v}");
+    assert_eq!(p.api.uploads().len(), 1);
 }
 
 #[tokio::test]

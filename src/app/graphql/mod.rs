@@ -44,7 +44,9 @@ use crate::{
             resolver::{SupplierAdminMutation, SupplierQuery},
         },
         wallet::resolver::{WalletAdminMutation, WalletQuery},
-        wechat_platform::resolver::{WechatPlatformMutation, WechatPlatformQuery},
+        wechat_platform::resolver::{
+            WechatPlatformAdminMutation, WechatPlatformMutation, WechatPlatformQuery,
+        },
     },
     state::{AppState, ClientIp},
 };
@@ -85,6 +87,7 @@ pub struct Mutation(
     OperationsMutation,
     JobsMutation,
     WechatPlatformMutation,
+    WechatPlatformAdminMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

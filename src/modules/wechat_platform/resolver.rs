@@ -3,7 +3,7 @@ use async_graphql::{Context, Object, Result};
 
 use super::{
     service,
-    types::{ShareCode, ShareCodeInput, SubscriptionTemplate},
+    types::{ShareCode, ShareCodeInput, SubscriptionTemplate, WechatShippingUpload},
 };
 use crate::{api::ids::parse_id, auth::ViewerExt, state::AppState};
 
@@ -61,5 +61,41 @@ impl WechatPlatformMutation {
         let customer_id = ctx.viewer().customer_id()?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::record_consents(state, customer_id, &template_ids).await?)
+    }
+}
+
+#[derive(Default)]
+pub struct WechatPlatformAdminMutation;
+
+#[Object]
+impl WechatPlatformAdminMutation {
+    /// Uploads a fulfillment's shipping information to WeChat again now
+    /// (ADMIN): one given up (`FAILED`) or waiting for its next attempt.
+    /// `NOT_FOUND` when it has nothing to upload, `CONFLICT` once WeChat
+    /// has it. Answers the state after the attempt.
+    async fn reupload_wechat_shipping(
+        &self,
+        ctx: &Context<'_>,
+        fulfillment_id: async_graphql::ID,
+    ) -> Result<WechatShippingUpload> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        let id = parse_id(&fulfillment_id, "fulfillmentId")?;
+        Ok(WechatShippingUpload(service::reupload(state, id).await?))
+    }
+
+    /// Maps a carrier name as suppliers type it, which matches nothing in
+    /// WeChat's express list, to a `delivery_id` of that list (ADMIN; e.g.
+    /// `极兔` → `JTSD`). Later uploads of that carrier use it.
+    async fn map_wechat_carrier(
+        &self,
+        ctx: &Context<'_>,
+        carrier: String,
+        delivery_id: String,
+    ) -> Result<bool> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        service::map_carrier(state, &carrier, &delivery_id).await?;
+        Ok(true)
     }
 }

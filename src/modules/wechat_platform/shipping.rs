@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use entity::{
-    fulfillment, order_line, payment, shop_order, wechat_shipping, wechat_shipping_attempt,
+    fulfillment, order_line, payment, shop_order, wechat_carrier_map, wechat_shipping,
+    wechat_shipping_attempt,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, sea_query::Expr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    sea_query::{Expr, OnConflict},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -111,27 +113,122 @@ pub async fn upload_due(state: &AppState, now: DateTime<Utc>) -> AppResult<usize
         .await?;
     let mut uploaded = 0;
     for row in due {
-        let claim_from = now.max(Utc::now());
-        let claimed = wechat_shipping::Entity::update_many()
-            .col_expr(
-                wechat_shipping::Column::LockedUntil,
-                Expr::value(claim_from + chrono::Duration::seconds(60)),
-            )
-            .filter(wechat_shipping::Column::Id.eq(row.id))
-            .filter(wechat_shipping::Column::Status.eq(PENDING))
-            .filter(wechat_shipping::Column::Attempts.eq(row.attempts))
-            .filter(
-                Condition::any()
-                    .add(wechat_shipping::Column::LockedUntil.is_null())
-                    .add(wechat_shipping::Column::LockedUntil.lt(now)),
-            )
-            .exec(&state.db)
-            .await?;
-        if claimed.rows_affected == 1 && attempt(state, &api, &row, now).await? {
+        if claim_and_attempt(state, &api, &row, now).await? {
             uploaded += 1;
         }
     }
     Ok(uploaded)
+}
+
+/// Claims a row for a minute (one instance attempts it) and attempts it;
+/// true when WeChat took it.
+async fn claim_and_attempt(
+    state: &AppState,
+    api: &WechatApi,
+    row: &wechat_shipping::Model,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let claim_from = now.max(Utc::now());
+    let claimed = wechat_shipping::Entity::update_many()
+        .col_expr(
+            wechat_shipping::Column::LockedUntil,
+            Expr::value(claim_from + chrono::Duration::seconds(60)),
+        )
+        .filter(wechat_shipping::Column::Id.eq(row.id))
+        .filter(wechat_shipping::Column::Status.eq(PENDING))
+        .filter(wechat_shipping::Column::Attempts.eq(row.attempts))
+        .filter(
+            Condition::any()
+                .add(wechat_shipping::Column::LockedUntil.is_null())
+                .add(wechat_shipping::Column::LockedUntil.lt(now)),
+        )
+        .exec(&state.db)
+        .await?;
+    Ok(claimed.rows_affected == 1 && attempt(state, api, row, now).await?)
+}
+
+/// ADMIN uploads a fulfillment's shipping information again now: one that
+/// was given up (`FAILED`) or is waiting for its next attempt. The answer
+/// is the row after that attempt.
+pub async fn reupload(state: &AppState, fulfillment_id: i64) -> AppResult<wechat_shipping::Model> {
+    let Some(api) = state.wechat_api.clone() else {
+        return Err(AppError::Conflict(
+            "WeChat is not configured: there is nothing to upload".into(),
+        ));
+    };
+    let row = shipping_of_fulfillment(state, fulfillment_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "fulfillment {fulfillment_id} has no WeChat shipping upload"
+            ))
+        })?;
+    if row.status == UPLOADED {
+        return Err(AppError::Conflict(
+            "WeChat has this shipping information already".into(),
+        ));
+    }
+    let now = Utc::now();
+    // Due now, whatever its schedule said; the attempt count stays.
+    wechat_shipping::Entity::update_many()
+        .col_expr(wechat_shipping::Column::Status, Expr::value(PENDING))
+        .col_expr(wechat_shipping::Column::NextAttemptAt, Expr::value(now))
+        .filter(wechat_shipping::Column::Id.eq(row.id))
+        .filter(wechat_shipping::Column::Status.ne(UPLOADED))
+        .exec(&state.db)
+        .await?;
+    let row = wechat_shipping::Entity::find_by_id(row.id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("upload row vanished")))?;
+    if !claim_and_attempt(state, &api, &row, now).await? {
+        tracing::info!(
+            shipping = row.id,
+            "re-upload asked for by ADMIN did not go through"
+        );
+    }
+    wechat_shipping::Entity::find_by_id(row.id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("upload row vanished")))
+}
+
+/// ADMIN maps a carrier name that matches nothing in WeChat's list to a
+/// `delivery_id` of that list; later uploads of that carrier use it.
+pub async fn map_carrier(state: &AppState, carrier: &str, delivery_id: &str) -> AppResult<()> {
+    let carrier = carrier.trim();
+    let delivery_id = delivery_id.trim().to_ascii_uppercase();
+    if carrier.is_empty() || carrier.chars().count() > 32 {
+        return Err(AppError::bad_input("carrier", "must be 1-32 characters"));
+    }
+    if let Some(api) = state.wechat_api.clone() {
+        let list = delivery_list(state, &api)
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+        if !list.iter().any(|c| c.delivery_id == delivery_id) {
+            return Err(AppError::bad_input(
+                "deliveryId",
+                "is not a delivery_id in WeChat's express list (get_delivery_list)",
+            ));
+        }
+    }
+    wechat_carrier_map::Entity::insert(wechat_carrier_map::ActiveModel {
+        carrier: Set(carrier.to_string()),
+        delivery_id: Set(delivery_id),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::column(wechat_carrier_map::Column::Carrier)
+            .update_columns([
+                wechat_carrier_map::Column::DeliveryId,
+                wechat_carrier_map::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(&state.db)
+    .await?;
+    Ok(())
 }
 
 /// Why an attempt did not upload: the message kept as `lastError`.
@@ -285,9 +382,14 @@ async fn request_for(
         Ok(list) => list,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    let Some(company) = express_company(&companies, &carrier) else {
+    let mapped = wechat_carrier_map::Entity::find()
+        .filter(wechat_carrier_map::Column::Carrier.eq(carrier.trim()))
+        .one(&state.db)
+        .await?
+        .map(|m| m.delivery_id);
+    let Some(company) = mapped.or_else(|| express_company(&companies, &carrier)) else {
         return Ok(Err(format!(
-            "carrier {carrier:?} matches no express company in WeChat's list (get_delivery_list)"
+            "carrier {carrier:?} matches no express company in WeChat's list (get_delivery_list); map it with mapWechatCarrier"
         )));
     };
     let mut entry = json!({
