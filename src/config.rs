@@ -178,6 +178,61 @@ pub struct Settings {
     pub withdrawal_auto_store_daily_cap_fen: i64,
     /// Membership and top-up orders earn commissions too.
     pub commission_on_plans: bool,
+    /// Upload the shipping information of WeChat Pay payments to WeChat
+    /// (`WECHAT_SHIPPING_UPLOAD`; needs WeChat credentials).
+    pub wechat_shipping_upload: bool,
+    /// The mini-program page a share code opens when the caller names none
+    /// (`WECHAT_SHARE_PAGE`).
+    pub wechat_share_page: String,
+    /// `release`, `trial` or `develop`: which version of the mini-program
+    /// a share code opens (`WECHAT_SHARE_ENV_VERSION`).
+    pub wechat_share_env_version: String,
+    /// Where clients reach this server (`PUBLIC_BASE_URL`, no trailing
+    /// slash): share-code image URLs start with it; empty = a path only.
+    pub public_base_url: String,
+    /// Subscription-message template ids by event (`WECHAT_SUBSCRIBE_TEMPLATES`).
+    pub wechat_subscribe_templates: Vec<(String, String)>,
+    /// The token of WeChat's message push (`WECHAT_MESSAGE_TOKEN`); unset =
+    /// `/webhooks/wechat-message` answers 404.
+    pub wechat_message_token: Option<Secret>,
+    /// The 43-character EncodingAESKey of the security mode
+    /// (`WECHAT_MESSAGE_AES_KEY`); unset = plain-text mode.
+    pub wechat_message_aes_key: Option<Secret>,
+}
+
+/// The events a subscription-message template can serve.
+pub const SUBSCRIBE_EVENTS: [&str; 4] = [
+    "ORDER_SHIPPED",
+    "REFUND_RESULT",
+    "COMMISSION_SETTLED",
+    "WITHDRAWAL_PAID",
+];
+
+/// `WECHAT_SUBSCRIBE_TEMPLATES`: `EVENT=templateId` pairs, comma-separated.
+fn subscribe_templates(value: Option<&str>) -> anyhow::Result<Vec<(String, String)>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((event, id)) = pair.split_once('=') else {
+            bail!("WECHAT_SUBSCRIBE_TEMPLATES takes EVENT=templateId pairs, not {pair:?}");
+        };
+        let (event, id) = (event.trim().to_ascii_uppercase(), id.trim().to_string());
+        if !SUBSCRIBE_EVENTS.contains(&event.as_str()) {
+            bail!(
+                "WECHAT_SUBSCRIBE_TEMPLATES: unknown event {event:?} (one of {})",
+                SUBSCRIBE_EVENTS.join(", ")
+            );
+        }
+        if id.is_empty() || id.len() > 64 || out.iter().any(|(e, _)| *e == event) {
+            bail!(
+                "WECHAT_SUBSCRIBE_TEMPLATES: one template id (1-64 characters) per event, {event} is not"
+            );
+        }
+        out.push((event, id));
+    }
+    Ok(out)
 }
 
 /// Merchant transfer (商家转账) settings, on top of WeChat Pay's.
@@ -341,6 +396,32 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("WEBHOOK_ALLOWED_HOSTS: {e}"))?,
             None => Vec::new(),
         };
+        let wechat_shipping_upload = parse_bool(&get, "WECHAT_SHIPPING_UPLOAD")?.unwrap_or(false);
+        if wechat_shipping_upload && wechat.is_none() {
+            bail!("WECHAT_SHIPPING_UPLOAD=true needs WECHAT_APPID and WECHAT_SECRET");
+        }
+        let wechat_share_env_version =
+            get("WECHAT_SHARE_ENV_VERSION").unwrap_or_else(|| "release".into());
+        if !["release", "trial", "develop"].contains(&wechat_share_env_version.as_str()) {
+            bail!("WECHAT_SHARE_ENV_VERSION must be release, trial or develop");
+        }
+        let wechat_share_page =
+            get("WECHAT_SHARE_PAGE").unwrap_or_else(|| "pages/index/index".into());
+        if !valid_page(&wechat_share_page) {
+            bail!(
+                "WECHAT_SHARE_PAGE must be a mini-program page path such as pages/index/index (no leading /)"
+            );
+        }
+        let wechat_message_token = get("WECHAT_MESSAGE_TOKEN").map(Secret::new);
+        let wechat_message_aes_key = get("WECHAT_MESSAGE_AES_KEY").map(Secret::new);
+        if let Some(key) = &wechat_message_aes_key {
+            if crate::wechat::message::aes_key(key.expose()).is_none() {
+                bail!("WECHAT_MESSAGE_AES_KEY must be the 43-character EncodingAESKey");
+            }
+            if wechat_message_token.is_none() || wechat.is_none() {
+                bail!("WECHAT_MESSAGE_AES_KEY needs WECHAT_MESSAGE_TOKEN and WECHAT_APPID");
+            }
+        }
         let seed_demo = parse_bool(&get, "SEED_DEMO")?.unwrap_or(!prod);
         if prod && seed_demo {
             bail!("SEED_DEMO cannot be on in production");
@@ -427,6 +508,18 @@ impl Settings {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
             commission_on_plans: parse_bool(&get, "COMMISSION_ON_PLANS")?.unwrap_or(false),
+            wechat_shipping_upload,
+            wechat_share_page,
+            wechat_share_env_version,
+            public_base_url: get("PUBLIC_BASE_URL")
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
+            wechat_subscribe_templates: subscribe_templates(
+                get("WECHAT_SUBSCRIBE_TEMPLATES").as_deref(),
+            )?,
+            wechat_message_token,
+            wechat_message_aes_key,
         })
     }
 }
@@ -483,6 +576,17 @@ fn transfer_settings(
         query_after_mins: parse_num(get, "TRANSFER_QUERY_AFTER_MINS")?.unwrap_or(10),
         confirm_expire_mins: parse_num(get, "TRANSFER_CONFIRM_EXPIRE_MINS")?.unwrap_or(24 * 60),
     }))
+}
+
+/// A mini-program page path as WeChat takes it: `pages/index/index`, no
+/// leading slash, no query.
+pub fn valid_page(page: &str) -> bool {
+    !page.is_empty()
+        && page.len() <= 128
+        && !page.starts_with('/')
+        && page
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'))
 }
 
 /// `CORS_ALLOWED_ORIGINS`: comma-separated origins such as
@@ -826,6 +930,35 @@ mod tests {
         );
         assert!(with(&[("TRUSTED_PROXIES", "1"), ("TRUST_FORWARDED_FOR", "true")]).is_err());
         assert!(with(&[("TRUSTED_PROXIES", "-1")]).is_err());
+    }
+
+    #[test]
+    fn subscription_templates_and_share_pages_are_checked() {
+        let s = settings(&[
+            ("JWT_SECRET", SECRET),
+            (
+                "WECHAT_SUBSCRIBE_TEMPLATES",
+                "order_shipped=T-ship, WITHDRAWAL_PAID=T-paid",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.wechat_subscribe_templates,
+            [
+                ("ORDER_SHIPPED".to_string(), "T-ship".to_string()),
+                ("WITHDRAWAL_PAID".to_string(), "T-paid".to_string())
+            ]
+        );
+        assert_eq!(s.wechat_share_page, "pages/index/index");
+        assert_eq!(s.wechat_share_env_version, "release");
+        for bad in ["NOPE=T", "ORDER_SHIPPED", "ORDER_SHIPPED=a,ORDER_SHIPPED=b"] {
+            assert!(
+                settings(&[("JWT_SECRET", SECRET), ("WECHAT_SUBSCRIBE_TEMPLATES", bad)]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(settings(&[("JWT_SECRET", SECRET), ("WECHAT_SHARE_PAGE", "/pages/x")]).is_err());
+        assert!(settings(&[("JWT_SECRET", SECRET), ("WECHAT_SHARE_ENV_VERSION", "beta")]).is_err());
     }
 
     #[test]

@@ -17,6 +17,10 @@
 //!   [`wechat`] (WeChat's servers), [`outbound`] (calls to addresses others
 //!   chose: supplier webhooks), [`forwarded`] (the client's address behind
 //!   proxies), [`money`], [`validate`], [`crypto`].
+// The merged GraphQL roots nest one resolver future per domain; their
+// layout outgrows the default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -47,6 +47,54 @@ static CACHE_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("valid metric")
 });
 
+static WECHAT_API_CALLS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    IntCounterVec::new(
+        Opts::new(
+            "siyu_wechat_api_calls_total",
+            "Calls to WeChat's mini-program server API, by purpose",
+        ),
+        &["purpose"],
+    )
+    .expect("valid metric")
+});
+
+static WECHAT_API_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    IntCounterVec::new(
+        Opts::new(
+            "siyu_wechat_api_errors_total",
+            "Failed calls to WeChat's mini-program server API, by purpose and kind (timeout, unreachable, http, errcode, answer)",
+        ),
+        &["purpose", "kind"],
+    )
+    .expect("valid metric")
+});
+
+static WECHAT_MESSAGES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    IntCounterVec::new(
+        Opts::new(
+            "siyu_wechat_messages_total",
+            "Pushes received from WeChat at /webhooks/wechat-message, by event (refused: failed the signature or decryption)",
+        ),
+        &["event"],
+    )
+    .expect("valid metric")
+});
+
+/// Counts one push from WeChat; `event` is one of a few known names.
+pub fn count_wechat_message(event: &str) {
+    WECHAT_MESSAGES.with_label_values(&[event]).inc();
+}
+
+/// Counts one call to WeChat's server API made for `purpose`.
+pub fn count_wechat_call(purpose: &str) {
+    WECHAT_API_CALLS.with_label_values(&[purpose]).inc();
+}
+
+/// Counts one failed call to WeChat's server API.
+pub fn count_wechat_error(purpose: &str, kind: &str) {
+    WECHAT_API_ERRORS.with_label_values(&[purpose, kind]).inc();
+}
+
 static ORDER_BATCHES: LazyLock<Histogram> = LazyLock::new(|| {
     Histogram::with_opts(
         HistogramOpts::new(
@@ -212,6 +260,9 @@ pub fn registry(db: DatabaseConnection, statements: Arc<AtomicU64>) -> anyhow::R
     registry.register(Box::new(ERRORS.clone()))?;
     registry.register(Box::new(CACHE_ERRORS.clone()))?;
     registry.register(Box::new(ORDER_BATCHES.clone()))?;
+    registry.register(Box::new(WECHAT_API_CALLS.clone()))?;
+    registry.register(Box::new(WECHAT_API_ERRORS.clone()))?;
+    registry.register(Box::new(WECHAT_MESSAGES.clone()))?;
     registry.register(Box::new(DbPoolCollector::new(db, statements)))?;
     Ok(registry)
 }

@@ -18,6 +18,9 @@ pub struct AppState {
     pub webhook_http: crate::outbound::GuardedClient,
     /// SQL statements run through `db` (see `db::connect`).
     pub db_statements: Arc<AtomicU64>,
+    /// WeChat's mini-program server API (access_token and calls), when
+    /// WeChat is configured.
+    pub wechat_api: Option<Arc<crate::wechat::api::WechatApi>>,
     /// WeChat Pay, when configured.
     pub pay: Option<Arc<WechatPay>>,
     /// Each domain's runtime parts (the order batch queue, the customer

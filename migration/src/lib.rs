@@ -21,6 +21,7 @@ mod m20261210_000012_refund_tracking;
 mod m20261210_000013_fulfillment_ack;
 mod m20261210_000014_after_sales;
 mod m20261210_000015_after_sale_refunds;
+mod m20261210_000016_wechat_platform;
 mod m20261210_000017_payouts;
 mod m20261210_000018_shipping_templates;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000013_fulfillment_ack::Migration),
             Box::new(m20261210_000014_after_sales::Migration),
             Box::new(m20261210_000015_after_sale_refunds::Migration),
+            Box::new(m20261210_000016_wechat_platform::Migration),
             Box::new(m20261210_000017_payouts::Migration),
             Box::new(m20261210_000018_shipping_templates::Migration),
         ]

@@ -65,6 +65,11 @@ pub async fn run_due(state: &AppState) {
         Ok(n) => tracing::info!(closed = n, "returns not sent in time closed"),
         Err(e) => tracing::error!(error = ?e, "return time-out job failed"),
     }
+    match crate::modules::wechat_platform::service::upload_due(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(uploaded = n, "shipping information uploaded to WeChat"),
+        Err(e) => tracing::error!(error = ?e, "WeChat shipping upload job failed"),
+    }
     match service::auto_complete(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(completed = n, "shipped orders auto-completed"),

@@ -19,3 +19,4 @@ pub mod startup;
 pub mod stock_sync;
 pub mod transfer_webhook;
 pub mod webhooks;
+pub mod wechat_message;

@@ -167,8 +167,16 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let mut parts = http::Extensions::new();
     parts.insert(placer);
     parts.insert(crate::modules::customer::service::Referrers::default());
+    let wechat_api = settings.wechat.clone().map(|w| {
+        Arc::new(crate::wechat::api::WechatApi::new(
+            http.clone(),
+            w,
+            cache.clone(),
+        ))
+    });
     let state = AppState {
         pay,
+        wechat_api,
         jwt: Arc::new(JwtKeys::new(
             settings.jwt_secret.expose(),
             settings.access_token_ttl,
@@ -250,6 +258,15 @@ fn run(
                 "/webhooks/wechat-transfer",
                 web::post().to(super::transfer_webhook::wechat_transfer),
             )
+            .route(
+                "/webhooks/wechat-message",
+                web::get().to(super::wechat_message::verify_url),
+            )
+            .route(
+                "/webhooks/wechat-message",
+                web::post().to(super::wechat_message::receive),
+            )
+            .route("/share-codes/{file}", web::get().to(share_code_image))
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(30)
@@ -307,6 +324,25 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "database": if db_ok { "ok" } else { "unreachable" },
         "cache": { "kind": state.cache.kind(), "status": cache_status },
     }))
+}
+
+/// `GET /share-codes/<token>.png`: a share code's image, as stored when it
+/// was generated (it never changes, so clients may keep it for a year).
+async fn share_code_image(file: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    let Some(token) = file.strip_suffix(".png").filter(|t| !t.is_empty()) else {
+        return not_found().await;
+    };
+    match crate::modules::wechat_platform::service::share_code_image(&state, token).await {
+        Ok(Some((content_type, image))) => HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header(("cache-control", "public, max-age=31536000, immutable"))
+            .body(image),
+        Ok(None) => not_found().await,
+        Err(e) => {
+            tracing::error!(error = ?e, "reading a share code image");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
 }
 
 async fn not_found() -> HttpResponse {

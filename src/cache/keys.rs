@@ -57,6 +57,21 @@ pub fn refreshed_pair(token_hash: &str) -> String {
     format!("auth:refreshed:{token_hash}")
 }
 
+/// The mini-program's access_token with its expiry (`wechat::api`).
+pub fn wechat_access_token(appid: &str) -> String {
+    format!("wechat:access-token:{appid}")
+}
+
+/// Held by the one instance fetching a new access_token.
+pub fn wechat_access_token_lock(appid: &str) -> String {
+    format!("wechat:access-token-lock:{appid}")
+}
+
+/// WeChat's list of express companies (`get_delivery_list`).
+pub fn wechat_delivery_list(appid: &str) -> String {
+    format!("wechat:delivery-list:{appid}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

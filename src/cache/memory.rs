@@ -166,6 +166,31 @@ impl CacheBackend for MemoryCache {
     async fn ping(&self) -> Result<(), CacheError> {
         Ok(())
     }
+
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        // Kept with the pinned entries: a lock evicted early would let two
+        // holders in.
+        let entry = self
+            .pinned
+            .entry(key.to_string())
+            .or_insert_with(std::future::ready(Entry {
+                bytes: Arc::new(value),
+                ttl,
+            }))
+            .await;
+        Ok(entry.is_fresh())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        self.inner.invalidate(key).await;
+        self.pinned.invalidate(key).await;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -190,6 +215,18 @@ mod tests {
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(c.incr("n", Duration::from_millis(100)).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_lock_is_taken_once_until_released_or_expired() {
+        let c = MemoryCache::default();
+        let ttl = Duration::from_millis(100);
+        assert!(c.set_if_absent("l", b"1".to_vec(), ttl).await.unwrap());
+        assert!(!c.set_if_absent("l", b"1".to_vec(), ttl).await.unwrap());
+        c.delete("l").await.unwrap();
+        assert!(c.set_if_absent("l", b"1".to_vec(), ttl).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(c.set_if_absent("l", b"1".to_vec(), ttl).await.unwrap());
     }
 
     #[tokio::test]

@@ -66,6 +66,16 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// its first increment (a fixed window, for rate limits); returns the new count.
     async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError>;
     async fn ping(&self) -> Result<(), CacheError>;
+    /// Stores `value` only when `key` holds nothing (a lock between
+    /// instances); true when this call stored it.
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<bool, CacheError>;
+    /// Removes one key.
+    async fn delete(&self, key: &str) -> Result<(), CacheError>;
 }
 
 /// The application's handle on the cache: swallows failures (see module doc).
@@ -300,6 +310,35 @@ impl Cache {
                 self.failed("incr", e);
                 None
             }
+        }
+    }
+
+    /// Takes a lock shared by every instance for at most `ttl`: `Some(true)`
+    /// when this call holds it, `Some(false)` when another does, `None` when
+    /// the cache cannot say (callers then go ahead unlocked: a dead cache
+    /// must not stop the work the lock only spreads).
+    pub async fn try_lock(&self, logical: &str, ttl: Duration) -> Option<bool> {
+        if self.skipping() {
+            return None;
+        }
+        match self
+            .backend
+            .set_if_absent(&self.key(logical), b"1".to_vec(), ttl)
+            .await
+        {
+            Ok(taken) => Some(taken),
+            Err(e) => {
+                self.failed("lock", e);
+                None
+            }
+        }
+    }
+
+    /// Removes one key (a lock let go, a value known to be stale); a
+    /// failure is logged and the key lives out its TTL.
+    pub async fn remove(&self, logical: &str) {
+        if let Err(e) = self.backend.delete(&self.key(logical)).await {
+            self.failed("delete", e);
         }
     }
 

@@ -99,6 +99,33 @@ impl CacheBackend for RedisCache {
             .await
     }
 
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let mut c = self.conn.clone();
+        let ms = ttl.as_millis().max(1) as u64;
+        self.run(async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("PX")
+                .arg(ms)
+                .arg("NX")
+                .query_async::<Option<String>>(&mut c)
+                .await
+                .map(|reply| reply.is_some())
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        let mut c = self.conn.clone();
+        self.run(async move { c.del::<_, ()>(key).await }).await
+    }
+
     async fn ping(&self) -> Result<(), CacheError> {
         let mut c = self.conn.clone();
         self.run(async move { redis::cmd("PING").query_async::<String>(&mut c).await })

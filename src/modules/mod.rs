@@ -14,3 +14,4 @@ pub mod referral;
 pub mod shipping;
 pub mod supplier;
 pub mod wallet;
+pub mod wechat_platform;

@@ -45,6 +45,9 @@ use crate::{
             resolver::{SupplierAdminMutation, SupplierQuery},
         },
         wallet::resolver::{WalletAdminMutation, WalletQuery},
+        wechat_platform::resolver::{
+            WechatPlatformAdminMutation, WechatPlatformMutation, WechatPlatformQuery,
+        },
     },
     state::{AppState, ClientIp},
 };
@@ -65,6 +68,7 @@ pub struct Query(
     ReferralQuery,
     OperationsQuery,
     ReportsQuery,
+    WechatPlatformQuery,
 );
 
 /// Everything a client can change.
@@ -85,6 +89,8 @@ pub struct Mutation(
     ReferralMutation,
     OperationsMutation,
     JobsMutation,
+    WechatPlatformMutation,
+    WechatPlatformAdminMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -628,6 +628,21 @@ impl Fulfillment {
     async fn decline_reason(&self, ctx: &Context<'_>) -> Option<String> {
         self.private(ctx).and_then(|f| f.decline_reason.clone())
     }
+    /// The shipping information uploaded to WeChat for it (ADMIN only;
+    /// `FORBIDDEN` otherwise): null when there is nothing to upload (not
+    /// shipped, not paid through WeChat Pay, or uploads are off).
+    async fn wechat_shipping(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::modules::wechat_platform::types::WechatShippingUpload>> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(
+            crate::modules::wechat_platform::service::shipping_of_fulfillment(state, self.0.id)
+                .await?
+                .map(crate::modules::wechat_platform::types::WechatShippingUpload),
+        )
+    }
     /// When its supplier acknowledged receiving it (`acknowledgeFulfillments`):
     /// ADMIN and the owning SUPPLIER only. Until then the supplier's stock
     /// sync does not count its units as available.

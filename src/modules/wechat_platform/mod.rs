@@ -1,0 +1,25 @@
+//! What a real shop owes WeChat's platform, beside payments: the shipping
+//! information of every WeChat Pay payment (发货信息录入; until it is uploaded
+//! and the buyer confirms receipt, WeChat holds the money), share codes
+//! that carry the referral, and subscription-message consents.
+//!
+//! Owns `wechat_shipping`, `wechat_shipping_attempt`, `share_code` and
+//! `subscription_consent`. Reads the order
+//! domain's `payment`, `fulfillment`, `shop_order` and `order_line` in SQL:
+//! the jobs pass finds what shipped (or, for memberships and top-ups, what
+//! was paid) without a row here and adds one, so the order domain's ship
+//! and payment paths stay as they are and nothing shipped is missed even if
+//! an instance dies between a commit and an upload.
+//!
+//! Invariants: one row per parcel (`F<fulfillment>`) or virtual-goods order
+//! (`O<order>`), added once by whichever instance sees it first; one
+//! instance attempts a row at a time (a claim with a time limit); every
+//! attempt is recorded with the request sent; `UPLOADED` is final.
+//! Must not: change an order or a fulfillment, or call WeChat while
+//! `WECHAT_SHIPPING_UPLOAD` is off.
+pub mod resolver;
+pub mod service;
+pub mod share;
+pub mod shipping;
+pub mod subscription;
+pub mod types;
