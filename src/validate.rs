@@ -55,6 +55,7 @@ pub const LIST_LIMITS: &[(&str, usize)] = &[
     ("Mutation.syncSupplierStock(items:)", 500),
     ("Mutation.syncSupplierStock(seenFulfillmentIds:)", 100),
     ("Mutation.acknowledgeFulfillments(ids:)", 100),
+    ("Mutation.markSupplierPayablesPaid(ids:)", 100),
     ("Mutation.issueCoupons(customerIds:)", 10_000),
     ("Mutation.tagCustomers(customerIds:)", 1000),
     ("Mutation.tagCustomers(tags:)", 10),

@@ -23,6 +23,7 @@ mod m20261210_000014_after_sales;
 mod m20261210_000015_after_sale_refunds;
 mod m20261210_000017_payouts;
 mod m20261210_000018_shipping_templates;
+mod m20261210_000019_supplier_payables;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000015_after_sale_refunds::Migration),
             Box::new(m20261210_000017_payouts::Migration),
             Box::new(m20261210_000018_shipping_templates::Migration),
+            Box::new(m20261210_000019_supplier_payables::Migration),
         ]
     }
 }

@@ -65,6 +65,11 @@ pub async fn run_due(state: &AppState) {
         Ok(n) => tracing::info!(closed = n, "returns not sent in time closed"),
         Err(e) => tracing::error!(error = ?e, "return time-out job failed"),
     }
+    match crate::modules::order::payable::make_due(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(due = n, "supplier payables fell due"),
+        Err(e) => tracing::error!(error = ?e, "supplier payables job failed"),
+    }
     match service::auto_complete(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(completed = n, "shipped orders auto-completed"),
