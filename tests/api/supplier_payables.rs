@@ -3,7 +3,9 @@
 //! return confirmed by the supplier takes the returned unit's cost off, a
 //! refund-only on shipped goods does not, a unit refunded before shipping is
 //! never owed; due only after the return window (the jobs' `now`
-//! injected); paid once by ADMIN; a SUPPLIER sees only its own; bad input.
+//! injected); paid once by ADMIN, five concurrent calls included; a return
+//! after payment leaves a negative balance; a SUPPLIER sees only its own;
+//! bad input.
 use serde_json::{Value, json};
 
 use crate::{
@@ -272,14 +274,19 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
         .await;
     assert_eq!(error_code(&v), "FORBIDDEN", "{v}");
 
-    let v = app
-        .gql(
+    // Five at once: each payable is paid by exactly one of them.
+    let calls = (0..5).map(|_| {
+        app.gql(
             Some(&admin),
             PAY,
             json!({ "ids": ids, "r": " BANK-20261203-1 " }),
         )
-        .await;
-    assert_eq!(ok(&v)["markSupplierPayablesPaid"], 2, "{v}");
+    });
+    let mut newly = 0;
+    for v in futures_util::future::join_all(calls).await {
+        newly += ok(&v)["markSupplierPayablesPaid"].as_i64().unwrap();
+    }
+    assert_eq!(newly, 2, "paid once");
     let v = app
         .gql(Some(&admin), PAY, json!({ "ids": ids, "r": "BANK-2" }))
         .await;
@@ -330,6 +337,55 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
         (all["totalCount"].as_i64(), all["balanceFen"].as_i64()),
         (Some(2), Some(0)),
         "{all}"
+    );
+
+    // The last unit of 甲 comes back after 甲 was paid (still within the
+    // buyer's window): 甲 now owes the store its cost.
+    let r3 = ask(
+        &app,
+        &buyer,
+        &id,
+        "RETURN_AND_REFUND",
+        &line_of(&order, shop.sku(0)),
+        "r3",
+    )
+    .await;
+    assert_eq!(
+        approve(
+            &app,
+            &admin,
+            &r3,
+            json!({ "returnAddress": "甲 退货仓 杭州" })
+        )
+        .await,
+        "APPROVED"
+    );
+    let v = app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { confirmReturnReceived(id: $id, restock: false) { status } }",
+            json!({ "id": r3 }),
+        )
+        .await;
+    assert_eq!(ok(&v)["confirmReturnReceived"]["status"], "REFUNDED", "{v}");
+    let p_jia = payable_of(&app, &admin, &jia).await;
+    assert_eq!(
+        (
+            p_jia["status"].as_str(),
+            p_jia["amountFen"].as_i64(),
+            p_jia["paidFen"].as_i64(),
+            p_jia["balanceFen"].as_i64()
+        ),
+        (Some("PAID"), Some(0), Some(1000), Some(-1000)),
+        "a negative balance, carried: {p_jia}"
+    );
+    let all = list(&app, &admin, json!({ "status": "PAID" })).await;
+    assert_eq!(all["balanceFen"], -1000, "{all}");
+    let own = list(&app, &shop.supplier_tokens[0], json!(null)).await;
+    assert_eq!(
+        (own["totalCount"].as_i64(), own["balanceFen"].as_i64()),
+        (Some(1), Some(-1000)),
+        "{own}"
     );
     // Each payable's balance is the sum of its entries.
     for p in all["nodes"].as_array().unwrap() {
