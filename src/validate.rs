@@ -56,6 +56,7 @@ pub const LIST_LIMITS: &[(&str, usize)] = &[
     ("Mutation.syncSupplierStock(seenFulfillmentIds:)", 100),
     ("Mutation.acknowledgeFulfillments(ids:)", 100),
     ("Mutation.recordSubscriptionConsents(templateIds:)", 10),
+    ("Mutation.markSupplierPayablesPaid(ids:)", 100),
     ("Mutation.issueCoupons(customerIds:)", 10_000),
     ("Mutation.tagCustomers(customerIds:)", 1000),
     ("Mutation.tagCustomers(tags:)", 10),

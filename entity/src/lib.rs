@@ -39,6 +39,8 @@ pub mod shop_order;
 pub mod sku;
 pub mod subscription_consent;
 pub mod supplier;
+pub mod supplier_payable;
+pub mod supplier_payable_entry;
 pub mod supplier_shipping_template;
 pub mod supplier_sku_link;
 pub mod top_up_plan;

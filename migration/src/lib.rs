@@ -24,6 +24,7 @@ mod m20261210_000015_after_sale_refunds;
 mod m20261210_000016_wechat_platform;
 mod m20261210_000017_payouts;
 mod m20261210_000018_shipping_templates;
+mod m20261210_000019_supplier_payables;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000016_wechat_platform::Migration),
             Box::new(m20261210_000017_payouts::Migration),
             Box::new(m20261210_000018_shipping_templates::Migration),
+            Box::new(m20261210_000019_supplier_payables::Migration),
         ]
     }
 }

@@ -70,6 +70,11 @@ pub async fn run_due(state: &AppState) {
         Ok(n) => tracing::info!(uploaded = n, "shipping information uploaded to WeChat"),
         Err(e) => tracing::error!(error = ?e, "WeChat shipping upload job failed"),
     }
+    match crate::modules::order::payable::make_due(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(due = n, "supplier payables fell due"),
+        Err(e) => tracing::error!(error = ?e, "supplier payables job failed"),
+    }
     match service::auto_complete(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(completed = n, "shipped orders auto-completed"),

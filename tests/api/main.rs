@@ -29,6 +29,7 @@ mod referral;
 mod scene;
 mod shipping;
 mod stock_races;
+mod supplier_payables;
 mod wallet;
 mod webhook_targets;
 mod wechat_api_standin;

@@ -69,11 +69,12 @@ pub async fn ship(
             "the order is no longer waiting to ship (a refund was asked for, or it was refunded); do not ship it".into(),
         ));
     }
+    let now = Utc::now();
     let moved = fulfillment::Entity::update_many()
         .col_expr(fulfillment::Column::Status, Expr::value(SHIPPED))
         .col_expr(fulfillment::Column::Carrier, Expr::value(carrier))
         .col_expr(fulfillment::Column::TrackingNo, Expr::value(tracking_no))
-        .col_expr(fulfillment::Column::ShippedAt, Expr::value(Utc::now()))
+        .col_expr(fulfillment::Column::ShippedAt, Expr::value(now))
         .filter(fulfillment::Column::Id.eq(id))
         .filter(fulfillment::Column::Status.eq(PENDING))
         .exec(&txn)
@@ -83,6 +84,7 @@ pub async fn ship(
             "the fulfillment was shipped meanwhile".into(),
         ));
     }
+    super::payable::accrue(&txn, &f, now).await?;
     super::service::ship_if_complete(&txn, f.order_id).await?;
     txn.commit().await?;
     visible(state, viewer, id).await

@@ -3,7 +3,8 @@
 //! refunds and the order history.
 //!
 //! Owns `address`, `after_sale`, `after_sale_line`, `cart_item`, `shop_order`, `order_line`, `payment`,
-//! `fulfillment`, `refund`, `reconciliation` and
+//! `fulfillment`, `refund`, `supplier_payable`, `supplier_payable_entry`,
+//! `reconciliation` and
 //! `reconciliation_difference`. Invariants: stock is taken with a conditional
 //! update in the transaction that writes the order, and given back exactly
 //! once (by the call that moved the order to CANCELLED); an idempotency key
@@ -20,6 +21,7 @@ pub mod fulfillment;
 pub mod lifecycle;
 pub mod limits;
 pub mod loader;
+pub mod payable;
 pub mod payment;
 pub mod place;
 pub mod provider;

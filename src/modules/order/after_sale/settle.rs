@@ -242,6 +242,8 @@ pub(super) async fn refund(
         ship_if_complete(txn, order.id).await?;
     }
 
+    // Returned units that had shipped go back to their supplier's payable.
+    crate::modules::order::payable::on_refund(txn, a, &lines, &sale_lines, now).await?;
     let goods_fen = order.total_fen - order.shipping_fen;
     let goods_after = before_goods + (amount - shipping);
     referral::reverse_share(txn, order, a.id, goods_after, goods_fen).await?;
