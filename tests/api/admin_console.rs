@@ -1,0 +1,251 @@
+//! The admin console (issue 19): `GET /admin` serves the page and its ES
+//! modules from the binary under a strict CSP; every GraphQL document the
+//! scripts send is valid against the served schema (and passes the server's
+//! depth and cost check); demo mode without a configured admin has the demo
+//! owner the README names.
+use std::{collections::HashMap, path::Path};
+
+use serde_json::{Value, json};
+use siyu::{
+    app::startup::{Application, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME},
+    config::Settings,
+};
+
+use crate::helpers::{TestApp, spawn_app_with};
+
+async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client
+        .get(format!("{}{path}", app.address))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn assets_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/admin")
+}
+
+/// The console's script files on disk, by name.
+fn scripts() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(assets_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "js"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every gql`...` literal of a script (the console writes its documents
+/// only that way, without interpolation).
+fn documents(source: &str) -> Vec<String> {
+    source
+        .split("gql`")
+        .skip(1)
+        .map(|rest| {
+            let doc = rest.split('`').next().unwrap();
+            assert!(!doc.contains("${"), "a document with interpolation: {doc}");
+            doc.to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_page_its_modules_and_the_policy() {
+    let app = spawn_app_with(&[]).await;
+    for path in ["/admin", "/admin/"] {
+        let res = get(&app, path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self';",
+            "style-src 'self';",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {directive} in {csp}");
+        }
+        assert!(!csp.contains("unsafe"), "{csp}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("/admin/app.js") && html.contains("/admin/style.css"));
+        // No inline script or style: the policy would block it.
+        assert!(!html.contains("<style") && !html.contains("style="));
+        assert!(
+            !html
+                .replace("<script type=\"module\" src=", "")
+                .contains("<script")
+        );
+    }
+
+    // Every module on disk is served, and every import of every module
+    // resolves to one that is.
+    let scripts = scripts();
+    assert!(scripts.len() >= 6, "{scripts:?}");
+    let mut imported = vec!["app.js".to_string()];
+    for (name, source) in &scripts {
+        for spec in source.split("from './").skip(1) {
+            imported.push(spec.split('\'').next().unwrap().to_string());
+        }
+        let res = get(&app, &format!("/admin/{name}")).await;
+        assert_eq!(res.status(), 200, "{name}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "text/javascript; charset=utf-8",
+            "{name}"
+        );
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(res.headers()["cache-control"], "no-cache", "{name}");
+        let tag = res.headers()["etag"].to_str().unwrap().to_string();
+        assert_eq!(res.text().await.unwrap(), *source, "{name} is stale");
+        // Revalidation answers 304 without the body.
+        let again = app
+            .client
+            .get(format!("{}/admin/{name}", app.address))
+            .header("if-none-match", &tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{name}");
+    }
+    for name in imported {
+        assert!(
+            scripts.iter().any(|(n, _)| *n == name),
+            "imported but not a console file: {name}"
+        );
+    }
+    let css = get(&app, "/admin/style.css").await;
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+
+    for missing in [
+        "/admin/nothing.js",
+        "/admin/index.html/x",
+        "/admin/../Cargo.toml",
+        "/admin/%2e%2e/Cargo.toml",
+        "/admin/README.md",
+    ] {
+        let res = get(&app, missing).await;
+        assert_eq!(res.status(), 404, "{missing}");
+    }
+}
+
+#[tokio::test]
+async fn every_document_the_console_sends_is_valid_against_the_schema() {
+    let app = spawn_app_with(&[]).await;
+    let admin = app.admin_token().await;
+    let mut count = 0;
+    for (name, source) in scripts() {
+        for doc in documents(&source) {
+            count += 1;
+            // An operation name the document does not have: the server
+            // parses, checks (depth, cost) and validates the whole document
+            // against the schema, then stops before running anything.
+            let res = app
+                .client
+                .post(format!("{}/graphql", app.address))
+                .bearer_auth(&admin)
+                .json(&json!({ "query": doc, "operationName": "ConsoleValidateOnly" }))
+                .send()
+                .await
+                .unwrap();
+            let v: Value = res.json().await.unwrap();
+            let errors = v["errors"].as_array().unwrap_or_else(|| panic!("{v}"));
+            assert_eq!(errors.len(), 1, "{name}: {doc}\n{v}");
+            assert_eq!(
+                errors[0]["message"], "Unknown operation named \"ConsoleValidateOnly\"",
+                "{name}: {doc}\n{v}"
+            );
+        }
+    }
+    // Login, refresh, logout, the dashboard's two, orders' ten,
+    // withdrawals' two.
+    assert!(count >= 17, "only {count} documents found");
+}
+
+#[tokio::test]
+async fn an_invalid_document_is_caught_by_the_same_check() {
+    // The check above must be able to fail: a field the schema lacks.
+    let app = spawn_app_with(&[]).await;
+    let admin = app.admin_token().await;
+    let v: Value = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&admin)
+        .json(&json!({
+            "query": "query A { orders(first: 1) { nodes { noSuchField } } }",
+            "operationName": "ConsoleValidateOnly"
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let message = v["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("noSuchField"), "{v}");
+}
+
+#[tokio::test]
+async fn demo_mode_without_an_admin_has_the_demo_owner() {
+    let vars: HashMap<&str, &str> = [
+        ("BIND", "127.0.0.1:0"),
+        ("JWT_SECRET", "console-test-secret-console-test-secret-0123"),
+        ("WORKERS", "1"),
+        ("SEED_DEMO", "false"),
+        ("JOBS", "false"),
+        ("DATABASE_URL", "sqlite::memory:"),
+    ]
+    .into();
+    let settings = Settings::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
+    assert!(settings.demo_mode() && settings.admin_username.is_none());
+    let app = Application::build(settings).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let v: Value = reqwest::Client::new()
+        .post(format!("{address}/graphql"))
+        .json(&json!({
+            "query": "mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { role accessToken } }",
+            "variables": { "u": DEMO_ADMIN_USERNAME, "p": DEMO_ADMIN_PASSWORD }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["data"]["adminLogin"]["role"], "ADMIN", "{v}");
+}
+
+#[tokio::test]
+async fn a_configured_admin_means_no_demo_owner() {
+    let app = spawn_app_with(&[]).await;
+    let v = app
+        .gql(
+            None,
+            "mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { role } }",
+            json!({ "u": DEMO_ADMIN_USERNAME, "p": DEMO_ADMIN_PASSWORD }),
+        )
+        .await;
+    assert!(
+        v["data"].is_null() || v["data"]["adminLogin"].is_null(),
+        "{v}"
+    );
+    assert!(v["errors"][0]["extensions"]["code"].is_string(), "{v}");
+}
