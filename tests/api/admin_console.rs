@@ -249,3 +249,71 @@ async fn a_configured_admin_means_no_demo_owner() {
     );
     assert!(v["errors"][0]["extensions"]["code"].is_string(), "{v}");
 }
+
+#[tokio::test]
+async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let chromium = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || crate::graphiql::browser_tools(&dir)
+    })
+    .await
+    .unwrap();
+
+    let app = spawn_app_with(&[]).await;
+    let shop = crate::fixtures::shop(&app, 10).await;
+    let buyer = crate::fixtures::new_buyer(&app, "console-buyer").await;
+    let order =
+        crate::fixtures::paid_order(&app, &buyer, shop.items(&[(2, 1)]), "console").await["id"]
+            .clone();
+    crate::fixtures::refund_requested(&app, &buyer, &order).await;
+    let v = app
+        .gql(
+            Some(&shop.admin),
+            "query($id: ID!) { order(id: $id) { orderNo } }",
+            json!({ "id": order }),
+        )
+        .await;
+    let order_no = crate::helpers::ok(&v)["order"]["orderNo"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Kept after the run (CI keeps the target folder's test output).
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin-console-screenshots");
+    let address = app.address.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new("node")
+            .arg(dir.join("admin_console.mjs"))
+            .args([
+                address.as_str(),
+                crate::helpers::ADMIN_USER,
+                crate::helpers::ADMIN_PASS,
+                order_no.as_str(),
+            ])
+            .arg(&shots)
+            .env("CHROMIUM", chromium)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("node (Node.js 20+) on PATH");
+        // The script has its own time-outs; this one only guards a hang.
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(300) {
+                child.kill().ok();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "the admin console in Chromium:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -106,7 +106,7 @@ fn run(program: &str, args: &[&str], dir: &Path) {
 /// at the version `package-lock.json` pins) and Debian's Chromium (`apt`,
 /// when it is missing): what the browser test needs on a fresh machine.
 /// Returns Chromium's path (`CHROMIUM` overrides it).
-fn browser_tools(dir: &Path) -> PathBuf {
+pub(crate) fn browser_tools(dir: &Path) -> PathBuf {
     let wanted: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).unwrap()).unwrap();
     let installed = std::fs::read_to_string(dir.join("node_modules/playwright-core/package.json"))

@@ -1,0 +1,117 @@
+// The admin console in a real browser: Debian's Chromium driven by
+// playwright-core. Run by tests/api/admin_console.rs:
+//
+//   node admin_console.mjs <base URL> <username> <password> <orderNo> <screenshot dir>
+//
+// Passes (exit 0) when an admin signs in at /admin, the dashboard renders
+// its figures and SVG charts with a GMV above zero, the refund queue shows
+// the order's pending refund and approving it takes it off the queue, the
+// order's page shows the refund, and logging out returns to the login form;
+// with nothing requested from elsewhere, no page error, no console error
+// (a CSP violation is one) and a screenshot of each page.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [base, username, password, orderNo, shots] = process.argv.slice(2);
+if (!shots) {
+  console.error('usage: node admin_console.mjs <base URL> <username> <password> <orderNo> <screenshot dir>');
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-dev-shm-usage',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+
+const problems = [];
+try {
+  // A narrow laptop screen.
+  const page = await browser.newPage({ viewport: { width: 1024, height: 700 } });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(base) && !r.url().startsWith('data:')) {
+      problems.push(`requested from elsewhere: ${r.url()}`);
+    }
+  });
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+
+  const step = async (name, fn) => {
+    try {
+      await fn();
+      await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    } catch (e) {
+      await page.screenshot({ path: join(shots, `${name}-failed.png`), fullPage: true }).catch(() => {});
+      const text = await page.locator('body').innerText().catch(() => '');
+      throw new Error(`${name}: ${e.message}\npage text: ${text.slice(0, 2000)}`);
+    }
+  };
+
+  await step('1-login', async () => {
+    await page.goto(`${base}/admin`, { waitUntil: 'load' });
+    await page.getByLabel('用户名').fill(username);
+    await page.getByLabel('密码').fill(password);
+  });
+
+  await step('2-dashboard', async () => {
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.locator('.figures .figure').first().waitFor({ timeout: 30_000 });
+    const charts = await page.locator('svg.chart').count();
+    if (charts < 5) throw new Error(`${charts} charts, want 5`);
+    const bars = await page.locator('svg.chart rect.bar').count();
+    if (bars < 30) throw new Error(`${bars} bars, want a column per day and the funnel's`);
+    const gmv = await page.locator('.figure', { hasText: 'GMV' }).locator('.value').innerText();
+    if (!/^¥[\d,]+\.\d\d$/.test(gmv) || gmv === '¥0.00') throw new Error(`GMV shows ${gmv}`);
+  });
+
+  await step('3-refund-queue', async () => {
+    await page.getByRole('link', { name: '退款队列' }).click();
+    const row = page.locator('tr', { hasText: orderNo });
+    await row.waitFor({ timeout: 30_000 });
+    await row.getByRole('button', { name: '同意' }).click();
+    await row.waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
+  await step('4-order', async () => {
+    await page.getByRole('link', { name: '订单', exact: true }).click();
+    await page.getByRole('link', { name: orderNo }).click();
+    await page.getByRole('heading', { name: `订单 ${orderNo}` }).waitFor({ timeout: 30_000 });
+    const refunds = page.locator('h3', { hasText: '退款申请' }).locator('xpath=following-sibling::div[1]');
+    await refunds.locator('td', { hasText: /已退款|退款中/ }).first().waitFor({ timeout: 30_000 });
+  });
+
+  await step('5-withdrawals', async () => {
+    await page.getByRole('link', { name: '提现审核' }).click();
+    await page.getByRole('heading', { name: '提现审核' }).waitFor({ timeout: 30_000 });
+    await page.locator('td.empty, tbody tr').first().waitFor({ timeout: 30_000 });
+  });
+
+  await step('6-logout', async () => {
+    await page.getByRole('button', { name: '退出登录' }).click();
+    await page.getByLabel('密码').waitFor({ timeout: 30_000 });
+  });
+} catch (e) {
+  problems.unshift(e.message);
+} finally {
+  await browser.close();
+}
+
+if (problems.length > 0) {
+  console.error(problems.join('\n'));
+  process.exit(1);
+}
+console.log(`the console worked in Chromium; screenshots in ${shots}`);
