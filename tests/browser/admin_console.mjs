@@ -63,6 +63,33 @@ try {
 
   await step('1-login', async () => {
     await page.goto(`${base}/admin`, { waitUntil: 'load' });
+    // The yuan/fen conversion, on its edge cases, in the module the page uses.
+    const wrong = await page.evaluate(async () => {
+      const { parseYuan, yuan } = await import('/admin/util.js');
+      const bad = [];
+      const parsed = {
+        '0': 0, '0.01': 1, '0.07': 7, '0.1': 10, '12': 1200, '12.': 1200, '12.5': 1250,
+        '19.99': 1999, '1,234.56': 123456, ' 8.88 ': 888, '9999999999.99': 999999999999, '': null,
+      };
+      for (const [text, fen] of Object.entries(parsed)) {
+        const got = parseYuan(text);
+        if (got !== fen) bad.push(`parseYuan(${JSON.stringify(text)}) = ${got}, want ${fen}`);
+      }
+      for (const text of ['1.234', '-1', 'abc', '1e3', '.5', '0x10', '1.2.3', '¥1']) {
+        try {
+          bad.push(`parseYuan(${JSON.stringify(text)}) = ${parseYuan(text)}, want an error`);
+        } catch {
+          // refused, as it should be
+        }
+      }
+      const shown = { 0: '¥0.00', 5: '¥0.05', 100: '¥1.00', 1999: '¥19.99', '-5': '-¥0.05', 123456789: '¥1,234,567.89' };
+      for (const [fen, text] of Object.entries(shown)) {
+        if (yuan(Number(fen)) !== text) bad.push(`yuan(${fen}) = ${yuan(Number(fen))}, want ${text}`);
+      }
+      if (yuan(null) !== '—') bad.push('yuan(null)');
+      return bad;
+    });
+    if (wrong.length > 0) throw new Error(wrong.join('\n'));
     await page.getByLabel('用户名').fill(username);
     await page.getByLabel('密码').fill(password);
   });
