@@ -241,6 +241,42 @@ const REFUND_ORDER = gql`
   }
 `;
 
+const SUPPLIERS = gql`
+  query ConsoleSuppliers {
+    suppliers {
+      id
+      name
+    }
+  }
+`;
+
+const SHIP = gql`
+  mutation ConsoleShip($id: ID!, $carrier: String!, $trackingNo: String!) {
+    shipFulfillment(id: $id, carrier: $carrier, trackingNo: $trackingNo) {
+      id
+      status
+    }
+  }
+`;
+
+const RETRY_REFUND = gql`
+  mutation ConsoleRetryRefund($refundId: ID!) {
+    retryRefund(refundId: $refundId) {
+      id
+      status
+    }
+  }
+`;
+
+const SETTLE_REFUND = gql`
+  mutation ConsoleSettleRefund($refundId: ID!, $note: String!) {
+    settleRefund(refundId: $refundId, note: $note) {
+      id
+      status
+    }
+  }
+`;
+
 function statusSelect(labels, selected) {
   return h(
     'select',
@@ -282,6 +318,11 @@ export function ordersPage(root) {
   const status = statusSelect(ORDER_STATUS, '');
   const from = h('input', { type: 'date' });
   const to = h('input', { type: 'date' });
+  const customer = h('input', { type: 'text', placeholder: '客户 ID', size: 14 });
+  const supplier = h('select', {}, h('option', { value: '' }, '全部供应商'));
+  request(SUPPLIERS)
+    .then((d) => supplier.append(...d.suppliers.map((x) => h('option', { value: x.id }, x.name))))
+    .catch(() => supplier.append(h('option', { value: '', disabled: true }, '供应商加载失败')));
   const list = pagedList(
     ['订单号', '状态', '商品', '实付', '已退', '下单时间'],
     async (after) => {
@@ -289,6 +330,8 @@ export function ordersPage(root) {
       if (status.value) filter.status = status.value;
       if (from.value) filter.from = dayStart(from.value).toISOString();
       if (to.value) filter.to = addDays(dayStart(to.value), 1).toISOString();
+      if (customer.value.trim()) filter.customerId = customer.value.trim();
+      if (supplier.value) filter.supplierId = supplier.value;
       const d = await request(ORDERS, { filter, first: PAGE, after });
       return d.orders;
     },
@@ -319,6 +362,8 @@ export function ordersPage(root) {
       h('label', {}, '状态', status),
       h('label', {}, '从', from),
       h('label', {}, '到(含)', to),
+      h('label', {}, '客户', customer),
+      h('label', {}, '供应商', supplier),
       h('button', { type: 'submit' }, '筛选'),
     ),
     list.element,
@@ -412,7 +457,7 @@ export async function orderPage(root, id) {
     ),
     h('h3', {}, '发货'),
     table(
-      ['状态', '供应商', '商品', '快递', '发货时间', '备注'],
+      ['状态', '供应商', '商品', '快递', '发货时间', '备注', '操作'],
       o.fulfillments.map((f) =>
         h(
           'tr',
@@ -423,6 +468,30 @@ export async function orderPage(root, id) {
           h('td', {}, f.carrier ? `${f.carrier} ${f.trackingNo || ''}` : '—'),
           h('td', {}, dateTime(f.shippedAt)),
           h('td', {}, f.declineReason ? `供应商无法发货: ${f.declineReason}` : ''),
+          h(
+            'td',
+            { class: 'actions' },
+            // Self-operated parts, and parts a supplier declined, the
+            // store ships itself.
+            f.status === 'PENDING' &&
+              (!f.supplier || f.declineReason) &&
+              action(
+                '发货',
+                async () => {
+                  const v = await ask(
+                    '发货',
+                    [
+                      { name: 'carrier', label: '快递公司', type: 'text', required: true },
+                      { name: 'trackingNo', label: '运单号', type: 'text', required: true },
+                    ],
+                    '发货',
+                  );
+                  if (!v) return false;
+                  await request(SHIP, { id: f.id, carrier: v.carrier, trackingNo: v.trackingNo });
+                },
+                reload,
+              ),
+          ),
         ),
       ),
     ),
@@ -490,6 +559,19 @@ export function refundsPage(root) {
               },
               reload,
               'danger',
+            ),
+          ],
+          r.status === 'FAILED' && [
+            action('重新退款', () => request(RETRY_REFUND, { refundId: r.id }), reload),
+            action(
+              '已线下退款',
+              async () => {
+                const v = await ask('记为已通过其他方式退款', [{ name: 'note', label: '说明（如转账流水号）', type: 'text', required: true }]);
+                if (!v) return false;
+                await request(SETTLE_REFUND, { refundId: r.id, note: v.note });
+              },
+              reload,
+              'secondary',
             ),
           ],
         ),

@@ -267,17 +267,27 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
         crate::fixtures::paid_order(&app, &buyer, shop.items(&[(2, 1)]), "console").await["id"]
             .clone();
     crate::fixtures::refund_requested(&app, &buyer, &order).await;
-    let v = app
-        .gql(
-            Some(&shop.admin),
-            "query($id: ID!) { order(id: $id) { orderNo } }",
-            json!({ "id": order }),
-        )
-        .await;
-    let order_no = crate::helpers::ok(&v)["order"]["orderNo"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let to_ship =
+        crate::fixtures::paid_order(&app, &buyer, shop.items(&[(2, 1)]), "ship").await["id"]
+            .clone();
+    let order_no = |id: Value, status: &'static str| {
+        let (app, admin) = (&app, &shop.admin);
+        async move {
+            let v = app
+                .gql(
+                    Some(admin),
+                    "query($id: ID!) { order(id: $id) { orderNo status } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            assert_eq!(crate::helpers::ok(&v)["order"]["status"], status, "{v}");
+            v["data"]["order"]["orderNo"].as_str().unwrap().to_string()
+        }
+    };
+    let (to_ship_no, order_no) = (
+        order_no(to_ship, "PAID").await,
+        order_no(order, "REFUNDING").await,
+    );
 
     // Kept after the run (CI keeps the target folder's test output).
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin-console-screenshots");
@@ -292,6 +302,7 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
                 order_no.as_str(),
             ])
             .arg(&shots)
+            .arg(&to_ship_no)
             .env("CHROMIUM", chromium)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -1,21 +1,22 @@
 // The admin console in a real browser: Debian's Chromium driven by
 // playwright-core. Run by tests/api/admin_console.rs:
 //
-//   node admin_console.mjs <base URL> <username> <password> <orderNo> <screenshot dir>
+//   node admin_console.mjs <base URL> <username> <password> <orderNo> <screenshot dir> <orderNo to ship>
 //
 // Passes (exit 0) when an admin signs in at /admin, the dashboard renders
 // its figures and SVG charts with a GMV above zero, the refund queue shows
 // the order's pending refund and approving it takes it off the queue, the
-// order's page shows the refund, and logging out returns to the login form;
+// order's page shows the refund, another order's self-operated part ships
+// from its page, and logging out returns to the login form;
 // with nothing requested from elsewhere, no page error, no console error
 // (a CSP violation is one) and a screenshot of each page.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [base, username, password, orderNo, shots] = process.argv.slice(2);
-if (!shots) {
-  console.error('usage: node admin_console.mjs <base URL> <username> <password> <orderNo> <screenshot dir>');
+const [base, username, password, orderNo, shots, toShip] = process.argv.slice(2);
+if (!toShip) {
+  console.error('usage: node admin_console.mjs <base URL> <username> <password> <orderNo> <screenshot dir> <orderNo to ship>');
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -121,13 +122,26 @@ try {
     await refunds.locator('td', { hasText: /已退款|退款中/ }).first().waitFor({ timeout: 30_000 });
   });
 
-  await step('5-withdrawals', async () => {
+  await step('5-ship', async () => {
+    await page.getByRole('link', { name: '← 订单列表' }).click();
+    await page.getByRole('link', { name: toShip }).click();
+    await page.getByRole('heading', { name: `订单 ${toShip}` }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: '发货', exact: true }).click();
+    const dialog = page.locator('dialog.ask');
+    await dialog.getByLabel('快递公司').fill('顺丰');
+    await dialog.getByLabel('运单号').fill('SF-CONSOLE-1');
+    await dialog.getByRole('button', { name: '发货' }).click();
+    await page.locator('td', { hasText: 'SF-CONSOLE-1' }).waitFor({ timeout: 30_000 });
+    await page.locator('td', { hasText: '已发货' }).first().waitFor({ timeout: 30_000 });
+  });
+
+  await step('6-withdrawals', async () => {
     await page.getByRole('link', { name: '提现审核' }).click();
     await page.getByRole('heading', { name: '提现审核' }).waitFor({ timeout: 30_000 });
     await page.locator('td.empty, tbody tr').first().waitFor({ timeout: 30_000 });
   });
 
-  await step('6-logout', async () => {
+  await step('7-logout', async () => {
     await page.getByRole('button', { name: '退出登录' }).click();
     await page.getByLabel('密码').waitFor({ timeout: 30_000 });
   });
