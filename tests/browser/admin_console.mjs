@@ -7,7 +7,7 @@
 // its figures and SVG charts with a GMV above zero, the refund queue shows
 // the order's pending refund and approving it takes it off the queue, the
 // order's page shows the refund, another order's self-operated part ships
-// from its page, and logging out returns to the login form;
+// from its page, an expiring token is refreshed, and logging out returns to the login form;
 // with nothing requested from elsewhere, no page error, no console error
 // (a CSP violation is one) and a screenshot of each page.
 import { mkdirSync } from 'node:fs';
@@ -136,9 +136,23 @@ try {
   });
 
   await step('6-withdrawals', async () => {
+    // An access token about to expire is exchanged through refreshToken
+    // before the next request, which then succeeds.
+    const before = await page.evaluate(() => {
+      const key = 'siyu.admin.session';
+      const s = JSON.parse(sessionStorage.getItem(key));
+      sessionStorage.setItem(key, JSON.stringify({ ...s, expiresAt: new Date(0).toISOString() }));
+      return s.refreshToken;
+    });
     await page.getByRole('link', { name: '提现审核' }).click();
+    await page.waitForFunction(
+      (old) => JSON.parse(sessionStorage.getItem('siyu.admin.session')).refreshToken !== old,
+      before,
+      { timeout: 30_000 },
+    );
     await page.getByRole('heading', { name: '提现审核' }).waitFor({ timeout: 30_000 });
-    await page.locator('td.empty, tbody tr').first().waitFor({ timeout: 30_000 });
+    await page.locator('td.empty').first().waitFor({ timeout: 30_000 });
+    if ((await page.locator('.error').count()) > 0) throw new Error(await page.locator('.error').first().innerText());
   });
 
   await step('7-logout', async () => {
