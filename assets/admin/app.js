@@ -1,7 +1,9 @@
 // The console's shell: login, navigation and a hash router (#/dashboard,
-// #/orders, #/orders/<id>, #/refunds, #/after-sales, #/withdrawals), so the
+// #/orders, #/orders/<id>, #/refunds, #/after-sales, #/withdrawals,
+// #/customers), so the
 // server serves one page and reloads keep the operator where they were.
 import { ApiError, login, logout, session, whenSignedOut } from './api.js';
+import { customersPage } from './customers.js';
 import { dashboard } from './dashboard.js';
 import { afterSalesPage, orderPage, ordersPage, refundsPage } from './orders.js';
 import { h, showError } from './util.js';
@@ -15,6 +17,7 @@ const ROUTES = [
   ['#/refunds', '退款队列', refundsPage],
   ['#/after-sales', '售后队列', afterSalesPage],
   ['#/withdrawals', '提现审核', withdrawalsPage],
+  ['#/customers', '客户', customersPage],
 ];
 
 function loginPage() {

@@ -2,6 +2,7 @@
 // day (one storeMetrics call per bucket of the period).
 import { gql, request } from './api.js';
 import { bars, columns } from './chart.js';
+import { STAGES } from './customers.js';
 import { addDays, dayStart, h, isoDay, percent, showError, yuan } from './util.js';
 
 const METRICS = gql`
@@ -44,7 +45,6 @@ const DAILY = gql`
   }
 `;
 
-const STAGES = { NEW: '新客(未购)', ACTIVE: '活跃', SILENT: '沉默', SLEEPING: '沉睡', CHURNED: '流失' };
 
 /** At most this many columns: longer periods are charted per several days. */
 const MAX_BUCKETS = 31;

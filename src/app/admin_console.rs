@@ -38,6 +38,7 @@ static FILES: &[Asset] = &[
     asset!("dashboard.js", JS),
     asset!("orders.js", JS),
     asset!("withdrawals.js", JS),
+    asset!("customers.js", JS),
 ];
 
 const PAGE: &str = include_str!(concat!(

@@ -155,7 +155,15 @@ try {
     if ((await page.locator('.error').count()) > 0) throw new Error(await page.locator('.error').first().innerText());
   });
 
-  await step('7-logout', async () => {
+  await step('7-customers', async () => {
+    await page.getByRole('link', { name: '客户' }).click();
+    await page.getByRole('heading', { name: '客户' }).waitFor({ timeout: 30_000 });
+    // The test's buyer, who has placed orders.
+    await page.locator('tbody tr', { hasText: '¥' }).first().waitFor({ timeout: 30_000 });
+    if ((await page.locator('.error').count()) > 0) throw new Error(await page.locator('.error').first().innerText());
+  });
+
+  await step('8-logout', async () => {
     await page.getByRole('button', { name: '退出登录' }).click();
     await page.getByLabel('密码').waitFor({ timeout: 30_000 });
   });
