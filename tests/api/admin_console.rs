@@ -270,6 +270,30 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
     let to_ship =
         crate::fixtures::paid_order(&app, &buyer, shop.items(&[(2, 1)]), "ship").await["id"]
             .clone();
+    // A third order whose buyer asks for an after-sale (refund only) of its line.
+    let returned = crate::fixtures::paid_order(&app, &buyer, shop.items(&[(2, 1)]), "after-sale")
+        .await["id"]
+        .clone();
+    let v = app
+        .gql(
+            Some(&buyer),
+            "query($id: ID!) { order(id: $id) { lines { id } } }",
+            json!({ "id": returned }),
+        )
+        .await;
+    let line = crate::helpers::ok(&v)["order"]["lines"][0]["id"].clone();
+    let v = app
+        .gql(
+            Some(&buyer),
+            "mutation($i: AfterSaleInput!) { requestAfterSale(input: $i, idempotencyKey: \"a\") { status } }",
+            json!({ "i": { "orderId": returned, "kind": "REFUND_ONLY", "lines": [{ "orderLineId": line, "quantity": 1 }], "reason": "坏了" } }),
+        )
+        .await;
+    assert_eq!(
+        crate::helpers::ok(&v)["requestAfterSale"]["status"],
+        "REQUESTED",
+        "{v}"
+    );
     let order_no = |id: Value, status: &'static str| {
         let (app, admin) = (&app, &shop.admin);
         async move {
@@ -284,9 +308,10 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
             v["data"]["order"]["orderNo"].as_str().unwrap().to_string()
         }
     };
-    let (to_ship_no, order_no) = (
+    let (to_ship_no, order_no, returned_no) = (
         order_no(to_ship, "PAID").await,
         order_no(order, "REFUNDING").await,
+        order_no(returned.clone(), "PAID").await,
     );
 
     // Kept after the run (CI keeps the target folder's test output).
@@ -303,6 +328,7 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
             ])
             .arg(&shots)
             .arg(&to_ship_no)
+            .arg(&returned_no)
             .env("CHROMIUM", chromium)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -327,4 +353,14 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // What the clicks did, seen through the API.
+    let v = app
+        .gql(
+            Some(&shop.admin),
+            "query($id: ID!) { order(id: $id) { afterSales { status refundedAt } } }",
+            json!({ "id": returned }),
+        )
+        .await;
+    let after_sale = &crate::helpers::ok(&v)["order"]["afterSales"][0];
+    assert_eq!(after_sale["status"], "REFUNDED", "{v}");
 }

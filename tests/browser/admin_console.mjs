@@ -1,12 +1,13 @@
 // The admin console in a real browser: Debian's Chromium driven by
 // playwright-core. Run by tests/api/admin_console.rs:
 //
-//   node admin_console.mjs <base URL> <username> <password> <orderNo> <screenshot dir> <orderNo to ship>
+//   node admin_console.mjs <base URL> <username> <password> <orderNo> <screenshot dir> <orderNo to ship> <orderNo with an after-sale>
 //
 // Passes (exit 0) when an admin signs in at /admin, the dashboard renders
 // its figures and SVG charts with a GMV above zero, the refund queue shows
 // the order's pending refund and approving it takes it off the queue, the
-// order's page shows the refund, another order's self-operated part ships
+// order's page shows the refund, a requested after-sale is approved from its
+// queue, another order's self-operated part ships
 // from its page, an expiring token is refreshed, and logging out returns to the login form;
 // with nothing requested from elsewhere, no page error, no console error
 // (a CSP violation is one) and a screenshot of each page.
@@ -14,9 +15,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [base, username, password, orderNo, shots, toShip] = process.argv.slice(2);
-if (!toShip) {
-  console.error('usage: node admin_console.mjs <base URL> <username> <password> <orderNo> <screenshot dir> <orderNo to ship>');
+const [base, username, password, orderNo, shots, toShip, afterSale] = process.argv.slice(2);
+if (!afterSale) {
+  console.error('usage: node admin_console.mjs <base URL> <username> <password> <orderNo> <screenshot dir> <orderNo to ship> <orderNo with an after-sale>');
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -111,6 +112,16 @@ try {
     const row = page.locator('tr', { hasText: orderNo });
     await row.waitFor({ timeout: 30_000 });
     await row.getByRole('button', { name: '同意' }).click();
+    await row.waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
+  await step('3b-after-sale-queue', async () => {
+    await page.getByRole('button', { name: '售后队列' }).click();
+    const row = page.locator('tr', { hasText: afterSale });
+    await row.waitFor({ timeout: 30_000 });
+    await row.getByRole('button', { name: '同意' }).click();
+    // The whole amount: the amount field left empty.
+    await page.locator('dialog.ask').getByRole('button', { name: '同意' }).click();
     await row.waitFor({ state: 'detached', timeout: 30_000 });
   });
 
