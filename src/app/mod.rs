@@ -7,6 +7,7 @@
 //! store), [`graphql`] (the handler and the schema assembled from every
 //! domain's roots) and [`startup`] (the server).
 pub mod access_log;
+pub mod admin_console;
 pub mod checkout;
 pub mod edge;
 pub mod graphiql;

@@ -29,6 +29,11 @@ use crate::{
     wechat::pay::{WechatPay, WechatPayConfig},
 };
 
+/// The demo owner account (demo mode without `ADMIN_USERNAME` only; in the
+/// README too).
+pub const DEMO_ADMIN_USERNAME: &str = "demo-owner";
+pub const DEMO_ADMIN_PASSWORD: &str = "siyu-demo-owner";
+
 /// A built server, bound to its port, not yet running.
 pub struct Application {
     port: u16,
@@ -198,6 +203,16 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         ensure_admin(&state, user, pass.expose())
             .await
             .map_err(|e| anyhow::anyhow!("setting up the admin: {e:?}"))?;
+    } else if state.settings.demo_mode() {
+        // `cargo run` on a fresh clone must let someone into /admin with no
+        // configuration. Demo mode is never on in production, and a
+        // configured ADMIN_USERNAME replaces this account's role as the way in.
+        ensure_admin(&state, DEMO_ADMIN_USERNAME, DEMO_ADMIN_PASSWORD)
+            .await
+            .map_err(|e| anyhow::anyhow!("setting up the demo admin: {e:?}"))?;
+        tracing::warn!(
+            "demo mode without ADMIN_USERNAME: the admin console at /admin takes the demo owner {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}"
+        );
     }
     Ok(state)
 }
@@ -248,6 +263,7 @@ fn run(
             .app_data(data.clone())
             .route("/graphql", web::post().to(graphql::graphql))
             .configure(super::graphiql::routes)
+            .configure(super::admin_console::routes)
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route(

@@ -106,7 +106,18 @@ fn run(program: &str, args: &[&str], dir: &Path) {
 /// at the version `package-lock.json` pins) and Debian's Chromium (`apt`,
 /// when it is missing): what the browser test needs on a fresh machine.
 /// Returns Chromium's path (`CHROMIUM` overrides it).
-fn browser_tools(dir: &Path) -> PathBuf {
+///
+/// Several browser tests (this one, the admin console's) run at once in
+/// this binary: one installs at a time, since concurrent `npm ci` runs in
+/// one folder and concurrent `apt-get` runs break each other.
+pub(crate) fn browser_tools(dir: &Path) -> PathBuf {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    // Node.js and npm (Debian's) when missing: playwright-core needs 18+.
+    if Command::new("npm").arg("--version").output().is_err() {
+        run("apt-get", &["update", "-qq"], dir);
+        run("apt-get", &["install", "-y", "-qq", "nodejs", "npm"], dir);
+    }
     let wanted: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).unwrap()).unwrap();
     let installed = std::fs::read_to_string(dir.join("node_modules/playwright-core/package.json"))

@@ -3,6 +3,7 @@
 //! On the embedded default (SQLite in memory, in-process cache) unless
 //! `TEST_DATABASE_URL` (a PostgreSQL database: each test gets its own schema)
 //! and `TEST_REDIS_URL` (each test gets its own key prefix) are set.
+mod admin_console;
 mod admin_queues;
 mod after_sales;
 mod after_sales_refunds;

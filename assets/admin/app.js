@@ -1,0 +1,102 @@
+// The console's shell: login, navigation and a hash router (#/dashboard,
+// #/orders, #/orders/<id>, #/refunds, #/after-sales, #/withdrawals,
+// #/customers), so the
+// server serves one page and reloads keep the operator where they were.
+import { ApiError, login, logout, session, whenSignedOut } from './api.js';
+import { customersPage } from './customers.js';
+import { dashboard } from './dashboard.js';
+import { afterSalesPage, orderPage, ordersPage, refundsPage } from './orders.js';
+import { h, showError } from './util.js';
+import { withdrawalsPage } from './withdrawals.js';
+
+const app = document.getElementById('app');
+
+const ROUTES = [
+  ['#/dashboard', '数据概览', dashboard],
+  ['#/orders', '订单', ordersPage],
+  ['#/refunds', '退款队列', refundsPage],
+  ['#/after-sales', '售后队列', afterSalesPage],
+  ['#/withdrawals', '提现审核', withdrawalsPage],
+  ['#/customers', '客户', customersPage],
+];
+
+function loginPage() {
+  const username = h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true });
+  const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
+  const message = h('div');
+  const submit = h('button', { type: 'submit' }, '登录');
+  app.replaceChildren(
+    h(
+      'main',
+      { class: 'login' },
+      h(
+        'form',
+        {
+          class: 'card',
+          onsubmit: async (e) => {
+            e.preventDefault();
+            submit.disabled = true;
+            try {
+              await login(username.value.trim(), password.value);
+              if (!location.hash || location.hash === '#/login') location.hash = '#/dashboard';
+              route();
+            } catch (err) {
+              showError(message, err instanceof ApiError ? err : String(err));
+            } finally {
+              submit.disabled = false;
+            }
+          },
+        },
+        h('h1', {}, '思域 · 管理后台'),
+        h('label', {}, '用户名', username),
+        h('label', {}, '密码', password),
+        message,
+        submit,
+      ),
+    ),
+  );
+  username.focus();
+}
+
+function shell(active) {
+  const main = h('main', { class: 'page' });
+  const menu = h(
+    'nav',
+    { class: 'menu' },
+    ROUTES.map(([hash, label]) => h('a', { href: hash, class: hash === active ? 'active' : '' }, label)),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary logout',
+        onclick: async () => {
+          await logout();
+          location.hash = '#/login';
+          route();
+        },
+      },
+      '退出登录',
+    ),
+  );
+  app.replaceChildren(h('header', { class: 'top' }, h('strong', {}, '思域 管理后台'), menu), main);
+  return main;
+}
+
+function route() {
+  if (!session()) {
+    loginPage();
+    return;
+  }
+  const hash = location.hash || '#/dashboard';
+  const order = /^#\/orders\/(.+)$/.exec(hash);
+  if (order) {
+    orderPage(shell('#/orders'), decodeURIComponent(order[1]));
+    return;
+  }
+  const found = ROUTES.find(([r]) => r === hash) || ROUTES[0];
+  found[2](shell(found[0]));
+}
+
+whenSignedOut(() => loginPage());
+window.addEventListener('hashchange', route);
+route();

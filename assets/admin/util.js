@@ -1,0 +1,231 @@
+// Small helpers: DOM building (no innerHTML: every text is a text node),
+// money in yuan, dates.
+
+/** h('div', {class: 'x', onclick: fn}, child, 'text', ...) */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'value') el.value = v;
+    else if (k === 'checked') el.checked = !!v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** Fen (integer) as yuan with two decimals: 123456 -> "¥1,234.56". No floats. */
+export function yuan(fen) {
+  if (fen === null || fen === undefined) return '—';
+  let s = String(fen);
+  const negative = s.startsWith('-');
+  if (negative) s = s.slice(1);
+  s = s.padStart(3, '0');
+  const whole = s.slice(0, -2).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${negative ? '-' : ''}¥${whole}.${s.slice(-2)}`;
+}
+
+/**
+ * Yuan typed by an operator ("12", "12.5", "12.50") as integer fen, parsed
+ * as text so no float rounding can change it; null for an empty field.
+ * Throws on anything else (more than two decimals, signs, letters).
+ */
+export function parseYuan(text) {
+  const t = String(text).trim().replace(/,/g, '');
+  if (t === '') return null;
+  const m = /^(\d{1,10})(?:\.(\d{0,2}))?$/.exec(t);
+  if (!m) throw new Error(`金额格式不对: "${text}"（元，最多两位小数）`);
+  return Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0'));
+}
+
+export function percent(rate) {
+  return `${(rate * 100).toFixed(1)}%`;
+}
+
+export function dateTime(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** "2026-12-03" of a Date, in the browser's time zone. */
+export function isoDay(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** Local midnight of a "YYYY-MM-DD" (the operators' day, 中国时间 in practice). */
+export function dayStart(day) {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(y, m - 1, d);
+}
+
+export function addDays(date, n) {
+  const d = new Date(date);
+  d.setDate(d.getDate() + n);
+  return d;
+}
+
+/** A key for idempotent mutations, also over plain http (no randomUUID there). */
+export function newKey() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return 'console-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** A message line: an API error shows its message and its code. */
+export function showError(target, e) {
+  target.replaceChildren(h('div', { class: 'error', role: 'alert' }, String(e)));
+}
+
+export function showOk(target, text) {
+  target.replaceChildren(h('div', { class: 'ok', role: 'status' }, text));
+}
+
+/**
+ * A small form in a <dialog>: resolves with the values, or null when
+ * cancelled. fields: [{name, label, type: 'text'|'yuan'|'checkbox'|'textarea', required, value}]
+ */
+export function ask(title, fields, submitLabel = '确定') {
+  return new Promise((resolve) => {
+    const inputs = {};
+    const problem = h('div', { class: 'problem' });
+    const rows = fields.map((f) => {
+      let input;
+      if (f.type === 'checkbox') input = h('input', { type: 'checkbox', checked: f.value });
+      else if (f.type === 'textarea') input = h('textarea', { rows: 3, value: f.value || '' });
+      else
+        input = h('input', {
+          type: 'text',
+          value: f.value || '',
+          inputmode: f.type === 'yuan' ? 'decimal' : undefined,
+          placeholder: f.placeholder,
+        });
+      inputs[f.name] = input;
+      return h('label', { class: f.type === 'checkbox' ? 'check' : '' }, f.label, input);
+    });
+    const dialog = h('dialog', { class: 'ask' });
+    const close = (value) => {
+      dialog.close();
+      dialog.remove();
+      resolve(value);
+    };
+    const form = h(
+      'form',
+      {
+        method: 'dialog',
+        onsubmit: (ev) => {
+          ev.preventDefault();
+          const values = {};
+          try {
+            for (const f of fields) {
+              const input = inputs[f.name];
+              if (f.type === 'checkbox') values[f.name] = input.checked;
+              else if (f.type === 'yuan') values[f.name] = parseYuan(input.value);
+              else values[f.name] = input.value.trim() || null;
+              if (f.required && (values[f.name] === null || values[f.name] === '')) {
+                throw new Error(`请填写: ${f.label}`);
+              }
+            }
+          } catch (e) {
+            problem.textContent = e.message;
+            return;
+          }
+          close(values);
+        },
+      },
+      h('h3', {}, title),
+      rows,
+      problem,
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'button', class: 'secondary', onclick: () => close(null) }, '取消'),
+        h('button', { type: 'submit' }, submitLabel),
+      ),
+    );
+    dialog.append(form);
+    dialog.addEventListener('cancel', (ev) => {
+      ev.preventDefault();
+      close(null);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/**
+ * A list paged with the API's cursors. fetchPage(after) resolves to
+ * {nodes, pageInfo: {hasNextPage, endCursor}}; row(node, reload) makes a
+ * table row; head is the header cells. Returns {element, reload}.
+ */
+export function pagedList(head, fetchPage, row) {
+  const body = h('tbody');
+  const status = h('div', { class: 'status' });
+  const prev = h('button', { type: 'button', class: 'secondary' }, '上一页');
+  const next = h('button', { type: 'button', class: 'secondary' }, '下一页');
+  // Cursors of the pages before this one (the API pages forward only).
+  let stack = [];
+  let current = null;
+  async function load(after) {
+    status.replaceChildren(h('p', { class: 'loading' }, '加载中…'));
+    try {
+      const page = await fetchPage(after);
+      current = after;
+      body.replaceChildren(...page.nodes.map((n) => row(n, () => load(current))));
+      if (page.nodes.length === 0) {
+        body.append(h('tr', {}, h('td', { colspan: head.length, class: 'empty' }, '没有记录')));
+      }
+      status.replaceChildren();
+      next.disabled = !page.pageInfo.hasNextPage;
+      next.onclick = () => {
+        stack.push(current);
+        load(page.pageInfo.endCursor);
+      };
+      prev.disabled = stack.length === 0;
+    } catch (e) {
+      showError(status, e);
+    }
+  }
+  prev.onclick = () => load(stack.pop());
+  const element = h(
+    'div',
+    { class: 'list' },
+    status,
+    h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))), body)),
+    h('div', { class: 'pager' }, prev, next),
+  );
+  return {
+    element,
+    reload: () => {
+      stack = [];
+      return load(null);
+    },
+  };
+}
+
+/** A button that runs an action, shows its error (message and code) or reloads. */
+export function action(label, run, after, cls) {
+  const btn = h('button', { type: 'button', class: cls });
+  btn.textContent = label;
+  btn.addEventListener('click', async () => {
+    const note = btn.parentElement.querySelector('.note') || btn.parentElement.appendChild(h('div', { class: 'note' }));
+    btn.disabled = true;
+    try {
+      const done = await run();
+      if (done === false) return;
+      note.replaceChildren();
+      after();
+    } catch (e) {
+      showError(note, e);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return btn;
+}
