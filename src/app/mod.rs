@@ -10,6 +10,7 @@ pub mod access_log;
 pub mod admin_console;
 pub mod checkout;
 pub mod edge;
+pub mod exports;
 pub mod graphiql;
 pub mod graphql;
 pub mod jobs;

@@ -283,6 +283,10 @@ fn run(
                 web::post().to(super::wechat_message::receive),
             )
             .route("/share-codes/{file}", web::get().to(share_code_image))
+            .route(
+                "/exports/supplier-payables.csv",
+                web::get().to(super::exports::supplier_payables),
+            )
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(30)

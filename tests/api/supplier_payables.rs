@@ -392,6 +392,99 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
         let sum: i64 = kinds(p).iter().map(|(_, a)| a).sum();
         assert_eq!(p["balanceFen"].as_i64(), Some(sum), "{p}");
     }
+
+    // The CSV export says what the API says, row for row.
+    let every = list(&app, &admin, json!(null)).await;
+    let rows = csv_rows(&app, Some(&admin), "").await;
+    assert_eq!(
+        rows.len(),
+        every["nodes"].as_array().unwrap().len(),
+        "{rows:?}"
+    );
+    for (r, p) in rows.iter().zip(every["nodes"].as_array().unwrap()) {
+        assert_eq!(r["payable_id"], text(&p["id"]), "{r:?}");
+        assert_eq!(r["supplier_id"], text(&p["supplier"]["id"]), "{r:?}");
+        assert_eq!(r["status"], text(&p["status"]), "{r:?}");
+        for (col, field) in [
+            ("amount_fen", "amountFen"),
+            ("paid_fen", "paidFen"),
+            ("balance_fen", "balanceFen"),
+        ] {
+            assert_eq!(
+                r[col],
+                p[field].as_i64().unwrap().to_string(),
+                "{col}: {r:?} {p}"
+            );
+        }
+        assert_eq!(
+            r["paid_reference"],
+            p["paidReference"].as_str().unwrap_or(""),
+            "{r:?}"
+        );
+    }
+    let paid = csv_rows(&app, Some(&admin), "?status=PAID").await;
+    assert_eq!(paid.len() as i64, all["totalCount"].as_i64().unwrap());
+    // A supplier downloads its own rows only; the anonymous and a customer
+    // get nothing; a bad status is named.
+    let own_rows = csv_rows(&app, Some(&shop.supplier_tokens[0]), "").await;
+    assert_eq!(own_rows.len(), 1, "{own_rows:?}");
+    assert_eq!(own_rows[0]["balance_fen"], "-1000");
+    let status = |t: Option<String>, q: &'static str| {
+        let app = &app;
+        async move {
+            let mut req = app
+                .client
+                .get(format!("{}/exports/supplier-payables.csv{q}", app.address));
+            if let Some(t) = t {
+                req = req.bearer_auth(t);
+            }
+            req.send().await.expect("request sent").status().as_u16()
+        }
+    };
+    assert_eq!(status(None, "").await, 401);
+    let buyer = new_buyer(&app, "csv-buyer").await;
+    assert_eq!(status(Some(buyer), "").await, 403);
+    assert_eq!(status(Some(admin.clone()), "?status=OWED").await, 400);
+}
+
+/// The rows of the payables CSV as `token` downloads it, by column name.
+async fn csv_rows(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+) -> Vec<std::collections::HashMap<String, String>> {
+    let mut req = app.client.get(format!(
+        "{}/exports/supplier-payables.csv{query}",
+        app.address
+    ));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.expect("request sent");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()["content-type"].to_str().unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let body = res.text().await.expect("CSV body");
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let names: Vec<String> = reader
+        .headers()
+        .expect("a header row")
+        .iter()
+        .map(String::from)
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("a well-formed row");
+            names
+                .iter()
+                .cloned()
+                .zip(r.iter().map(String::from))
+                .collect()
+        })
+        .collect()
 }
 
 #[tokio::test]

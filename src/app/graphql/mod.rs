@@ -152,7 +152,7 @@ pub fn json_error(status: actix_web::http::StatusCode, code: &str, message: &str
 /// Who is calling: the viewer from `Authorization: Bearer …` and its
 /// session (see `auth`); one cache round trip for a well-formed token
 /// (its session may have ended), none otherwise.
-async fn caller(req: &HttpRequest, state: &AppState) -> Caller {
+pub(crate) async fn caller(req: &HttpRequest, state: &AppState) -> Caller {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Caller::default();
     };
@@ -174,8 +174,8 @@ async fn caller(req: &HttpRequest, state: &AppState) -> Caller {
 }
 
 /// The viewer and session of one HTTP request (every operation of a batch).
-struct Caller {
-    viewer: Viewer,
+pub(crate) struct Caller {
+    pub(crate) viewer: Viewer,
     session: Option<Session>,
 }
 
