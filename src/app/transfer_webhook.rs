@@ -5,23 +5,15 @@
 //! merchant or for a bill we never made changes nothing and gets an error
 //! status; a genuine repeat gets success and changes nothing.
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
-use chrono::Utc;
-use serde_json::json;
 
 use crate::{
     error::AppError,
     modules::referral::payout,
     state::AppState,
-    wechat::pay::{NotificationHeaders, NotifyError, TransferBill, transfer_of},
+    wechat::pay::{TransferBill, transfer_of},
 };
 
-fn answer(status: StatusCode, message: &str) -> HttpResponse {
-    if status.is_success() {
-        HttpResponse::Ok().json(json!({ "code": "SUCCESS", "message": "OK" }))
-    } else {
-        HttpResponse::build(status).json(json!({ "code": "FAIL", "message": message }))
-    }
-}
+use super::webhooks::{notify_answer as answer, verified};
 
 pub async fn wechat_transfer(
     req: HttpRequest,
@@ -31,26 +23,9 @@ pub async fn wechat_transfer(
     let (Some(pay), true) = (&state.pay, payout::transfers_on(&state)) else {
         return answer(StatusCode::NOT_FOUND, "transfers are not configured");
     };
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let Some(headers) = NotificationHeaders::from_lookup(header) else {
-        return answer(StatusCode::BAD_REQUEST, "missing Wechatpay-* headers");
-    };
-    let notification = match pay.verify_notification_raw(&headers, &body, Utc::now()) {
+    let notification = match verified(&req, &body, pay, "TRANSFER_NOTIFICATION_REFUSED") {
         Ok(n) => n,
-        Err(NotifyError::Malformed(e)) => {
-            tracing::warn!(error = %e, "malformed WeChat Pay transfer notification");
-            return answer(StatusCode::BAD_REQUEST, "malformed notification");
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "WeChat Pay transfer notification refused");
-            crate::metrics::count_error("TRANSFER_NOTIFICATION_REFUSED");
-            return answer(StatusCode::UNAUTHORIZED, "verification failed");
-        }
+        Err((status, message)) => return answer(status, message),
     };
     if !notification.event_type.starts_with("MCHTRANSFER.BILL.") {
         // Verified, but not about a transfer bill: nothing to do here.

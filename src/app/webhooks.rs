@@ -11,7 +11,8 @@ use crate::{
     modules::order::service::{self, Confirmation, PaymentOutcome},
     state::AppState,
     wechat::pay::{
-        NotificationHeaders, NotifyError, VerifiedNotification, refund_of, transaction_of,
+        NotificationHeaders, NotifyError, VerifiedNotification, WechatPay, refund_of,
+        transaction_of,
     },
 };
 
@@ -57,12 +58,45 @@ async fn refund_notification(
     }
 }
 
-fn notify_answer(status: StatusCode, message: &str) -> HttpResponse {
+pub(super) fn notify_answer(status: StatusCode, message: &str) -> HttpResponse {
     if status.is_success() {
         HttpResponse::Ok().json(json!({ "code": "SUCCESS", "message": "OK" }))
     } else {
         HttpResponse::build(status).json(json!({ "code": "FAIL", "message": message }))
     }
+}
+
+/// A WeChat Pay notification (payments, refunds, transfers) checked and
+/// decrypted by the client, or the status and message to answer: 400 when its headers or
+/// body are malformed, 401 when it fails verification (counted under
+/// `refused` in the error metrics).
+pub(super) fn verified(
+    req: &HttpRequest,
+    body: &[u8],
+    pay: &WechatPay,
+    refused: &'static str,
+) -> Result<VerifiedNotification, (StatusCode, &'static str)> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let Some(headers) = NotificationHeaders::from_lookup(header) else {
+        return Err((StatusCode::BAD_REQUEST, "missing Wechatpay-* headers"));
+    };
+    pay.verify_notification_raw(&headers, body, Utc::now())
+        .map_err(|e| match e {
+            NotifyError::Malformed(e) => {
+                tracing::warn!(error = %e, refused, "malformed WeChat Pay notification");
+                (StatusCode::BAD_REQUEST, "malformed notification")
+            }
+            e => {
+                tracing::warn!(error = %e, refused, "WeChat Pay notification refused");
+                crate::metrics::count_error(refused);
+                (StatusCode::UNAUTHORIZED, "verification failed")
+            }
+        })
 }
 
 /// `POST /webhooks/wechat-pay`: a verified, decrypted, matching notification
@@ -76,26 +110,9 @@ pub async fn wechat_pay(
     let Some(pay) = &state.pay else {
         return notify_answer(StatusCode::NOT_FOUND, "WeChat Pay is not configured");
     };
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let Some(headers) = NotificationHeaders::from_lookup(header) else {
-        return notify_answer(StatusCode::BAD_REQUEST, "missing Wechatpay-* headers");
-    };
-    let notification = match pay.verify_notification_raw(&headers, &body, Utc::now()) {
+    let notification = match verified(&req, &body, pay, "PAYMENT_NOTIFICATION_REFUSED") {
         Ok(n) => n,
-        Err(NotifyError::Malformed(e)) => {
-            tracing::warn!(error = %e, "malformed WeChat Pay notification");
-            return notify_answer(StatusCode::BAD_REQUEST, "malformed notification");
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "WeChat Pay notification refused");
-            crate::metrics::count_error("PAYMENT_NOTIFICATION_REFUSED");
-            return notify_answer(StatusCode::UNAUTHORIZED, "verification failed");
-        }
+        Err((status, message)) => return notify_answer(status, message),
     };
     if notification.event_type.starts_with("REFUND.") {
         return refund_notification(&state, pay.mchid(), notification).await;

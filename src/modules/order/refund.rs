@@ -201,8 +201,9 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
             let lines = lines_of(&txn, &[order.id]).await?;
             crate::modules::operations::service::record_refund(&txn, &order, &lines).await?;
         }
-        crate::modules::referral::service::reverse(&txn, &order, r.amount_fen, order.total_fen)
-            .await?;
+        // The whole order: every commission goes.
+        let goods = order.total_fen - order.shipping_fen;
+        crate::modules::referral::service::reverse_share(&txn, &order, 0, goods, goods).await?;
         if order.kind == KIND_MEMBERSHIP {
             membership::revoke(&txn, order.customer_id, order.id, Utc::now()).await?;
         }

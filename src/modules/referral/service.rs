@@ -322,87 +322,15 @@ async fn debit_promoter(txn: &DatabaseTransaction, id: i64, amount: i64) -> AppR
     Ok(())
 }
 
-/// A refund of `refund_fen` of an order that paid `paid_fen`: pending
-/// commissions are cancelled (a full refund) or reduced in proportion; a
-/// settled one gets a negative REVERSAL row, taken from the withdrawable
-/// balance or, where that is short, shown as owed.
-pub async fn reverse(
-    txn: &DatabaseTransaction,
-    order: &shop_order::Model,
-    refund_fen: i64,
-    paid_fen: i64,
-) -> AppResult<()> {
-    let accruals = commission::Entity::find()
-        .filter(commission::Column::OrderId.eq(order.id))
-        .filter(commission::Column::Kind.eq(ACCRUAL))
-        .all(txn)
-        .await?;
-    for c in accruals {
-        let back = calc::reversal(c.amount_fen, refund_fen, paid_fen);
-        if back <= 0 {
-            continue;
-        }
-        let mut status = c.status.clone();
-        if status == PENDING {
-            let left = c.amount_fen - back;
-            let mut q = commission::Entity::update_many();
-            q = if left == 0 {
-                q.col_expr(commission::Column::Status, Expr::value(CANCELLED))
-            } else {
-                q.col_expr(commission::Column::AmountFen, Expr::value(left))
-            };
-            let res = q
-                .filter(commission::Column::Id.eq(c.id))
-                .filter(commission::Column::Status.eq(PENDING))
-                .exec(txn)
-                .await?;
-            if res.rows_affected == 1 {
-                continue;
-            }
-            // The settlement job won the row meanwhile: take it back as settled.
-            status = commission::Entity::find_by_id(c.id)
-                .one(txn)
-                .await?
-                .map(|x| x.status)
-                .unwrap_or_default();
-        }
-        if status == SETTLED {
-            let inserted = insert_once(
-                txn,
-                commission::ActiveModel {
-                    order_id: Set(c.order_id),
-                    beneficiary_id: Set(c.beneficiary_id),
-                    buyer_id: Set(c.buyer_id),
-                    level: Set(c.level),
-                    kind: Set(REVERSAL.into()),
-                    base_fen: Set(c.base_fen),
-                    percent: Set(c.percent),
-                    amount_fen: Set(-back),
-                    status: Set(SETTLED.into()),
-                    settle_after_days: Set(0),
-                    created_at: Set(Utc::now()),
-                    settled_at: Set(Some(Utc::now())),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            if inserted == 1 {
-                debit_promoter(txn, c.beneficiary_id, back).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// An after-sale (`after_sale_id`) refunded part of an order's goods:
-/// `goods_refunded_fen` of its `goods_fen` are now refunded in all, this
-/// one included. Each commission is brought down to its share of what
-/// remains paid: the part of it reversed so far is its half-up share of
-/// the goods refunded so far (so the parts add up exactly to the whole
-/// commission once every unit is refunded). A pending one is reduced (or
-/// cancelled when nothing remains); a settled one gets a negative
-/// `REVERSAL` row for this after-sale, taken from the withdrawable balance
-/// or owed, as a whole-order refund does.
+/// Part or all of an order's goods were refunded: `goods_refunded_fen` of
+/// its `goods_fen` are now refunded in all, by the after-sale
+/// `after_sale_id` and those before it (0: the whole order at once). Each
+/// commission is brought down to its share of what remains paid: the part
+/// of it reversed so far is its half-up share of the goods refunded so far
+/// (so the parts add up exactly to the whole commission once every unit is
+/// refunded). A pending one is reduced (or cancelled when nothing remains);
+/// a settled one gets a negative `REVERSAL` row for this refund, taken from
+/// the withdrawable balance or, where that is short, shown as owed.
 pub async fn reverse_share(
     txn: &DatabaseTransaction,
     order: &shop_order::Model,
@@ -440,7 +368,6 @@ pub async fn reverse_share(
             let mut q = commission::Entity::update_many();
             q = if left <= 0 {
                 q.col_expr(commission::Column::Status, Expr::value(CANCELLED))
-                    .col_expr(commission::Column::AmountFen, Expr::value(0))
             } else {
                 q.col_expr(commission::Column::AmountFen, Expr::value(left))
             };
