@@ -146,6 +146,10 @@ pub struct Settings {
     pub after_sales_days: u32,
     /// Days a buyer has to ship an approved return before it is closed.
     pub return_ship_days: u32,
+    /// Whether a refund of shipped goods the buyer keeps (`REFUND_ONLY`)
+    /// comes off the supplier's payable (the supplier bears it) or not
+    /// (the store does).
+    pub refund_only_charges_supplier: bool,
     /// Where returns of what the store ships itself go (and those of a
     /// supplier without a return address of its own).
     pub store_return_address: Option<String>,
@@ -504,6 +508,8 @@ impl Settings {
             supplier_address_days: parse_num(&get, "SUPPLIER_ADDRESS_DAYS")?.unwrap_or(30),
             after_sales_days: parse_num(&get, "AFTER_SALES_DAYS")?.unwrap_or(15),
             return_ship_days: parse_num(&get, "RETURN_SHIP_DAYS")?.unwrap_or(7),
+            refund_only_charges_supplier: parse_bool(&get, "REFUND_ONLY_CHARGES_SUPPLIER")?
+                .unwrap_or(true),
             store_return_address: get("STORE_RETURN_ADDRESS")
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),

@@ -1,6 +1,7 @@
 //! The append-only ledger of a supplier payable: `ACCRUE` (positive, the
-//! cost of the units shipped), `ADJUST` (negative, units returned to the
-//! supplier by an after-sale), `PAY` (negative, the store's transfer).
+//! cost of the supplier's lines at payment), `ADJUST` (negative, refunded
+//! units), `PAY` (negative, the store's transfer), `NET` (either sign: a
+//! supplier's debt carried into a payment).
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -10,7 +11,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub payable_id: i64,
-    /// `ACCRUE`, `ADJUST` or `PAY`.
+    /// `ACCRUE`, `ADJUST`, `PAY` or `NET`.
     pub kind: String,
     /// Signed fen.
     pub amount_fen: i64,

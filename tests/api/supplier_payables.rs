@@ -1,19 +1,22 @@
 //! Supplier payables (issue 16, item 2), through the API: a payable per
-//! shipped supplier fulfillment at the cost snapshotted on its lines; a
-//! return confirmed by the supplier takes the returned unit's cost off, a
-//! refund-only on shipped goods does not, a unit refunded before shipping is
-//! never owed; due only after the return window (the jobs' `now`
-//! injected); paid once by ADMIN, five concurrent calls included; a return
-//! after payment leaves a negative balance; a SUPPLIER sees only its own;
-//! bad input.
+//! supplier fulfillment opened at payment at the cost snapshotted on its
+//! lines; every refund of its lines takes their cost off (a return, a
+//! refund-only, a unit refunded before shipping, a whole-order refund),
+//! except refund-only of shipped goods when the store bears those; due only
+//! after the return window (the jobs' `now` injected); paid once by ADMIN,
+//! five concurrent calls included; a return after payment leaves a negative
+//! balance that the supplier's next payment nets off; a SUPPLIER sees only
+//! its own; the CSV says what the API says; bad input.
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{CONFIRM_RECEIPT, new_buyer, paid_order, shipped, shop, text},
-    helpers::{TestApp, error_code, ok, spawn_app},
+    fixtures::{
+        APPROVE_REFUND, CONFIRM_RECEIPT, REQUEST_REFUND, new_buyer, paid_order, shipped, shop, text,
+    },
+    helpers::{TestApp, error_code, ok, spawn_app, spawn_app_with},
 };
 
-const LIST: &str = "query($f: SupplierPayableFilter, $first: Int, $after: String) { supplierPayables(filter: $f, first: $first, after: $after) { totalCount balanceFen nodes { id status amountFen paidFen balanceFen paidReference dueAt paidAt fulfillmentId orderId supplier { id } entries { kind amountFen afterSaleId reference } } } }";
+const LIST: &str = "query($f: SupplierPayableFilter, $first: Int, $after: String) { supplierPayables(filter: $f, first: $first, after: $after) { totalCount balanceFen nodes { id status amountFen paidFen nettedFen balanceFen paidReference dueAt paidAt fulfillmentId orderId supplier { id } entries { kind amountFen afterSaleId reference } } } }";
 const PAY: &str =
     "mutation($ids: [ID!]!, $r: String!) { markSupplierPayablesPaid(ids: $ids, reference: $r) }";
 const ASK: &str = "mutation($i: AfterSaleInput!, $k: String!) { requestAfterSale(input: $i, idempotencyKey: $k) { id status } }";
@@ -95,7 +98,7 @@ async fn approve(app: &TestApp, admin: &str, id: &Value, input: Value) -> String
 }
 
 #[tokio::test]
-async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once() {
+async fn payables_open_at_payment_shrink_with_refunds_fall_due_are_paid_once_and_net_debts() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
     let admin = shop.admin.clone();
@@ -106,11 +109,11 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
     let id = paid["id"].clone();
     let order = app.gql_ok(Some(&admin), ORDER, json!({ "id": id })).await["order"].clone();
 
-    // Paid, nothing shipped: nothing owed yet.
+    // Paid: one per supplier fulfillment, none for the store's own.
     let l = list(&app, &admin, json!(null)).await;
     assert_eq!(
         (l["totalCount"].as_i64(), l["balanceFen"].as_i64()),
-        (Some(0), Some(0)),
+        (Some(2), Some(3001)),
         "{l}"
     );
 
@@ -131,7 +134,7 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
     assert_eq!(
         (l["totalCount"].as_i64(), l["balanceFen"].as_i64()),
         (Some(2), Some(3001)),
-        "one per supplier fulfillment, none for the store's own: {l}"
+        "shipping opens no second payable: {l}"
     );
     let p_jia = payable_of(&app, &admin, &jia).await;
     assert_eq!(
@@ -197,7 +200,8 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
     );
     assert_eq!(p_jia["entries"][1]["afterSaleId"], r);
 
-    // A refund only of 乙's shipped unit: the buyer keeps it, 乙 is still owed.
+    // A refund only of 乙's shipped unit (the buyer keeps it): charged back
+    // to 乙 (REFUND_ONLY_CHARGES_SUPPLIER's default).
     let r2 = ask(
         &app,
         &buyer,
@@ -211,10 +215,11 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
     assert!(status == "REFUNDED" || status == "REFUNDING", "{status}");
     let p_yi = payable_of(&app, &admin, &yi).await;
     assert_eq!(
-        (p_yi["amountFen"].as_i64(), kinds(&p_yi).len()),
-        (Some(1001), 1),
+        kinds(&p_yi),
+        vec![("ACCRUE".into(), 1001), ("ADJUST".into(), -1001)],
         "{p_yi}"
     );
+    assert_eq!(p_yi["amountFen"], 0, "{p_yi}");
 
     // Not due while the return window is open: paying it is refused.
     let ids = json!([p_jia["id"], p_yi["id"]]);
@@ -250,7 +255,7 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
     let due = list(&app, &admin, json!({ "status": "DUE" })).await;
     assert_eq!(
         (due["totalCount"].as_i64(), due["balanceFen"].as_i64()),
-        (Some(2), Some(2001)),
+        (Some(2), Some(1000)),
         "{due}"
     );
 
@@ -329,8 +334,8 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
     let p_yi = payable_of(&app, &admin, &yi).await;
     assert_eq!(
         (p_yi["paidFen"].as_i64(), p_yi["balanceFen"].as_i64()),
-        (Some(1001), Some(0)),
-        "{p_yi}"
+        (Some(0), Some(0)),
+        "nothing left to transfer: {p_yi}"
     );
     let all = list(&app, &admin, json!({ "status": "PAID" })).await;
     assert_eq!(
@@ -393,6 +398,85 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
         assert_eq!(p["balanceFen"].as_i64(), Some(sum), "{p}");
     }
 
+    // 甲's next payable nets that debt off: the store transfers the rest.
+    let paid2 = paid_order(&app, &buyer, shop.items(&[(0, 3)]), "k-net").await;
+    let id2 = paid2["id"].clone();
+    let order2 = app.gql_ok(Some(&admin), ORDER, json!({ "id": id2 })).await["order"].clone();
+    shipped(
+        &app,
+        &shop.supplier_tokens[0],
+        &fulfillment_of(&order2, Some(&jia)),
+    )
+    .await;
+    let v = app
+        .gql(Some(&buyer), CONFIRM_RECEIPT, json!({ "id": id2 }))
+        .await;
+    assert_eq!(ok(&v)["confirmReceipt"]["status"], "COMPLETED", "{v}");
+    let later = chrono::Utc::now() + chrono::Duration::days(days) + chrono::Duration::minutes(1);
+    assert_eq!(make_due(&app.state, later).await.unwrap(), 1);
+    let jias = list(&app, &admin, json!({ "supplierId": jia })).await;
+    let (new, old) = (jias["nodes"][0].clone(), jias["nodes"][1].clone());
+    assert_eq!(
+        (new["status"].as_str(), new["balanceFen"].as_i64()),
+        (Some("DUE"), Some(3000)),
+        "{new}"
+    );
+    let v = app
+        .gql(
+            Some(&admin),
+            PAY,
+            json!({ "ids": [new["id"]], "r": "BANK-3" }),
+        )
+        .await;
+    assert_eq!(ok(&v)["markSupplierPayablesPaid"], 1, "{v}");
+    let jias = list(&app, &admin, json!({ "supplierId": jia })).await;
+    let (new, old) = (
+        jias["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == new["id"])
+            .unwrap()
+            .clone(),
+        jias["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == old["id"])
+            .unwrap()
+            .clone(),
+    );
+    assert_eq!(
+        kinds(&new),
+        vec![
+            ("ACCRUE".into(), 3000),
+            ("NET".into(), -1000),
+            ("PAY".into(), -2000)
+        ],
+        "the transfer is what is owed net of 甲's debt: {new}"
+    );
+    assert_eq!(
+        (
+            new["paidFen"].as_i64(),
+            new["nettedFen"].as_i64(),
+            new["balanceFen"].as_i64()
+        ),
+        (Some(2000), Some(-1000), Some(0)),
+        "{new}"
+    );
+    assert_eq!(
+        kinds(&old).last(),
+        Some(&("NET".to_string(), 1000)),
+        "{old}"
+    );
+    assert_eq!(
+        (old["nettedFen"].as_i64(), old["balanceFen"].as_i64()),
+        (Some(1000), Some(0)),
+        "the debt is cleared once: {old}"
+    );
+    assert_eq!(jias["balanceFen"], 0, "{jias}");
+    let all = list(&app, &admin, json!({ "status": "PAID" })).await;
+
     // The CSV export says what the API says, row for row.
     let every = list(&app, &admin, json!(null)).await;
     let rows = csv_rows(&app, Some(&admin), "").await;
@@ -408,6 +492,7 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
         for (col, field) in [
             ("amount_fen", "amountFen"),
             ("paid_fen", "paidFen"),
+            ("netted_fen", "nettedFen"),
             ("balance_fen", "balanceFen"),
         ] {
             assert_eq!(
@@ -427,8 +512,11 @@ async fn payables_accrue_at_cost_shrink_with_a_return_fall_due_and_are_paid_once
     // A supplier downloads its own rows only; the anonymous and a customer
     // get nothing; a bad status is named.
     let own_rows = csv_rows(&app, Some(&shop.supplier_tokens[0]), "").await;
-    assert_eq!(own_rows.len(), 1, "{own_rows:?}");
-    assert_eq!(own_rows[0]["balance_fen"], "-1000");
+    assert_eq!(own_rows.len(), 2, "{own_rows:?}");
+    assert!(
+        own_rows.iter().all(|r| r["balance_fen"] == "0"),
+        "{own_rows:?}"
+    );
     let status = |t: Option<String>, q: &'static str| {
         let app = &app;
         async move {
@@ -488,8 +576,7 @@ async fn csv_rows(
 }
 
 #[tokio::test]
-async fn a_supplier_sees_its_own_units_refunded_before_shipping_are_never_owed_and_bad_input_is_named()
- {
+async fn a_supplier_sees_its_own_units_refunded_before_shipping_come_off_and_bad_input_is_named() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
     let admin = shop.admin.clone();
@@ -525,9 +612,10 @@ async fn a_supplier_sees_its_own_units_refunded_before_shipping_are_never_owed_a
     let p_jia = payable_of(&app, &admin, &jia).await;
     assert_eq!(
         kinds(&p_jia),
-        vec![("ACCRUE".into(), 1000)],
-        "only the unit that shipped: {p_jia}"
+        vec![("ACCRUE".into(), 2000), ("ADJUST".into(), -1000)],
+        "only the unit that shipped is owed: {p_jia}"
     );
+    assert_eq!(p_jia["entries"][1]["afterSaleId"], r, "{p_jia}");
 
     // Each supplier sees its own only, whatever it names.
     for (token, own, other) in [
@@ -629,7 +717,91 @@ async fn a_supplier_sees_its_own_units_refunded_before_shipping_are_never_owed_a
     let p = payable_of(&app, &admin, &jia).await;
     assert_eq!(
         (p["status"].as_str(), kinds(&p).len()),
-        (Some("PENDING"), 1),
+        (Some("PENDING"), 2),
         "{p}"
     );
+}
+
+#[tokio::test]
+async fn a_store_that_bears_refunds_of_kept_goods_still_takes_off_unshipped_units_and_whole_order_refunds()
+ {
+    let app = spawn_app_with(&[("REFUND_ONLY_CHARGES_SUPPLIER", "false")]).await;
+    let shop = shop(&app, 10).await;
+    let admin = shop.admin.clone();
+    let (jia, yi) = (shop.supplier_ids[0].clone(), shop.supplier_ids[1].clone());
+    let buyer = new_buyer(&app, "pay3").await;
+    let paid = paid_order(&app, &buyer, shop.items(&[(0, 2), (1, 1)]), "k3").await;
+    let id = paid["id"].clone();
+    let order = app.gql_ok(Some(&admin), ORDER, json!({ "id": id })).await["order"].clone();
+    shipped(
+        &app,
+        &shop.supplier_tokens[0],
+        &fulfillment_of(&order, Some(&jia)),
+    )
+    .await;
+    // 甲 shipped: a refund only of one unit the buyer keeps is the store's.
+    let r = ask(
+        &app,
+        &buyer,
+        &id,
+        "REFUND_ONLY",
+        &line_of(&order, shop.sku(0)),
+        "c1",
+    )
+    .await;
+    let status = approve(&app, &admin, &r, json!(null)).await;
+    assert!(status == "REFUNDED" || status == "REFUNDING", "{status}");
+    let p_jia = payable_of(&app, &admin, &jia).await;
+    assert_eq!(kinds(&p_jia), vec![("ACCRUE".into(), 2000)], "{p_jia}");
+    // 乙 has not shipped: its unit refunded is called off and comes off.
+    let r = ask(
+        &app,
+        &buyer,
+        &id,
+        "REFUND_ONLY",
+        &line_of(&order, shop.sku(1)),
+        "c2",
+    )
+    .await;
+    let status = approve(&app, &admin, &r, json!(null)).await;
+    assert!(status == "REFUNDED" || status == "REFUNDING", "{status}");
+    let p_yi = payable_of(&app, &admin, &yi).await;
+    assert_eq!(
+        kinds(&p_yi),
+        vec![("ACCRUE".into(), 1001), ("ADJUST".into(), -1001)],
+        "{p_yi}"
+    );
+
+    // A whole-order refund of an unshipped order: nothing is owed.
+    let other = paid_order(&app, &buyer, shop.items(&[(0, 1)]), "k4").await;
+    let v = app
+        .gql(
+            Some(&buyer),
+            REQUEST_REFUND,
+            json!({ "id": other["id"], "r": "拍错了" }),
+        )
+        .await;
+    let refund = ok(&v)["requestRefund"]["id"].clone();
+    let v = app
+        .gql(Some(&admin), APPROVE_REFUND, json!({ "id": refund }))
+        .await;
+    assert_eq!(
+        ok(&v)["approveRefund"]["order"]["status"],
+        "REFUNDED",
+        "{v}"
+    );
+    let l = list(&app, &admin, json!({ "supplierId": jia })).await;
+    let p = l["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["orderId"] == other["id"])
+        .unwrap_or_else(|| panic!("no payable of the refunded order: {l}"))
+        .clone();
+    assert_eq!(
+        kinds(&p),
+        vec![("ACCRUE".into(), 1000), ("ADJUST".into(), -1000)],
+        "{p}"
+    );
+    assert_eq!(p["balanceFen"], 0, "{p}");
 }

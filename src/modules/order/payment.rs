@@ -403,6 +403,7 @@ pub(super) async fn after_goods_paid(
         .await?;
     lines.sort_by_key(|l| l.id);
     crate::modules::operations::service::record_purchase(txn, order, &lines, now).await?;
+    super::payable::open(txn, &fulfillments, now).await?;
     let mut hooks = false;
     for f in &fulfillments {
         let Some(sid) = f.supplier_id else { continue };

@@ -200,6 +200,7 @@ pub async fn approve_refund(state: &AppState, refund_id: i64) -> AppResult<refun
             (products, webhooks) = call_off_unshipped(&txn, &order).await?;
             let lines = lines_of(&txn, &[order.id]).await?;
             crate::modules::operations::service::record_refund(&txn, &order, &lines).await?;
+            super::payable::on_order_refund(&txn, order.id, Utc::now()).await?;
         }
         // The whole order: every commission goes.
         let goods = order.total_fen - order.shipping_fen;

@@ -3,7 +3,8 @@ use chrono::Utc;
 use entity::{sku, supplier, supplier_sku_link};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, SqlErr, sea_query::OnConflict,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    sea_query::OnConflict,
 };
 
 use crate::{
@@ -165,6 +166,23 @@ pub async fn settled(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<sup
         q = sea_orm::QuerySelect::lock_exclusive(q);
     }
     Ok(q.one(db).await?)
+}
+
+/// Holds the rows of suppliers `ids` until `txn` ends (PostgreSQL; SQLite
+/// runs one transaction at a time), in id order, so that work done per
+/// supplier by concurrent transactions (netting its debts into a payment)
+/// runs one after the other.
+pub async fn lock(txn: &DatabaseTransaction, ids: &[i64]) -> AppResult<()> {
+    if txn.get_database_backend() != sea_orm::DatabaseBackend::Postgres || ids.is_empty() {
+        return Ok(());
+    }
+    supplier::Entity::find()
+        .filter(supplier::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(supplier::Column::Id)
+        .lock_exclusive()
+        .all(txn)
+        .await?;
+    Ok(())
 }
 
 /// Gives a supplier a new API key (in the caller's transaction); the old

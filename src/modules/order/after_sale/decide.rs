@@ -146,7 +146,15 @@ pub async fn approve(
         ..a
     };
     // Refund only: units that shipped stay with the buyer.
-    let done = settle::refund(&txn, &order, &a, false, now).await?;
+    let done = settle::refund(
+        &txn,
+        &order,
+        &a,
+        false,
+        state.settings.refund_only_charges_supplier,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     settle::after_commit(state, order.id, &done).await;
     find(&state.db, id).await
@@ -312,7 +320,15 @@ pub async fn confirm_received(
         q.col_expr(after_sale::Column::ReceivedAt, Expr::value(now))
     })
     .await?;
-    let done = settle::refund(&txn, &order, &a, restock, now).await?;
+    let done = settle::refund(
+        &txn,
+        &order,
+        &a,
+        restock,
+        state.settings.refund_only_charges_supplier,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     settle::after_commit(state, order.id, &done).await;
     find(&state.db, id).await
@@ -431,7 +447,15 @@ pub async fn refund_order(
             };
         }
     };
-    let done = settle::refund(&txn, &order, &a, input.restock, now).await?;
+    let done = settle::refund(
+        &txn,
+        &order,
+        &a,
+        input.restock,
+        state.settings.refund_only_charges_supplier,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     settle::after_commit(state, order.id, &done).await;
     find(&state.db, a.id).await

@@ -74,12 +74,14 @@ pub(super) async fn lock_order(
 /// Moves the after-sale `a` (just claimed into `REFUNDING` by the caller, in
 /// `txn`, with the order locked) to its refund. `restock`: whether shipped
 /// units go back to stock (returned goods in a sellable state); units that
-/// never shipped always do.
+/// never shipped always do. `charge_refund_only`: the store's
+/// `REFUND_ONLY_CHARGES_SUPPLIER`.
 pub(super) async fn refund(
     txn: &DatabaseTransaction,
     order: &shop_order::Model,
     a: &after_sale::Model,
     restock: bool,
+    charge_refund_only: bool,
     now: DateTime<Utc>,
 ) -> AppResult<Done> {
     let lines = lines_of(txn, &[order.id]).await?;
@@ -242,8 +244,17 @@ pub(super) async fn refund(
         ship_if_complete(txn, order.id).await?;
     }
 
-    // Returned units that had shipped go back to their supplier's payable.
-    crate::modules::order::payable::on_refund(txn, a, &lines, &sale_lines, now).await?;
+    // The refunded units' cost comes off their supplier's payable.
+    crate::modules::order::payable::on_refund(
+        txn,
+        a,
+        &lines,
+        &fulfillments,
+        &sale_lines,
+        charge_refund_only,
+        now,
+    )
+    .await?;
     let goods_fen = order.total_fen - order.shipping_fen;
     let goods_after = before_goods + (amount - shipping);
     referral::reverse_share(txn, order, a.id, goods_after, goods_fen).await?;

@@ -1,30 +1,35 @@
 //! Supplier payables (应付供应商款): what the store owes each drop-ship
-//! supplier, one payable per shipped supplier fulfillment.
+//! supplier, one payable per supplier fulfillment.
 //!
-//! - **Accrued when the fulfillment ships** ([`accrue`], in the shipping
-//!   transaction): the cost snapshotted on its lines (`order_line.cost_fen`,
-//!   per unit, at order time) times the units that shipped. Units refunded
-//!   before shipping were called off from the fulfillment and never ship,
-//!   so they are never owed.
-//! - **Reduced by returns** ([`on_refund`], in the after-sale's refund
-//!   transaction): a `RETURN_AND_REFUND` of shipped units sends them back
-//!   to the supplier, so their cost is taken off (`ADJUST`). A `REFUND_ONLY`
-//!   of shipped goods (the buyer keeps them) changes nothing: the supplier
-//!   shipped them and is owed for them.
+//! - **Opened when the order is paid** ([`open`], in the payment
+//!   transaction that splits the order into fulfillments): the cost
+//!   snapshotted on its lines (`order_line.cost_fen`, per unit, at order
+//!   time) times their units (`fulfillment.cost_fen`). A fulfillment paid
+//!   before payables opened at payment gets its payable when it ships
+//!   ([`accrue`]).
+//! - **Reduced by refunds of its lines** ([`on_refund`], in the
+//!   after-sale's refund transaction; [`on_order_refund`] for a whole-order
+//!   refund): the refunded units' cost comes off (`ADJUST`), whether they
+//!   never shipped (called off), came back (`RETURN_AND_REFUND`) or were
+//!   refunded while the buyer keeps them (`REFUND_ONLY`: the store charges
+//!   the supplier back, unless `REFUND_ONLY_CHARGES_SUPPLIER=false`, when
+//!   the store bears refunds of shipped goods the buyer keeps).
 //! - **Due after the return window** ([`make_due`], the jobs loop): the
 //!   order completed `AFTER_SALES_DAYS` ago (or was refunded in full) and no
 //!   after-sale of it is still open.
 //! - **Paid by the store** ([`mark_paid`]): a `PAY` entry of the balance
-//!   and the store's reference; paying again skips it.
+//!   and the store's reference; paying again skips it. What the supplier
+//!   owes back (a payable whose balance went negative because its lines
+//!   were refunded after the store paid it) is carried into that payment:
+//!   `NET` entries move it onto the payables being paid, oldest first, so
+//!   the transfer is the net amount and the negative balance is cleared.
+//!   A batch that cannot absorb it all carries the rest to the next one.
 //!
 //! Every movement is an append-only `supplier_payable_entry` row; a
-//! payable's balance is the sum of its entries. A return settled after the
-//! payable was paid adds its `ADJUST` all the same: the balance goes
-//! negative, which is what the supplier owes back, listed with the
-//! supplier's payables until the store nets it off.
+//! payable's balance is the sum of its entries.
 pub mod resolver;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -34,7 +39,7 @@ use entity::{
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder, QuerySelect, TransactionTrait,
     sea_query::{Expr, OnConflict, Query},
 };
 
@@ -54,26 +59,87 @@ pub const PAID: &str = "PAID";
 pub const ACCRUE: &str = "ACCRUE";
 pub const ADJUST: &str = "ADJUST";
 pub const PAY: &str = "PAY";
+pub const NET: &str = "NET";
 /// Where the document guard bounds `markSupplierPayablesPaid`'s batch.
 const BATCH_LIST: &str = "Mutation.markSupplierPayablesPaid(ids:)";
 
-/// Opens the payable of fulfillment `f`, which `txn` has just moved to
-/// shipped (the order row is locked: no refund runs meanwhile). Nothing for
-/// the store's own fulfillments.
-pub async fn accrue(
+/// Opens the payables of the supplier fulfillments that the payment in
+/// `txn` has just created, at their lines' snapshotted cost. Nothing for
+/// the store's own fulfillment.
+pub async fn open(
+    txn: &DatabaseTransaction,
+    fulfillments: &[fulfillment::Model],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    for f in fulfillments.iter().filter(|f| f.supplier_id.is_some()) {
+        open_one(txn, f, f.cost_fen, now).await?;
+    }
+    Ok(())
+}
+
+/// Inserts fulfillment `f`'s payable with an `ACCRUE` of `amount`, unless
+/// it has one (one payable per fulfillment: a unique index).
+async fn open_one(
     txn: &DatabaseTransaction,
     f: &fulfillment::Model,
+    amount: i64,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let Some(supplier_id) = f.supplier_id else {
         return Ok(());
     };
+    let inserted = supplier_payable::Entity::insert(supplier_payable::ActiveModel {
+        supplier_id: Set(supplier_id),
+        order_id: Set(f.order_id),
+        fulfillment_id: Set(f.id),
+        status: Set(PENDING.into()),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::column(supplier_payable::Column::FulfillmentId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let p = supplier_payable::Entity::find()
+        .filter(supplier_payable::Column::FulfillmentId.eq(f.id))
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("the payable just written is missing"))
+        })?;
+    insert_entry(txn, p.id, ACCRUE, amount, None, None, now).await
+}
+
+/// Fulfillment `f` has just shipped in `txn` (the order row is locked: no
+/// refund runs meanwhile). Its payable was opened at payment; one paid
+/// before that rule has none yet and gets it now, at the cost of the units
+/// that shipped (those refunded before shipping were called off).
+pub async fn accrue(
+    txn: &DatabaseTransaction,
+    f: &fulfillment::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if f.supplier_id.is_none() {
+        return Ok(());
+    }
+    let opened = supplier_payable::Entity::find()
+        .filter(supplier_payable::Column::FulfillmentId.eq(f.id))
+        .one(txn)
+        .await?;
+    if opened.is_some() {
+        return Ok(());
+    }
     let lines = order_line::Entity::find()
         .filter(order_line::Column::FulfillmentId.eq(f.id))
         .all(txn)
         .await?;
     let line_ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
-    // Units refunded before shipping: called off, they did not ship.
     let refunded = after_sale_line::Entity::find()
         .filter(after_sale_line::Column::OrderLineId.is_in(line_ids))
         .filter(
@@ -98,34 +164,7 @@ pub async fn accrue(
             l.cost_fen.unwrap_or(0) * i64::from(units)
         })
         .sum();
-    let inserted = supplier_payable::Entity::insert(supplier_payable::ActiveModel {
-        supplier_id: Set(supplier_id),
-        order_id: Set(f.order_id),
-        fulfillment_id: Set(f.id),
-        status: Set(PENDING.into()),
-        created_at: Set(now),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::column(supplier_payable::Column::FulfillmentId)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    if inserted == 0 {
-        // Shipped once already (cannot happen through the conditional
-        // status move, kept as a backstop): one payable per fulfillment.
-        return Ok(());
-    }
-    let p = supplier_payable::Entity::find()
-        .filter(supplier_payable::Column::FulfillmentId.eq(f.id))
-        .one(txn)
-        .await?
-        .ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("the payable just written is missing"))
-        })?;
-    insert_entry(txn, p.id, ACCRUE, amount, None, None, now).await
+    open_one(txn, f, amount, now).await
 }
 
 async fn insert_entry(
@@ -152,19 +191,20 @@ async fn insert_entry(
 }
 
 /// The after-sale `a` is being refunded in `txn` (its units in
-/// `sale_lines`, the order's lines in `lines`): returned units that had
-/// shipped go back to their supplier, whose payable loses their cost.
-/// Refund-only after-sales, and units that never shipped, change nothing.
+/// `sale_lines`; the order's lines and fulfillments as they were before
+/// it): the refunded units' cost comes off their supplier's payable. Units
+/// the buyer keeps from a shipped part are charged back to the supplier
+/// only when `charge_refund_only` (`REFUND_ONLY_CHARGES_SUPPLIER`).
 pub async fn on_refund(
     txn: &DatabaseTransaction,
     a: &after_sale::Model,
     lines: &[order_line::Model],
+    fulfillments: &[fulfillment::Model],
     sale_lines: &[after_sale_line::Model],
+    charge_refund_only: bool,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    if a.kind != RETURN_AND_REFUND {
-        return Ok(());
-    }
+    let kept = a.kind != RETURN_AND_REFUND;
     let mut by_fulfillment: BTreeMap<i64, i64> = BTreeMap::new();
     for sl in sale_lines {
         let Some(l) = lines.iter().find(|l| l.id == sl.order_line_id) else {
@@ -173,43 +213,90 @@ pub async fn on_refund(
         let (Some(fid), Some(_)) = (l.fulfillment_id, l.supplier_id) else {
             continue;
         };
+        let shipped = fulfillments
+            .iter()
+            .any(|f| f.id == fid && f.shipped_at.is_some());
+        if shipped && kept && !charge_refund_only {
+            continue;
+        }
         *by_fulfillment.entry(fid).or_default() += l.cost_fen.unwrap_or(0) * i64::from(sl.quantity);
     }
     if by_fulfillment.is_empty() {
         return Ok(());
     }
-    // Only shipped fulfillments have a payable.
     let payables = supplier_payable::Entity::find()
         .filter(supplier_payable::Column::FulfillmentId.is_in(by_fulfillment.keys().copied()))
         .all(txn)
         .await?;
     for p in payables {
         let cost = by_fulfillment.get(&p.fulfillment_id).copied().unwrap_or(0);
-        if cost <= 0 {
-            continue;
-        }
-        entry::Entity::insert(entry::ActiveModel {
-            payable_id: Set(p.id),
-            kind: Set(ADJUST.into()),
-            amount_fen: Set(-cost),
-            after_sale_id: Set(Some(a.id)),
-            reference: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        // One adjustment per after-sale and payable, however often asked.
-        .on_conflict(
-            OnConflict::columns([
-                entry::Column::PayableId,
-                entry::Column::Kind,
-                entry::Column::AfterSaleId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
+        adjust(txn, p.id, cost, Some(a.id), now).await?;
     }
+    Ok(())
+}
+
+/// The whole order `order_id` is being refunded in `txn` (`approveRefund`,
+/// which moves it to `REFUNDED` once): each of its payables loses what is
+/// left of its cost.
+pub async fn on_order_refund(
+    txn: &DatabaseTransaction,
+    order_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let payables = supplier_payable::Entity::find()
+        .filter(supplier_payable::Column::OrderId.eq(order_id))
+        .all(txn)
+        .await?;
+    if payables.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = payables.iter().map(|p| p.id).collect();
+    let entries = entries_in(txn, &ids).await?;
+    for p in &payables {
+        let cost: i64 = entries
+            .get(&p.id)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.kind == ACCRUE || e.kind == ADJUST)
+            .map(|e| e.amount_fen)
+            .sum();
+        adjust(txn, p.id, cost, None, now).await?;
+    }
+    Ok(())
+}
+
+/// Takes `cost` off payable `payable_id`: one `ADJUST` per after-sale and
+/// payable however often asked (a unique index).
+async fn adjust(
+    txn: &DatabaseTransaction,
+    payable_id: i64,
+    cost: i64,
+    after_sale_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if cost <= 0 {
+        return Ok(());
+    }
+    entry::Entity::insert(entry::ActiveModel {
+        payable_id: Set(payable_id),
+        kind: Set(ADJUST.into()),
+        amount_fen: Set(-cost),
+        after_sale_id: Set(after_sale_id),
+        reference: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([
+            entry::Column::PayableId,
+            entry::Column::Kind,
+            entry::Column::AfterSaleId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
     Ok(())
 }
 
@@ -304,7 +391,19 @@ pub async fn mark_paid(
             p.id
         )));
     }
+    // Two batches for one supplier net its debt once: the second waits
+    // for the first (PostgreSQL; SQLite runs one transaction at a time).
+    let suppliers: Vec<i64> = found
+        .iter()
+        .filter(|p| p.status == DUE)
+        .map(|p| p.supplier_id)
+        .collect::<BTreeSet<i64>>()
+        .into_iter()
+        .collect();
+    crate::modules::supplier::service::lock(&txn, &suppliers).await?;
     let mut paid = 0;
+    // What each newly paid payable still owes, by supplier, oldest first.
+    let mut owing: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
     for p in found.iter().filter(|p| p.status == DUE) {
         let moved = supplier_payable::Entity::update_many()
             .col_expr(supplier_payable::Column::Status, Expr::value(PAID))
@@ -322,29 +421,91 @@ pub async fn mark_paid(
             // Paid by a concurrent call: skipped like any paid one.
             continue;
         }
-        let balance: i64 = entry::Entity::find()
-            .filter(entry::Column::PayableId.eq(p.id))
-            .all(&txn)
-            .await?
-            .iter()
-            .map(|e| e.amount_fen)
-            .sum();
-        if balance > 0 {
-            insert_entry(
-                &txn,
-                p.id,
-                PAY,
-                -balance,
-                None,
-                Some(reference.clone()),
-                now,
-            )
-            .await?;
-        }
         paid += 1;
+        let balance = balance_in(&txn, p.id).await?;
+        if balance > 0 {
+            owing
+                .entry(p.supplier_id)
+                .or_default()
+                .push((p.id, balance));
+        }
+    }
+    for (supplier_id, mut payables) in owing {
+        net_debts(&txn, supplier_id, &mut payables, &reference, now).await?;
+        for (id, left) in payables {
+            if left > 0 {
+                insert_entry(&txn, id, PAY, -left, None, Some(reference.clone()), now).await?;
+            }
+        }
     }
     txn.commit().await?;
     Ok(paid)
+}
+
+async fn balance_in(txn: &DatabaseTransaction, payable_id: i64) -> AppResult<i64> {
+    let row: Option<Option<i64>> = entry::Entity::find()
+        .select_only()
+        .expr(crate::db::sum_bigint(entry::Column::AmountFen))
+        .filter(entry::Column::PayableId.eq(payable_id))
+        .into_tuple()
+        .one(txn)
+        .await?;
+    Ok(row.flatten().unwrap_or(0))
+}
+
+/// Carries what `supplier_id` owes back (its paid payables with a negative
+/// balance, oldest first) into the payment of `payables` (id, balance),
+/// oldest first: each fen moved is a `NET` on both sides, and `payables`'
+/// balances come down by it. What the payment cannot absorb stays owed.
+async fn net_debts(
+    txn: &DatabaseTransaction,
+    supplier_id: i64,
+    payables: &mut [(i64, i64)],
+    reference: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let sum = crate::db::sum_bigint(entry::Column::AmountFen);
+    let debts: Vec<(i64, Option<i64>)> = entry::Entity::find()
+        .select_only()
+        .column(entry::Column::PayableId)
+        .expr(sum.clone())
+        .filter(
+            entry::Column::PayableId.in_subquery(
+                Query::select()
+                    .column(supplier_payable::Column::Id)
+                    .from(supplier_payable::Entity)
+                    .and_where(supplier_payable::Column::SupplierId.eq(supplier_id))
+                    .and_where(supplier_payable::Column::Status.eq(PAID))
+                    .to_owned(),
+            ),
+        )
+        .group_by(entry::Column::PayableId)
+        .having(sea_orm::sea_query::ExprTrait::lt(sum, 0))
+        .order_by_asc(entry::Column::PayableId)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let mut next = 0;
+    for (debt_id, balance) in debts {
+        let mut owed = -balance.unwrap_or(0);
+        while owed > 0 && next < payables.len() {
+            let (id, left) = &mut payables[next];
+            let moved = Ord::min(owed, *left);
+            let into = Some(format!("{reference} (netted into payable {id})"));
+            let from = Some(format!("{reference} (payable {debt_id} netted)"));
+            insert_entry(txn, debt_id, NET, moved, None, into, now).await?;
+            insert_entry(txn, *id, NET, -moved, None, from, now).await?;
+            owed -= moved;
+            *left -= moved;
+            if *left == 0 {
+                next += 1;
+            }
+        }
+        if next == payables.len() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Filters of `supplierPayables`.
@@ -399,7 +560,7 @@ pub fn total(filter: &Filter) -> TotalCount {
 
 /// The sum of the entries of every payable matching `filter` (all pages).
 pub async fn balance_of(state: &AppState, filter: &Filter) -> AppResult<i64> {
-    use sea_orm::{QuerySelect, QueryTrait};
+    use sea_orm::QueryTrait;
     let ids = supplier_payable::Entity::find()
         .select_only()
         .column(supplier_payable::Column::Id)
@@ -420,10 +581,17 @@ pub async fn entries_of(
     state: &AppState,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<entry::Model>>> {
+    entries_in(&state.db, ids).await
+}
+
+async fn entries_in(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<entry::Model>>> {
     let rows = entry::Entity::find()
         .filter(entry::Column::PayableId.is_in(ids.iter().copied()))
         .order_by_asc(entry::Column::Id)
-        .all(&state.db)
+        .all(db)
         .await?;
     let mut by: HashMap<i64, Vec<entry::Model>> = HashMap::new();
     for e in rows {

@@ -51,12 +51,15 @@ impl SupplierPayableStatus {
 /// What moved a payable's money.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SupplierPayableEntryKind {
-    /// The cost of the units shipped.
+    /// The cost of the supplier's lines, when the order was paid.
     Accrue,
-    /// Units returned to the supplier (negative).
+    /// Refunded units (negative).
     Adjust,
     /// The store's transfer (negative).
     Pay,
+    /// A debt of the supplier carried into a payment: positive on the
+    /// payable whose balance was negative, negative on the one paid less.
+    Net,
 }
 
 /// Filters of `supplierPayables`.
@@ -65,9 +68,9 @@ pub struct SupplierPayableFilter {
     /// ADMIN: one supplier's. A SUPPLIER sees only its own whatever it names.
     pub supplier_id: Option<ID>,
     pub status: Option<SupplierPayableStatus>,
-    /// Accrued (its fulfillment shipped) at or after.
+    /// Opened (its order paid) at or after.
     pub from: Option<Timestamp>,
-    /// Accrued before.
+    /// Opened before.
     pub to: Option<Timestamp>,
 }
 
@@ -80,10 +83,11 @@ impl SupplierPayableEntry {
         match self.0.kind.as_str() {
             super::ADJUST => SupplierPayableEntryKind::Adjust,
             super::PAY => SupplierPayableEntryKind::Pay,
+            super::NET => SupplierPayableEntryKind::Net,
             _ => SupplierPayableEntryKind::Accrue,
         }
     }
-    /// Signed: ACCRUE positive, ADJUST and PAY negative.
+    /// Signed: ACCRUE positive, ADJUST and PAY negative, NET either.
     async fn amount_fen(&self) -> Money {
         Money(self.0.amount_fen)
     }
@@ -100,7 +104,7 @@ impl SupplierPayableEntry {
     }
 }
 
-/// What the store owes a drop-ship supplier for one shipped fulfillment.
+/// What the store owes a drop-ship supplier for one fulfillment.
 pub struct SupplierPayable {
     row: supplier_payable::Model,
     entries: Vec<supplier_payable_entry::Model>,
@@ -134,7 +138,7 @@ impl SupplierPayable {
     async fn status(&self) -> SupplierPayableStatus {
         SupplierPayableStatus::parse(&self.row.status)
     }
-    /// What the goods cost: accrued at shipping, less returns (ACCRUE + ADJUST).
+    /// What the goods cost: accrued at payment, less refunds (ACCRUE + ADJUST).
     async fn amount_fen(&self) -> Money {
         Money(self.sum(&[super::ACCRUE, super::ADJUST]))
     }
@@ -142,8 +146,15 @@ impl SupplierPayable {
     async fn paid_fen(&self) -> Money {
         Money(-self.sum(&[super::PAY]))
     }
-    /// The sum of every entry: what is still owed; negative when goods came
-    /// back after the payment (the supplier owes it back).
+    /// Carried between this payable and others of its supplier (the NET
+    /// entries): negative when a debt of the supplier was deducted from
+    /// this payment, positive when this payable's debt was cleared so.
+    async fn netted_fen(&self) -> Money {
+        Money(self.sum(&[super::NET]))
+    }
+    /// The sum of every entry: what is still owed; negative when lines were
+    /// refunded after the payment (the supplier owes it back, carried into
+    /// its next payment).
     async fn balance_fen(&self) -> Money {
         Money(self.entries.iter().map(|e| e.amount_fen).sum())
     }
@@ -155,7 +166,7 @@ impl SupplierPayable {
             .map(SupplierPayableEntry)
             .collect()
     }
-    /// When it accrued (its fulfillment shipped).
+    /// When it was opened (its order paid).
     async fn created_at(&self) -> Timestamp {
         self.row.created_at.into()
     }
@@ -194,7 +205,7 @@ pub struct PayableQuery;
 
 #[Object]
 impl PayableQuery {
-    /// What the store owes its drop-ship suppliers, one payable per shipped
+    /// What the store owes its drop-ship suppliers, one payable per supplier
     /// fulfillment, newest first: ADMIN all; a SUPPLIER its own.
     async fn supplier_payables(
         &self,
