@@ -287,6 +287,15 @@ fn run(
                 "/exports/supplier-payables.csv",
                 web::get().to(super::exports::supplier_payables),
             )
+            .route("/exports/orders.csv", web::get().to(super::exports::orders))
+            .route(
+                "/exports/withdrawals.csv",
+                web::get().to(super::exports::withdrawals),
+            )
+            .route(
+                "/exports/customers.csv",
+                web::get().to(super::exports::customers),
+            )
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(30)

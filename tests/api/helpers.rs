@@ -223,3 +223,41 @@ pub fn closed_port() -> u16 {
         .expect("a free local port")
         .port()
 }
+
+/// The rows of the CSV download `/exports/<path>` as `token` gets it, by
+/// column name (the download must succeed).
+pub async fn csv_rows(
+    app: &TestApp,
+    token: Option<&str>,
+    path: &str,
+) -> Vec<HashMap<String, String>> {
+    let mut req = app.client.get(format!("{}/exports/{path}", app.address));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.expect("request sent");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()["content-type"].to_str().unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let body = res.text().await.expect("CSV body");
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let names: Vec<String> = reader
+        .headers()
+        .expect("a header row")
+        .iter()
+        .map(String::from)
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("a well-formed row");
+            names
+                .iter()
+                .cloned()
+                .zip(r.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}

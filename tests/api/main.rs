@@ -14,6 +14,7 @@ mod client_caches;
 mod coupons;
 mod credentials;
 mod edge;
+mod exports;
 mod exposure;
 mod fixtures;
 mod graphiql;

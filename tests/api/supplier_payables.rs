@@ -13,7 +13,7 @@ use crate::{
     fixtures::{
         APPROVE_REFUND, CONFIRM_RECEIPT, REQUEST_REFUND, new_buyer, paid_order, shipped, shop, text,
     },
-    helpers::{TestApp, error_code, ok, spawn_app, spawn_app_with},
+    helpers::{TestApp, csv_rows, error_code, ok, spawn_app, spawn_app_with},
 };
 
 const LIST: &str = "query($f: SupplierPayableFilter, $first: Int, $after: String) { supplierPayables(filter: $f, first: $first, after: $after) { totalCount balanceFen nodes { id status amountFen paidFen nettedFen balanceFen paidReference dueAt paidAt fulfillmentId orderId supplier { id } entries { kind amountFen afterSaleId reference } } } }";
@@ -479,7 +479,7 @@ async fn payables_open_at_payment_shrink_with_refunds_fall_due_are_paid_once_and
 
     // The CSV export says what the API says, row for row.
     let every = list(&app, &admin, json!(null)).await;
-    let rows = csv_rows(&app, Some(&admin), "").await;
+    let rows = csv_rows(&app, Some(&admin), "supplier-payables.csv").await;
     assert_eq!(
         rows.len(),
         every["nodes"].as_array().unwrap().len(),
@@ -507,11 +507,16 @@ async fn payables_open_at_payment_shrink_with_refunds_fall_due_are_paid_once_and
             "{r:?}"
         );
     }
-    let paid = csv_rows(&app, Some(&admin), "?status=PAID").await;
+    let paid = csv_rows(&app, Some(&admin), "supplier-payables.csv?status=PAID").await;
     assert_eq!(paid.len() as i64, all["totalCount"].as_i64().unwrap());
     // A supplier downloads its own rows only; the anonymous and a customer
     // get nothing; a bad status is named.
-    let own_rows = csv_rows(&app, Some(&shop.supplier_tokens[0]), "").await;
+    let own_rows = csv_rows(
+        &app,
+        Some(&shop.supplier_tokens[0]),
+        "supplier-payables.csv",
+    )
+    .await;
     assert_eq!(own_rows.len(), 2, "{own_rows:?}");
     assert!(
         own_rows.iter().all(|r| r["balance_fen"] == "0"),
@@ -533,46 +538,6 @@ async fn payables_open_at_payment_shrink_with_refunds_fall_due_are_paid_once_and
     let buyer = new_buyer(&app, "csv-buyer").await;
     assert_eq!(status(Some(buyer), "").await, 403);
     assert_eq!(status(Some(admin.clone()), "?status=OWED").await, 400);
-}
-
-/// The rows of the payables CSV as `token` downloads it, by column name.
-async fn csv_rows(
-    app: &TestApp,
-    token: Option<&str>,
-    query: &str,
-) -> Vec<std::collections::HashMap<String, String>> {
-    let mut req = app.client.get(format!(
-        "{}/exports/supplier-payables.csv{query}",
-        app.address
-    ));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let res = req.send().await.expect("request sent");
-    assert_eq!(res.status().as_u16(), 200);
-    assert_eq!(
-        res.headers()["content-type"].to_str().unwrap(),
-        "text/csv; charset=utf-8"
-    );
-    let body = res.text().await.expect("CSV body");
-    let mut reader = csv::Reader::from_reader(body.as_bytes());
-    let names: Vec<String> = reader
-        .headers()
-        .expect("a header row")
-        .iter()
-        .map(String::from)
-        .collect();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("a well-formed row");
-            names
-                .iter()
-                .cloned()
-                .zip(r.iter().map(String::from))
-                .collect()
-        })
-        .collect()
 }
 
 #[tokio::test]

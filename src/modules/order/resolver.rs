@@ -153,22 +153,7 @@ impl OrderQuery {
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
-        let f = filter.unwrap_or_default();
-        let filter = service::OrderFilter {
-            customer_id: f
-                .customer_id
-                .as_ref()
-                .map(|c| parse_id(c, "filter.customerId"))
-                .transpose()?,
-            supplier_id: f
-                .supplier_id
-                .as_ref()
-                .map(|s| parse_id(s, "filter.supplierId"))
-                .transpose()?,
-            status: f.status.map(Into::into),
-            from: f.from.map(Into::into),
-            to: f.to.map(Into::into),
-        };
+        let filter = service::OrderFilter::try_from(filter.unwrap_or_default())?;
         let (rows, more) = service::list(state, &filter, first, after).await?;
         Ok(id_connection_with(
             rows.into_iter().map(|r| (r.id, Order(r))).collect(),

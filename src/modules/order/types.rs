@@ -762,6 +762,29 @@ pub struct OrderFilter {
     pub to: Option<Timestamp>,
 }
 
+impl TryFrom<OrderFilter> for service::OrderFilter {
+    type Error = AppError;
+    /// The filter as the service reads it; a malformed id is named.
+    fn try_from(f: OrderFilter) -> Result<Self, AppError> {
+        use crate::api::ids::parse_id;
+        Ok(service::OrderFilter {
+            customer_id: f
+                .customer_id
+                .as_ref()
+                .map(|c| parse_id(c, "filter.customerId"))
+                .transpose()?,
+            supplier_id: f
+                .supplier_id
+                .as_ref()
+                .map(|s| parse_id(s, "filter.supplierId"))
+                .transpose()?,
+            status: f.status.map(Into::into),
+            from: f.from.map(Into::into),
+            to: f.to.map(Into::into),
+        })
+    }
+}
+
 /// ADMIN filters of `refunds`.
 #[derive(InputObject, Default)]
 pub struct RefundFilter {

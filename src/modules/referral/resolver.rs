@@ -122,17 +122,7 @@ impl ReferralQuery {
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
-        let f = filter.unwrap_or_default();
-        let filter = service::WithdrawalFilter {
-            status: f.status.map(|s| s.stored()),
-            customer_id: f
-                .customer_id
-                .as_ref()
-                .map(|c| parse_id(c, "filter.customerId"))
-                .transpose()?,
-            from: f.from.map(Into::into),
-            to: f.to.map(Into::into),
-        };
+        let filter = service::WithdrawalFilter::try_from(filter.unwrap_or_default())?;
         let (rows, more) = service::withdrawal_queue(state, &filter, first, after).await?;
         Ok(id_connection_with(
             rows.into_iter().map(|w| (w.id, Withdrawal(w))).collect(),

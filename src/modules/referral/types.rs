@@ -304,6 +304,23 @@ pub struct WithdrawalFilter {
     pub to: Option<Timestamp>,
 }
 
+impl TryFrom<WithdrawalFilter> for service::WithdrawalFilter {
+    type Error = crate::error::AppError;
+    /// The filter as the service reads it; a malformed id is named.
+    fn try_from(f: WithdrawalFilter) -> Result<Self, Self::Error> {
+        Ok(service::WithdrawalFilter {
+            status: f.status.map(|s| s.stored()),
+            customer_id: f
+                .customer_id
+                .as_ref()
+                .map(|c| crate::api::ids::parse_id(c, "filter.customerId"))
+                .transpose()?,
+            from: f.from.map(Into::into),
+            to: f.to.map(Into::into),
+        })
+    }
+}
+
 /// A withdrawal of commission.
 pub struct Withdrawal(pub withdrawal::Model);
 
