@@ -17,7 +17,9 @@ async fn platform() -> Platform {
         ("WECHAT_SHIPPING_UPLOAD", "true"),
         (
             "WECHAT_SUBSCRIBE_TEMPLATES",
-            "ORDER_SHIPPED=TPL-SHIPPED-0001,REFUND_RESULT=TPL-REFUND-0001",
+            // Every event configured, so that each kind's search runs.
+            "ORDER_SHIPPED=TPL-SHIPPED-0001,REFUND_RESULT=TPL-REFUND-0001,\
+             COMMISSION_SETTLED=TPL-COMMISSION-0001,WITHDRAWAL_PAID=TPL-WITHDRAWAL-0001",
         ),
     ])
     .await
@@ -87,6 +89,13 @@ async fn a_shipped_order_sends_one_subscription_message_and_only_with_a_consent(
     // parcel shipped before the consent is not news and sends nothing.
     p.consent(&[TPL_SHIP]).await;
     assert_eq!(p.consents().await, vec![(TPL_SHIP.to_string(), 1)]);
+    // Consents of the other events: they have no event here and stay unspent.
+    p.consent(&[
+        "TPL-REFUND-0001",
+        "TPL-COMMISSION-0001",
+        "TPL-WITHDRAWAL-0001",
+    ])
+    .await;
     let order = p.shipped("k2", "4200000102", "ZT102").await;
     p.run_jobs().await;
     p.run_jobs().await;
@@ -103,13 +112,21 @@ async fn a_shipped_order_sends_one_subscription_message_and_only_with_a_consent(
     assert_eq!(sent["data"]["character_string1"]["value"], order["orderNo"]);
     assert_eq!(sent["data"]["character_string3"]["value"], "ZT102");
     assert_eq!(sent["data"]["thing2"]["value"], "中通快递");
-    assert_eq!(p.consents().await, vec![(TPL_SHIP.to_string(), 0)]);
+    let others = |ship: i32| {
+        vec![
+            ("TPL-COMMISSION-0001".to_string(), 1),
+            ("TPL-REFUND-0001".to_string(), 1),
+            (TPL_SHIP.to_string(), ship),
+            ("TPL-WITHDRAWAL-0001".to_string(), 1),
+        ]
+    };
+    assert_eq!(p.consents().await, others(0));
 
     // The consent is spent: a third shipment sends nothing.
     p.shipped("k3", "4200000103", "ZT103").await;
     p.run_jobs().await;
     assert_eq!(p.api.sends().len(), 1);
-    assert_eq!(p.consents().await, vec![(TPL_SHIP.to_string(), 0)]);
+    assert_eq!(p.consents().await, others(0));
 }
 
 #[tokio::test]
