@@ -11,6 +11,7 @@ use crate::{
 };
 
 const TPL_SHIP: &str = "TPL-SHIPPED-0001";
+const TPL_REFUND: &str = "TPL-REFUND-0001";
 
 async fn platform() -> Platform {
     platform_with(&[
@@ -384,4 +385,30 @@ async fn uploads_are_skipped_when_the_mini_program_is_not_under_trade_management
     assert!(p.api.refused_uploads().is_empty());
     let parts = p.fulfillments(&order).await;
     assert!(parts[0]["wechatShipping"].is_null(), "{parts:?}");
+}
+
+#[tokio::test]
+async fn a_refund_paid_sends_its_result_with_a_consent() {
+    let p = platform().await;
+    p.api.grant_consent("o-alice", TPL_REFUND, 1);
+    p.consent(&[TPL_REFUND]).await;
+    let order = p.paid(p.shop.items(&[(0, 1)]), "k1", "4200000701").await;
+    let refund = crate::fixtures::refund_requested(&p.app, &p.buyer, &order["id"]).await;
+    let v = crate::fixtures::approve_refund(&p.app, &p.shop.admin, &refund["id"]).await;
+    assert_eq!(ok(&v)["approveRefund"]["status"], "REFUNDED", "{v}");
+    p.run_jobs().await;
+    let sends = p.api.sends();
+    assert_eq!(sends.len(), 1, "{sends:?} {:?}", p.api.refused_sends());
+    let sent = &sends[0];
+    assert_eq!(sent["template_id"], TPL_REFUND);
+    assert_eq!(sent["data"]["phrase3"]["value"], "退款成功");
+    assert_eq!(sent["data"]["character_string1"]["value"], order["orderNo"]);
+    let total = order["payableFen"].as_i64().unwrap();
+    assert_eq!(
+        sent["data"]["amount2"]["value"],
+        format!("{}.{:02}", total / 100, total % 100)
+    );
+    // Once: the next pass finds the event messaged already.
+    p.run_jobs().await;
+    assert_eq!(p.api.sends().len(), 1);
 }
