@@ -196,6 +196,10 @@ pub struct Settings {
     pub public_base_url: String,
     /// Subscription-message template ids by event (`WECHAT_SUBSCRIBE_TEMPLATES`).
     pub wechat_subscribe_templates: Vec<(String, String)>,
+    /// How a message of each event is filled, where the store set it
+    /// (`WECHAT_SUBSCRIBE_PAGE_<EVENT>`, `WECHAT_SUBSCRIBE_DATA_<EVENT>`);
+    /// `wechat_platform::subscription` has the defaults.
+    pub wechat_subscribe_layouts: Vec<SubscribeLayout>,
     /// The token of WeChat's message push (`WECHAT_MESSAGE_TOKEN`); unset =
     /// `/webhooks/wechat-message` answers 404.
     pub wechat_message_token: Option<Secret>,
@@ -211,6 +215,71 @@ pub const SUBSCRIBE_EVENTS: [&str; 4] = [
     "COMMISSION_SETTLED",
     "WITHDRAWAL_PAID",
 ];
+
+/// A store's own page and fields for an event's messages.
+#[derive(Clone, Debug, Default)]
+pub struct SubscribeLayout {
+    pub event: String,
+    /// The page opened, `{placeholder}`s filled in.
+    pub page: Option<String>,
+    /// (template keyword, value with `{placeholder}`s), e.g. `thing2`, `{carrier}`.
+    pub data: Option<Vec<(String, String)>>,
+}
+
+/// `WECHAT_SUBSCRIBE_PAGE_<EVENT>` and `WECHAT_SUBSCRIBE_DATA_<EVENT>`
+/// (`keyword=value` pairs separated by `;`).
+fn subscribe_layouts(
+    get: &impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Vec<SubscribeLayout>> {
+    let mut out = Vec::new();
+    for event in SUBSCRIBE_EVENTS {
+        let page = get(&format!("WECHAT_SUBSCRIBE_PAGE_{event}"))
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty());
+        if let Some(p) = &page
+            && (p.starts_with('/') || p.len() > 256)
+        {
+            bail!(
+                "WECHAT_SUBSCRIBE_PAGE_{event}: a page path without a leading / (at most 256 characters)"
+            );
+        }
+        let data = match get(&format!("WECHAT_SUBSCRIBE_DATA_{event}")) {
+            None => None,
+            Some(spec) => {
+                let mut fields = Vec::new();
+                for pair in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                    let Some((key, value)) = pair.split_once('=') else {
+                        bail!(
+                            "WECHAT_SUBSCRIBE_DATA_{event} takes keyword=value pairs separated by ;, not {pair:?}"
+                        );
+                    };
+                    let key = key.trim();
+                    if key.is_empty()
+                        || key.len() > 32
+                        || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        bail!(
+                            "WECHAT_SUBSCRIBE_DATA_{event}: {key:?} is not a template keyword such as thing1"
+                        );
+                    }
+                    fields.push((key.to_string(), value.trim().to_string()));
+                }
+                if fields.is_empty() {
+                    bail!("WECHAT_SUBSCRIBE_DATA_{event} names no field");
+                }
+                Some(fields)
+            }
+        };
+        if page.is_some() || data.is_some() {
+            out.push(SubscribeLayout {
+                event: event.to_string(),
+                page,
+                data,
+            });
+        }
+    }
+    Ok(out)
+}
 
 /// `WECHAT_SUBSCRIBE_TEMPLATES`: `EVENT=templateId` pairs, comma-separated.
 fn subscribe_templates(value: Option<&str>) -> anyhow::Result<Vec<(String, String)>> {
@@ -524,6 +593,7 @@ impl Settings {
             wechat_subscribe_templates: subscribe_templates(
                 get("WECHAT_SUBSCRIBE_TEMPLATES").as_deref(),
             )?,
+            wechat_subscribe_layouts: subscribe_layouts(&get)?,
             wechat_message_token,
             wechat_message_aes_key,
         })

@@ -25,6 +25,8 @@ pub struct Model {
     /// waits in the admin's queue for a refund or another way to ship.
     pub declined_at: Option<DateTimeUtc>,
     pub decline_reason: Option<String>,
+    /// When its carrier or tracking number was corrected after shipping.
+    pub corrected_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -12,6 +12,8 @@ pub struct Model {
     pub template_id: String,
     /// Messages that may still be sent under this template.
     pub available: i32,
+    /// When a consent was last granted (spending one does not change it):
+    /// only events after it are paid for with it.
     pub updated_at: DateTimeUtc,
 }
 

@@ -26,6 +26,8 @@ pub struct Model {
     pub last_error: Option<String>,
     pub uploaded_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The tracking number the upload carried (parcels).
+    pub tracking_no: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

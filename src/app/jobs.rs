@@ -70,6 +70,11 @@ pub async fn run_due(state: &AppState) {
         Ok(n) => tracing::info!(uploaded = n, "shipping information uploaded to WeChat"),
         Err(e) => tracing::error!(error = ?e, "WeChat shipping upload job failed"),
     }
+    match crate::modules::wechat_platform::service::send_subscription_messages(state, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sent = n, "subscription messages sent"),
+        Err(e) => tracing::error!(error = ?e, "subscription message job failed"),
+    }
     match crate::modules::order::payable::make_due(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(due = n, "supplier payables fell due"),

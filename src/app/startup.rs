@@ -172,6 +172,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let mut parts = http::Extensions::new();
     parts.insert(placer);
     parts.insert(crate::modules::customer::service::Referrers::default());
+    parts.insert(crate::modules::wechat_platform::service::TradeManaged::default());
     let wechat_api = settings.wechat.clone().map(|w| {
         Arc::new(crate::wechat::api::WechatApi::new(
             http.clone(),
@@ -195,6 +196,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         parts: Arc::new(parts),
     };
     crate::modules::order::batch::spawn(state.clone(), orders);
+    crate::modules::wechat_platform::service::check_at_start(&state);
     // After the cache is up: a changed password ends the admin's sessions there.
     if let (Some(user), Some(pass)) = (
         &state.settings.admin_username,

@@ -3,8 +3,8 @@
 //! the pushes, JSON, in security mode when `WECHAT_MESSAGE_AES_KEY` is set
 //! (then only encrypted ones), and acts on trade management's events:
 //! `trade_manage_order_settlement` with a confirmed receipt completes a
-//! SHIPPED order; `trade_manage_remind_shipping` is logged and counted for
-//! the admins. A push whose signature, decryption or app id fails changes
+//! SHIPPED order; `trade_manage_remind_shipping` is flagged on the order
+//! for ADMIN (`Order.wechatShippingReminder`), logged and counted. A push whose signature, decryption or app id fails changes
 //! nothing and is answered 401/400.
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -90,15 +90,7 @@ pub async fn receive(
     };
     match msg["Event"].as_str().unwrap_or_default() {
         "trade_manage_order_settlement" => settlement(&state, &msg).await,
-        "trade_manage_remind_shipping" => {
-            crate::metrics::count_wechat_message("trade_manage_remind_shipping");
-            tracing::warn!(
-                transaction_id = msg["transaction_id"].as_str().unwrap_or_default(),
-                merchant_trade_no = msg["merchant_trade_no"].as_str().unwrap_or_default(),
-                "WeChat reminds the store to upload shipping information for an order"
-            );
-            text(actix_web::http::StatusCode::OK, "success")
-        }
+        "trade_manage_remind_shipping" => remind_shipping(&state, &msg).await,
         _ => {
             crate::metrics::count_wechat_message("other");
             text(actix_web::http::StatusCode::OK, "success")
@@ -134,6 +126,42 @@ fn open_sealed(
         .map(|w| w.appid.as_str())
         .unwrap_or_default();
     message::decrypt(&key, appid, encrypted)
+}
+
+/// WeChat reminds the store to ship (the buyer is waiting, WeChat has no
+/// shipping information): flagged on the order for ADMIN
+/// (`Order.wechatShippingReminder`), logged and counted.
+async fn remind_shipping(state: &AppState, msg: &Value) -> HttpResponse {
+    crate::metrics::count_wechat_message("trade_manage_remind_shipping");
+    let txid = msg["transaction_id"].as_str().unwrap_or_default();
+    tracing::warn!(
+        transaction_id = txid,
+        merchant_trade_no = msg["merchant_trade_no"].as_str().unwrap_or_default(),
+        "WeChat reminds the store to upload shipping information for an order"
+    );
+    if txid.is_empty() {
+        return text(actix_web::http::StatusCode::OK, "success");
+    }
+    match platform::record_reminder(state, txid).await {
+        Ok(Some(order_id)) => {
+            tracing::info!(order_id, "shipping reminder flagged on the order");
+            text(actix_web::http::StatusCode::OK, "success")
+        }
+        Ok(None) => {
+            tracing::warn!(
+                txid,
+                "shipping reminder for a transaction siyu does not know"
+            );
+            text(actix_web::http::StatusCode::OK, "success")
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "recording WeChat's shipping reminder");
+            text(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "try again",
+            )
+        }
+    }
 }
 
 /// WeChat settled a payment: with a confirmed receipt (by the buyer, or

@@ -72,6 +72,12 @@ pub fn wechat_delivery_list(appid: &str) -> String {
     format!("wechat:delivery-list:{appid}")
 }
 
+/// A parcel's trace from WeChat's logistics query, per tracking number
+/// (a corrected number is a new key).
+pub fn wechat_trace(fulfillment_id: i64, tracking_no: &str) -> String {
+    format!("wechat:trace:{fulfillment_id}:{tracking_no}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -36,6 +36,7 @@ mod wallet;
 mod webhook_targets;
 mod wechat_api_standin;
 mod wechat_login;
+mod wechat_obligations;
 mod wechat_pay;
 mod wechat_pay_followup;
 mod wechat_platform;

@@ -48,11 +48,29 @@ struct State {
     refused_uploads: Vec<(i64, Value)>,
     /// By transaction id: completely delivered already.
     delivered: HashMap<String, bool>,
+    /// By transaction id: corrections accepted after complete delivery.
+    corrections: HashMap<String, usize>,
     /// The next this many uploads are answered `errcode -1` (system busy).
     fail_uploads: usize,
     token_lifetime: Option<Duration>,
     /// Accepted share-code requests.
     share_codes: Vec<Value>,
+    /// Subscription consents WeChat holds, by (openid, template id).
+    consents: HashMap<(String, String), usize>,
+    /// Accepted subscription messages, in order.
+    sends: Vec<Value>,
+    /// Refused subscription messages (errcode, body).
+    refused_sends: Vec<(i64, Value)>,
+    /// The next this many sends are answered `errcode -1` (system busy).
+    fail_sends: usize,
+    /// Waybills given to `trace_waybill`, by the token it answered.
+    waybills: HashMap<String, Value>,
+    /// Trace events per waybill id (`path_item_list` entries).
+    traces: HashMap<String, Vec<Value>>,
+    trace_calls: usize,
+    /// What `is_trade_managed` answers.
+    trade_managed: bool,
+    is_trade_managed_calls: usize,
 }
 
 /// WeChat's API host on a local port.
@@ -69,6 +87,10 @@ enum Endpoint {
     DeliveryList,
     UploadShipping,
     ShareCode,
+    SubscribeSend,
+    TraceWaybill,
+    QueryTrace,
+    IsTradeManaged,
 }
 
 /// What a generated code's image holds here: a PNG signature and the scene,
@@ -157,7 +179,13 @@ impl Respond for Responder {
                 s.current = Some(token.clone());
                 answer(json!({ "access_token": token, "expires_in": lifetime.as_secs() }))
             }
-            Endpoint::DeliveryList | Endpoint::UploadShipping | Endpoint::ShareCode => {
+            Endpoint::DeliveryList
+            | Endpoint::UploadShipping
+            | Endpoint::ShareCode
+            | Endpoint::SubscribeSend
+            | Endpoint::TraceWaybill
+            | Endpoint::QueryTrace
+            | Endpoint::IsTradeManaged => {
                 let Some(token) = query(req, "access_token") else {
                     return errcode(41001, "access_token missing");
                 };
@@ -181,6 +209,21 @@ impl Respond for Responder {
                 let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
                     return errcode(47001, "data format error");
                 };
+                match self.endpoint {
+                    Endpoint::SubscribeSend => return subscribe_send(&mut s, body),
+                    Endpoint::TraceWaybill => return trace_waybill(&mut s, &body),
+                    Endpoint::QueryTrace => return query_trace(&mut s, &body),
+                    Endpoint::IsTradeManaged => {
+                        s.is_trade_managed_calls += 1;
+                        if body["appid"] != APPID {
+                            return errcode(40013, "invalid appid");
+                        }
+                        return answer(json!({
+                            "errcode": 0, "errmsg": "ok", "is_trade_managed": s.trade_managed
+                        }));
+                    }
+                    _ => {}
+                }
                 if matches!(self.endpoint, Endpoint::ShareCode) {
                     return match check_share_code(&body) {
                         Ok((scene, page)) => {
@@ -196,12 +239,25 @@ impl Respond for Responder {
                     s.fail_uploads -= 1;
                     return errcode(-1, "system error");
                 }
-                match check_upload(&body, &s.delivered) {
+                let tx = body["order_key"]["transaction_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                // WeChat takes one changed upload of a payment after it
+                // is completely delivered (a correction); then no more.
+                let correcting = s.delivered.get(&tx).copied().unwrap_or(false)
+                    && s.corrections.get(&tx).copied().unwrap_or(0) == 0;
+                let none = HashMap::new();
+                let delivered = if correcting { &none } else { &s.delivered };
+                match check_upload(&body, delivered) {
                     Ok(all_delivered) => {
                         let tx = body["order_key"]["transaction_id"]
                             .as_str()
                             .unwrap_or_default()
                             .to_string();
+                        if correcting {
+                            *s.corrections.entry(tx.clone()).or_default() += 1;
+                        }
                         if all_delivered {
                             s.delivered.insert(tx, true);
                         }
@@ -216,6 +272,102 @@ impl Respond for Responder {
             }
         }
     }
+}
+
+/// `subscribe/send`: the fields WeChat requires, and a consent of the
+/// user for the template (43101 without one), spent by the send.
+fn subscribe_send(s: &mut State, body: Value) -> ResponseTemplate {
+    if s.fail_sends > 0 {
+        s.fail_sends -= 1;
+        return errcode(-1, "system error");
+    }
+    let bad = |s: &mut State, body: Value, m: &str| {
+        s.refused_sends.push((47003, body));
+        errcode(47003, &format!("argument invalid! {m}"))
+    };
+    let touser = body["touser"].as_str().unwrap_or_default().to_string();
+    let template = body["template_id"].as_str().unwrap_or_default().to_string();
+    if touser.is_empty() {
+        return bad(s, body, "touser");
+    }
+    if template.is_empty() {
+        return bad(s, body, "template_id");
+    }
+    if body["page"].as_str().is_some_and(|p| p.starts_with('/')) {
+        return bad(s, body, "page");
+    }
+    if !matches!(
+        body["miniprogram_state"].as_str().unwrap_or("formal"),
+        "developer" | "trial" | "formal"
+    ) {
+        return bad(s, body, "miniprogram_state");
+    }
+    let fields_ok = body["data"].as_object().is_some_and(|d| {
+        !d.is_empty()
+            && d.values()
+                .all(|v| v["value"].as_str().is_some_and(|x| !x.is_empty()))
+    });
+    if !fields_ok {
+        return bad(s, body, "data");
+    }
+    let key = (touser, template);
+    match s.consents.get_mut(&key) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            s.sends.push(body);
+            answer(json!({ "errcode": 0, "errmsg": "ok" }))
+        }
+        _ => {
+            s.refused_sends.push((43101, body));
+            errcode(43101, "user refuse to accept the msg")
+        }
+    }
+}
+
+/// `trace_waybill`: a token for the waybill (the same one for the same
+/// waybill and transaction).
+fn trace_waybill(s: &mut State, body: &Value) -> ResponseTemplate {
+    s.trace_calls += 1;
+    for field in ["openid", "waybill_id", "trans_id", "receiver_phone"] {
+        if body[field].as_str().is_none_or(str::is_empty) {
+            return errcode(47001, &format!("data format error: {field} missing"));
+        }
+    }
+    if body["goods_info"]["detail_list"]
+        .as_array()
+        .is_none_or(|l| l.is_empty())
+    {
+        return errcode(47001, "data format error: goods_info.detail_list missing");
+    }
+    let token = format!(
+        "WAYBILL-TOKEN-{}-{}",
+        body["trans_id"].as_str().unwrap_or_default(),
+        body["waybill_id"].as_str().unwrap_or_default()
+    );
+    s.waybills.insert(token.clone(), body.clone());
+    answer(json!({ "errcode": 0, "errmsg": "ok", "waybill_token": token }))
+}
+
+/// `query_trace`: the trace of a waybill given to `trace_waybill`; a
+/// waybill the carrier has nothing on yet has status 0 and no path.
+fn query_trace(s: &mut State, body: &Value) -> ResponseTemplate {
+    s.trace_calls += 1;
+    let token = body["waybill_token"].as_str().unwrap_or_default();
+    let Some(waybill) = s.waybills.get(token) else {
+        return errcode(9300501, "waybill_token invalid");
+    };
+    let id = waybill["waybill_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let path = s.traces.get(&id).cloned().unwrap_or_default();
+    let status = if path.is_empty() { 0 } else { 2 };
+    answer(json!({
+        "errcode": 0, "errmsg": "ok",
+        "waybill_info": { "waybill_id": id, "status": status },
+        "delivery_info": { "delivery_id": waybill["delivery_id"], "delivery_name": "" },
+        "path_info": { "path_item_num": path.len(), "path_item_list": path },
+    }))
 }
 
 /// WeChat's rules for `getwxacodeunlimit`: a scene of 1-32 visible
@@ -316,7 +468,10 @@ fn check_upload(b: &Value, delivered: &HashMap<String, bool>) -> Result<bool, (i
 impl WechatApiStandIn {
     pub async fn start() -> Self {
         let server = Arc::new(MockServer::start().await);
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State {
+            trade_managed: true,
+            ..State::default()
+        }));
         let stand_in = Self { server, state };
         for (verb, p, endpoint) in [
             ("GET", "/sns/jscode2session", Endpoint::Code2Session),
@@ -332,6 +487,26 @@ impl WechatApiStandIn {
                 Endpoint::UploadShipping,
             ),
             ("POST", "/wxa/getwxacodeunlimit", Endpoint::ShareCode),
+            (
+                "POST",
+                "/cgi-bin/message/subscribe/send",
+                Endpoint::SubscribeSend,
+            ),
+            (
+                "POST",
+                "/cgi-bin/express/delivery/open_msg/trace_waybill",
+                Endpoint::TraceWaybill,
+            ),
+            (
+                "POST",
+                "/cgi-bin/express/delivery/open_msg/query_trace",
+                Endpoint::QueryTrace,
+            ),
+            (
+                "POST",
+                "/wxa/sec/order/is_trade_managed",
+                Endpoint::IsTradeManaged,
+            ),
         ] {
             Mock::given(method(verb))
                 .and(path(p))
@@ -404,5 +579,59 @@ impl WechatApiStandIn {
     /// Tokens issued from now on live this long.
     pub fn set_token_lifetime(&self, lifetime: Duration) {
         self.state.lock().unwrap().token_lifetime = Some(lifetime);
+    }
+
+    /// The user `openid` accepts `n` messages of `template_id` (as
+    /// `wx.requestSubscribeMessage` records on WeChat's side).
+    pub fn grant_consent(&self, openid: &str, template_id: &str, n: usize) {
+        *self
+            .state
+            .lock()
+            .unwrap()
+            .consents
+            .entry((openid.to_string(), template_id.to_string()))
+            .or_default() += n;
+    }
+
+    /// Accepted subscription messages, in order.
+    pub fn sends(&self) -> Vec<Value> {
+        self.state.lock().unwrap().sends.clone()
+    }
+
+    /// Refused subscription messages (errcode, body).
+    pub fn refused_sends(&self) -> Vec<(i64, Value)> {
+        self.state.lock().unwrap().refused_sends.clone()
+    }
+
+    /// The next `n` sends are answered `errcode -1` (system busy).
+    pub fn fail_next_sends(&self, n: usize) {
+        self.state.lock().unwrap().fail_sends = n;
+    }
+
+    /// The carrier's trace of a waybill: (unix time, action type, message).
+    pub fn set_trace(&self, waybill_id: &str, events: &[(i64, i64, &str)]) {
+        let list = events
+            .iter()
+            .map(|(t, k, m)| json!({ "action_time": t, "action_type": k, "action_msg": m }))
+            .collect();
+        self.state
+            .lock()
+            .unwrap()
+            .traces
+            .insert(waybill_id.to_string(), list);
+    }
+
+    /// Calls to `trace_waybill` and `query_trace`.
+    pub fn trace_calls(&self) -> usize {
+        self.state.lock().unwrap().trace_calls
+    }
+
+    /// What `is_trade_managed` answers from now on.
+    pub fn set_trade_managed(&self, managed: bool) {
+        self.state.lock().unwrap().trade_managed = managed;
+    }
+
+    pub fn is_trade_managed_calls(&self) -> usize {
+        self.state.lock().unwrap().is_trade_managed_calls
     }
 }

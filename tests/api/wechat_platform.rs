@@ -16,12 +16,12 @@ mod lib {
     pub use siyu::modules::wechat_platform::service::{attempts_of, upload_due};
 }
 
-struct Platform {
-    app: TestApp,
-    api: WechatApiStandIn,
-    pay: WechatPayStandIn,
-    shop: Shop,
-    buyer: String,
+pub(crate) struct Platform {
+    pub(crate) app: TestApp,
+    pub(crate) api: WechatApiStandIn,
+    pub(crate) pay: WechatPayStandIn,
+    pub(crate) shop: Shop,
+    pub(crate) buyer: String,
 }
 
 /// Env for an app that talks to both stand-ins.
@@ -36,10 +36,19 @@ fn env(
     env
 }
 
-async fn platform_with(extra: &[(&str, &str)]) -> Platform {
+pub(crate) async fn platform_with(extra: &[(&str, &str)]) -> Platform {
     let api = WechatApiStandIn::start().await;
     let pay = WechatPayStandIn::start().await;
     pay.mount_default().await;
+    platform_on(api, pay, extra).await
+}
+
+/// An app on stand-ins prepared by the caller.
+pub(crate) async fn platform_on(
+    api: WechatApiStandIn,
+    pay: WechatPayStandIn,
+    extra: &[(&str, &str)],
+) -> Platform {
     let env = env(&api, &pay, extra);
     let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let app = spawn_app_with(&refs).await;
@@ -65,7 +74,7 @@ const FULFILLMENT: &str = "query($id: ID!) { order(id: $id) { status fulfillment
 impl Platform {
     /// Places an order of `items` and has WeChat Pay notify its payment in
     /// transaction `txid`; returns the order.
-    async fn paid(&self, items: Value, key: &str, txid: &str) -> Value {
+    pub(crate) async fn paid(&self, items: Value, key: &str, txid: &str) -> Value {
         let data = self
             .app
             .gql_ok(
@@ -79,7 +88,7 @@ impl Platform {
         order
     }
 
-    async fn notify_paid(&self, order: &Value, txid: &str) {
+    pub(crate) async fn notify_paid(&self, order: &Value, txid: &str) {
         let total = order["payableFen"].as_i64().expect("payableFen");
         let tx = json!({
             "appid": APPID, "mchid": self.pay.mchid, "out_trade_no": text(&order["orderNo"]),
@@ -102,7 +111,7 @@ impl Platform {
     }
 
     /// The order's fulfillments as ADMIN reads them (supplier 甲's first).
-    async fn fulfillments(&self, order: &Value) -> Vec<Value> {
+    pub(crate) async fn fulfillments(&self, order: &Value) -> Vec<Value> {
         let data = self
             .app
             .gql_ok(
@@ -123,7 +132,13 @@ impl Platform {
         list
     }
 
-    async fn ship(&self, token: &str, fulfillment: &Value, carrier: &str, tracking: &str) {
+    pub(crate) async fn ship(
+        &self,
+        token: &str,
+        fulfillment: &Value,
+        carrier: &str,
+        tracking: &str,
+    ) {
         let data = self
             .app
             .gql_ok(
@@ -136,7 +151,7 @@ impl Platform {
     }
 
     /// ADMIN runs the background jobs (the upload among them) now.
-    async fn run_jobs(&self) {
+    pub(crate) async fn run_jobs(&self) {
         let data = self
             .app
             .gql_ok(
@@ -157,10 +172,13 @@ async fn two_suppliers_upload_one_split_delivery_all_delivered_with_the_second_p
         .await;
     let parts = p.fulfillments(&order).await;
     assert_eq!(parts.len(), 2, "{parts:?}");
-    // Nothing has shipped: nothing to upload, no call to WeChat.
+    // Nothing has shipped: nothing to upload; the only call to WeChat is
+    // the start-up check of trade management (`is_trade_managed`).
     p.run_jobs().await;
     assert!(p.api.uploads().is_empty());
-    assert_eq!(p.api.stable_token_calls(), 0);
+    assert_eq!(p.api.delivery_list_calls(), 0);
+    assert_eq!(p.api.is_trade_managed_calls(), 1);
+    assert_eq!(p.api.stable_token_calls(), 1);
     assert!(parts[0]["wechatShipping"].is_null(), "{parts:?}");
 
     // 甲 ships by SF Express: the receiver's phone goes masked.
@@ -452,8 +470,8 @@ async fn two_instances_sharing_redis_fetch_the_token_once() {
 
 // WeChat's message push.
 
-const TOKEN: &str = "push-token";
-const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+pub(crate) const TOKEN: &str = "push-token";
+pub(crate) const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 const OTHER_KEY: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
 
 fn sha1_sorted(parts: &[&str]) -> String {
@@ -487,7 +505,13 @@ fn seal(encoding_aes_key: &str, appid: &str, message: &str) -> String {
 impl Platform {
     /// POSTs a push sealed with `key` for `appid` and signed with `token`;
     /// returns the status and body.
-    async fn push(&self, token: &str, key: &str, appid: &str, message: &Value) -> (u16, String) {
+    pub(crate) async fn push(
+        &self,
+        token: &str,
+        key: &str,
+        appid: &str,
+        message: &Value,
+    ) -> (u16, String) {
         let (ts, nonce) = (chrono::Utc::now().timestamp().to_string(), "n0nce");
         let encrypted = seal(key, appid, &message.to_string());
         let msg_signature = sha1_sorted(&[token, &ts, nonce, &encrypted]);

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use std::collections::HashMap;
 
-use entity::{fulfillment, order_line, shop_order};
+use entity::{fulfillment, order_line, payment, shop_order};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
@@ -52,6 +52,11 @@ pub async fn ship(
         return Err(AppError::bad_input("trackingNo", "must be 1-64 characters"));
     }
     let f = visible(state, viewer, id).await?;
+    if f.status == SHIPPED
+        && (f.carrier.as_deref() != Some(carrier) || f.tracking_no.as_deref() != Some(tracking_no))
+    {
+        return correct(state, viewer, &f, carrier, tracking_no).await;
+    }
     if f.status != PENDING {
         return Err(AppError::Conflict(format!(
             "the fulfillment is already {}",
@@ -88,6 +93,72 @@ pub async fn ship(
     super::service::ship_if_complete(&txn, f.order_id).await?;
     txn.commit().await?;
     visible(state, viewer, id).await
+}
+
+/// A shipped parcel's carrier or tracking number typed wrong, corrected
+/// while its order is still on its way (PAID or SHIPPED). An order paid
+/// through WeChat Pay takes one correction: WeChat accepts one changed
+/// upload of a payment's shipping information (the `wechat_platform` jobs
+/// pass uploads it); a second is `CONFLICT` and changes nothing.
+async fn correct(
+    state: &AppState,
+    viewer: Viewer,
+    f: &fulfillment::Model,
+    carrier: &str,
+    tracking_no: &str,
+) -> AppResult<fulfillment::Model> {
+    let txn = state.db.begin().await?;
+    // The order row first, as every order change: two corrections of one
+    // order's parcels take turns.
+    let held = shop_order::Entity::update_many()
+        .col_expr(shop_order::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(shop_order::Column::Id.eq(f.order_id))
+        .filter(shop_order::Column::Status.is_in([
+            super::state::Status::Paid.as_str(),
+            super::state::Status::Shipped.as_str(),
+        ]))
+        .exec(&txn)
+        .await?;
+    if held.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the order is no longer on its way (completed, refunded or cancelled): its shipping details cannot change".into(),
+        ));
+    }
+    let wechat_paid = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(f.order_id))
+        .filter(payment::Column::Provider.eq("WECHAT"))
+        .filter(payment::Column::Outcome.eq("APPLIED"))
+        .one(&txn)
+        .await?
+        .is_some();
+    if wechat_paid
+        && let Some(used) = fulfillment::Entity::find()
+            .filter(fulfillment::Column::OrderId.eq(f.order_id))
+            .filter(fulfillment::Column::CorrectedAt.is_not_null())
+            .one(&txn)
+            .await?
+    {
+        return Err(AppError::Conflict(format!(
+            "WeChat takes one correction of a payment's shipping information, and this order's was used (fulfillment {}); the carrier and tracking number stay as they are",
+            used.id
+        )));
+    }
+    let moved = fulfillment::Entity::update_many()
+        .col_expr(fulfillment::Column::Carrier, Expr::value(carrier))
+        .col_expr(fulfillment::Column::TrackingNo, Expr::value(tracking_no))
+        .col_expr(fulfillment::Column::CorrectedAt, Expr::value(Utc::now()))
+        .filter(fulfillment::Column::Id.eq(f.id))
+        .filter(fulfillment::Column::Status.eq(SHIPPED))
+        .filter(fulfillment::Column::TrackingNo.eq(f.tracking_no.clone()))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the fulfillment changed meanwhile; read it again".into(),
+        ));
+    }
+    txn.commit().await?;
+    visible(state, viewer, f.id).await
 }
 
 /// The supplier cannot ship this pending fulfillment of its own: it is

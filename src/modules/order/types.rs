@@ -338,6 +338,21 @@ impl Order {
     async fn order_no(&self) -> &str {
         &self.0.order_no
     }
+    /// WeChat's reminders to ship this order (`trade_manage_remind_shipping`:
+    /// the buyer is waiting and WeChat has no shipping information), ADMIN
+    /// only (`FORBIDDEN` otherwise); null when none came.
+    async fn wechat_shipping_reminder(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::modules::wechat_platform::types::WechatShippingReminder>> {
+        ctx.viewer().admin_id()?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(
+            crate::modules::wechat_platform::service::reminder_of(state, self.0.id)
+                .await?
+                .map(crate::modules::wechat_platform::types::WechatShippingReminder),
+        )
+    }
     /// Where the order is in its life.
     async fn status(&self) -> Result<OrderStatus> {
         Ok(Status::parse(&self.0.status)?.into())
@@ -641,6 +656,22 @@ impl Fulfillment {
             crate::modules::wechat_platform::service::shipping_of_fulfillment(state, self.0.id)
                 .await?
                 .map(crate::modules::wechat_platform::types::WechatShippingUpload),
+        )
+    }
+    /// The parcel's trace from WeChat's logistics query, oldest step first
+    /// (cached a few minutes): empty when WeChat has nothing on it, it was
+    /// not paid through WeChat Pay, or in demo mode; never an error.
+    async fn tracking(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::modules::wechat_platform::types::TrackingEvent>> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(
+            crate::modules::wechat_platform::service::tracking(state, &self.0)
+                .await?
+                .into_iter()
+                .map(crate::modules::wechat_platform::types::TrackingEvent)
+                .collect(),
         )
     }
     /// When its supplier acknowledged receiving it (`acknowledgeFulfillments`):

@@ -17,9 +17,12 @@
 //! attempt is recorded with the request sent; `UPLOADED` is final.
 //! Must not: change an order or a fulfillment, or call WeChat while
 //! `WECHAT_SHIPPING_UPLOAD` is off.
+pub mod messages;
 pub mod resolver;
 pub mod service;
 pub mod share;
 pub mod shipping;
 pub mod subscription;
+pub mod tracking;
+pub mod trade;
 pub mod types;

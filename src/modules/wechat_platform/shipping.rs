@@ -6,7 +6,10 @@
 //! which every parcel of the order is uploaded. Membership and top-up
 //! orders are virtual goods (`logistics_type` 3), uploaded once paid. Each
 //! attempt is recorded; a failed one is tried again on the back-off
-//! schedule, then given up (`FAILED`).
+//! schedule, then given up (`FAILED`). A parcel whose tracking number
+//! changes after WeChat took it is uploaded once more (`C<fulfillment>`:
+//! WeChat takes one correction per payment; the order domain refuses a
+//! second change).
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
@@ -81,8 +84,19 @@ pub async fn discover(state: &AppState, now: DateTime<Utc>) -> AppResult<u64> {
            AND NOT EXISTS (SELECT 1 FROM wechat_shipping w WHERE w.upload_key = 'O' || o.id) \
          ON CONFLICT (upload_key) DO NOTHING"
     );
+    // A parcel whose tracking number changed after WeChat took it: its one
+    // correction (`C<fulfillment>`, unique, so it is uploaded once).
+    let corrections = format!(
+        "INSERT INTO wechat_shipping (upload_key, order_id, fulfillment_id, transaction_id, kind, status, attempts, next_attempt_at, created_at) \
+         SELECT 'C' || f.id, w.order_id, f.id, w.transaction_id, '{PHYSICAL}', '{PENDING}', 0, {p2}, {p2} \
+         FROM wechat_shipping w JOIN fulfillment f ON f.id = w.fulfillment_id \
+         WHERE w.upload_key = 'F' || f.id AND w.status = '{UPLOADED}' AND w.created_at >= {p1} \
+           AND w.tracking_no IS NOT NULL AND f.tracking_no <> w.tracking_no \
+           AND NOT EXISTS (SELECT 1 FROM wechat_shipping c WHERE c.upload_key = 'C' || f.id) \
+         ON CONFLICT (upload_key) DO NOTHING"
+    );
     let mut added = 0;
-    for sql in [parcels, virtual_goods] {
+    for sql in [parcels, virtual_goods, corrections] {
         added += state
             .db
             .execute_raw(Statement::from_sql_and_values(backend, sql, values.clone()))
@@ -98,7 +112,7 @@ pub async fn upload_due(state: &AppState, now: DateTime<Utc>) -> AppResult<usize
     let Some(api) = state.wechat_api.clone() else {
         return Ok(0);
     };
-    if !state.settings.wechat_shipping_upload {
+    if !state.settings.wechat_shipping_upload || !super::trade::uploads_wanted(state).await {
         return Ok(0);
     }
     discover(state, now).await?;
@@ -302,9 +316,18 @@ async fn attempt(
         );
     let ok = sent.is_ok();
     update = if ok {
+        let tracking_no = request
+            .as_ref()
+            .ok()
+            .and_then(|b| b["shipping_list"][0]["tracking_no"].as_str())
+            .map(str::to_string);
         update
             .col_expr(wechat_shipping::Column::Status, Expr::value(UPLOADED))
             .col_expr(wechat_shipping::Column::UploadedAt, Expr::value(Utc::now()))
+            .col_expr(
+                wechat_shipping::Column::TrackingNo,
+                Expr::value(tracking_no),
+            )
     } else {
         match BACKOFF_SECS.get(row.attempts as usize) {
             Some(wait) => update.col_expr(
@@ -378,16 +401,11 @@ async fn request_for(
         .all(&state.db)
         .await?;
     let carrier = parcel.carrier.clone().unwrap_or_default();
-    let companies = match delivery_list(state, api).await {
-        Ok(list) => list,
+    let company = match company_of(state, api, &carrier).await? {
+        Ok(c) => c,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    let mapped = wechat_carrier_map::Entity::find()
-        .filter(wechat_carrier_map::Column::Carrier.eq(carrier.trim()))
-        .one(&state.db)
-        .await?
-        .map(|m| m.delivery_id);
-    let Some(company) = mapped.or_else(|| express_company(&companies, &carrier)) else {
+    let Some(company) = company else {
         return Ok(Err(format!(
             "carrier {carrier:?} matches no express company in WeChat's list (get_delivery_list); map it with mapWechatCarrier"
         )));
@@ -427,6 +445,26 @@ async fn request_for(
         body["is_all_delivered"] = json!(others_uploaded as usize == others.len());
     }
     Ok(Ok(body))
+}
+
+/// WeChat's `delivery_id` for a carrier as typed: ADMIN's mapping, else a
+/// match in WeChat's list; `Ok(Err)` when the list cannot be had.
+pub(super) async fn company_of(
+    state: &AppState,
+    api: &WechatApi,
+    carrier: &str,
+) -> AppResult<Result<Option<String>, WechatApiError>> {
+    let mapped = wechat_carrier_map::Entity::find()
+        .filter(wechat_carrier_map::Column::Carrier.eq(carrier.trim()))
+        .one(&state.db)
+        .await?
+        .map(|m| m.delivery_id);
+    if mapped.is_some() {
+        return Ok(Ok(mapped));
+    }
+    Ok(delivery_list(state, api)
+        .await
+        .map(|list| express_company(&list, carrier)))
 }
 
 /// RFC 3339 in China time, milliseconds, as WeChat's examples write it.
@@ -559,15 +597,25 @@ pub async fn order_of_transaction(
         .map(|o| (o.id, o.customer_id)))
 }
 
-/// The upload row of a fulfillment, if any.
+/// The upload row of a fulfillment, if any: its correction once there is
+/// one (the state WeChat is being brought to), else its first upload.
 pub async fn shipping_of_fulfillment(
     state: &AppState,
     fulfillment_id: i64,
 ) -> AppResult<Option<wechat_shipping::Model>> {
-    Ok(wechat_shipping::Entity::find()
-        .filter(wechat_shipping::Column::UploadKey.eq(format!("F{fulfillment_id}")))
-        .one(&state.db)
-        .await?)
+    let mut rows = wechat_shipping::Entity::find()
+        .filter(
+            wechat_shipping::Column::UploadKey
+                .is_in([format!("F{fulfillment_id}"), format!("C{fulfillment_id}")]),
+        )
+        .order_by_desc(wechat_shipping::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(if rows.is_empty() {
+        None
+    } else {
+        Some(rows.swap_remove(0))
+    })
 }
 
 /// The upload rows of an order with their attempts, oldest first (tests, support).

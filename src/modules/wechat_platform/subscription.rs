@@ -18,6 +18,52 @@ pub const MAX_TEMPLATE_IDS: usize = 10;
 /// flow, and a client looping on the mutation cannot grow a row without end.
 pub const MAX_AVAILABLE: i32 = 100;
 
+/// How an event's messages are filled: the page opened and the `data`
+/// keywords, with `{placeholder}`s (see README: `orderId`, `orderNo`,
+/// `carrier`, `trackingNo`, `amount`, `result`, `time`, `withdrawalId`).
+#[derive(Clone, Debug)]
+pub struct Layout {
+    pub page: String,
+    pub data: Vec<(String, String)>,
+}
+
+/// The layout of `event`: the store's settings where given, else the
+/// defaults below, written for common templates of each kind in WeChat's
+/// public library (the store's own template's keywords must match).
+pub fn layout(state: &AppState, event: &str) -> Layout {
+    let (page, data): (&str, &str) = match event {
+        "ORDER_SHIPPED" => (
+            "pages/order/detail?id={orderId}",
+            "character_string1={orderNo};thing2={carrier};character_string3={trackingNo};time4={time}",
+        ),
+        "REFUND_RESULT" => (
+            "pages/order/detail?id={orderId}",
+            "character_string1={orderNo};amount2={amount};phrase3={result};time4={time}",
+        ),
+        "COMMISSION_SETTLED" => (
+            "pages/promoter/index",
+            "amount1={amount};character_string2={orderNo};time3={time}",
+        ),
+        _ => ("pages/promoter/index", "amount1={amount};time2={time}"),
+    };
+    let own = state
+        .settings
+        .wechat_subscribe_layouts
+        .iter()
+        .find(|l| l.event == event);
+    Layout {
+        page: own
+            .and_then(|l| l.page.clone())
+            .unwrap_or_else(|| page.to_string()),
+        data: own.and_then(|l| l.data.clone()).unwrap_or_else(|| {
+            data.split(';')
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        }),
+    }
+}
+
 /// (event, template id) pairs as configured.
 pub fn templates(state: &AppState) -> &[(String, String)] {
     &state.settings.wechat_subscribe_templates

@@ -103,3 +103,44 @@ impl SubscriptionTemplate {
         })
     }
 }
+
+/// One step of a parcel's trace, from WeChat's logistics query (物流查询).
+pub struct TrackingEvent(pub super::tracking::TraceEvent);
+
+#[Object]
+impl TrackingEvent {
+    /// When the carrier recorded it.
+    async fn time(&self) -> Timestamp {
+        self.0.time.into()
+    }
+    /// What happened, as the carrier words it (`快件已揽收`, `已签收`).
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// WeChat's step code: 100001 picked up, 200001 in transit, 300002 out
+    /// for delivery, 300003 signed for, 300004 delivery failed, 400001
+    /// cancelled, 400002 held.
+    async fn action_type(&self) -> i64 {
+        self.0.action_type
+    }
+}
+
+/// WeChat reminded the store to ship an order (`trade_manage_remind_shipping`:
+/// the buyer is waiting and WeChat has no shipping information).
+pub struct WechatShippingReminder(pub entity::wechat_shipping_reminder::Model);
+
+#[Object]
+impl WechatShippingReminder {
+    /// How many reminders came.
+    async fn reminders(&self) -> i32 {
+        self.0.reminders
+    }
+    /// The first one.
+    async fn first_at(&self) -> Timestamp {
+        self.0.first_at.into()
+    }
+    /// The latest one.
+    async fn last_at(&self) -> Timestamp {
+        self.0.last_at.into()
+    }
+}
