@@ -92,7 +92,7 @@ impl JobsMutation {
     /// Pay first), refund retries and queries, withdrawal transfers (created,
     /// queried, cancelled when unconfirmed), auto-completion, …
     async fn run_order_jobs(&self, ctx: &Context<'_>) -> Result<bool> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OWNER)?;
         run_due(ctx.data_unchecked::<AppState>()).await;
         Ok(true)
     }

@@ -182,7 +182,7 @@ pub struct CatalogueAdminMutation;
 impl CatalogueAdminMutation {
     /// Adds a category (ADMIN).
     async fn create_category(&self, ctx: &Context<'_>, input: CategoryInput) -> Result<Category> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let draft = CategoryDraft {
             name: input.name,
@@ -199,7 +199,7 @@ impl CatalogueAdminMutation {
 
     /// Adds a product with its SKUs, on shelf (ADMIN).
     async fn create_product(&self, ctx: &Context<'_>, input: ProductInput) -> Result<Product> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let draft = ProductDraft {
             title: Some(input.title),
@@ -243,7 +243,7 @@ impl CatalogueAdminMutation {
         id: ID,
         input: ProductUpdateInput,
     ) -> Result<Product> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&id, "id")?;
         Ok(service::update_product(state, id, product_draft(input)?)
@@ -258,7 +258,7 @@ impl CatalogueAdminMutation {
         id: ID,
         status: ProductStatus,
     ) -> Result<Product> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&id, "id")?;
         Ok(
@@ -270,7 +270,7 @@ impl CatalogueAdminMutation {
 
     /// Sets a SKU's stock (ADMIN), 0 to 10,000,000.
     async fn set_sku_stock(&self, ctx: &Context<'_>, sku_id: ID, stock: i32) -> Result<Sku> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let sku_id = parse_id(&sku_id, "skuId")?;
         Ok(Sku(super::stock::set(state, sku_id, stock).await?))
@@ -283,7 +283,7 @@ impl CatalogueAdminMutation {
         product_id: ID,
         #[graphql(default = 0)] rank: i32,
     ) -> Result<Product> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&product_id, "productId")?;
         Ok(service::pin_hot(state, id, Some(rank)).await?.into())
@@ -291,7 +291,7 @@ impl CatalogueAdminMutation {
 
     /// Removes a product's hot-list pin (ADMIN).
     async fn unpin_hot_product(&self, ctx: &Context<'_>, product_id: ID) -> Result<Product> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&product_id, "productId")?;
         Ok(service::pin_hot(state, id, None).await?.into())

@@ -41,7 +41,7 @@ impl CouponQuery {
 
     /// Every coupon template, newest first (ADMIN).
     async fn coupon_templates(&self, ctx: &Context<'_>) -> Result<Vec<CouponTemplate>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::all_templates(state)
             .await?
@@ -59,7 +59,7 @@ impl CouponQuery {
         #[graphql(default = false)] all: bool,
     ) -> Result<Vec<Promotion>> {
         if all {
-            ctx.viewer().admin_id()?;
+            ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         }
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::promotions(&state.db, Utc::now(), all)
@@ -92,7 +92,7 @@ impl CouponMutation {
         ctx: &Context<'_>,
         input: CouponTemplateInput,
     ) -> Result<CouponTemplate> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(CouponTemplate(
             service::create_template(state, input.into()).await?,
@@ -107,7 +107,7 @@ impl CouponMutation {
         id: ID,
         active: bool,
     ) -> Result<CouponTemplate> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(CouponTemplate(
             service::set_template_active(state, parse_id(&id, "id")?, active).await?,
@@ -127,7 +127,7 @@ impl CouponMutation {
         customer_ids: Option<Vec<ID>>,
         idempotency_key: Option<String>,
     ) -> Result<i32> {
-        let admin = ctx.viewer().admin_id()?;
+        let admin = ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let template_id = parse_id(&template_id, "templateId")?;
         let mut ids = Vec::new();
@@ -160,7 +160,7 @@ impl CouponMutation {
         ctx: &Context<'_>,
         input: PromotionInput,
     ) -> Result<Promotion> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Promotion(
             service::create_promotion(state, input.into()).await?,
@@ -174,7 +174,7 @@ impl CouponMutation {
         id: ID,
         active: bool,
     ) -> Result<Promotion> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Promotion(
             service::set_promotion_active(state, parse_id(&id, "id")?, active).await?,

@@ -57,7 +57,7 @@ impl MembershipMutation {
         ctx: &Context<'_>,
         input: MembershipPlanInput,
     ) -> Result<MembershipPlan> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let d = PlanDraft {
             name: Some(input.name),
@@ -77,7 +77,7 @@ impl MembershipMutation {
         id: ID,
         input: MembershipPlanUpdateInput,
     ) -> Result<MembershipPlan> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let d = PlanDraft {
             name: input.name,
@@ -98,7 +98,7 @@ impl MembershipMutation {
         ctx: &Context<'_>,
         input: TopUpPlanInput,
     ) -> Result<TopUpPlan> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let d = TopUpDraft {
             name: Some(input.name),
@@ -117,7 +117,7 @@ impl MembershipMutation {
         id: ID,
         input: TopUpPlanUpdateInput,
     ) -> Result<TopUpPlan> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let d = TopUpDraft {
             name: input.name,

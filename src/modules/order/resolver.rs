@@ -149,7 +149,7 @@ impl OrderQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<OrderConnection> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
@@ -187,7 +187,7 @@ impl OrderQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<RefundConnection> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
@@ -433,7 +433,7 @@ impl OrderMutation {
 
     /// Approves a refund: the money goes back (ADMIN).
     async fn approve_refund(&self, ctx: &Context<'_>, refund_id: ID) -> Result<Refund> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::SERVICE)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Refund(
             service::approve_refund(state, parse_id(&refund_id, "refundId")?).await?,
@@ -447,7 +447,7 @@ impl OrderMutation {
         refund_id: ID,
         note: Option<String>,
     ) -> Result<Refund> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::SERVICE)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Refund(
             service::reject_refund(state, parse_id(&refund_id, "refundId")?, note).await?,
@@ -480,7 +480,7 @@ impl OrderMutation {
         id: ID,
         input: Option<ApproveAfterSaleInput>,
     ) -> Result<AfterSale> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::SERVICE)?;
         let state = ctx.data_unchecked::<AppState>();
         let input = input.unwrap_or_default();
         let approval = after_sale::decide::Approval {
@@ -499,7 +499,7 @@ impl OrderMutation {
         id: ID,
         reason: String,
     ) -> Result<AfterSale> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::SERVICE)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(AfterSale(
             after_sale::decide::reject(state, parse_id(&id, "id")?, &reason).await?,
@@ -539,7 +539,7 @@ impl OrderMutation {
     ) -> Result<AfterSale> {
         let viewer = ctx.viewer();
         if !matches!(viewer, Viewer::Supplier(_)) {
-            viewer.admin_id()?;
+            viewer.staff_id(crate::auth::staff::SERVICE)?;
         }
         let state = ctx.data_unchecked::<AppState>();
         Ok(AfterSale(
@@ -558,7 +558,7 @@ impl OrderMutation {
         input: AdminRefundInput,
         idempotency_key: String,
     ) -> Result<AfterSale> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::SERVICE)?;
         let state = ctx.data_unchecked::<AppState>();
         let lines = input
             .lines
@@ -609,7 +609,8 @@ impl OrderMutation {
     /// Sends a FAILED refund again (ADMIN): under the same `out_refund_no`
     /// when WeChat Pay never took it, a new one when WeChat Pay closed it.
     async fn retry_refund(&self, ctx: &Context<'_>, refund_id: ID) -> Result<Refund> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer()
+            .staff_id(crate::auth::staff::REFUND_FOLLOW_UP)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Refund(
             service::retry_failed(state, parse_id(&refund_id, "refundId")?).await?,
@@ -624,14 +625,15 @@ impl OrderMutation {
         refund_id: ID,
         note: String,
     ) -> Result<Refund> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer()
+            .staff_id(crate::auth::staff::REFUND_FOLLOW_UP)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Refund(
             service::settle_failed(state, parse_id(&refund_id, "refundId")?, &note).await?,
         ))
     }
 
-    /// Ships a fulfillment: a SUPPLIER its own, ADMIN any. The order becomes
+    /// Ships a fulfillment: a SUPPLIER its own, ADMIN (OPERATIONS) any. The order becomes
     /// SHIPPED when all its fulfillments have shipped.
     async fn ship_fulfillment(
         &self,
@@ -641,7 +643,9 @@ impl OrderMutation {
         tracking_no: String,
     ) -> Result<Fulfillment> {
         let viewer = ctx.viewer();
-        if !viewer.is_admin() {
+        if viewer.is_admin() {
+            viewer.staff_id(crate::auth::staff::OPERATIONS)?;
+        } else {
             viewer.supplier_id()?;
         }
         let state = ctx.data_unchecked::<AppState>();
@@ -665,7 +669,7 @@ impl ReconciliationQuery {
         ctx: &Context<'_>,
         date: String,
     ) -> Result<Option<Reconciliation>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::FINANCE)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(super::reconcile::run_of(state, date.trim())
             .await?
@@ -682,7 +686,7 @@ impl ReconciliationMutation {
     /// replacing an earlier run's list (ADMIN). The jobs loop does it for
     /// yesterday once a day by itself.
     async fn run_reconciliation(&self, ctx: &Context<'_>, date: String) -> Result<Reconciliation> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::FINANCE)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Reconciliation(
             super::reconcile::reconcile_on_demand(state, date.trim()).await?,

@@ -14,7 +14,7 @@ pub struct SupplierQuery;
 impl SupplierQuery {
     /// Every supplier (ADMIN).
     async fn suppliers(&self, ctx: &Context<'_>) -> Result<Vec<Supplier>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::list(state)
             .await?
@@ -35,7 +35,7 @@ impl SupplierAdminMutation {
         ctx: &Context<'_>,
         input: SupplierInput,
     ) -> Result<SupplierWithKey> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let draft = SupplierDraft {
             name: input.name,
@@ -59,7 +59,7 @@ impl SupplierAdminMutation {
         supplier_id: ID,
         return_address: Option<String>,
     ) -> Result<Supplier> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = crate::api::ids::parse_id(&supplier_id, "supplierId")?;
         Ok(Supplier(
@@ -74,7 +74,7 @@ impl SupplierAdminMutation {
         sku_id: ID,
         input: SupplierLinkInput,
     ) -> Result<Sku> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let sku_id = parse_id(&sku_id, "skuId")?;
         let draft = LinkDraft {

@@ -78,7 +78,7 @@ impl WechatPlatformAdminMutation {
         ctx: &Context<'_>,
         fulfillment_id: async_graphql::ID,
     ) -> Result<WechatShippingUpload> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&fulfillment_id, "fulfillmentId")?;
         Ok(WechatShippingUpload(service::reupload(state, id).await?))
@@ -93,7 +93,7 @@ impl WechatPlatformAdminMutation {
         carrier: String,
         delivery_id: String,
     ) -> Result<bool> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         service::map_carrier(state, &carrier, &delivery_id).await?;
         Ok(true)

@@ -259,7 +259,7 @@ impl PayableMutation {
         ids: Vec<ID>,
         reference: String,
     ) -> Result<i32> {
-        let admin = ctx.viewer().admin_id()?;
+        let admin = ctx.viewer().staff_id(crate::auth::staff::FINANCE)?;
         let ids = ids
             .iter()
             .map(|i| parse_id(i, "ids"))
