@@ -109,7 +109,9 @@ impl Extension for AuditRequest {
         };
         let result = next.run(ctx, info).await;
         if let (Ok(answer), Some(state)) = (&result, ctx.data_opt::<AppState>()) {
-            let target = target(&arguments).or_else(|| answer.as_ref().and_then(answer_id));
+            let target = top_target(&arguments)
+                .or_else(|| answer.as_ref().and_then(answer_id))
+                .or_else(|| input_target(&arguments));
             if let Err(e) = record(state, staff, &action, target, &arguments).await {
                 crate::metrics::count_error("AUDIT_WRITE_FAILED");
                 tracing::error!(action, actor_id = staff.id, error = %e, "the audit log missed a staff mutation that succeeded");
@@ -194,20 +196,21 @@ fn scalar_id(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// What a mutation acted on: its first id argument (`id`, `…Id`), else one
+/// What a mutation acted on: its first id argument (`id`, `…Id`); else
+/// the id of what it answered (a created row), when selected; else an id
 /// in its `input`.
-fn target(args: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
-    let top = args
+fn top_target(args: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    args.iter()
+        .find(|(k, _)| id_like(k))
+        .and_then(|(_, v)| scalar_id(v))
+}
+
+fn input_target(args: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    args.get("input")?
+        .as_object()?
         .iter()
         .find(|(k, _)| id_like(k))
-        .and_then(|(_, v)| scalar_id(v));
-    top.or_else(|| {
-        args.get("input")?
-            .as_object()?
-            .iter()
-            .find(|(k, _)| id_like(k))
-            .and_then(|(_, v)| scalar_id(v))
-    })
+        .and_then(|(_, v)| scalar_id(v))
 }
 
 /// The `id` of what a mutation answered (a created row), when selected.
@@ -307,13 +310,13 @@ mod tests {
     fn the_target_is_the_first_id_argument() {
         let args = |v: serde_json::Value| v.as_object().unwrap().clone();
         assert_eq!(
-            target(&args(json!({"refundId": "7", "note": "ok"}))),
+            top_target(&args(json!({"refundId": "7", "note": "ok"}))),
             Some("7".into())
         );
         assert_eq!(
-            target(&args(json!({"input": {"productId": 3, "title": "t"}}))),
+            input_target(&args(json!({"input": {"productId": 3, "title": "t"}}))),
             Some("3".into())
         );
-        assert_eq!(target(&args(json!({"ids": ["1", "2"]}))), None);
+        assert_eq!(top_target(&args(json!({"ids": ["1", "2"]}))), None);
     }
 }
