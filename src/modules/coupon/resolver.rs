@@ -86,7 +86,7 @@ impl CouponMutation {
         ))
     }
 
-    /// Creates a coupon template (ADMIN).
+    /// Creates a coupon template (ADMIN: OPERATIONS).
     async fn create_coupon_template(
         &self,
         ctx: &Context<'_>,
@@ -100,7 +100,7 @@ impl CouponMutation {
     }
 
     /// Stops (`active: false`) or resumes giving out a template's coupons;
-    /// coupons already given stay valid (ADMIN).
+    /// coupons already given stay valid (ADMIN: OPERATIONS).
     async fn set_coupon_template_active(
         &self,
         ctx: &Context<'_>,
@@ -118,7 +118,7 @@ impl CouponMutation {
     /// the customers listed (a targeted campaign), all or none; returns how
     /// many were given. The template's total is respected; its claim window
     /// and per-customer limit are for claiming and do not apply. With an
-    /// `idempotencyKey`, a repeated call gives nothing more (ADMIN).
+    /// `idempotencyKey`, a repeated call gives nothing more (ADMIN: OPERATIONS).
     async fn issue_coupons(
         &self,
         ctx: &Context<'_>,
@@ -154,7 +154,7 @@ impl CouponMutation {
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
-    /// Starts a store-wide full-reduction promotion (满减) (ADMIN).
+    /// Starts a store-wide full-reduction promotion (满减) (ADMIN: OPERATIONS).
     async fn create_promotion(
         &self,
         ctx: &Context<'_>,
@@ -167,7 +167,7 @@ impl CouponMutation {
         ))
     }
 
-    /// Ends (`active: false`) or resumes a promotion (ADMIN).
+    /// Ends (`active: false`) or resumes a promotion (ADMIN: OPERATIONS).
     async fn set_promotion_active(
         &self,
         ctx: &Context<'_>,

@@ -51,7 +51,7 @@ pub struct MembershipMutation;
 
 #[Object]
 impl MembershipMutation {
-    /// Adds a membership plan (ADMIN).
+    /// Adds a membership plan (ADMIN: OPERATIONS).
     async fn create_membership_plan(
         &self,
         ctx: &Context<'_>,
@@ -70,7 +70,7 @@ impl MembershipMutation {
         Ok(MembershipPlan(service::create_plan(state, d).await?))
     }
 
-    /// Changes or retires (`active: false`) a membership plan (ADMIN).
+    /// Changes or retires (`active: false`) a membership plan (ADMIN: OPERATIONS).
     async fn update_membership_plan(
         &self,
         ctx: &Context<'_>,
@@ -92,7 +92,7 @@ impl MembershipMutation {
         ))
     }
 
-    /// Adds a top-up plan (ADMIN).
+    /// Adds a top-up plan (ADMIN: OPERATIONS).
     async fn create_top_up_plan(
         &self,
         ctx: &Context<'_>,
@@ -110,7 +110,7 @@ impl MembershipMutation {
         Ok(TopUpPlan(service::create_top_up_plan(state, d).await?))
     }
 
-    /// Changes or retires (`active: false`) a top-up plan (ADMIN).
+    /// Changes or retires (`active: false`) a top-up plan (ADMIN: OPERATIONS).
     async fn update_top_up_plan(
         &self,
         ctx: &Context<'_>,

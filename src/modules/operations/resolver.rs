@@ -83,7 +83,7 @@ pub struct OperationsMutation;
 #[Object]
 impl OperationsMutation {
     /// Puts tags (1-10, each 1-20 characters) on customers (1-1000); tags
-    /// they already have stay. Returns how many customers were tagged (ADMIN).
+    /// they already have stay. Returns how many customers were tagged (ADMIN: OPERATIONS).
     async fn tag_customers(
         &self,
         ctx: &Context<'_>,
@@ -95,7 +95,7 @@ impl OperationsMutation {
         Ok(service::tag(state, &ids(&customer_ids)?, &tags).await?)
     }
 
-    /// Takes tags off customers; returns how many tags came off (ADMIN).
+    /// Takes tags off customers; returns how many tags came off (ADMIN: OPERATIONS).
     async fn untag_customers(
         &self,
         ctx: &Context<'_>,
@@ -108,7 +108,7 @@ impl OperationsMutation {
     }
 
     /// Saves a customer filter as a segment; it is re-evaluated whenever it
-    /// is used (ADMIN).
+    /// is used (ADMIN: OPERATIONS).
     async fn create_segment(
         &self,
         ctx: &Context<'_>,

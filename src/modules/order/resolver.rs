@@ -431,7 +431,7 @@ impl OrderMutation {
         ))
     }
 
-    /// Approves a refund: the money goes back (ADMIN).
+    /// Approves a refund: the money goes back (ADMIN: CUSTOMER_SERVICE).
     async fn approve_refund(&self, ctx: &Context<'_>, refund_id: ID) -> Result<Refund> {
         ctx.viewer().staff_id(crate::auth::staff::SERVICE)?;
         let state = ctx.data_unchecked::<AppState>();
@@ -440,7 +440,7 @@ impl OrderMutation {
         ))
     }
 
-    /// Refuses a refund; the order goes back to where it was (ADMIN).
+    /// Refuses a refund; the order goes back to where it was (ADMIN: CUSTOMER_SERVICE).
     async fn reject_refund(
         &self,
         ctx: &Context<'_>,
@@ -471,7 +471,7 @@ impl OrderMutation {
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
-    /// Approves a requested after-sale (ADMIN): a refund only is refunded
+    /// Approves a requested after-sale (ADMIN: CUSTOMER_SERVICE): a refund only is refunded
     /// at once; a return waits for the buyer's parcel. `input.amountFen`
     /// may lower what goes back, never raise it.
     async fn approve_after_sale(
@@ -492,7 +492,7 @@ impl OrderMutation {
         ))
     }
 
-    /// Refuses a requested after-sale, saying why (ADMIN).
+    /// Refuses a requested after-sale, saying why (ADMIN: CUSTOMER_SERVICE).
     async fn reject_after_sale(
         &self,
         ctx: &Context<'_>,
@@ -549,7 +549,7 @@ impl OrderMutation {
     }
 
     /// Refunds lines or an amount of a paid goods order at once, without a
-    /// buyer's request (ADMIN): a supplier cannot ship, a goodwill refund.
+    /// buyer's request (ADMIN: CUSTOMER_SERVICE): a supplier cannot ship, a goodwill refund.
     /// The same key and input return the same after-sale.
     async fn refund_order(
         &self,
@@ -606,7 +606,7 @@ impl OrderMutation {
         ))
     }
 
-    /// Sends a FAILED refund again (ADMIN): under the same `out_refund_no`
+    /// Sends a FAILED refund again (ADMIN: CUSTOMER_SERVICE, FINANCE): under the same `out_refund_no`
     /// when WeChat Pay never took it, a new one when WeChat Pay closed it.
     async fn retry_refund(&self, ctx: &Context<'_>, refund_id: ID) -> Result<Refund> {
         ctx.viewer()
@@ -617,7 +617,7 @@ impl OrderMutation {
         ))
     }
 
-    /// Records a FAILED refund as paid back another way (ADMIN): REFUNDED,
+    /// Records a FAILED refund as paid back another way (ADMIN: CUSTOMER_SERVICE, FINANCE): REFUNDED,
     /// the note kept with its reason; nothing is sent.
     async fn settle_refund(
         &self,
@@ -663,7 +663,7 @@ pub struct ReconciliationQuery;
 #[Object]
 impl ReconciliationQuery {
     /// The reconciliation of a day (`YYYY-MM-DD`, China time) and what did
-    /// not match; null when that day was never reconciled (ADMIN).
+    /// not match; null when that day was never reconciled (ADMIN: FINANCE).
     async fn reconciliation(
         &self,
         ctx: &Context<'_>,
@@ -683,7 +683,7 @@ pub struct ReconciliationMutation;
 #[Object]
 impl ReconciliationMutation {
     /// Reconciles a day (`YYYY-MM-DD`) against WeChat Pay's trade bill now,
-    /// replacing an earlier run's list (ADMIN). The jobs loop does it for
+    /// replacing an earlier run's list (ADMIN: FINANCE). The jobs loop does it for
     /// yesterday once a day by itself.
     async fn run_reconciliation(&self, ctx: &Context<'_>, date: String) -> Result<Reconciliation> {
         ctx.viewer().staff_id(crate::auth::staff::FINANCE)?;

@@ -183,7 +183,7 @@ impl ReferralMutation {
         ))
     }
 
-    /// Approves or rejects a promoter (ADMIN).
+    /// Approves or rejects a promoter (ADMIN: OPERATIONS).
     async fn review_promoter(
         &self,
         ctx: &Context<'_>,
@@ -197,7 +197,7 @@ impl ReferralMutation {
         ))
     }
 
-    /// Sets a new commission rule; orders paid from now on use it (ADMIN).
+    /// Sets a new commission rule; orders paid from now on use it (ADMIN: OWNER).
     async fn set_commission_rule(
         &self,
         ctx: &Context<'_>,
@@ -239,7 +239,7 @@ impl ReferralMutation {
         ))
     }
 
-    /// Approves or rejects a requested withdrawal (ADMIN). With WeChat Pay
+    /// Approves or rejects a requested withdrawal (ADMIN: FINANCE). With WeChat Pay
     /// transfers configured, approving creates the transfer
     /// (`WAITING_CONFIRMATION`); without, it records the store's own
     /// payment (`PAID`; put the payout reference in `note`).
@@ -258,7 +258,7 @@ impl ReferralMutation {
         ))
     }
 
-    /// Settles the commissions due now; returns how many (ADMIN).
+    /// Settles the commissions due now; returns how many (ADMIN: FINANCE).
     async fn run_commission_settlement(&self, ctx: &Context<'_>) -> Result<i32> {
         ctx.viewer().staff_id(crate::auth::staff::FINANCE)?;
         let n = service::settle_due(ctx.data_unchecked::<AppState>(), chrono::Utc::now()).await?;

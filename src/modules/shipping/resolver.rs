@@ -81,7 +81,7 @@ pub struct ShippingAdminMutation;
 
 #[Object]
 impl ShippingAdminMutation {
-    /// Adds a shipping template (ADMIN). Regions by name or code; bad input
+    /// Adds a shipping template (ADMIN: OPERATIONS). Regions by name or code; bad input
     /// (unknown or overlapping regions, negative fees) names its field.
     async fn create_shipping_template(
         &self,
@@ -95,7 +95,7 @@ impl ShippingAdminMutation {
             .try_into()?)
     }
 
-    /// Replaces a template's name and rules (ADMIN); the next preview and
+    /// Replaces a template's name and rules (ADMIN: OPERATIONS); the next preview and
     /// order are priced by them, placed orders keep their shipping.
     async fn update_shipping_template(
         &self,
@@ -111,7 +111,7 @@ impl ShippingAdminMutation {
             .try_into()?)
     }
 
-    /// Sets a supplier's default template (ADMIN): its products that name
+    /// Sets a supplier's default template (ADMIN: OPERATIONS): its products that name
     /// no template of their own are charged by it. Null clears it.
     async fn set_supplier_shipping_template(
         &self,

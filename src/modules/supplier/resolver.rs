@@ -29,7 +29,7 @@ pub struct SupplierAdminMutation;
 
 #[Object]
 impl SupplierAdminMutation {
-    /// Adds a supplier (ADMIN). The API key in the answer is shown this once.
+    /// Adds a supplier (ADMIN: OPERATIONS). The API key in the answer is shown this once.
     async fn create_supplier(
         &self,
         ctx: &Context<'_>,
@@ -52,7 +52,7 @@ impl SupplierAdminMutation {
     }
 
     /// Sets (or with null, clears) where buyers send back what a supplier
-    /// shipped (ADMIN); returns approved after it go there by default.
+    /// shipped (ADMIN: OPERATIONS); returns approved after it go there by default.
     async fn set_supplier_return_address(
         &self,
         ctx: &Context<'_>,
@@ -67,7 +67,7 @@ impl SupplierAdminMutation {
         ))
     }
 
-    /// Sets which supplier ships a SKU, its code there and its cost (ADMIN).
+    /// Sets which supplier ships a SKU, its code there and its cost (ADMIN: OPERATIONS).
     async fn link_sku_to_supplier(
         &self,
         ctx: &Context<'_>,

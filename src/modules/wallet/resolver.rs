@@ -28,7 +28,7 @@ pub struct WalletAdminMutation;
 #[Object]
 impl WalletAdminMutation {
     /// Credits (positive) or debits (negative) a customer's wallet with a
-    /// reason, audited with the admin's id; never below zero (ADMIN).
+    /// reason, audited with the admin's id; never below zero (ADMIN: FINANCE).
     async fn adjust_wallet(
         &self,
         ctx: &Context<'_>,

@@ -70,7 +70,7 @@ pub struct WechatPlatformAdminMutation;
 #[Object]
 impl WechatPlatformAdminMutation {
     /// Uploads a fulfillment's shipping information to WeChat again now
-    /// (ADMIN): one given up (`FAILED`) or waiting for its next attempt.
+    /// (ADMIN: OPERATIONS): one given up (`FAILED`) or waiting for its next attempt.
     /// `NOT_FOUND` when it has nothing to upload, `CONFLICT` once WeChat
     /// has it. Answers the state after the attempt.
     async fn reupload_wechat_shipping(

@@ -249,7 +249,7 @@ pub struct PayableMutation;
 
 #[Object]
 impl PayableMutation {
-    /// Records the store's transfer of the payables `ids` (ADMIN), due ones
+    /// Records the store's transfer of the payables `ids` (ADMIN: FINANCE), due ones
     /// only, with the bank or voucher `reference`. Already paid ones are
     /// skipped; returns how many were newly paid. An unknown id
     /// (`NOT_FOUND`) or one not due yet (`CONFLICT`) changes nothing.
