@@ -36,8 +36,25 @@ function keep(payload) {
       accessToken: payload.accessToken,
       refreshToken: payload.refreshToken,
       expiresAt: payload.expiresAt,
+      staffRole: payload.staffRole,
     }),
   );
+}
+
+/** The signed-in account's staff role (OWNER, OPERATIONS, CUSTOMER_SERVICE, FINANCE). */
+export function staffRole() {
+  const s = session();
+  return (s && s.staffRole) || null;
+}
+
+/**
+ * Whether the signed-in role may use what `roles` admits (the owner may
+ * use everything; no list: every role). Only hides what the server would
+ * refuse anyway: the API checks every call.
+ */
+export function can(roles) {
+  const role = staffRole();
+  return !roles || role === 'OWNER' || roles.includes(role);
 }
 
 export function forget() {
@@ -96,6 +113,7 @@ const LOGIN = gql`
       refreshToken
       expiresAt
       role
+      staffRole
     }
   }
 `;
@@ -107,6 +125,7 @@ const REFRESH = gql`
       refreshToken
       expiresAt
       role
+      staffRole
     }
   }
 `;

@@ -1,24 +1,33 @@
 // The console's shell: login, navigation and a hash router (#/dashboard,
 // #/orders, #/orders/<id>, #/refunds, #/after-sales, #/withdrawals,
-// #/customers), so the
-// server serves one page and reloads keep the operator where they were.
-import { ApiError, login, logout, session, whenSignedOut } from './api.js';
+// #/customers, #/staff, #/audit), so the server serves one page and reloads
+// keep the operator where they were. Each page names the staff roles that
+// work from it (none: every role); the menu shows a role only its own (the
+// API refuses the rest anyway).
+import { ApiError, can, login, logout, session, whenSignedOut } from './api.js';
+import { auditPage } from './audit.js';
 import { customersPage } from './customers.js';
 import { dashboard } from './dashboard.js';
 import { afterSalesPage, orderPage, ordersPage, refundsPage } from './orders.js';
+import { staffPage } from './staff.js';
 import { h, showError } from './util.js';
 import { withdrawalsPage } from './withdrawals.js';
 
 const app = document.getElementById('app');
 
-const ROUTES = [
+const ALL_ROUTES = [
   ['#/dashboard', '数据概览', dashboard],
   ['#/orders', '订单', ordersPage],
-  ['#/refunds', '退款队列', refundsPage],
-  ['#/after-sales', '售后队列', afterSalesPage],
-  ['#/withdrawals', '提现审核', withdrawalsPage],
+  ['#/refunds', '退款队列', refundsPage, ['CUSTOMER_SERVICE', 'FINANCE']],
+  ['#/after-sales', '售后队列', afterSalesPage, ['CUSTOMER_SERVICE']],
+  ['#/withdrawals', '提现审核', withdrawalsPage, ['FINANCE']],
   ['#/customers', '客户', customersPage],
+  ['#/staff', '员工', staffPage, []],
+  ['#/audit', '操作日志', auditPage, []],
 ];
+
+/** The pages the signed-in role works from. */
+const routes = () => ALL_ROUTES.filter(([, , , roles]) => can(roles));
 
 function loginPage() {
   const username = h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true });
@@ -63,7 +72,7 @@ function shell(active) {
   const menu = h(
     'nav',
     { class: 'menu' },
-    ROUTES.map(([hash, label]) => h('a', { href: hash, class: hash === active ? 'active' : '' }, label)),
+    routes().map(([hash, label]) => h('a', { href: hash, class: hash === active ? 'active' : '' }, label)),
     h(
       'button',
       {
@@ -93,7 +102,8 @@ function route() {
     orderPage(shell('#/orders'), decodeURIComponent(order[1]));
     return;
   }
-  const found = ROUTES.find(([r]) => r === hash) || ROUTES[0];
+  const allowed = routes();
+  const found = allowed.find(([r]) => r === hash) || allowed[0];
   found[2](shell(found[0]));
 }
 

@@ -99,9 +99,16 @@ export function ask(title, fields, submitLabel = '确定') {
       let input;
       if (f.type === 'checkbox') input = h('input', { type: 'checkbox', checked: f.value });
       else if (f.type === 'textarea') input = h('textarea', { rows: 3, value: f.value || '' });
+      else if (f.type === 'select')
+        input = h(
+          'select',
+          {},
+          f.options.map(([v, l]) => h('option', { value: v }, l)),
+        );
       else
         input = h('input', {
-          type: 'text',
+          type: f.type === 'password' ? 'password' : 'text',
+          autocomplete: f.type === 'password' ? 'new-password' : undefined,
           value: f.value || '',
           inputmode: f.type === 'yuan' ? 'decimal' : undefined,
           placeholder: f.placeholder,

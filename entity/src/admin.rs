@@ -1,4 +1,5 @@
-//! A store operator who signs in to the admin panel.
+//! A staff account that signs in to the admin console (the table keeps its
+//! first name, from when there was one admin).
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -12,6 +13,11 @@ pub struct Model {
     /// argon2id PHC string; the password itself is never stored.
     pub password_hash: String,
     pub created_at: DateTimeUtc,
+    /// `OWNER`, `OPERATIONS`, `CUSTOMER_SERVICE` or `FINANCE`; never
+    /// changes (a new role is a new account).
+    pub role: String,
+    /// A disabled account cannot sign in and its sessions have ended.
+    pub active: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -8,6 +8,7 @@ pub mod address;
 pub mod admin;
 pub mod after_sale;
 pub mod after_sale_line;
+pub mod audit_entry;
 pub mod cart_item;
 pub mod category;
 pub mod commission;

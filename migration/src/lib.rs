@@ -26,6 +26,7 @@ mod m20261210_000017_payouts;
 mod m20261210_000018_shipping_templates;
 mod m20261210_000019_supplier_payables;
 mod m20261210_000020_wechat_followup;
+mod m20261210_000021_staff_audit;
 mod m20261210_000024_payable_netting;
 
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000018_shipping_templates::Migration),
             Box::new(m20261210_000019_supplier_payables::Migration),
             Box::new(m20261210_000020_wechat_followup::Migration),
+            Box::new(m20261210_000021_staff_audit::Migration),
             Box::new(m20261210_000024_payable_netting::Migration),
         ]
     }

@@ -39,6 +39,8 @@ static FILES: &[Asset] = &[
     asset!("orders.js", JS),
     asset!("withdrawals.js", JS),
     asset!("customers.js", JS),
+    asset!("staff.js", JS),
+    asset!("audit.js", JS),
 ];
 
 const PAGE: &str = include_str!(concat!(

@@ -2,12 +2,14 @@
 //!
 //! Nothing below imports from here. Each part calls domain services
 //! downward: [`login`] (WeChat identity + customer + tokens), [`checkout`]
-//! (placing and paying orders of every kind), [`jobs`] (the background loop),
+//! (placing and paying orders of every kind), [`audit`] (the staff audit
+//! log), [`jobs`] (the background loop),
 //! [`reports`] (figures that read several domains), [`seed`] (the demo
 //! store), [`graphql`] (the handler and the schema assembled from every
 //! domain's roots) and [`startup`] (the server).
 pub mod access_log;
 pub mod admin_console;
+pub mod audit;
 pub mod checkout;
 pub mod edge;
 pub mod exports;

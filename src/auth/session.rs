@@ -124,9 +124,9 @@ mod tests {
     #[tokio::test]
     async fn ended_sessions_and_subjects_void_their_tokens() {
         let (jwt, cache) = setup();
-        let (a, _) = jwt.issue(Role::Supplier, 1, "fam-a").unwrap();
-        let (b, _) = jwt.issue(Role::Supplier, 1, "fam-b").unwrap();
-        let (other, _) = jwt.issue(Role::Supplier, 2, "fam-c").unwrap();
+        let (a, _) = jwt.issue(Role::Supplier, 1, None, "fam-a").unwrap();
+        let (b, _) = jwt.issue(Role::Supplier, 1, None, "fam-b").unwrap();
+        let (other, _) = jwt.issue(Role::Supplier, 2, None, "fam-c").unwrap();
         let (viewer, session) = authenticate(&jwt, &cache, &a).await;
         assert_eq!(viewer, Viewer::Supplier(1));
         assert_eq!(session.unwrap().sid, "fam-a");
@@ -148,7 +148,7 @@ mod tests {
         );
         // A token issued after the mark is good (a supplier enabled again).
         tokio::time::sleep(Duration::from_millis(2)).await;
-        let (fresh, _) = jwt.issue(Role::Supplier, 1, "fam-d").unwrap();
+        let (fresh, _) = jwt.issue(Role::Supplier, 1, None, "fam-d").unwrap();
         assert_eq!(
             authenticate(&jwt, &cache, &fresh).await.0,
             Viewer::Supplier(1)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::{Role, Viewer};
+use super::{Role, Staff, StaffRole, Viewer};
 use crate::error::{AppError, AppResult};
 
 const ISSUER: &str = "siyu";
@@ -29,6 +29,10 @@ struct Claims {
     /// coarse to tell a token issued just before a supplier was disabled
     /// from one issued just after it was enabled again.
     iat_ms: i64,
+    /// The staff role of an ADMIN token (required for ADMIN: a token from
+    /// before staff roles is refused, so its holder signs in again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    staff: Option<StaffRole>,
 }
 
 /// What a valid access token says.
@@ -40,15 +44,21 @@ pub struct Verified {
     pub sid: String,
     /// Issue time, milliseconds since the Unix epoch.
     pub issued_ms: i64,
+    /// The staff role of an ADMIN token (always there for ADMIN).
+    pub staff: Option<StaffRole>,
 }
 
 impl Verified {
     /// The viewer the token speaks for.
     pub fn viewer(&self) -> Viewer {
-        match self.role {
-            Role::Customer => Viewer::Customer(self.subject_id),
-            Role::Admin => Viewer::Admin(self.subject_id),
-            Role::Supplier => Viewer::Supplier(self.subject_id),
+        match (self.role, self.staff) {
+            (Role::Customer, _) => Viewer::Customer(self.subject_id),
+            (Role::Admin, Some(role)) => Viewer::Admin(Staff {
+                id: self.subject_id,
+                role,
+            }),
+            (Role::Admin, None) => Viewer::InvalidToken,
+            (Role::Supplier, _) => Viewer::Supplier(self.subject_id),
         }
     }
 }
@@ -86,11 +96,13 @@ impl JwtKeys {
         self.ttl + Duration::from_secs(LEEWAY_SECS)
     }
 
-    /// A signed access token of session `sid` and its expiry.
+    /// A signed access token of session `sid` and its expiry; `staff` is
+    /// the staff role of an ADMIN subject.
     pub fn issue(
         &self,
         role: Role,
         subject_id: i64,
+        staff: Option<StaffRole>,
         sid: &str,
     ) -> AppResult<(String, DateTime<Utc>)> {
         let now = Utc::now();
@@ -104,6 +116,7 @@ impl JwtKeys {
             exp: exp.timestamp(),
             sid: sid.to_string(),
             iat_ms: now.timestamp_millis(),
+            staff: staff.filter(|_| role == Role::Admin),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(AppError::internal)?;
@@ -115,7 +128,9 @@ impl JwtKeys {
     pub fn verify(&self, token: &str) -> Option<Verified> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         let subject_id = data.claims.sub.parse::<i64>().ok()?;
-        if data.claims.sid.is_empty() {
+        if data.claims.sid.is_empty()
+            || (data.claims.role == Role::Admin) != data.claims.staff.is_some()
+        {
             return None;
         }
         Some(Verified {
@@ -123,6 +138,7 @@ impl JwtKeys {
             subject_id,
             sid: data.claims.sid,
             issued_ms: data.claims.iat_ms,
+            staff: data.claims.staff,
         })
     }
 }
@@ -149,11 +165,28 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let (t, _) = keys().issue(Role::Admin, 3, "family-1").unwrap();
+        let (t, _) = keys()
+            .issue(Role::Admin, 3, Some(StaffRole::Finance), "family-1")
+            .unwrap();
         let v = keys().verify(&t).unwrap();
-        assert_eq!(v.viewer(), Viewer::Admin(3));
+        assert_eq!(
+            v.viewer(),
+            Viewer::Admin(Staff {
+                id: 3,
+                role: StaffRole::Finance
+            })
+        );
         assert_eq!(v.sid, "family-1");
         assert!((v.issued_ms - Utc::now().timestamp_millis()).abs() < 5_000);
+    }
+
+    #[test]
+    fn admin_tokens_without_a_staff_role_are_invalid() {
+        let now = Utc::now().timestamp();
+        let enc = EncodingKey::from_secret(SECRET.as_bytes());
+        let old = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "1", "role": "ADMIN", "iat": now, "exp": now + 600, "sid": "f", "iat_ms": now * 1000});
+        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &old, &enc).unwrap();
+        assert_eq!(viewer(&keys(), &t), Viewer::InvalidToken);
     }
 
     #[test]
@@ -167,7 +200,7 @@ mod tests {
 
     #[test]
     fn forged_expired_and_none_tokens_are_invalid() {
-        let (t, _) = keys().issue(Role::Customer, 1, "f").unwrap();
+        let (t, _) = keys().issue(Role::Customer, 1, None, "f").unwrap();
         let other = JwtKeys::new("another-secret-another-secret-xx", Duration::from_secs(60));
         assert_eq!(viewer(&other, &t), Viewer::InvalidToken);
 

@@ -30,6 +30,7 @@ mod plans;
 mod referral;
 mod scene;
 mod shipping;
+mod staff;
 mod stock_races;
 mod supplier_payables;
 mod wallet;

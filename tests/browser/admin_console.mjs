@@ -8,7 +8,10 @@
 // the order's pending refund and approving it takes it off the queue, the
 // order's page shows the refund, a requested after-sale is approved from its
 // queue, another order's self-operated part ships
-// from its page, an expiring token is refreshed, and logging out returns to the login form;
+// from its page, an expiring token is refreshed, the owner creates a
+// customer-service account on the staff page and finds it in the audit log
+// (its password redacted), logging out returns to the login form, and the
+// new account's menu has its queues but not withdrawals, staff or the log;
 // with nothing requested from elsewhere, no page error, no console error
 // (a CSP violation is one) and a screenshot of each page.
 import { mkdirSync } from 'node:fs';
@@ -174,9 +177,45 @@ try {
     if ((await page.locator('.error').count()) > 0) throw new Error(await page.locator('.error').first().innerText());
   });
 
+  await step('7b-staff', async () => {
+    await page.getByRole('link', { name: '员工' }).click();
+    await page.getByRole('heading', { name: '员工账号' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: '新建员工' }).click();
+    const dialog = page.locator('dialog.ask');
+    await dialog.getByLabel('用户名').fill('console-service');
+    await dialog.getByLabel('密码（12 位以上）').fill('console-service-pw');
+    await dialog.getByLabel('角色').selectOption('CUSTOMER_SERVICE');
+    await dialog.getByRole('button', { name: '创建' }).click();
+    await page.locator('tr', { hasText: 'console-service' }).locator('td', { hasText: '客服' }).waitFor({ timeout: 30_000 });
+  });
+
+  await step('7c-audit', async () => {
+    await page.getByRole('link', { name: '操作日志' }).click();
+    await page.getByRole('heading', { name: '操作日志' }).waitFor({ timeout: 30_000 });
+    const row = page.locator('tr', { hasText: 'createStaff' });
+    await row.first().waitFor({ timeout: 30_000 });
+    const args = await row.first().locator('code.args').innerText();
+    if (!args.includes('[redacted]') || args.includes('console-service-pw')) throw new Error(`arguments shown: ${args}`);
+    await page.locator('td', { hasText: 'approveRefund' }).first().waitFor({ timeout: 30_000 });
+  });
+
   await step('8-logout', async () => {
     await page.getByRole('button', { name: '退出登录' }).click();
     await page.getByLabel('密码').waitFor({ timeout: 30_000 });
+  });
+
+  await step('9-service-role', async () => {
+    // Customer service sees its queues, not withdrawals, staff or the log.
+    await page.getByLabel('用户名').fill('console-service');
+    await page.getByLabel('密码').fill('console-service-pw');
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('link', { name: '退款队列' }).waitFor({ timeout: 30_000 });
+    for (const hidden of ['提现审核', '员工', '操作日志']) {
+      if ((await page.getByRole('link', { name: hidden, exact: true }).count()) > 0) throw new Error(`${hidden} shown to customer service`);
+    }
+    await page.getByRole('link', { name: '售后队列' }).waitFor({ timeout: 30_000 });
+    // Its dashboard reads as the owner's does.
+    await page.locator('.figures .figure').first().waitFor({ timeout: 30_000 });
   });
 } catch (e) {
   problems.unshift(e.message);

@@ -15,9 +15,10 @@ use serde_json::json;
 
 use crate::{
     app::{
+        audit::{Audit, resolver::AuditQuery},
         checkout::resolver::{CheckoutMutation, CheckoutQuery},
         jobs::JobsMutation,
-        login::resolver::{AuthMutation, SupplierCredentialsMutation},
+        login::resolver::{AuthMutation, StaffMutation, StaffQuery, SupplierCredentialsMutation},
         reports::resolver::ReportsQuery,
         stock_sync::SupplierMutation,
     },
@@ -59,6 +60,16 @@ use crate::{
 #[derive(MergedObject, Default)]
 pub struct FinanceQuery(ReconciliationQuery, PayableQuery);
 
+/// Staff accounts and the audit log, one member of [`Query`] for the same
+/// reason.
+#[derive(MergedObject, Default)]
+pub struct StaffAdminQuery(StaffQuery, AuditQuery);
+
+/// Signing in and managing staff, one member of [`Mutation`] for the same
+/// reason.
+#[derive(MergedObject, Default)]
+pub struct AccountMutation(AuthMutation, StaffMutation);
+
 /// Everything a client can read.
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -76,12 +87,13 @@ pub struct Query(
     OperationsQuery,
     ReportsQuery,
     WechatPlatformQuery,
+    StaffAdminQuery,
 );
 
 /// Everything a client can change.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
-    AuthMutation,
+    AccountMutation,
     CatalogueAdminMutation,
     ShippingAdminMutation,
     SupplierAdminMutation,
@@ -118,7 +130,10 @@ pub fn sdl() -> String {
 /// fragments were expanded, and would refuse the standard introspection query).
 pub fn build_schema(state: AppState) -> AppSchema {
     let s = &state.settings;
-    let mut b = builder().limit_recursive_depth(32).limit_directives(8);
+    let mut b = builder()
+        .limit_recursive_depth(32)
+        .limit_directives(8)
+        .extension(Audit);
     if !s.introspection {
         b = b.disable_introspection();
     }

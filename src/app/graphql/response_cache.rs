@@ -146,7 +146,10 @@ mod tests {
         ));
         assert!(!cacheable(
             &mut q("{ hotProducts { id } }"),
-            Viewer::Admin(1)
+            Viewer::Admin(crate::auth::Staff {
+                id: 1,
+                role: crate::auth::StaffRole::Owner
+            })
         ));
         assert!(!cacheable(
             &mut q("{ hotProducts { id } }"),

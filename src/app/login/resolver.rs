@@ -1,14 +1,17 @@
 //! Login mutations: mini-program, admin, refresh.
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object, Result, connection::Connection};
 
 use super::{
     service::{self, Tokens},
-    sessions,
-    types::{AuthPayload, WechatLoginInput},
+    sessions, staff,
+    types::{AuthPayload, Staff, StaffInput, WechatLoginInput},
 };
 use crate::{
-    api::ids::parse_id,
-    auth::{Role, ViewerExt, session::Session},
+    api::{
+        ids::parse_id,
+        pagination::{decode_cursor, id_connection, page_size},
+    },
+    auth::{Role, ViewerExt, session::Session, staff as may},
     cache::keys,
     error::{AppError, AppResult},
     modules::customer,
@@ -37,7 +40,8 @@ impl AuthMutation {
         Ok(payload(tokens, Some(found)))
     }
 
-    /// Admin panel login.
+    /// Admin console login, for any active staff account: `staffRole` says
+    /// what the account may do. A disabled account is `UNAUTHENTICATED`.
     async fn admin_login(
         &self,
         ctx: &Context<'_>,
@@ -96,11 +100,11 @@ pub struct SupplierCredentialsMutation;
 
 #[Object]
 impl SupplierCredentialsMutation {
-    /// Gives a supplier a new API key (ADMIN), shown in the answer this once.
+    /// Gives a supplier a new API key (ADMIN: OPERATIONS), shown in the answer this once.
     /// The old key stops working at once, and so does every session signed
     /// in with it: the integration signs in again with the new key.
     async fn rotate_supplier_key(&self, ctx: &Context<'_>, supplier_id: ID) -> Result<SupplierKey> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(may::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&supplier_id, "supplierId")?;
         let (found, api_key) = sessions::rotate_supplier_key(state, id).await?;
@@ -110,7 +114,7 @@ impl SupplierCredentialsMutation {
         })
     }
 
-    /// Enables or disables a supplier (ADMIN). A disabled supplier cannot
+    /// Enables or disables a supplier (ADMIN: OPERATIONS). A disabled supplier cannot
     /// sign in, and its access and refresh tokens stop working at once.
     async fn set_supplier_active(
         &self,
@@ -118,7 +122,7 @@ impl SupplierCredentialsMutation {
         supplier_id: ID,
         active: bool,
     ) -> Result<Supplier> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(may::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&supplier_id, "supplierId")?;
         Ok(Supplier(
@@ -134,6 +138,82 @@ fn payload(tokens: Tokens, found: Option<entity::customer::Model>) -> AuthPayloa
         expires_at: tokens.expires_at.into(),
         role: tokens.role,
         customer: found.map(Customer::own),
+        staff_role: tokens.staff,
+    }
+}
+
+/// Managing staff accounts (ADMIN: OWNER).
+#[derive(Default)]
+pub struct StaffMutation;
+
+#[Object]
+impl StaffMutation {
+    /// Creates a staff account (ADMIN: OWNER). A username already taken is
+    /// `CONFLICT`; the password is 12 to 256 characters.
+    async fn create_staff(&self, ctx: &Context<'_>, input: StaffInput) -> Result<Staff> {
+        ctx.viewer().staff_id(may::OWNER)?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Staff(
+            staff::create(state, &input.username, &input.password, input.role).await?,
+        ))
+    }
+
+    /// Enables or disables a staff account (ADMIN: OWNER). Disabling ends
+    /// its sessions at once; an owner cannot disable their own account, and
+    /// the last active OWNER cannot be disabled (`CONFLICT`).
+    async fn set_staff_active(&self, ctx: &Context<'_>, id: ID, active: bool) -> Result<Staff> {
+        let actor = ctx.viewer().staff_id(may::OWNER)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let id = parse_id(&id, "id")?;
+        Ok(Staff(staff::set_active(state, actor, id, active).await?))
+    }
+
+    /// Gives a staff account a new password (ADMIN: OWNER), 12 to 256
+    /// characters; its sessions end at once. The account from
+    /// `ADMIN_USERNAME` takes `ADMIN_PASSWORD` again at the next start.
+    async fn reset_staff_password(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        password: String,
+    ) -> Result<Staff> {
+        ctx.viewer().staff_id(may::OWNER)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let id = parse_id(&id, "id")?;
+        Ok(Staff(staff::reset_password(state, id, &password).await?))
+    }
+}
+
+#[derive(Default)]
+pub struct StaffQuery;
+
+#[Object]
+impl StaffQuery {
+    /// The staff accounts, newest first (ADMIN: OWNER).
+    async fn staff(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Staff>> {
+        ctx.viewer().staff_id(may::OWNER)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let (rows, more) = staff::list(state, first, after).await?;
+        Ok(id_connection(
+            rows.into_iter().map(|r| (r.id, Staff(r))).collect(),
+            more,
+            after.is_some(),
+        ))
+    }
+
+    /// The signed-in staff account (ADMIN: any staff role), so the console
+    /// knows its role.
+    async fn viewer_staff(&self, ctx: &Context<'_>) -> Result<Staff> {
+        let id = ctx.viewer().staff_id(may::ANY)?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(Staff(staff::get(state, id).await?))
     }
 }
 

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::types::WechatLoginInput;
 use crate::{
-    auth::{Role, password, session},
+    auth::{Role, StaffRole, password, session},
     cache::{Cache, keys},
     crypto::{random_token, sha256_hex},
     error::{AppError, AppResult},
@@ -45,6 +45,9 @@ pub struct Tokens {
     pub subject_id: i64,
     /// The refresh family, which is the access token's session (`sid`).
     pub family: String,
+    /// The staff role of ADMIN tokens.
+    #[serde(default)]
+    pub staff: Option<StaffRole>,
 }
 
 /// Issues a pair; `family` continues a rotation family (None starts one).
@@ -54,8 +57,18 @@ pub async fn issue_tokens(
     subject_id: i64,
     family: Option<String>,
 ) -> AppResult<Tokens> {
+    // A staff token carries the account's role, read when it is issued (a
+    // refresh too): a disabled account gets none.
+    let staff = match role {
+        Role::Admin => Some(
+            super::staff::active_role(&state.db, subject_id)
+                .await?
+                .ok_or_else(disabled)?,
+        ),
+        _ => None,
+    };
     let family = family.unwrap_or_else(|| random_token(16));
-    let (access_token, expires_at) = state.jwt.issue(role, subject_id, &family)?;
+    let (access_token, expires_at) = state.jwt.issue(role, subject_id, staff, &family)?;
     let refresh = random_token(32);
     let now = Utc::now();
     let ttl =
@@ -80,7 +93,12 @@ pub async fn issue_tokens(
         role,
         subject_id,
         family,
+        staff,
     })
+}
+
+fn disabled() -> AppError {
+    AppError::Unauthenticated("this staff account is disabled".into())
 }
 
 fn invalid_refresh() -> AppError {
@@ -249,7 +267,9 @@ pub(super) async fn revoke_subject(
     Ok(())
 }
 
-/// Checks an admin's password; the same error whether the user or the password is wrong.
+/// Checks a staff account's password; the same error whether the user or
+/// the password is wrong. A disabled account is told so (after its password
+/// was right).
 pub async fn admin_login(
     state: &AppState,
     username: &str,
@@ -272,15 +292,19 @@ pub async fn admin_login(
     let Some(a) = found.filter(|_| ok) else {
         return Err(wrong());
     };
+    if !a.active {
+        return Err(disabled());
+    }
     let tokens = issue_tokens(state, Role::Admin, a.id, None).await?;
     // The password may have been replaced (ADMIN_PASSWORD at another
-    // instance's start) since it was checked (see the module doc).
+    // instance's start, a reset) or the account disabled since it was
+    // checked (see the module doc).
     let mut q = admin::Entity::find_by_id(a.id);
     if state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         q = sea_orm::QuerySelect::lock_exclusive(q);
     }
     let settled = q.one(&state.db).await?;
-    if settled.is_none_or(|now| now.password_hash != a.password_hash) {
+    if settled.is_none_or(|now| now.password_hash != a.password_hash || !now.active) {
         revoke_family(&state.db, &tokens.family).await?;
         return Err(wrong());
     }
@@ -377,6 +401,7 @@ mod tests {
             role: Role::Customer,
             subject_id: 7,
             family: "fam".into(),
+            staff: None,
         }
     }
 

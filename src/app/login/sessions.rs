@@ -69,7 +69,8 @@ pub async fn set_supplier_active(
 }
 
 /// The configured admin (`ADMIN_USERNAME`/`ADMIN_PASSWORD`) at start: created
-/// when absent; when its stored password is not the configured one, the
+/// when absent, as the store's first OWNER (its role and active flag are the
+/// owners' to manage from then on, not changed here); when its stored password is not the configured one, the
 /// configured one replaces it and its sessions end. Changing
 /// `ADMIN_PASSWORD` and restarting is how the admin's password is rotated
 /// (or reset when forgotten, or when it leaked).
@@ -126,13 +127,16 @@ async fn create_admin(state: &AppState, username: &str, password_text: &str) -> 
         username: Set(username.to_string()),
         password_hash: Set(hash),
         created_at: Set(chrono::Utc::now()),
+        // The configured account is the store's first owner.
+        role: Set(crate::auth::StaffRole::Owner.as_str().to_string()),
+        active: Set(true),
         ..Default::default()
     }
     .insert(&state.db)
     .await;
     match inserted {
         Ok(_) => {
-            tracing::info!(username, "admin created");
+            tracing::info!(username, "admin created (OWNER)");
             Ok(())
         }
         // Another instance created it at the same moment.

@@ -180,9 +180,9 @@ pub struct CatalogueAdminMutation;
 
 #[Object]
 impl CatalogueAdminMutation {
-    /// Adds a category (ADMIN).
+    /// Adds a category (ADMIN: OPERATIONS).
     async fn create_category(&self, ctx: &Context<'_>, input: CategoryInput) -> Result<Category> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let draft = CategoryDraft {
             name: input.name,
@@ -197,9 +197,9 @@ impl CatalogueAdminMutation {
         Ok(Category(service::create_category(state, draft).await?))
     }
 
-    /// Adds a product with its SKUs, on shelf (ADMIN).
+    /// Adds a product with its SKUs, on shelf (ADMIN: OPERATIONS).
     async fn create_product(&self, ctx: &Context<'_>, input: ProductInput) -> Result<Product> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let draft = ProductDraft {
             title: Some(input.title),
@@ -236,14 +236,14 @@ impl CatalogueAdminMutation {
         Ok(service::create_product(state, draft).await?.into())
     }
 
-    /// Changes a product and, with `skus`, its SKUs (ADMIN).
+    /// Changes a product and, with `skus`, its SKUs (ADMIN: OPERATIONS).
     async fn update_product(
         &self,
         ctx: &Context<'_>,
         id: ID,
         input: ProductUpdateInput,
     ) -> Result<Product> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&id, "id")?;
         Ok(service::update_product(state, id, product_draft(input)?)
@@ -251,14 +251,14 @@ impl CatalogueAdminMutation {
             .into())
     }
 
-    /// Puts a product on or off shelf (ADMIN).
+    /// Puts a product on or off shelf (ADMIN: OPERATIONS).
     async fn set_product_status(
         &self,
         ctx: &Context<'_>,
         id: ID,
         status: ProductStatus,
     ) -> Result<Product> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&id, "id")?;
         Ok(
@@ -268,30 +268,30 @@ impl CatalogueAdminMutation {
         )
     }
 
-    /// Sets a SKU's stock (ADMIN), 0 to 10,000,000.
+    /// Sets a SKU's stock (ADMIN: OPERATIONS), 0 to 10,000,000.
     async fn set_sku_stock(&self, ctx: &Context<'_>, sku_id: ID, stock: i32) -> Result<Sku> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let sku_id = parse_id(&sku_id, "skuId")?;
         Ok(Sku(super::stock::set(state, sku_id, stock).await?))
     }
 
-    /// Pins a product at the top of the hot list (ADMIN); smaller `rank` first.
+    /// Pins a product at the top of the hot list (ADMIN: OPERATIONS); smaller `rank` first.
     async fn pin_hot_product(
         &self,
         ctx: &Context<'_>,
         product_id: ID,
         #[graphql(default = 0)] rank: i32,
     ) -> Result<Product> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&product_id, "productId")?;
         Ok(service::pin_hot(state, id, Some(rank)).await?.into())
     }
 
-    /// Removes a product's hot-list pin (ADMIN).
+    /// Removes a product's hot-list pin (ADMIN: OPERATIONS).
     async fn unpin_hot_product(&self, ctx: &Context<'_>, product_id: ID) -> Result<Product> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&product_id, "productId")?;
         Ok(service::pin_hot(state, id, None).await?.into())

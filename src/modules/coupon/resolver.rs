@@ -41,7 +41,7 @@ impl CouponQuery {
 
     /// Every coupon template, newest first (ADMIN).
     async fn coupon_templates(&self, ctx: &Context<'_>) -> Result<Vec<CouponTemplate>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::all_templates(state)
             .await?
@@ -59,7 +59,7 @@ impl CouponQuery {
         #[graphql(default = false)] all: bool,
     ) -> Result<Vec<Promotion>> {
         if all {
-            ctx.viewer().admin_id()?;
+            ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         }
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::promotions(&state.db, Utc::now(), all)
@@ -86,13 +86,13 @@ impl CouponMutation {
         ))
     }
 
-    /// Creates a coupon template (ADMIN).
+    /// Creates a coupon template (ADMIN: OPERATIONS).
     async fn create_coupon_template(
         &self,
         ctx: &Context<'_>,
         input: CouponTemplateInput,
     ) -> Result<CouponTemplate> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(CouponTemplate(
             service::create_template(state, input.into()).await?,
@@ -100,14 +100,14 @@ impl CouponMutation {
     }
 
     /// Stops (`active: false`) or resumes giving out a template's coupons;
-    /// coupons already given stay valid (ADMIN).
+    /// coupons already given stay valid (ADMIN: OPERATIONS).
     async fn set_coupon_template_active(
         &self,
         ctx: &Context<'_>,
         id: ID,
         active: bool,
     ) -> Result<CouponTemplate> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(CouponTemplate(
             service::set_template_active(state, parse_id(&id, "id")?, active).await?,
@@ -118,7 +118,7 @@ impl CouponMutation {
     /// the customers listed (a targeted campaign), all or none; returns how
     /// many were given. The template's total is respected; its claim window
     /// and per-customer limit are for claiming and do not apply. With an
-    /// `idempotencyKey`, a repeated call gives nothing more (ADMIN).
+    /// `idempotencyKey`, a repeated call gives nothing more (ADMIN: OPERATIONS).
     async fn issue_coupons(
         &self,
         ctx: &Context<'_>,
@@ -127,7 +127,7 @@ impl CouponMutation {
         customer_ids: Option<Vec<ID>>,
         idempotency_key: Option<String>,
     ) -> Result<i32> {
-        let admin = ctx.viewer().admin_id()?;
+        let admin = ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let template_id = parse_id(&template_id, "templateId")?;
         let mut ids = Vec::new();
@@ -154,27 +154,27 @@ impl CouponMutation {
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
-    /// Starts a store-wide full-reduction promotion (满减) (ADMIN).
+    /// Starts a store-wide full-reduction promotion (满减) (ADMIN: OPERATIONS).
     async fn create_promotion(
         &self,
         ctx: &Context<'_>,
         input: PromotionInput,
     ) -> Result<Promotion> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Promotion(
             service::create_promotion(state, input.into()).await?,
         ))
     }
 
-    /// Ends (`active: false`) or resumes a promotion (ADMIN).
+    /// Ends (`active: false`) or resumes a promotion (ADMIN: OPERATIONS).
     async fn set_promotion_active(
         &self,
         ctx: &Context<'_>,
         id: ID,
         active: bool,
     ) -> Result<Promotion> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Promotion(
             service::set_promotion_active(state, parse_id(&id, "id")?, active).await?,

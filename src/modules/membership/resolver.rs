@@ -51,13 +51,13 @@ pub struct MembershipMutation;
 
 #[Object]
 impl MembershipMutation {
-    /// Adds a membership plan (ADMIN).
+    /// Adds a membership plan (ADMIN: OPERATIONS).
     async fn create_membership_plan(
         &self,
         ctx: &Context<'_>,
         input: MembershipPlanInput,
     ) -> Result<MembershipPlan> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let d = PlanDraft {
             name: Some(input.name),
@@ -70,14 +70,14 @@ impl MembershipMutation {
         Ok(MembershipPlan(service::create_plan(state, d).await?))
     }
 
-    /// Changes or retires (`active: false`) a membership plan (ADMIN).
+    /// Changes or retires (`active: false`) a membership plan (ADMIN: OPERATIONS).
     async fn update_membership_plan(
         &self,
         ctx: &Context<'_>,
         id: ID,
         input: MembershipPlanUpdateInput,
     ) -> Result<MembershipPlan> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let d = PlanDraft {
             name: input.name,
@@ -92,13 +92,13 @@ impl MembershipMutation {
         ))
     }
 
-    /// Adds a top-up plan (ADMIN).
+    /// Adds a top-up plan (ADMIN: OPERATIONS).
     async fn create_top_up_plan(
         &self,
         ctx: &Context<'_>,
         input: TopUpPlanInput,
     ) -> Result<TopUpPlan> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let d = TopUpDraft {
             name: Some(input.name),
@@ -110,14 +110,14 @@ impl MembershipMutation {
         Ok(TopUpPlan(service::create_top_up_plan(state, d).await?))
     }
 
-    /// Changes or retires (`active: false`) a top-up plan (ADMIN).
+    /// Changes or retires (`active: false`) a top-up plan (ADMIN: OPERATIONS).
     async fn update_top_up_plan(
         &self,
         ctx: &Context<'_>,
         id: ID,
         input: TopUpPlanUpdateInput,
     ) -> Result<TopUpPlan> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let d = TopUpDraft {
             name: input.name,

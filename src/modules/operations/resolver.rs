@@ -36,7 +36,7 @@ impl OperationsQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Customer>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
@@ -53,7 +53,7 @@ impl OperationsQuery {
 
     /// Saved segments, newest first (ADMIN).
     async fn segments(&self, ctx: &Context<'_>) -> Result<Vec<Segment>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::segments(state)
             .await?
@@ -64,7 +64,7 @@ impl OperationsQuery {
 
     /// Every tag in use, with how many customers carry it (ADMIN).
     async fn customer_tags(&self, ctx: &Context<'_>) -> Result<Vec<TagCount>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::all_tags(state)
             .await?
@@ -83,39 +83,39 @@ pub struct OperationsMutation;
 #[Object]
 impl OperationsMutation {
     /// Puts tags (1-10, each 1-20 characters) on customers (1-1000); tags
-    /// they already have stay. Returns how many customers were tagged (ADMIN).
+    /// they already have stay. Returns how many customers were tagged (ADMIN: OPERATIONS).
     async fn tag_customers(
         &self,
         ctx: &Context<'_>,
         customer_ids: Vec<ID>,
         tags: Vec<String>,
     ) -> Result<i32> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::tag(state, &ids(&customer_ids)?, &tags).await?)
     }
 
-    /// Takes tags off customers; returns how many tags came off (ADMIN).
+    /// Takes tags off customers; returns how many tags came off (ADMIN: OPERATIONS).
     async fn untag_customers(
         &self,
         ctx: &Context<'_>,
         customer_ids: Vec<ID>,
         tags: Vec<String>,
     ) -> Result<i32> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::untag(state, &ids(&customer_ids)?, &tags).await?)
     }
 
     /// Saves a customer filter as a segment; it is re-evaluated whenever it
-    /// is used (ADMIN).
+    /// is used (ADMIN: OPERATIONS).
     async fn create_segment(
         &self,
         ctx: &Context<'_>,
         name: String,
         filter: CustomerFilter,
     ) -> Result<Segment> {
-        let admin = ctx.viewer().admin_id()?;
+        let admin = ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Segment(
             service::create_segment(state, admin, &name, filter.into()).await?,

@@ -149,7 +149,7 @@ impl OrderQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<OrderConnection> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
@@ -172,7 +172,7 @@ impl OrderQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<RefundConnection> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
@@ -416,23 +416,23 @@ impl OrderMutation {
         ))
     }
 
-    /// Approves a refund: the money goes back (ADMIN).
+    /// Approves a refund: the money goes back (ADMIN: CUSTOMER_SERVICE).
     async fn approve_refund(&self, ctx: &Context<'_>, refund_id: ID) -> Result<Refund> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::SERVICE)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Refund(
             service::approve_refund(state, parse_id(&refund_id, "refundId")?).await?,
         ))
     }
 
-    /// Refuses a refund; the order goes back to where it was (ADMIN).
+    /// Refuses a refund; the order goes back to where it was (ADMIN: CUSTOMER_SERVICE).
     async fn reject_refund(
         &self,
         ctx: &Context<'_>,
         refund_id: ID,
         note: Option<String>,
     ) -> Result<Refund> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::SERVICE)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Refund(
             service::reject_refund(state, parse_id(&refund_id, "refundId")?, note).await?,
@@ -456,7 +456,7 @@ impl OrderMutation {
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
-    /// Approves a requested after-sale (ADMIN): a refund only is refunded
+    /// Approves a requested after-sale (ADMIN: CUSTOMER_SERVICE): a refund only is refunded
     /// at once; a return waits for the buyer's parcel. `input.amountFen`
     /// may lower what goes back, never raise it.
     async fn approve_after_sale(
@@ -465,7 +465,7 @@ impl OrderMutation {
         id: ID,
         input: Option<ApproveAfterSaleInput>,
     ) -> Result<AfterSale> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::SERVICE)?;
         let state = ctx.data_unchecked::<AppState>();
         let input = input.unwrap_or_default();
         let approval = after_sale::decide::Approval {
@@ -477,14 +477,14 @@ impl OrderMutation {
         ))
     }
 
-    /// Refuses a requested after-sale, saying why (ADMIN).
+    /// Refuses a requested after-sale, saying why (ADMIN: CUSTOMER_SERVICE).
     async fn reject_after_sale(
         &self,
         ctx: &Context<'_>,
         id: ID,
         reason: String,
     ) -> Result<AfterSale> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::SERVICE)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(AfterSale(
             after_sale::decide::reject(state, parse_id(&id, "id")?, &reason).await?,
@@ -524,7 +524,7 @@ impl OrderMutation {
     ) -> Result<AfterSale> {
         let viewer = ctx.viewer();
         if !matches!(viewer, Viewer::Supplier(_)) {
-            viewer.admin_id()?;
+            viewer.staff_id(crate::auth::staff::SERVICE)?;
         }
         let state = ctx.data_unchecked::<AppState>();
         Ok(AfterSale(
@@ -534,7 +534,7 @@ impl OrderMutation {
     }
 
     /// Refunds lines or an amount of a paid goods order at once, without a
-    /// buyer's request (ADMIN): a supplier cannot ship, a goodwill refund.
+    /// buyer's request (ADMIN: CUSTOMER_SERVICE): a supplier cannot ship, a goodwill refund.
     /// The same key and input return the same after-sale.
     async fn refund_order(
         &self,
@@ -543,7 +543,7 @@ impl OrderMutation {
         input: AdminRefundInput,
         idempotency_key: String,
     ) -> Result<AfterSale> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::SERVICE)?;
         let state = ctx.data_unchecked::<AppState>();
         let lines = input
             .lines
@@ -591,17 +591,18 @@ impl OrderMutation {
         ))
     }
 
-    /// Sends a FAILED refund again (ADMIN): under the same `out_refund_no`
+    /// Sends a FAILED refund again (ADMIN: CUSTOMER_SERVICE, FINANCE): under the same `out_refund_no`
     /// when WeChat Pay never took it, a new one when WeChat Pay closed it.
     async fn retry_refund(&self, ctx: &Context<'_>, refund_id: ID) -> Result<Refund> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer()
+            .staff_id(crate::auth::staff::REFUND_FOLLOW_UP)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Refund(
             service::retry_failed(state, parse_id(&refund_id, "refundId")?).await?,
         ))
     }
 
-    /// Records a FAILED refund as paid back another way (ADMIN): REFUNDED,
+    /// Records a FAILED refund as paid back another way (ADMIN: CUSTOMER_SERVICE, FINANCE): REFUNDED,
     /// the note kept with its reason; nothing is sent.
     async fn settle_refund(
         &self,
@@ -609,14 +610,15 @@ impl OrderMutation {
         refund_id: ID,
         note: String,
     ) -> Result<Refund> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer()
+            .staff_id(crate::auth::staff::REFUND_FOLLOW_UP)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Refund(
             service::settle_failed(state, parse_id(&refund_id, "refundId")?, &note).await?,
         ))
     }
 
-    /// Ships a fulfillment: a SUPPLIER its own, ADMIN any. The order becomes
+    /// Ships a fulfillment: a SUPPLIER its own, ADMIN (OPERATIONS) any. The order becomes
     /// SHIPPED when all its fulfillments have shipped.
     async fn ship_fulfillment(
         &self,
@@ -626,7 +628,9 @@ impl OrderMutation {
         tracking_no: String,
     ) -> Result<Fulfillment> {
         let viewer = ctx.viewer();
-        if !viewer.is_admin() {
+        if viewer.is_admin() {
+            viewer.staff_id(crate::auth::staff::OPERATIONS)?;
+        } else {
             viewer.supplier_id()?;
         }
         let state = ctx.data_unchecked::<AppState>();
@@ -644,13 +648,13 @@ pub struct ReconciliationQuery;
 #[Object]
 impl ReconciliationQuery {
     /// The reconciliation of a day (`YYYY-MM-DD`, China time) and what did
-    /// not match; null when that day was never reconciled (ADMIN).
+    /// not match; null when that day was never reconciled (ADMIN: FINANCE).
     async fn reconciliation(
         &self,
         ctx: &Context<'_>,
         date: String,
     ) -> Result<Option<Reconciliation>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::FINANCE)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(super::reconcile::run_of(state, date.trim())
             .await?
@@ -664,10 +668,10 @@ pub struct ReconciliationMutation;
 #[Object]
 impl ReconciliationMutation {
     /// Reconciles a day (`YYYY-MM-DD`) against WeChat Pay's trade bill now,
-    /// replacing an earlier run's list (ADMIN). The jobs loop does it for
+    /// replacing an earlier run's list (ADMIN: FINANCE). The jobs loop does it for
     /// yesterday once a day by itself.
     async fn run_reconciliation(&self, ctx: &Context<'_>, date: String) -> Result<Reconciliation> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::FINANCE)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(Reconciliation(
             super::reconcile::reconcile_on_demand(state, date.trim()).await?,

@@ -345,7 +345,7 @@ impl Order {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Option<crate::modules::wechat_platform::types::WechatShippingReminder>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(
             crate::modules::wechat_platform::service::reminder_of(state, self.0.id)
@@ -650,7 +650,7 @@ impl Fulfillment {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Option<crate::modules::wechat_platform::types::WechatShippingUpload>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(
             crate::modules::wechat_platform::service::shipping_of_fulfillment(state, self.0.id)
@@ -753,7 +753,7 @@ impl Refund {
     /// Why it FAILED (ADMIN only; null for anyone else). Cleared by
     /// `retryRefund`; kept as history by `settleRefund`.
     async fn failure_reason(&self, ctx: &Context<'_>) -> Option<String> {
-        ctx.viewer().admin_id().ok()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY).ok()?;
         self.0.failure_reason.clone()
     }
     /// Amount returned (fen): the WeChat part plus the balance part.
@@ -1193,7 +1193,7 @@ impl AfterSale {
     /// The refund that carries its money (once approved): its WeChat part's
     /// progress, failures and retries (ADMIN).
     async fn refund(&self, ctx: &Context<'_>) -> Result<Option<Refund>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(super::after_sale::refund_of(state, self.0.id)
             .await?

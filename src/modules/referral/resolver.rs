@@ -118,7 +118,7 @@ impl ReferralQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<WithdrawalConnection> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
@@ -140,7 +140,7 @@ impl ReferralQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Promoter>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
@@ -173,27 +173,27 @@ impl ReferralMutation {
         ))
     }
 
-    /// Approves or rejects a promoter (ADMIN).
+    /// Approves or rejects a promoter (ADMIN: OPERATIONS).
     async fn review_promoter(
         &self,
         ctx: &Context<'_>,
         customer_id: ID,
         approve: bool,
     ) -> Result<Promoter> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let id = parse_id(&customer_id, "customerId")?;
         Ok(Promoter::new(
             service::review(ctx.data_unchecked::<AppState>(), id, approve).await?,
         ))
     }
 
-    /// Sets a new commission rule; orders paid from now on use it (ADMIN).
+    /// Sets a new commission rule; orders paid from now on use it (ADMIN: OWNER).
     async fn set_commission_rule(
         &self,
         ctx: &Context<'_>,
         input: CommissionRuleInput,
     ) -> Result<CommissionRule> {
-        let admin = ctx.viewer().admin_id()?;
+        let admin = ctx.viewer().staff_id(crate::auth::staff::OWNER)?;
         Ok(CommissionRule(
             service::set_rule(ctx.data_unchecked::<AppState>(), admin, input.into()).await?,
         ))
@@ -229,7 +229,7 @@ impl ReferralMutation {
         ))
     }
 
-    /// Approves or rejects a requested withdrawal (ADMIN). With WeChat Pay
+    /// Approves or rejects a requested withdrawal (ADMIN: FINANCE). With WeChat Pay
     /// transfers configured, approving creates the transfer
     /// (`WAITING_CONFIRMATION`); without, it records the store's own
     /// payment (`PAID`; put the payout reference in `note`).
@@ -240,7 +240,7 @@ impl ReferralMutation {
         approve: bool,
         note: Option<String>,
     ) -> Result<Withdrawal> {
-        let admin = ctx.viewer().admin_id()?;
+        let admin = ctx.viewer().staff_id(crate::auth::staff::FINANCE)?;
         let id = parse_id(&id, "id")?;
         Ok(Withdrawal(
             service::review_withdrawal(ctx.data_unchecked::<AppState>(), admin, id, approve, note)
@@ -248,9 +248,9 @@ impl ReferralMutation {
         ))
     }
 
-    /// Settles the commissions due now; returns how many (ADMIN).
+    /// Settles the commissions due now; returns how many (ADMIN: FINANCE).
     async fn run_commission_settlement(&self, ctx: &Context<'_>) -> Result<i32> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::FINANCE)?;
         let n = service::settle_due(ctx.data_unchecked::<AppState>(), chrono::Utc::now()).await?;
         i32::try_from(n).map_err(|e| AppError::internal(e).into())
     }

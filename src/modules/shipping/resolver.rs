@@ -24,7 +24,7 @@ impl ShippingQuery {
         ctx: &Context<'_>,
         #[graphql(default = false)] include_retired: bool,
     ) -> Result<Vec<ShippingTemplate>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::templates(state, include_retired)
             .await?
@@ -39,7 +39,7 @@ impl ShippingQuery {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<Option<ShippingTemplate>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&id, "id")?;
         Ok(service::template(state, id)
@@ -54,7 +54,7 @@ impl ShippingQuery {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Vec<SupplierShippingTemplate>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         let defaults = service::supplier_defaults_all(state).await?;
         let templates = service::templates(state, true).await?;
@@ -81,21 +81,21 @@ pub struct ShippingAdminMutation;
 
 #[Object]
 impl ShippingAdminMutation {
-    /// Adds a shipping template (ADMIN). Regions by name or code; bad input
+    /// Adds a shipping template (ADMIN: OPERATIONS). Regions by name or code; bad input
     /// (unknown or overlapping regions, negative fees) names its field.
     async fn create_shipping_template(
         &self,
         ctx: &Context<'_>,
         input: ShippingTemplateInput,
     ) -> Result<ShippingTemplate> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::create_template(state, input.into())
             .await?
             .try_into()?)
     }
 
-    /// Replaces a template's name and rules (ADMIN); the next preview and
+    /// Replaces a template's name and rules (ADMIN: OPERATIONS); the next preview and
     /// order are priced by them, placed orders keep their shipping.
     async fn update_shipping_template(
         &self,
@@ -103,7 +103,7 @@ impl ShippingAdminMutation {
         id: ID,
         input: ShippingTemplateInput,
     ) -> Result<ShippingTemplate> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&id, "id")?;
         Ok(service::update_template(state, id, input.into())
@@ -111,7 +111,7 @@ impl ShippingAdminMutation {
             .try_into()?)
     }
 
-    /// Sets a supplier's default template (ADMIN): its products that name
+    /// Sets a supplier's default template (ADMIN: OPERATIONS): its products that name
     /// no template of their own are charged by it. Null clears it.
     async fn set_supplier_shipping_template(
         &self,
@@ -119,7 +119,7 @@ impl ShippingAdminMutation {
         supplier_id: ID,
         shipping_template_id: Option<ID>,
     ) -> Result<SupplierShippingTemplate> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let sid = parse_id(&supplier_id, "supplierId")?;
         let tid = shipping_template_id
@@ -141,7 +141,7 @@ impl ShippingAdminMutation {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<ShippingTemplate> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&id, "id")?;
         Ok(service::retire_template(state, id).await?.try_into()?)

@@ -14,7 +14,7 @@ pub struct SupplierQuery;
 impl SupplierQuery {
     /// Every supplier (ADMIN).
     async fn suppliers(&self, ctx: &Context<'_>) -> Result<Vec<Supplier>> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         Ok(service::list(state)
             .await?
@@ -29,13 +29,13 @@ pub struct SupplierAdminMutation;
 
 #[Object]
 impl SupplierAdminMutation {
-    /// Adds a supplier (ADMIN). The API key in the answer is shown this once.
+    /// Adds a supplier (ADMIN: OPERATIONS). The API key in the answer is shown this once.
     async fn create_supplier(
         &self,
         ctx: &Context<'_>,
         input: SupplierInput,
     ) -> Result<SupplierWithKey> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let draft = SupplierDraft {
             name: input.name,
@@ -52,14 +52,14 @@ impl SupplierAdminMutation {
     }
 
     /// Sets (or with null, clears) where buyers send back what a supplier
-    /// shipped (ADMIN); returns approved after it go there by default.
+    /// shipped (ADMIN: OPERATIONS); returns approved after it go there by default.
     async fn set_supplier_return_address(
         &self,
         ctx: &Context<'_>,
         supplier_id: ID,
         return_address: Option<String>,
     ) -> Result<Supplier> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = crate::api::ids::parse_id(&supplier_id, "supplierId")?;
         Ok(Supplier(
@@ -67,14 +67,14 @@ impl SupplierAdminMutation {
         ))
     }
 
-    /// Sets which supplier ships a SKU, its code there and its cost (ADMIN).
+    /// Sets which supplier ships a SKU, its code there and its cost (ADMIN: OPERATIONS).
     async fn link_sku_to_supplier(
         &self,
         ctx: &Context<'_>,
         sku_id: ID,
         input: SupplierLinkInput,
     ) -> Result<Sku> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let sku_id = parse_id(&sku_id, "skuId")?;
         let draft = LinkDraft {

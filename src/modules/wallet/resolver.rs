@@ -15,7 +15,7 @@ pub struct WalletQuery;
 impl WalletQuery {
     /// All stored balances together (fen): the store's prepaid liability (ADMIN).
     async fn outstanding_balance_fen(&self, ctx: &Context<'_>) -> Result<Money> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         Ok(Money(
             service::outstanding(ctx.data_unchecked::<AppState>()).await?,
         ))
@@ -28,7 +28,7 @@ pub struct WalletAdminMutation;
 #[Object]
 impl WalletAdminMutation {
     /// Credits (positive) or debits (negative) a customer's wallet with a
-    /// reason, audited with the admin's id; never below zero (ADMIN).
+    /// reason, audited with the admin's id; never below zero (ADMIN: FINANCE).
     async fn adjust_wallet(
         &self,
         ctx: &Context<'_>,
@@ -37,7 +37,7 @@ impl WalletAdminMutation {
         reason: String,
         idempotency_key: String,
     ) -> Result<Wallet> {
-        let admin = ctx.viewer().admin_id()?;
+        let admin = ctx.viewer().staff_id(crate::auth::staff::FINANCE)?;
         let state = ctx.data_unchecked::<AppState>();
         let customer = parse_id(&customer_id, "customerId")?;
         Ok(Wallet(

@@ -70,7 +70,7 @@ pub struct WechatPlatformAdminMutation;
 #[Object]
 impl WechatPlatformAdminMutation {
     /// Uploads a fulfillment's shipping information to WeChat again now
-    /// (ADMIN): one given up (`FAILED`) or waiting for its next attempt.
+    /// (ADMIN: OPERATIONS): one given up (`FAILED`) or waiting for its next attempt.
     /// `NOT_FOUND` when it has nothing to upload, `CONFLICT` once WeChat
     /// has it. Answers the state after the attempt.
     async fn reupload_wechat_shipping(
@@ -78,7 +78,7 @@ impl WechatPlatformAdminMutation {
         ctx: &Context<'_>,
         fulfillment_id: async_graphql::ID,
     ) -> Result<WechatShippingUpload> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         let id = parse_id(&fulfillment_id, "fulfillmentId")?;
         Ok(WechatShippingUpload(service::reupload(state, id).await?))
@@ -93,7 +93,7 @@ impl WechatPlatformAdminMutation {
         carrier: String,
         delivery_id: String,
     ) -> Result<bool> {
-        ctx.viewer().admin_id()?;
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
         service::map_carrier(state, &carrier, &delivery_id).await?;
         Ok(true)

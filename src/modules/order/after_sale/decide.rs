@@ -303,7 +303,7 @@ pub async fn confirm_received(
             }
         }
         v => {
-            v.admin_id()?;
+            v.staff_id(crate::auth::staff::SERVICE)?;
         }
     }
     if a.kind != RETURN_AND_REFUND {

@@ -260,7 +260,7 @@ pub struct PayableMutation;
 
 #[Object]
 impl PayableMutation {
-    /// Records the store's transfer of the payables `ids` (ADMIN), due ones
+    /// Records the store's transfer of the payables `ids` (ADMIN: FINANCE), due ones
     /// only, with the bank or voucher `reference`. Already paid ones are
     /// skipped; returns how many were newly paid. An unknown id
     /// (`NOT_FOUND`) or one not due yet (`CONFLICT`) changes nothing.
@@ -270,7 +270,7 @@ impl PayableMutation {
         ids: Vec<ID>,
         reference: String,
     ) -> Result<i32> {
-        let admin = ctx.viewer().admin_id()?;
+        let admin = ctx.viewer().staff_id(crate::auth::staff::FINANCE)?;
         let ids = ids
             .iter()
             .map(|i| parse_id(i, "ids"))
