@@ -6,9 +6,12 @@
 # Starts the release server on PostgreSQL + Redis with BENCH_PRODUCTS
 # generated products (default 10,000), warms the cache, and drives each query
 # with wrk at BENCH_CONNECTIONS connections (default 64) for BENCH_DURATION
-# (default 10s). In the same run a bare actix-web handler answering the same
-# bytes from memory is measured as the physical baseline; every figure is
-# printed with its ratio to it. `orders` runs a flash sale (one SKU with
+# (default 10s). `hot-products` measures the catalogue reads: plain and
+# client-shaped documents (fragments, aliases, __typename) from the response
+# cache, and pages executed by a second instance with that cache off. Before
+# each one, a bare actix-web handler answering the same bytes from memory is
+# measured as the physical baseline (interleaved); every figure is printed
+# with its ratio to it, and the servers' memory (RSS) at the end. `orders` runs a flash sale (one SKU with
 # BENCH_FLASH_STOCK units, default 1000, and BENCH_BUYERS concurrent buyers,
 # default 64, placing until it sells out, then paying what they placed) and
 # a spread load over many SKUs for BENCH_SPREAD_SECS (default 10), first
@@ -31,8 +34,12 @@ duration="${BENCH_DURATION:-10s}"
 pg="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 redis_url="${BENCH_REDIS:-redis://127.0.0.1:6379}"
 target="${CARGO_TARGET_DIR:-target}"
-api_port=18080
-base_port=18081
+# Two runs on one machine must not share a database or ports: BENCH_DB and
+# BENCH_PORT (the API; the next two ports serve the baseline and the
+# executed-path instance) set them apart.
+api_port="${BENCH_PORT:-18080}"
+base_port=$((api_port + 1))
+exec_port=$((api_port + 2))
 
 case "$scenario" in
   hot-products|orders|all) ;;
@@ -58,7 +65,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-db="siyu_bench"
+db="${BENCH_DB:-siyu_bench}"
 psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
 psql "$pg/postgres" -qc "CREATE DATABASE $db" >/dev/null
 export DATABASE_URL="$pg/$db?sslmode=disable" DATABASE_MAX_CONNECTIONS="${BENCH_POOL:-8}" \
@@ -71,6 +78,7 @@ echo "seeding $products products…" >&2
 
 BIND="127.0.0.1:$api_port" "$bin" &
 pids+=($!)
+api_pid=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$api_port/healthz" >/dev/null && break; sleep 0.1; done
 
 if [ "$scenario" = orders ] || [ "$scenario" = all ]; then
@@ -79,24 +87,63 @@ if [ "$scenario" = orders ] || [ "$scenario" = all ]; then
   [ "$scenario" = orders ] && exit 0
 fi
 
-gql() { # query → body file
-  python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$1"
+# ---------------------------------------------------------------- catalogue
+# Each read scenario is measured right after a bare actix-web handler
+# answering that scenario's own bytes (interleaved, so a machine whose speed
+# drifts moves both figures together), and shown as a ratio to it.
+# "[cache]" scenarios are answered by the response cache; "[executed]" ones
+# go to a second instance with the response cache off (RESPONSE_CACHE_MAX_BYTES=0),
+# so every request runs GraphQL, the entry caches and SQL, as a page a
+# client has never asked for before does.
+RESPONSE_CACHE_MAX_BYTES=0 BIND="127.0.0.1:$exec_port" "$bin" &
+pids+=($!)
+exec_pid=$!
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$exec_port/healthz" >/dev/null && break; sleep 0.1; done
+
+novars='{}'
+gql() { # query [variables JSON] → body
+  python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1], "variables": json.loads(sys.argv[2])}))' "$1" "${2:-$novars}"
 }
-post() { curl -fs "http://127.0.0.1:$api_port/graphql" -H 'content-type: application/json' --data-binary "@$1"; }
+post() { curl -fs "http://127.0.0.1:$2/graphql" -H 'content-type: application/json' --data-binary "@$1"; }
 
-some_id=$(gql '{ products(first: 1, sort: PRICE_ASC) { nodes { id } } }' > "$work/q0.json"; post "$work/q0.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["products"]["nodes"][0]["id"])')
+some_id=$(gql '{ products(first: 1, sort: PRICE_ASC) { nodes { id } } }' > "$work/q0.json"; post "$work/q0.json" "$api_port" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["products"]["nodes"][0]["id"])')
 
+fields='id title images minPriceFen skus { id specs { name value } priceFen stock }'
+# What the mini-program sends: named operations, fragments, aliases, __typename.
+card='fragment Card on Product { id title images minPriceFen skus { ...SkuPart __typename } __typename } fragment SkuPart on Sku { id specs { name value } priceFen stock }'
 declare -A queries=(
-  [hotProducts]='{ hotProducts(limit: 20) { id title images minPriceFen skus { id specs { name value } priceFen stock } } }'
-  [product]="{ product(id: \"$some_id\") { id title images minPriceFen skus { id specs { name value } priceFen stock } } }"
-  [products]='{ products(first: 20) { nodes { id title images minPriceFen skus { id specs { name value } priceFen stock } } } }'
+  [hotProducts]="{ hotProducts(limit: 20) { $fields } }"
+  [hotFragment]="query HomePage { hot: hotProducts(limit: 20) { ...Card } } $card"
+  [product]="{ product(id: \"$some_id\") { $fields } }"
+  [productFragment]="query ProductDetail(\$id: ID!) { product(id: \$id) { ...Card } } $card"
+  [products]="{ products(first: 20) { nodes { $fields } } }"
+  [productsFragment]="query ProductList(\$first: Int, \$after: String) { products(first: \$first, after: \$after) { totalCount pageInfo { hasNextPage endCursor } items: nodes { ...Card } } } $card"
 )
-order=(hotProducts product products)
+declare -A variables=(
+  [productFragment]="{\"id\": \"$some_id\"}"
+  [productsFragment]='{"first": 20}'
+)
+declare -A labels=(
+  [hotProducts]="hotProducts(limit: 20) [cache]"
+  [hotFragment]="hotProducts, client-shaped [cache]"
+  [product]="product(id) [cache]"
+  [productFragment]="product(id), fragment [cache]"
+  [products]="products(first: 20) [cache]"
+  [productsFragment]="products page, fragment [cache]"
+  [productFragment@exec]="product(id), fragment [executed]"
+  [productsFragment@exec]="products page, fragment [executed]"
+)
+order=(hotProducts hotFragment product productFragment products productsFragment productFragment@exec productsFragment@exec)
 
-for name in "${order[@]}"; do
-  gql "${queries[$name]}" > "$work/$name.json"
-  for _ in 1 2 3; do post "$work/$name.json" > "$work/$name.out"; done
-  grep -q '"errors"' "$work/$name.out" && { echo "$name failed: $(cat "$work/$name.out")" >&2; exit 1; }
+mkdir -p "$work/bytes"
+for name in "${!queries[@]}"; do
+  gql "${queries[$name]}" "${variables[$name]:-$novars}" > "$work/$name.json"
+  for port in "$api_port" "$exec_port"; do
+    for _ in 1 2 3; do post "$work/$name.json" "$port" > "$work/$name.$port.out"; done
+    grep -q '"errors"' "$work/$name.$port.out" && { echo "$name failed: $(cat "$work/$name.$port.out")" >&2; exit 1; }
+  done
+  cmp -s "$work/$name.$api_port.out" "$work/$name.$exec_port.out" || { echo "$name: cached and executed answers differ" >&2; exit 1; }
+  cp "$work/$name.$api_port.out" "$work/bytes/$name"
   cat > "$work/$name.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -104,9 +151,10 @@ local f = io.open("$work/$name.json", "rb"); wrk.body = f:read("*a"); f:close()
 LUA
 done
 
-"$bench" baseline "127.0.0.1:$base_port" "$work/hotProducts.out" &
+# The baseline answers /NAME with that scenario's bytes.
+"$bench" baseline "127.0.0.1:$base_port" "$work/bytes" &
 pids+=($!)
-for _ in $(seq 1 100); do curl -fs -XPOST "http://127.0.0.1:$base_port/" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -fs -XPOST "http://127.0.0.1:$base_port/hotProducts" >/dev/null && break; sleep 0.1; done
 
 # wrk prints latency like 812.00us / 1.23ms / 1.01s: convert to ms.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n *= 1; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'; }
@@ -122,21 +170,25 @@ run() { # name url lua → "rps p50 p99"
   [ -z "$errors" ] || echo "$1: $errors" >&2
   echo "$rps $p50 $p99"
 }
+rss_mb() { awk '/^'"$2"':/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+counter() { # port metric-line-prefix → summed value
+  curl -fs "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'index($0, m) == 1 { s += $NF } END { printf "%d", s }'
+}
 
-echo "measuring (${conns} connections, ${duration} each)…" >&2
-read -r b_rps b_p50 b_p99 <<<"$(run baseline "http://127.0.0.1:$base_port/graphql" "$work/hotProducts.lua")"
-printf '\n%-34s %12s %9s %9s %10s\n' "scenario" "requests/s" "p50 ms" "p99 ms" "vs base"
-printf '%-34s %12.0f %9s %9s %10s\n' "baseline (bare actix, same bytes)" "$b_rps" "$b_p50" "$b_p99" "100%"
-for name in "${order[@]}"; do
-  read -r rps p50 p99 <<<"$(run "$name" "http://127.0.0.1:$api_port/graphql" "$work/$name.lua")"
+echo "measuring (${conns} connections, ${duration} each, baseline interleaved)…" >&2
+printf '\n%-36s %10s %8s %8s | %10s %8s | %8s %9s\n' "scenario" "req/s" "p50 ms" "p99 ms" "base req/s" "base p99" "vs base" "p99 x base"
+for entry in "${order[@]}"; do
+  name="${entry%@exec}"
+  port="$api_port"; [ "$entry" != "$name" ] && port="$exec_port"
+  read -r b_rps b_p50 b_p99 <<<"$(run "baseline $name" "http://127.0.0.1:$base_port/$name" "$work/$name.lua")"
+  read -r rps p50 p99 <<<"$(run "$entry" "http://127.0.0.1:$port/graphql" "$work/$name.lua")"
   ratio=$(awk -v a="$rps" -v b="$b_rps" 'BEGIN { printf "%.0f%%", 100 * a / b }')
-  label="$name"
-  case "$name" in
-    hotProducts) label="hotProducts(limit: 20) [cache]" ;;
-    product) label="product(id) [cache]" ;;
-    products) label="products(first: 20) [cache]" ;;
-  esac
-  printf '%-34s %12.0f %9s %9s %10s\n' "$label" "$rps" "$p50" "$p99" "$ratio"
+  tail_ratio=$(awk -v a="$p99" -v b="$b_p99" 'BEGIN { printf "%.1f", a / b }')
+  printf '%-36s %10.0f %8s %8s | %10.0f %8s | %8s %9s\n' "${labels[$entry]}" "$rps" "$p50" "$p99" "$b_rps" "$b_p99" "$ratio" "$tail_ratio"
 done
 echo
-echo "machine: $(nproc) cores; $products products on PostgreSQL, cache in Redis; wrk -t2 -c$conns -d$duration"
+for p in "api:$api_pid:$api_port" "executed:$exec_pid:$exec_port"; do
+  IFS=: read -r what pid port <<<"$p"
+  echo "server ($what): RSS $(rss_mb "$pid" VmRSS) MB now, $(rss_mb "$pid" VmHWM) MB peak; SQL statements $(counter "$port" siyu_db_statements_total); response cache hits $(counter "$port" 'siyu_response_cache_total{result="hit"}'), misses $(counter "$port" 'siyu_response_cache_total{result="miss"}')"
+done
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $products products on PostgreSQL, cache in Redis; wrk -t2 -c$conns -d$duration"

@@ -47,6 +47,24 @@ static CACHE_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("valid metric")
 });
 
+static RESPONSE_CACHE: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    IntCounterVec::new(
+        Opts::new(
+            "siyu_response_cache_total",
+            "Shareable GraphQL requests answered from the response cache (hit) or executed and stored (miss)",
+        ),
+        &["result"],
+    )
+    .expect("valid metric")
+});
+
+/// Counts one shareable request: answered from the response cache or not.
+pub fn count_response_cache(hit: bool) {
+    RESPONSE_CACHE
+        .with_label_values(&[if hit { "hit" } else { "miss" }])
+        .inc();
+}
+
 static WECHAT_API_CALLS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     IntCounterVec::new(
         Opts::new(
@@ -259,6 +277,7 @@ pub fn registry(db: DatabaseConnection, statements: Arc<AtomicU64>) -> anyhow::R
     registry.register(Box::new(GRAPHQL_OPERATIONS.clone()))?;
     registry.register(Box::new(ERRORS.clone()))?;
     registry.register(Box::new(CACHE_ERRORS.clone()))?;
+    registry.register(Box::new(RESPONSE_CACHE.clone()))?;
     registry.register(Box::new(ORDER_BATCHES.clone()))?;
     registry.register(Box::new(WECHAT_API_CALLS.clone()))?;
     registry.register(Box::new(WECHAT_API_ERRORS.clone()))?;

@@ -130,7 +130,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         ),
         None => Arc::new(MemoryCache::default()),
     };
-    let cache = Cache::new(backend, &settings.cache_prefix);
+    let mut cache = Cache::new(backend, &settings.cache_prefix);
+    if let Some(url) = &settings.redis_url {
+        cache = cache.follow_generation(
+            redis::Client::open(url.as_str()).context("REDIS_URL is not a valid Redis URL")?,
+        );
+    }
     if let Err(e) = cache.ping().await {
         tracing::warn!(error = %e, "cache unreachable at start; serving from the database until it answers");
     }

@@ -23,6 +23,13 @@ pub const HOT_IDS: &str = "catalogue:hot-ids";
 /// The category tree.
 pub const CATEGORIES: &str = "catalogue:categories";
 
+/// How many products a list filter matches (in process, per catalogue
+/// generation): whether off-shelf products count, the category, the keyword.
+pub fn product_count(include_off_shelf: bool, category: Option<i64>, keyword: &str) -> String {
+    let category = category.map_or_else(String::new, |c| c.to_string());
+    format!("catalogue:count:{include_off_shelf}:{category}:{keyword}")
+}
+
 /// The store's RFM cutoffs and average order (`operations::service::store_scale`).
 pub const OPERATIONS_SCALE: &str = "operations:scale";
 

@@ -124,11 +124,11 @@ impl CacheBackend for MemoryCache {
         keys: &[String],
         generation: &str,
         window: Duration,
-    ) -> Result<(), CacheError> {
+    ) -> Result<i64, CacheError> {
         for k in keys {
             self.inner.invalidate(k).await;
         }
-        self.incr(generation, window).await.map(|_| ())
+        self.incr(generation, window).await
     }
 
     async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError> {

@@ -8,14 +8,20 @@
 //!   while so that a dead Redis costs one time-out, not one per request.
 //! - Every key goes through [`keys`], which adds the deployment prefix and a
 //!   schema version, so a deploy that changes a cached shape never reads old bytes.
-//! - No in-process layer sits in front of Redis: several instances share one
-//!   Redis, and an edit through one instance is seen by all on the next read.
+//! - No in-process layer sits in front of Redis but the catalogue
+//!   generation ([`generation`]), followed through Redis pub/sub with a
+//!   bounded staleness, and what is kept per generation
+//!   ([`Cache::catalogue_memo`]): several instances share one Redis, and an
+//!   edit through one instance is seen by all on the next read (within that
+//!   bound for what hangs on the generation).
 mod memory;
 mod redis_backend;
 
+pub mod generation;
 pub mod keys;
 
 use std::{
+    any::Any,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -52,8 +58,10 @@ pub trait CacheBackend: Send + Sync + 'static {
         self.set(key, value, ttl).await
     }
     /// Deletes `keys` and adds one to the counter `generation` (as [`incr`]
-    /// does), in one round trip where the store allows: every invalidation
-    /// does both.
+    /// does), in one round trip where the store allows, and returns the new
+    /// value; a store shared by instances also publishes it on a channel
+    /// named `generation` (see [`generation`](crate::cache::generation)).
+    /// Every invalidation does this.
     ///
     /// [`incr`]: CacheBackend::incr
     async fn delete_and_bump(
@@ -61,7 +69,7 @@ pub trait CacheBackend: Send + Sync + 'static {
         keys: &[String],
         generation: &str,
         window: Duration,
-    ) -> Result<(), CacheError>;
+    ) -> Result<i64, CacheError>;
     /// Adds one to a counter that starts at zero and disappears `window` after
     /// its first increment (a fixed window, for rate limits); returns the new count.
     async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError>;
@@ -88,11 +96,20 @@ pub struct Cache {
     epoch: Instant,
     /// Loads in flight in this instance, by logical key (single-flight).
     flights: moka::future::Cache<String, Arc<Vec<u8>>>,
+    /// The catalogue generation followed in process (Redis only; see
+    /// [`generation`]).
+    local_generation: Option<Arc<generation::LocalGeneration>>,
+    /// Values derived from the catalogue, by generation and logical key.
+    memo: moka::future::Cache<String, Arc<dyn Any + Send + Sync>>,
 }
 
 /// The generation counter restarts after this; response-cache entries live
 /// far shorter, so a restarted counter never meets an entry of its old life.
 const GENERATION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A value kept per catalogue generation is dropped after this even if the
+/// generation has not moved (bounds memory, not freshness).
+const MEMO_TTL: Duration = Duration::from_secs(60);
 
 /// How long a failed backend is left alone before it is tried again.
 const BACKOFF_AFTER_FAILURE: Duration = Duration::from_secs(1);
@@ -108,7 +125,28 @@ impl Cache {
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(5))
                 .build(),
+            local_generation: None,
+            memo: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(MEMO_TTL)
+                .build(),
         }
+    }
+
+    /// Follows the catalogue generation through Redis pub/sub (`client`
+    /// reaches the Redis of the backend), so reading it costs no round trip.
+    /// Needs a Tokio runtime; the feed stops when every clone of this cache
+    /// is gone.
+    pub fn follow_generation(mut self, client: redis::Client) -> Self {
+        let local = Arc::new(generation::LocalGeneration::default());
+        generation::spawn_feed(
+            client,
+            self.key(keys::CATALOGUE_GENERATION),
+            self.backend.clone(),
+            Arc::downgrade(&local),
+        );
+        self.local_generation = Some(local);
+        self
     }
 
     pub fn kind(&self) -> &'static str {
@@ -263,7 +301,7 @@ impl Cache {
             self.flights.invalidate(k).await;
         }
         // Whole responses cached by any instance are tied to the generation.
-        if let Err(e) = self
+        match self
             .backend
             .delete_and_bump(
                 &full,
@@ -272,13 +310,33 @@ impl Cache {
             )
             .await
         {
-            self.failed("delete", e);
+            // This instance sees its own edit at once, not when the
+            // message comes back.
+            Ok(n) => {
+                if let Some(local) = &self.local_generation {
+                    local.counted(n);
+                }
+            }
+            Err(e) => {
+                // The other instances may not learn of this edit: this one
+                // at least stops trusting what it holds.
+                if let Some(local) = &self.local_generation {
+                    local.lost();
+                }
+                self.failed("delete", e);
+            }
         }
     }
 
     /// The catalogue generation (bumped by every invalidation); `None` when
     /// the cache cannot say, and then nothing may be served from a response cache.
+    ///
+    /// With Redis, the value followed in process while it is confirmed (no
+    /// round trip; see [`generation`]), else read from Redis.
     pub async fn catalogue_generation(&self) -> Option<i64> {
+        if let Some(n) = self.local_generation.as_ref().and_then(|l| l.current()) {
+            return Some(n);
+        }
         if self.skipping() {
             return None;
         }
@@ -287,15 +345,44 @@ impl Cache {
             .get(&self.key(keys::CATALOGUE_GENERATION))
             .await
         {
-            Ok(Some(bytes)) => std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(|s| s.parse().ok()),
-            Ok(None) => Some(0),
+            Ok(bytes) => Some(generation::parse(bytes.as_deref())),
             Err(e) => {
                 self.failed("get", e);
                 None
             }
         }
+    }
+
+    /// A value derived from the catalogue (a count, the category tree),
+    /// kept in this process until the catalogue generation moves: `load`
+    /// runs once per generation and key among concurrent callers. The
+    /// generation is read before loading, so a value loaded during an edit
+    /// is filed under the older one and not reused after it. When the
+    /// generation cannot be known, `load` runs every time.
+    pub async fn catalogue_memo<T, Fut>(
+        &self,
+        logical: &str,
+        load: impl FnOnce() -> Fut,
+    ) -> AppResult<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        Fut: Future<Output = AppResult<T>>,
+    {
+        let Some(generation) = self.catalogue_generation().await else {
+            return load().await;
+        };
+        let held = self
+            .memo
+            .try_get_with(format!("{generation}:{logical}"), async {
+                load()
+                    .await
+                    .map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>)
+            })
+            .await
+            .map_err(AppError::from)?;
+        held.downcast_ref::<T>().cloned().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("{logical} is memoised with two types"))
+        })
     }
 
     /// Counts one hit in a fixed window; `None` when the cache is unavailable

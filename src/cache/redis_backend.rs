@@ -78,15 +78,12 @@ impl CacheBackend for RedisCache {
         keys: &[String],
         generation: &str,
         window: Duration,
-    ) -> Result<(), CacheError> {
+    ) -> Result<i64, CacheError> {
         let mut c = self.conn.clone();
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        if !keys.is_empty() {
-            pipe.del(keys).ignore();
-        }
-        counter_step(&mut pipe, generation, window);
-        self.run(async move { pipe.query_async::<(i64,)>(&mut c).await.map(|_| ()) })
+        let ms = window.as_millis().max(1) as u64;
+        let mut call = BUMP.key(generation);
+        call.key(keys).arg(ms);
+        self.run(async move { call.invoke_async::<i64>(&mut c).await })
             .await
     }
 
@@ -133,6 +130,21 @@ impl CacheBackend for RedisCache {
             .map(|_| ())
     }
 }
+
+/// Deletes KEYS[2..], counts the generation KEYS[1] up (its window starts
+/// once, as `counter_step` does) and publishes the new value on the channel
+/// of the same name. One script, so values are published in counting order.
+static BUMP: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+        redis.call('SET', KEYS[1], 0, 'PX', ARGV[1], 'NX')
+        local n = redis.call('INCR', KEYS[1])
+        redis.call('PUBLISH', KEYS[1], n)
+        return n
+        ",
+    )
+});
 
 /// Adds a windowed counter's increment to an atomic pipeline: SET NX PX
 /// starts the window once, INCR counts (its reply is the pipeline's one value).

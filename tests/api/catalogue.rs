@@ -610,10 +610,10 @@ async fn a_page_of_100_runs_a_bounded_number_of_statements() {
         );
         counts.push(app.state.db_statements.load(Ordering::SeqCst) - before);
     }
-    // Products, their SKUs, their categories: three statements, whatever the
-    // page size (a starved test machine may split a DataLoader batch in two,
-    // hence the small margin; one statement per product would be 100+).
-    assert!(counts.iter().all(|c| (3..=5).contains(c)), "{counts:?}");
+    // Products and their SKUs: two statements, whatever the page size (the
+    // page's SKUs are read with it, its categories come from the cached
+    // tree, which the first page loads once).
+    assert!(counts[0] <= 3 && counts[1] == 2, "{counts:?}");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod after_sales;
 mod after_sales_refunds;
 mod auth;
 mod catalogue;
+mod catalogue_reads;
 mod client_address;
 mod client_caches;
 mod coupons;

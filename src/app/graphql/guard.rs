@@ -316,7 +316,7 @@ impl Guard {
 }
 
 /// The operation a request runs: the one `operationName` names, or the only one.
-fn select<'d>(
+pub(super) fn select<'d>(
     doc: &'d ExecutableDocument,
     name: Option<&str>,
 ) -> Option<(Option<&'d Name>, &'d Positioned<OperationDefinition>)> {

@@ -321,20 +321,22 @@ async fn single(
     state: &AppState,
     responses: &response_cache::ResponseCache,
 ) -> HttpResponse {
-    if response_cache::cacheable(&mut request, caller.viewer)
-        && let Some(generation) = response_cache::generation(state).await
+    if responses.enabled()
+        && let Some(key) = response_cache::shared_key(&mut request, caller.viewer)
+        && let Some(generation) = state.cache.catalogue_generation().await
     {
-        let key = response_cache::key(&request);
         if let Some(body) = responses.get(&key, generation).await {
             crate::metrics::count_operation(&passed.label);
+            crate::metrics::count_response_cache(true);
             return json_ok(body);
         }
+        crate::metrics::count_response_cache(false);
         let response = with_codes(
             schema
                 .execute(prepare(request, &passed.label, caller, ip, state))
                 .await,
         );
-        let body = serde_json::to_vec(&response).unwrap_or_default();
+        let body = web::Bytes::from(serde_json::to_vec(&response).unwrap_or_default());
         if response.errors.is_empty() {
             responses.put(key, generation, body.clone()).await;
         }
@@ -409,7 +411,7 @@ fn prepare(
     }
     request
         .data(ip.clone())
-        .data(DataLoader::new(CategoryLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(CategoryLoader(state.clone()), tokio::spawn))
         .data(DataLoader::new(
             SkusByProductLoader(db.clone()),
             tokio::spawn,

@@ -1,8 +1,8 @@
 //! `siyu-bench`: the benchmark's tools, kept out of the production binary
 //! (`scripts/bench.sh` runs them).
 //!
-//! - `baseline ADDR FILE`: a bare server answering FILE's bytes, the
-//!   physical limit of the read path;
+//! - `baseline ADDR FILE|DIR`: a bare server answering FILE's bytes (or
+//!   DIR/NAME's at the path /NAME), the physical limit of the read path;
 //! - `orders [BASE BUYERS FLASH_STOCK SPREAD_SKUS SPREAD_SECS]`: the order
 //!   load against a running server;
 //! - `seed-bulk N`: N generated products into an empty catalogue (the
@@ -22,7 +22,7 @@ async fn main() {
     match args.first().map(String::as_str).unwrap_or("") {
         "baseline" => {
             let (Some(addr), Some(file)) = (args.get(1), args.get(2)) else {
-                fail(2, "usage: siyu-bench baseline ADDR FILE");
+                fail(2, "usage: siyu-bench baseline ADDR FILE|DIR");
             };
             if let Err(e) = baseline::serve(addr, file).await {
                 fail(1, &format!("baseline server: {e:#}"));
@@ -65,7 +65,7 @@ async fn main() {
         other => fail(
             2,
             &format!(
-                "unknown command {other:?}; commands: baseline ADDR FILE, orders [BASE BUYERS FLASH_STOCK SPREAD_SKUS SPREAD_SECS], seed-bulk N"
+                "unknown command {other:?}; commands: baseline ADDR FILE|DIR, orders [BASE BUYERS FLASH_STOCK SPREAD_SKUS SPREAD_SECS], seed-bulk N"
             ),
         ),
     }

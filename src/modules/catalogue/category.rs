@@ -1,11 +1,10 @@
 //! Categories: a tree of at most two levels, cached whole.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use entity::category;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 
 use super::service::CATEGORIES_TTL;
 use crate::{
@@ -56,29 +55,37 @@ pub async fn create_category(state: &AppState, draft: CategoryDraft) -> AppResul
     Ok(created)
 }
 
-/// All categories, by sort order then id (cached: the tree is small and read on every page).
+/// All categories, by sort order then id (cached: the tree is small and read
+/// on every page). Kept in process per catalogue generation over the shared
+/// entry, so a filtered page or a product's category costs no round trip.
 pub async fn categories(state: &AppState) -> AppResult<Vec<category::Model>> {
-    let db = state.db.clone();
-    state
+    let all: Arc<Vec<category::Model>> = state
         .cache
-        .get_or_load(keys::CATEGORIES, CATEGORIES_TTL, || async move {
-            Ok(category::Entity::find()
-                .order_by_asc(category::Column::Sort)
-                .order_by_asc(category::Column::Id)
-                .all(&db)
-                .await?)
+        .catalogue_memo(keys::CATEGORIES, || async {
+            let db = state.db.clone();
+            let all: Vec<category::Model> = state
+                .cache
+                .get_or_load(keys::CATEGORIES, CATEGORIES_TTL, || async move {
+                    Ok(category::Entity::find()
+                        .order_by_asc(category::Column::Sort)
+                        .order_by_asc(category::Column::Id)
+                        .all(&db)
+                        .await?)
+                })
+                .await?;
+            Ok(Arc::new(all))
         })
-        .await
+        .await?;
+    Ok(all.as_ref().clone())
 }
 
-pub async fn categories_by_ids(
-    db: &DatabaseConnection,
-    ids: &[i64],
-) -> AppResult<Vec<category::Model>> {
-    Ok(category::Entity::find()
-        .filter(category::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
+/// Categories by id, from the whole (cached) tree.
+pub async fn categories_by_ids(state: &AppState, ids: &[i64]) -> AppResult<Vec<category::Model>> {
+    Ok(categories(state)
+        .await?
+        .into_iter()
+        .filter(|c| ids.contains(&c.id))
+        .collect())
 }
 
 /// A category and everything below it.

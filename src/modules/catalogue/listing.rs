@@ -193,6 +193,32 @@ pub(super) async fn filter_condition(
     Ok(cond)
 }
 
+/// One page of products, their live SKUs when asked for (one more
+/// statement for the whole page), and whether more follow.
+pub async fn list_products_with_skus(
+    state: &AppState,
+    filter: &ProductFilter,
+    sort: Sort,
+    first: u64,
+    after: Option<Position>,
+    with_skus: bool,
+) -> AppResult<(Vec<(product::Model, Option<Vec<sku::Model>>)>, bool)> {
+    let (rows, more) = list_products(state, filter, sort, first, after).await?;
+    if !with_skus || rows.is_empty() {
+        return Ok((rows.into_iter().map(|p| (p, None)).collect(), more));
+    }
+    let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
+    let mut skus = skus_by_products(&state.db, &ids).await?;
+    let page = rows
+        .into_iter()
+        .map(|p| {
+            let s = skus.remove(&p.id).unwrap_or_default();
+            (p, Some(s))
+        })
+        .collect();
+    Ok((page, more))
+}
+
 /// One page of products and whether more follow. Keyset pagination: a page
 /// continues strictly after `after`, so no row is skipped or repeated while
 /// the sort keys are stable.
@@ -254,11 +280,21 @@ pub async fn list_products(
     Ok((rows, more))
 }
 
+/// How many products match `filter`: counted once per catalogue generation
+/// and kept in process (every change a count could see bumps the
+/// generation), so a page does not scan every matching product for it.
 pub async fn count_products(state: &AppState, filter: &ProductFilter) -> AppResult<u64> {
-    Ok(product::Entity::find()
-        .filter(filter_condition(state, filter).await?)
-        .count(&state.db)
-        .await?)
+    let keyword = filter.keyword.as_deref().map_or("", str::trim);
+    let key = keys::product_count(filter.include_off_shelf, filter.category_id, keyword);
+    state
+        .cache
+        .catalogue_memo(&key, || async {
+            Ok(product::Entity::find()
+                .filter(filter_condition(state, filter).await?)
+                .count(&state.db)
+                .await?)
+        })
+        .await
 }
 
 /// Ids of the hot list, best first: admin pins (by rank), then units sold in

@@ -6,9 +6,10 @@ use entity::{category, sku};
 use sea_orm::DatabaseConnection;
 
 use super::service;
-use crate::error::AppError;
+use crate::{error::AppError, state::AppState};
 
-pub struct CategoryLoader(pub DatabaseConnection);
+/// Categories by id, from the cached tree (no statement).
+pub struct CategoryLoader(pub AppState);
 
 impl Loader<i64> for CategoryLoader {
     type Value = category::Model;

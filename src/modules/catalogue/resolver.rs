@@ -75,14 +75,23 @@ impl CatalogueQuery {
             keyword,
             include_off_shelf: ctx.viewer().is_admin(),
         };
+        // The page's SKUs in one statement with it, when the document asks
+        // for them (through fragments and aliases too), instead of a
+        // DataLoader batch that a busy machine may split in two.
+        let look = ctx.look_ahead();
+        let with_skus = look.field("nodes").field("skus").exists()
+            || look.field("edges").field("node").field("skus").exists();
         let (rows, more) =
-            service::list_products(state, &filter, sort, first, after.clone()).await?;
+            service::list_products_with_skus(state, &filter, sort, first, after.clone(), with_skus)
+                .await?;
         let mut conn =
             Connection::with_additional_fields(after.is_some(), more, ProductListInfo { filter });
-        conn.edges.extend(
-            rows.into_iter()
-                .map(|p| Edge::new(encode_cursor(&Position::of(sort, &p)), Product::from(p))),
-        );
+        conn.edges.extend(rows.into_iter().map(|(model, skus)| {
+            Edge::new(
+                encode_cursor(&Position::of(sort, &model)),
+                Product { model, skus },
+            )
+        }));
         Ok(conn)
     }
 

@@ -30,7 +30,8 @@ pub use super::{
     category::{CategoryDraft, categories, categories_by_ids, create_category},
     listing::{
         Position, ProductFilter, Sort, count_products, has_products, hot_products, list_products,
-        load_bundle_fresh, product_for_shopper, skus_by_ids, skus_by_products, skus_with_products,
+        list_products_with_skus, load_bundle_fresh, product_for_shopper, skus_by_ids,
+        skus_by_products, skus_with_products,
     },
     product::{
         ProductDraft, SkuDraft, Spec, count_sale, create_product, invalidate_product,
