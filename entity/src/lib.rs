@@ -37,6 +37,7 @@ pub mod share_code;
 pub mod shipping_template;
 pub mod shop_order;
 pub mod sku;
+pub mod store_scale;
 pub mod subscription_consent;
 pub mod supplier;
 pub mod supplier_payable;

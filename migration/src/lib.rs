@@ -25,6 +25,7 @@ mod m20261210_000016_wechat_platform;
 mod m20261210_000017_payouts;
 mod m20261210_000018_shipping_templates;
 mod m20261210_000019_supplier_payables;
+mod m20261210_000023_customer_filter_indexes;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000017_payouts::Migration),
             Box::new(m20261210_000018_shipping_templates::Migration),
             Box::new(m20261210_000019_supplier_payables::Migration),
+            Box::new(m20261210_000023_customer_filter_indexes::Migration),
         ]
     }
 }

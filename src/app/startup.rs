@@ -172,6 +172,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let mut parts = http::Extensions::new();
     parts.insert(placer);
     parts.insert(crate::modules::customer::service::Referrers::default());
+    parts.insert(
+        crate::modules::operations::service::KeywordSearch::detect(&db)
+            .await
+            .context("checking the customer keyword index")?,
+    );
     let wechat_api = settings.wechat.clone().map(|w| {
         Arc::new(crate::wechat::api::WechatApi::new(
             http.clone(),
