@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput benchmark (not a test): prints requests/s and p50/p99 latency.
 #
-#   scripts/bench.sh [hot-products|orders|all]     (default: all)
+#   scripts/bench.sh [hot-products|orders|customers|all]     (default: all)
 #
 # Starts the release server on PostgreSQL + Redis with BENCH_PRODUCTS
 # generated products (default 10,000), warms the cache, and drives each query
@@ -17,6 +17,10 @@
 # a spread load over many SKUs for BENCH_SPREAD_SECS (default 10), first
 # placing and paying each order, then placing only; each checks that stock
 # taken equals orders placed (and paid). Load goes to 127.0.0.1 only.
+# `customers` (not part of `all`) fills its own database with
+# BENCH_CUSTOMERS customers (default 1,000,000; generate_series SQL, about a
+# minute) and times every customer filter BENCH_REPS times (default 50) in
+# process (siyu-bench customers), printing p50/p99 per filter.
 #
 # Needs PostgreSQL (BENCH_PG, default postgres://postgres@127.0.0.1:5432) and
 # Redis (BENCH_REDIS, default redis://127.0.0.1:6379). Installs wrk if missing.
@@ -42,8 +46,8 @@ base_port=$((api_port + 1))
 exec_port=$((api_port + 2))
 
 case "$scenario" in
-  hot-products|orders|all) ;;
-  *) echo "unknown scenario $scenario (hot-products, orders, all)" >&2; exit 2 ;;
+  hot-products|orders|customers|all) ;;
+  *) echo "unknown scenario $scenario (hot-products, orders, customers, all)" >&2; exit 2 ;;
 esac
 
 if ! command -v wrk >/dev/null; then
@@ -72,6 +76,14 @@ export DATABASE_URL="$pg/$db?sslmode=disable" DATABASE_MAX_CONNECTIONS="${BENCH_
   REDIS_URL="$redis_url" CACHE_PREFIX="bench:$$" SEED_DEMO=false \
   JWT_SECRET="bench-secret-bench-secret-bench-secret-0" RUST_LOG=warn LOGIN_RATE_LIMIT_PER_MIN=0 GRAPHQL_RATE_LIMIT_PER_MIN=0 ORDER_RATE_LIMIT_PER_MIN=0 MAX_UNPAID_ORDERS_PER_CUSTOMER=0 MAX_UNPAID_UNITS_PER_SKU=0 \
   ADMIN_USERNAME=bench ADMIN_PASSWORD=bench-password-0 JOBS=false
+
+if [ "$scenario" = customers ]; then
+  echo "generating ${BENCH_CUSTOMERS:-1000000} customers…" >&2
+  "$bench" customers "${BENCH_CUSTOMERS:-1000000}" "${BENCH_REPS:-50}"
+  echo
+  echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); PostgreSQL, in-process timing of the service (no HTTP)"
+  exit 0
+fi
 
 echo "seeding $products products…" >&2
 "$bench" seed-bulk "$products"

@@ -105,10 +105,19 @@ pub fn contains_pattern(keyword: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// A `LIKE` pattern for text starting with `keyword`, lower-cased and
+/// escaped as [`contains_pattern`].
+pub fn prefix_pattern(keyword: &str) -> String {
+    let mut p = contains_pattern(keyword);
+    p.remove(0);
+    p
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn like_wildcards_are_escaped() {
         assert_eq!(super::contains_pattern("A_b%c\\"), "%a\\_b\\%c\\\\%");
+        assert_eq!(super::prefix_pattern("Wa_"), "wa\\_%");
     }
 }

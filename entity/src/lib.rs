@@ -38,6 +38,7 @@ pub mod share_code;
 pub mod shipping_template;
 pub mod shop_order;
 pub mod sku;
+pub mod store_scale;
 pub mod subscription_consent;
 pub mod subscription_message;
 pub mod subscription_message_attempt;

@@ -27,6 +27,7 @@ mod m20261210_000018_shipping_templates;
 mod m20261210_000019_supplier_payables;
 mod m20261210_000020_wechat_followup;
 mod m20261210_000021_staff_audit;
+mod m20261210_000023_customer_filter_indexes;
 mod m20261210_000024_payable_netting;
 
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000019_supplier_payables::Migration),
             Box::new(m20261210_000020_wechat_followup::Migration),
             Box::new(m20261210_000021_staff_audit::Migration),
+            Box::new(m20261210_000023_customer_filter_indexes::Migration),
             Box::new(m20261210_000024_payable_netting::Migration),
         ]
     }

@@ -80,6 +80,10 @@ pub async fn run_due(state: &AppState) {
         Ok(n) => tracing::info!(due = n, "supplier payables fell due"),
         Err(e) => tracing::error!(error = ?e, "supplier payables job failed"),
     }
+    match crate::modules::operations::service::refresh_scale(state, now).await {
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = ?e, "RFM cutoffs job failed"),
+    }
     match service::auto_complete(state, now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(completed = n, "shipped orders auto-completed"),

@@ -178,6 +178,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     parts.insert(placer);
     parts.insert(crate::modules::customer::service::Referrers::default());
     parts.insert(crate::modules::wechat_platform::service::TradeManaged::default());
+    parts.insert(
+        crate::modules::operations::service::KeywordSearch::detect(&db)
+            .await
+            .context("checking the customer keyword index")?,
+    );
     let wechat_api = settings.wechat.clone().map(|w| {
         Arc::new(crate::wechat::api::WechatApi::new(
             http.clone(),

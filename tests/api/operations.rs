@@ -117,6 +117,15 @@ fn newest_first(who: &[&Who]) -> Vec<String> {
     ids.into_iter().map(|i| i.to_string()).collect()
 }
 
+/// Runs the jobs (the RFM cutoffs and the store's average order among
+/// them: requests only read what the jobs loop last computed).
+async fn run_jobs(app: &TestApp, admin: &str) {
+    let v = app
+        .gql(Some(admin), "mutation { runOrderJobs }", json!({}))
+        .await;
+    assert_eq!(v["data"]["runOrderJobs"], true, "{v}");
+}
+
 fn field(v: &Value) -> &Value {
     &v["errors"][0]["extensions"]["field"]
 }
@@ -210,6 +219,7 @@ async fn a_customer_whose_invitees_bought_has_a_higher_user_value() {
     }
     // The store's average order is 1800. Ivy: 1 order × rate 1 × (1 + 1
     // invitee who bought + 1800 / 1800 brought in) = 3.
+    run_jobs(&app, admin).await;
     let ivy_v = customer(&app, admin, VALUES, &ivy.id).await;
     let otto_v = customer(&app, admin, VALUES, &otto.id).await;
     let ida_v = customer(&app, admin, VALUES, &ida.id).await;
@@ -258,6 +268,11 @@ async fn rfm_scores_by_quintiles_and_filters_select_exactly_the_customers_asked_
     last_bought_days_ago(&app, &b3.id, 40).await;
     last_bought_days_ago(&app, &b4.id, 100).await;
 
+    // Until the jobs loop computes the cutoffs, no request does: the scale
+    // of no buyers scores everyone 1.
+    let v = customer(&app, admin, VALUES, &b1.id).await;
+    assert_eq!(v["rfm"]["code"], "111", "{v}");
+    run_jobs(&app, admin).await;
     // RFM over the five buyers. Frequency 1..5 and spend 3600..12000 are
     // five distinct values each: one buyer per score. Recency: three bought
     // today (5), b3 40 days ago (2), b4 100 days ago (1).

@@ -6,8 +6,12 @@
 //! - `orders [BASE BUYERS FLASH_STOCK SPREAD_SKUS SPREAD_SECS]`: the order
 //!   load against a running server;
 //! - `seed-bulk N`: N generated products into an empty catalogue (the
-//!   database and settings of `siyu`, from the environment).
+//!   database and settings of `siyu`, from the environment);
+//! - `customers N REPS`: N generated customers into an empty PostgreSQL
+//!   database, then every customer filter timed REPS times (same
+//!   environment).
 mod baseline;
+mod customers;
 mod load;
 
 use siyu::{
@@ -48,15 +52,15 @@ async fn main() {
             }
             return;
         }
+        "customers" => {
+            let state = state_from_env().await;
+            let num = |i: usize, d: i64| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(d);
+            if let Err(e) = customers::run(&state, num(1, 1_000_000), num(2, 50) as usize).await {
+                fail(1, &format!("customers benchmark: {e:#}"));
+            }
+        }
         "seed-bulk" => {
-            let settings = match Settings::from_env() {
-                Ok(s) => s,
-                Err(e) => fail(2, &format!("configuration error: {e:#}")),
-            };
-            let state = match build_state(settings).await {
-                Ok(s) => s,
-                Err(e) => fail(1, &format!("start-up failed: {e:#}")),
-            };
+            let state = state_from_env().await;
             let count = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
             if let Err(e) = seed::seed_bulk(&state, count).await {
                 fail(1, &format!("seeding failed: {e:?}"));
@@ -65,9 +69,21 @@ async fn main() {
         other => fail(
             2,
             &format!(
-                "unknown command {other:?}; commands: baseline ADDR FILE|DIR, orders [BASE BUYERS FLASH_STOCK SPREAD_SKUS SPREAD_SECS], seed-bulk N"
+                "unknown command {other:?}; commands: baseline ADDR FILE|DIR, orders [BASE BUYERS FLASH_STOCK SPREAD_SKUS SPREAD_SECS], seed-bulk N, customers N REPS"
             ),
         ),
+    }
+}
+
+/// The state `siyu` would build from the environment (migrations applied).
+async fn state_from_env() -> siyu::state::AppState {
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => fail(2, &format!("configuration error: {e:#}")),
+    };
+    match build_state(settings).await {
+        Ok(s) => s,
+        Err(e) => fail(1, &format!("start-up failed: {e:#}")),
     }
 }
 

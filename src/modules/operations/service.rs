@@ -2,13 +2,18 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{customer, customer_stats, customer_tag, membership, order_line, segment, shop_order};
+use entity::{
+    customer, customer_stats, customer_tag, membership, order_line, segment, shop_order,
+    store_scale,
+};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, Func, LikeExpr, OnConflict, Query, SelectStatement},
+    sea_query::{
+        Expr, Func, IntoIden, LikeExpr, OnConflict, Query, QueryStatementBuilder, SelectStatement,
+    },
 };
 use serde::{Deserialize, Serialize};
 
@@ -178,14 +183,33 @@ pub fn bought(s: Option<&customer_stats::Model>) -> Option<&customer_stats::Mode
     s.filter(|s| s.orders_count > 0)
 }
 
-/// The store's buyers as RFM sees them, and its average order; computed at
-/// most once a minute (shared through the cache by every instance).
+/// The store's buyers as RFM sees them, and its average order.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StoreScale {
     pub cutoffs: RfmCutoffs,
     pub average_order_fen: i64,
 }
 
+impl StoreScale {
+    fn of(buyers: &[Buyer]) -> Self {
+        let orders: i64 = buyers.iter().map(|b| b.orders).sum();
+        let spent: i64 = buyers.iter().map(|b| b.spent_fen).sum();
+        StoreScale {
+            cutoffs: RfmCutoffs::of(buyers),
+            average_order_fen: crate::money::div_half_up(spent, orders),
+        }
+    }
+}
+
+/// How often the jobs loop recomputes the store's scale.
+const SCALE_PERIOD: Duration = Duration::seconds(60);
+/// The row of [`store_scale`].
+const SCALE_ROW: i32 = 1;
+
+/// The store's scale as the jobs loop last computed it (read through the
+/// cache, which the job clears); a request never computes it: at a
+/// million customers that reads every buyer. Before the first computation
+/// it is the scale of no buyers (every score 1, no average order).
 pub async fn store_scale(state: &AppState) -> AppResult<StoreScale> {
     state
         .cache
@@ -193,33 +217,73 @@ pub async fn store_scale(state: &AppState) -> AppResult<StoreScale> {
             crate::cache::keys::OPERATIONS_SCALE,
             std::time::Duration::from_secs(60),
             || async {
-                let now = Utc::now();
-                let rows: Vec<(DateTime<Utc>, i32, i64)> = customer_stats::Entity::find()
-                    .select_only()
-                    .column(customer_stats::Column::LastPaidAt)
-                    .column(customer_stats::Column::OrdersCount)
-                    .column(customer_stats::Column::SpentFen)
-                    .filter(customer_stats::Column::OrdersCount.gt(0))
-                    .into_tuple()
-                    .all(&state.db)
+                let row = store_scale::Entity::find_by_id(SCALE_ROW)
+                    .one(&state.db)
                     .await?;
-                let buyers: Vec<Buyer> = rows
-                    .iter()
-                    .map(|(last, orders, spent)| Buyer {
-                        days_since_last: scoring::days_since(*last, now),
-                        orders: i64::from(*orders),
-                        spent_fen: *spent,
-                    })
-                    .collect();
-                let orders: i64 = buyers.iter().map(|b| b.orders).sum();
-                let spent: i64 = buyers.iter().map(|b| b.spent_fen).sum();
-                Ok(StoreScale {
-                    cutoffs: RfmCutoffs::of(&buyers),
-                    average_order_fen: crate::money::div_half_up(spent, orders),
-                })
+                match row.and_then(|r| r.scale) {
+                    Some(json) => serde_json::from_str(&json).map_err(AppError::internal),
+                    None => Ok(StoreScale::of(&[])),
+                }
             },
         )
         .await
+}
+
+/// Job: recomputes the store's scale once per [`SCALE_PERIOD`]; of several
+/// instances, the one whose conditional update claims the row does it.
+/// Returns 1 when it computed.
+pub async fn refresh_scale(state: &AppState, now: DateTime<Utc>) -> AppResult<u64> {
+    use store_scale::Column as R;
+    store_scale::Entity::insert(store_scale::ActiveModel {
+        id: Set(SCALE_ROW),
+        scale: Set(None),
+        computed_at: Set(None),
+        claimed_at: Set(DateTime::<Utc>::UNIX_EPOCH),
+    })
+    .on_conflict_do_nothing_on([R::Id])
+    .exec_without_returning(&state.db)
+    .await?;
+    let claimed = store_scale::Entity::update_many()
+        .col_expr(R::ClaimedAt, Expr::value(now))
+        .filter(R::Id.eq(SCALE_ROW))
+        .filter(R::ClaimedAt.lte(now - SCALE_PERIOD + Duration::seconds(5)))
+        .exec(&state.db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(0);
+    }
+    let rows: Vec<(DateTime<Utc>, i32, i64)> = customer_stats::Entity::find()
+        .select_only()
+        .column(customer_stats::Column::LastPaidAt)
+        .column(customer_stats::Column::OrdersCount)
+        .column(customer_stats::Column::SpentFen)
+        .filter(customer_stats::Column::OrdersCount.gt(0))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let buyers: Vec<Buyer> = rows
+        .iter()
+        .map(|(last, orders, spent)| Buyer {
+            days_since_last: scoring::days_since(*last, now),
+            orders: i64::from(*orders),
+            spent_fen: *spent,
+        })
+        .collect();
+    let scale = StoreScale::of(&buyers);
+    store_scale::Entity::update_many()
+        .col_expr(
+            R::Scale,
+            Expr::value(serde_json::to_string(&scale).map_err(AppError::internal)?),
+        )
+        .col_expr(R::ComputedAt, Expr::value(now))
+        .filter(R::Id.eq(SCALE_ROW))
+        .exec(&state.db)
+        .await?;
+    state
+        .cache
+        .remove(crate::cache::keys::OPERATIONS_SCALE)
+        .await;
+    Ok(1)
 }
 
 /// (customers this one invited who bought, what they spent).
@@ -317,85 +381,118 @@ impl Filter {
         Ok(self)
     }
 
-    fn condition(&self, now: DateTime<Utc>, t: Thresholds) -> Condition {
+    /// The filter as a condition on `customer`. Every part on another
+    /// table is a correlated `EXISTS` / `NOT EXISTS` on that table's key
+    /// (an anti-join, not `NOT IN` over every buyer): a page newest first
+    /// walks the customers backwards and probes each, so it stops after
+    /// its 20 rows, and a selective part can drive the plan from its own
+    /// index instead.
+    fn condition(&self, now: DateTime<Utc>, t: Thresholds, keywords: KeywordSearch) -> Condition {
         use customer::Column as C;
         use customer_stats::Column as S;
+        let of_customer = |table: sea_orm::sea_query::DynIden, col: sea_orm::sea_query::DynIden| {
+            Expr::col((table, col)).equals((customer::Entity, C::Id))
+        };
         let stats = |cond: Condition| -> SelectStatement {
             Query::select()
-                .column(S::CustomerId)
+                .expr(Expr::val(1))
                 .from(customer_stats::Entity)
-                .cond_where(cond)
+                .cond_where(cond.add(of_customer(
+                    customer_stats::Entity.into_iden(),
+                    S::CustomerId.into_iden(),
+                )))
                 .to_owned()
         };
-        let bought = || Condition::all().add(S::OrdersCount.gt(0));
         let mut c = Condition::all();
         if !self.tags.is_empty() {
-            c = c.add(
-                C::Id.in_subquery(
-                    Query::select()
-                        .column(customer_tag::Column::CustomerId)
-                        .from(customer_tag::Entity)
-                        .and_where(customer_tag::Column::Tag.is_in(self.tags.clone()))
-                        .to_owned(),
-                ),
-            );
+            c = c.add(Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(customer_tag::Entity)
+                    .and_where(of_customer(
+                        customer_tag::Entity.into_iden(),
+                        customer_tag::Column::CustomerId.into_iden(),
+                    ))
+                    .and_where(customer_tag::Column::Tag.is_in(self.tags.clone()))
+                    .to_owned(),
+            ));
         }
+        // What a buyer's row must hold (one EXISTS for all of it), and
+        // what no row may hold: customers without a row have 0 orders and
+        // spent 0.
+        let mut bought = Condition::all();
+        let mut any_bought = false;
+        let mut none = Vec::new();
         if let Some(stage) = self.stage {
             // Days since the last purchase ≤ d ⟺ bought after now − (d + 1) days.
             let after = |d: i64| now - Duration::days(d + 1);
-            c = c.add(match stage {
-                Stage::New => C::Id.not_in_subquery(stats(bought())),
-                Stage::Active => {
-                    C::Id.in_subquery(stats(bought().add(S::LastPaidAt.gt(after(t.active_days)))))
+            let (from, to) = match stage {
+                Stage::New => (None, None),
+                Stage::Active => (Some(after(t.active_days)), None),
+                Stage::Silent => (Some(after(t.silent_days)), Some(after(t.active_days))),
+                Stage::Sleeping => (Some(after(t.sleeping_days)), Some(after(t.silent_days))),
+                Stage::Churned => (None, Some(after(t.sleeping_days))),
+            };
+            if stage == Stage::New {
+                none.push(Condition::all().add(S::OrdersCount.gt(0)));
+            } else {
+                any_bought = true;
+                bought = bought.add(S::OrdersCount.gt(0));
+                if let Some(from) = from {
+                    bought = bought.add(S::LastPaidAt.gt(from));
                 }
-                Stage::Silent => C::Id.in_subquery(stats(
-                    bought()
-                        .add(S::LastPaidAt.lte(after(t.active_days)))
-                        .add(S::LastPaidAt.gt(after(t.silent_days))),
-                )),
-                Stage::Sleeping => C::Id.in_subquery(stats(
-                    bought()
-                        .add(S::LastPaidAt.lte(after(t.silent_days)))
-                        .add(S::LastPaidAt.gt(after(t.sleeping_days))),
-                )),
-                Stage::Churned => C::Id.in_subquery(stats(
-                    bought().add(S::LastPaidAt.lte(after(t.sleeping_days))),
-                )),
-            });
+                if let Some(to) = to {
+                    bought = bought.add(S::LastPaidAt.lte(to));
+                }
+            }
         }
-        // Customers without a row have 0 orders and spent 0.
         if let Some(min) = self.min_orders.filter(|m| *m > 0) {
-            c = c.add(C::Id.in_subquery(stats(Condition::all().add(S::OrdersCount.gte(min)))));
+            any_bought = true;
+            bought = bought.add(S::OrdersCount.gte(min));
         }
         if let Some(max) = self.max_orders {
-            c = c.add(C::Id.not_in_subquery(stats(Condition::all().add(S::OrdersCount.gt(max)))));
+            none.push(Condition::all().add(S::OrdersCount.gt(max)));
         }
         if let Some(min) = self.min_spent_fen.filter(|m| *m > 0) {
-            c = c.add(C::Id.in_subquery(stats(Condition::all().add(S::SpentFen.gte(min)))));
+            any_bought = true;
+            bought = bought.add(S::SpentFen.gte(min));
         }
         if let Some(max) = self.max_spent_fen {
-            c = c.add(C::Id.not_in_subquery(stats(Condition::all().add(S::SpentFen.gt(max)))));
+            none.push(Condition::all().add(S::SpentFen.gt(max)));
+        }
+        if any_bought {
+            c = c.add(Expr::exists(stats(bought)));
+        }
+        for cond in none {
+            c = c.add(Expr::not_exists(stats(cond)));
         }
         if let Some(scene) = &self.scene {
             c = c.add(C::Scene.eq(scene.clone()));
         }
         if let Some(member) = self.member {
-            // Active memberships as a subquery of the same statement.
             let members = Query::select()
-                .column(membership::Column::CustomerId)
+                .expr(Expr::val(1))
                 .from(membership::Entity)
+                .and_where(of_customer(
+                    membership::Entity.into_iden(),
+                    membership::Column::CustomerId.into_iden(),
+                ))
                 .and_where(membership::Column::ExpiresAt.gt(now))
                 .to_owned();
             c = c.add(if member {
-                C::Id.in_subquery(members)
+                Expr::exists(members)
             } else {
-                C::Id.not_in_subquery(members)
+                Expr::not_exists(members)
             });
         }
         if let Some(kw) = &self.keyword {
+            let pattern = match keywords {
+                KeywordSearch::Contains => crate::validate::contains_pattern(kw),
+                KeywordSearch::Prefix => crate::validate::prefix_pattern(kw),
+            };
             c = c.add(
                 Expr::expr(Func::lower(Expr::col(C::Nickname)))
-                    .like(LikeExpr::new(crate::validate::contains_pattern(kw)).escape('\\')),
+                    .like(LikeExpr::new(pattern).escape('\\')),
             );
         }
         if let Some(from) = self.joined_from {
@@ -403,9 +500,72 @@ impl Filter {
         }
         if let Some(to) = self.joined_to {
             c = c.add(C::CreatedAt.lt(to));
+            // Customers are numbered as they join, but the planner cannot
+            // know it: for a range that ended long ago it would walk back
+            // from the newest customer. The range's greatest id (over the
+            // join-date index; `+ 0` keeps it from becoming that same walk)
+            // is where the page starts. Exact whatever the numbering.
+            let j = sea_orm::sea_query::Alias::new("joined");
+            let mut range = Query::select()
+                .expr(Expr::cust("MAX(joined.id + 0)"))
+                .from_as(customer::Entity, j.clone())
+                .and_where(Expr::col((j.clone(), C::CreatedAt)).lt(to))
+                .to_owned();
+            if let Some(from) = self.joined_from {
+                range.and_where(Expr::col((j, C::CreatedAt)).gte(from));
+            }
+            c = c.add(Expr::col(C::Id).lte(Expr::SubQuery(
+                None,
+                Box::new(range.into_sub_query_statement()),
+            )));
         }
         c
     }
+}
+
+/// How `keyword` matches nicknames: anywhere (SQLite; PostgreSQL with the
+/// pg_trgm index), or at the start when PostgreSQL could not create
+/// pg_trgm (the migration then made a prefix index instead).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeywordSearch {
+    Contains,
+    Prefix,
+}
+
+impl KeywordSearch {
+    /// What the database's indexes support (once, at start-up, after
+    /// the migrations).
+    pub async fn detect(db: &impl ConnectionTrait) -> AppResult<Self> {
+        if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            return Ok(KeywordSearch::Contains);
+        }
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'idx_customer_nickname_trgm') AS trgm",
+            ))
+            .await?;
+        let trgm: bool = match row {
+            Some(r) => r.try_get("", "trgm")?,
+            None => false,
+        };
+        if !trgm {
+            tracing::warn!("pg_trgm is not installed: customer keywords match nickname prefixes");
+        }
+        Ok(if trgm {
+            KeywordSearch::Contains
+        } else {
+            KeywordSearch::Prefix
+        })
+    }
+}
+
+fn condition_of(state: &AppState, filter: &Filter) -> Condition {
+    filter.condition(
+        Utc::now(),
+        thresholds(state),
+        *state.part::<KeywordSearch>(),
+    )
 }
 
 /// Customers matching the filter, newest first, a page after `after_id`.
@@ -415,13 +575,13 @@ pub async fn customers(
     first: u64,
     after_id: Option<i64>,
 ) -> AppResult<(Vec<customer::Model>, bool)> {
-    let q = customer::Entity::find().filter(filter.condition(Utc::now(), thresholds(state)));
+    let q = customer::Entity::find().filter(condition_of(state, filter));
     Ok(crate::db::page_desc(&state.db, q, customer::Column::Id, first, after_id).await?)
 }
 
 async fn count(state: &AppState, filter: &Filter) -> AppResult<u64> {
     Ok(customer::Entity::find()
-        .filter(filter.condition(Utc::now(), thresholds(state)))
+        .filter(condition_of(state, filter))
         .count(&state.db)
         .await?)
 }
@@ -479,7 +639,7 @@ pub async fn segment_members(
     let ids: Vec<i64> = customer::Entity::find()
         .select_only()
         .column(customer::Column::Id)
-        .filter(filter_of(&s)?.condition(Utc::now(), thresholds(state)))
+        .filter(condition_of(state, &filter_of(&s)?))
         .order_by_asc(customer::Column::Id)
         .limit(max as u64 + 1)
         .into_tuple()
