@@ -19,8 +19,8 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use entity::{subscription_message, subscription_message_attempt};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionTrait, sea_query::Expr,
 };
 use serde_json::{Map, Value, json};
 
@@ -366,23 +366,14 @@ async fn claim_and_attempt(
     row: &subscription_message::Model,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let claim_from = now.max(Utc::now());
-    let claimed = subscription_message::Entity::update_many()
-        .col_expr(
-            subscription_message::Column::LockedUntil,
-            Expr::value(claim_from + chrono::Duration::seconds(60)),
-        )
-        .filter(subscription_message::Column::Id.eq(row.id))
-        .filter(subscription_message::Column::Status.eq(PENDING))
-        .filter(subscription_message::Column::Attempts.eq(row.attempts))
-        .filter(
-            Condition::any()
-                .add(subscription_message::Column::LockedUntil.is_null())
-                .add(subscription_message::Column::LockedUntil.lt(now)),
-        )
-        .exec(&state.db)
-        .await?;
-    Ok(claimed.rows_affected == 1 && attempt(state, api, row, now).await?)
+    let claimed = super::claim_for_a_minute::<subscription_message::Entity>(
+        &state.db,
+        row.id,
+        row.attempts,
+        now,
+    )
+    .await?;
+    Ok(claimed && attempt(state, api, row, now).await?)
 }
 
 /// `miniprogram_state` for the version share codes open.

@@ -26,3 +26,36 @@ pub mod subscription;
 pub mod tracking;
 pub mod trade;
 pub mod types;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    sea_query::{Alias, Expr, ExprTrait},
+};
+
+/// Claims row `id` of a queue table of this module (`wechat_shipping`,
+/// `subscription_message`: `id`, `status`, `attempts`, `locked_until`) for
+/// a minute, so that one instance attempts it: only while it is still
+/// `PENDING` at `attempts` and nobody holds it. True when this caller got it.
+async fn claim_for_a_minute<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id: i64,
+    attempts: i32,
+    now: DateTime<Utc>,
+) -> crate::error::AppResult<bool> {
+    let col = |name: &str| Expr::col(Alias::new(name));
+    let until = Ord::max(now, Utc::now()) + chrono::Duration::seconds(60);
+    let claimed = E::update_many()
+        .col_expr(Alias::new("locked_until"), Expr::value(until))
+        .filter(col("id").eq(id))
+        .filter(col("status").eq("PENDING"))
+        .filter(col("attempts").eq(attempts))
+        .filter(
+            Condition::any()
+                .add(col("locked_until").is_null())
+                .add(col("locked_until").lt(now)),
+        )
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
+}

@@ -18,8 +18,8 @@ use entity::{
     wechat_shipping_attempt,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
     sea_query::{Expr, OnConflict},
 };
 use serde::{Deserialize, Serialize};
@@ -142,23 +142,10 @@ async fn claim_and_attempt(
     row: &wechat_shipping::Model,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let claim_from = now.max(Utc::now());
-    let claimed = wechat_shipping::Entity::update_many()
-        .col_expr(
-            wechat_shipping::Column::LockedUntil,
-            Expr::value(claim_from + chrono::Duration::seconds(60)),
-        )
-        .filter(wechat_shipping::Column::Id.eq(row.id))
-        .filter(wechat_shipping::Column::Status.eq(PENDING))
-        .filter(wechat_shipping::Column::Attempts.eq(row.attempts))
-        .filter(
-            Condition::any()
-                .add(wechat_shipping::Column::LockedUntil.is_null())
-                .add(wechat_shipping::Column::LockedUntil.lt(now)),
-        )
-        .exec(&state.db)
-        .await?;
-    Ok(claimed.rows_affected == 1 && attempt(state, api, row, now).await?)
+    let claimed =
+        super::claim_for_a_minute::<wechat_shipping::Entity>(&state.db, row.id, row.attempts, now)
+            .await?;
+    Ok(claimed && attempt(state, api, row, now).await?)
 }
 
 /// ADMIN uploads a fulfillment's shipping information again now: one that
