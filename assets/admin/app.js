@@ -6,10 +6,12 @@
 // API refuses the rest anyway).
 import { ApiError, can, login, logout, session, whenSignedOut } from './api.js';
 import { auditPage } from './audit.js';
+import { cataloguePage, productPage } from './catalogue.js';
 import { customersPage } from './customers.js';
 import { dashboard } from './dashboard.js';
 import { afterSalesPage, orderPage, ordersPage, refundsPage } from './orders.js';
 import { staffPage } from './staff.js';
+import { suppliersPage } from './suppliers.js';
 import { h, showError } from './util.js';
 import { withdrawalsPage } from './withdrawals.js';
 
@@ -22,6 +24,8 @@ const ALL_ROUTES = [
   ['#/after-sales', '售后队列', afterSalesPage, ['CUSTOMER_SERVICE']],
   ['#/withdrawals', '提现审核', withdrawalsPage, ['FINANCE']],
   ['#/customers', '客户', customersPage],
+  ['#/catalogue', '商品', cataloguePage, ['OPERATIONS']],
+  ['#/suppliers', '供应商', suppliersPage, ['OPERATIONS']],
   ['#/staff', '员工', staffPage, []],
   ['#/audit', '操作日志', auditPage, []],
 ];
@@ -100,6 +104,12 @@ function route() {
   const order = /^#\/orders\/(.+)$/.exec(hash);
   if (order) {
     orderPage(shell('#/orders'), decodeURIComponent(order[1]));
+    return;
+  }
+  // A product's page (catalogue.js), under 商品 in the menu.
+  const product = /^#\/catalogue\/products\/(.+)$/.exec(hash);
+  if (product) {
+    productPage(shell('#/catalogue'), decodeURIComponent(product[1]));
     return;
   }
   const allowed = routes();

@@ -41,6 +41,8 @@ static FILES: &[Asset] = &[
     asset!("customers.js", JS),
     asset!("staff.js", JS),
     asset!("audit.js", JS),
+    asset!("catalogue.js", JS),
+    asset!("suppliers.js", JS),
 ];
 
 const PAGE: &str = include_str!(concat!(
