@@ -14,9 +14,11 @@
 // new account's menu has its queues but not withdrawals, staff or the log;
 // with nothing requested from elsewhere, no page error, no console error
 // (a CSP violation is one) and a screenshot of each page.
+// Catalogue (console_catalogue.mjs, before logging out): a product made, shelved, stocked, pinned and linked to a new supplier, the shop seeing it at 1234 fen; the supplier's key shown once.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { catalogueSteps } from './console_catalogue.mjs';
 
 const [base, username, password, orderNo, shots, toShip, afterSale] = process.argv.slice(2);
 if (!afterSale) {
@@ -198,6 +200,8 @@ try {
     if (!args.includes('[redacted]') || args.includes('console-service-pw')) throw new Error(`arguments shown: ${args}`);
     await page.locator('td', { hasText: 'approveRefund' }).first().waitFor({ timeout: 30_000 });
   });
+
+  await catalogueSteps(page, step, { base });
 
   await step('8-logout', async () => {
     await page.getByRole('button', { name: '退出登录' }).click();
