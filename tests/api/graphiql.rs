@@ -102,8 +102,10 @@ fn run(program: &str, args: &[&str], dir: &Path) {
     );
 }
 
+const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+
 /// playwright-core in `tests/browser/node_modules` (from the npm registry,
-/// at the version `package-lock.json` pins) and Debian's Chromium (`apt`,
+/// at the version `package-lock.json` pins), Debian's Chromium and a CJK font (`apt`,
 /// when it is missing): what the browser test needs on a fresh machine.
 /// Returns Chromium's path (`CHROMIUM` overrides it).
 ///
@@ -133,6 +135,12 @@ pub(crate) fn browser_tools(dir: &Path) -> PathBuf {
     if !chromium.exists() {
         run("apt-get", &["update", "-qq"], dir);
         run("apt-get", &["install", "-y", "-qq", "chromium"], dir);
+    }
+    // The console's text is Chinese: without a CJK font its screenshots
+    // (CI artifacts an operator reviews) show boxes.
+    if !Path::new(CJK_FONT).exists() {
+        run("apt-get", &["update", "-qq"], dir);
+        run("apt-get", &["install", "-y", "-qq", "fonts-wqy-microhei"], dir);
     }
     chromium
 }
