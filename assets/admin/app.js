@@ -6,9 +6,13 @@
 // API refuses the rest anyway).
 import { ApiError, can, login, logout, session, whenSignedOut } from './api.js';
 import { auditPage } from './audit.js';
+import { campaignsPage } from './campaigns.js';
+import { customerPage } from './customer.js';
 import { customersPage } from './customers.js';
 import { dashboard } from './dashboard.js';
 import { afterSalesPage, orderPage, ordersPage, refundsPage } from './orders.js';
+import { rfmPage } from './rfm.js';
+import { segmentsPage, tagsPage } from './segments.js';
 import { staffPage } from './staff.js';
 import { h, showError } from './util.js';
 import { withdrawalsPage } from './withdrawals.js';
@@ -22,6 +26,10 @@ const ALL_ROUTES = [
   ['#/after-sales', '售后队列', afterSalesPage, ['CUSTOMER_SERVICE']],
   ['#/withdrawals', '提现审核', withdrawalsPage, ['FINANCE']],
   ['#/customers', '客户', customersPage],
+  ['#/segments', '人群', segmentsPage],
+  ['#/tags', '标签', tagsPage],
+  ['#/campaigns', '营销活动', campaignsPage],
+  ['#/rfm', 'RFM', rfmPage],
   ['#/staff', '员工', staffPage, []],
   ['#/audit', '操作日志', auditPage, []],
 ];
@@ -102,8 +110,14 @@ function route() {
     orderPage(shell('#/orders'), decodeURIComponent(order[1]));
     return;
   }
+  const customer = /^#\/customers\/([^?]+)$/.exec(hash);
+  if (customer) {
+    customerPage(shell('#/customers'), decodeURIComponent(customer[1]));
+    return;
+  }
   const allowed = routes();
-  const found = allowed.find(([r]) => r === hash) || allowed[0];
+  // A page may take a query (#/customers?filter=…): it reads it itself.
+  const found = allowed.find(([r]) => r === hash.split('?')[0]) || allowed[0];
   found[2](shell(found[0]));
 }
 

@@ -39,6 +39,10 @@ static FILES: &[Asset] = &[
     asset!("orders.js", JS),
     asset!("withdrawals.js", JS),
     asset!("customers.js", JS),
+    asset!("customer.js", JS),
+    asset!("segments.js", JS),
+    asset!("campaigns.js", JS),
+    asset!("rfm.js", JS),
     asset!("staff.js", JS),
     asset!("audit.js", JS),
 ];
