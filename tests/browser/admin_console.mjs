@@ -14,9 +14,11 @@
 // new account's menu has its queues but not withdrawals, staff or the log;
 // with nothing requested from elsewhere, no page error, no console error
 // (a CSP violation is one) and a screenshot of each page.
+// Customer operations (detail, ledger, tags, segment, campaign, RFM grid): console_customers.mjs.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { customerSteps } from './console_customers.mjs';
 
 const [base, username, password, orderNo, shots, toShip, afterSale] = process.argv.slice(2);
 if (!afterSale) {
@@ -198,6 +200,8 @@ try {
     if (!args.includes('[redacted]') || args.includes('console-service-pw')) throw new Error(`arguments shown: ${args}`);
     await page.locator('td', { hasText: 'approveRefund' }).first().waitFor({ timeout: 30_000 });
   });
+
+  await customerSteps(page, step, { base });
 
   await step('8-logout', async () => {
     await page.getByRole('button', { name: '退出登录' }).click();
