@@ -139,7 +139,6 @@ export async function campaignsPage(root) {
       },
     },
     h('h3', {}, '向人群发券'),
-    templates.length === 0 ? h('p', { class: 'empty' }, '没有启用的优惠券模板') : null,
     h('div', { class: 'filters' }, h('label', {}, '优惠券模板', template), h('label', {}, '发给', segment), idsLabel),
     target,
     h('div', { class: 'actions' }, submit),
@@ -208,11 +207,14 @@ export async function campaignsPage(root) {
   root.replaceChildren(
     h('h2', {}, '营销活动'),
     message,
-    templates.length > 0 ? form : h('p', { class: 'empty' }, '没有启用的优惠券模板：先新建一个优惠券模板。'),
+    // issueCoupons is for operators (ADMIN: OPERATIONS); others see the counts.
+    !can(['OPERATIONS'])
+      ? null
+      : templates.length > 0
+        ? form
+        : h('p', { class: 'empty' }, '没有启用的优惠券模板：先新建一个优惠券模板。'),
     h('h3', {}, '优惠券模板'),
     stock,
     past ? h('div', {}, h('h3', {}, '发放记录（操作日志）'), past.element) : null,
   );
-  // The owner may not be an operator's role but is admitted everywhere.
-  if (!can(['OPERATIONS'])) form.remove();
 }

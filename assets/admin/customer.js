@@ -340,7 +340,10 @@ export async function customerPage(root, id) {
         '发优惠券',
         async () => {
           const templates = (await request(TEMPLATES)).couponTemplates.filter((t) => t.active);
-          if (templates.length === 0) throw new Error('没有可发放的优惠券模板');
+          if (templates.length === 0) {
+            showError(message, '没有启用的优惠券模板');
+            return false;
+          }
           const v = await ask(
             `给 ${c.nickname || c.id} 发一张优惠券`,
             [

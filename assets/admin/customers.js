@@ -1,8 +1,9 @@
 // Customers: the list with every field of CustomerFilter, kept in the
 // address (#/customers?filter=<JSON>) so segments, tags and the RFM grid can
-// link to a filtered list. The API has no RFM filter: an RFM cell's link
-// (#/customers?rfm=R-F) pages through the buyers and keeps those scored so,
-// a bounded number of API pages per console page.
+// link to a filtered list. The API has no RFM filter: with R and/or F
+// scores chosen (#/customers?rfm=R-F, * for any), the list pages through
+// the buyers and keeps those scored so, a bounded number of API pages per
+// console page.
 import { gql, request } from './api.js';
 import { dateTime, h, isoDay, pagedList, parseYuan, yuan } from './util.js';
 
@@ -54,7 +55,7 @@ const CUSTOMERS = gql`
 export function customersHref(filter, rfm) {
   const q = new URLSearchParams();
   if (filter && Object.keys(filter).length > 0) q.set('filter', JSON.stringify(filter));
-  if (rfm) q.set('rfm', `${rfm.r}-${rfm.f}`);
+  if (rfm) q.set('rfm', `${rfm.r || '*'}-${rfm.f || '*'}`);
   const s = q.toString();
   return s ? `#/customers?${s}` : '#/customers';
 }
@@ -183,13 +184,17 @@ export function describeFilter(f) {
   return parts.length ? parts.join('，') : '全部客户';
 }
 
+/** Whether a customer's scores match an RFM choice ({r, f}, either may be null: any). */
+const inCell = (s, rfm) => !!s && (!rfm.r || s.rScore === rfm.r) && (!rfm.f || s.fScore === rfm.f);
+
 /**
- * One console page of the customers matching `filter`; with an RFM cell,
- * those of the buyers (minOrders 1) scored so, read RFM_SCAN_SIZE at a time from
- * `after` until a page is full, the list ends or RFM_SCAN_PAGES were read
- * (the cursor of the last customer looked at continues the scan).
+ * One console page of the customers matching `filter`; with RFM scores
+ * chosen, those of the buyers (minOrders 1) scored so, read RFM_SCAN_SIZE
+ * at a time from `after` until a page is full, the list ends or
+ * RFM_SCAN_PAGES were read (the cursor of the last customer looked at
+ * continues the scan).
  */
-async function customersPage_(filter, rfm, after) {
+async function fetchCustomers(filter, rfm, after) {
   if (!rfm) {
     const c = (await request(CUSTOMERS, { filter, first: PAGE, after })).customers;
     return { nodes: c.edges.map((e) => e.node), pageInfo: c.pageInfo };
@@ -203,8 +208,7 @@ async function customersPage_(filter, rfm, after) {
     more = c.pageInfo.hasNextPage;
     for (const [k, e] of c.edges.entries()) {
       cursor = e.cursor;
-      const s = e.node.rfm;
-      if (s && s.rScore === rfm.r && s.fScore === rfm.f) nodes.push(e.node);
+      if (inCell(e.node.rfm, rfm)) nodes.push(e.node);
       if (nodes.length === PAGE) {
         more = more || k < c.edges.length - 1;
         break;
@@ -214,9 +218,23 @@ async function customersPage_(filter, rfm, after) {
   return { nodes, pageInfo: { hasNextPage: more, endCursor: cursor } };
 }
 
+/** "5-3", "5-*" or "*-3" as {r, f} (null: any); null when neither is chosen. */
 function parseRfm(text) {
-  const m = /^([1-5])-([1-5])$/.exec(text || '');
-  return m ? { r: Number(m[1]), f: Number(m[2]) } : null;
+  const m = /^([1-5*])-([1-5*])$/.exec(text || '');
+  if (!m || (m[1] === '*' && m[2] === '*')) return null;
+  const score = (x) => (x === '*' ? null : Number(x));
+  return { r: score(m[1]), f: score(m[2]) };
+}
+
+function scoreSelect(name, label, value) {
+  const select = h(
+    'select',
+    { name },
+    h('option', { value: '' }, '不限'),
+    [5, 4, 3, 2, 1].map((n) => h('option', { value: n }, `${label}${n}`)),
+  );
+  select.value = value ? String(value) : '';
+  return select;
 }
 
 export function customersPage(root) {
@@ -227,17 +245,29 @@ export function customersPage(root) {
   } catch {
     initial = {};
   }
-  const rfm = parseRfm(q.get('rfm'));
+  let rfm = parseRfm(q.get('rfm'));
   const fields = filterFields(initial);
+  const rSelect = scoreSelect('rScore', 'R', rfm && rfm.r);
+  const fSelect = scoreSelect('fScore', 'F', rfm && rfm.f);
   const problem = h('div', { class: 'problem' });
   let filter = initial;
   const condition = h('p', { class: 'muted' });
-  const showCondition = () =>
+  const note = h('p', { class: 'rfm-note' });
+  const showCondition = () => {
     condition.replaceChildren('条件：', describeFilter(filter), '（列表不提供总数；人群页可看满足条件的人数）');
+    note.hidden = !rfm;
+    if (rfm) {
+      note.replaceChildren(
+        `RFM ${rfm.r ? `R${rfm.r}` : ''}${rfm.r && rfm.f ? '·' : ''}${rfm.f ? `F${rfm.f}` : ''}：` +
+          `API 没有 RFM 筛选，按页在购买过的客户中查找（每页最多读 ${RFM_SCAN_PAGES * RFM_SCAN_SIZE} 位）。`,
+        h('a', { href: customersHref(filter) }, '取消 RFM 条件'),
+      );
+    }
+  };
   showCondition();
   const list = pagedList(
     ['客户', 'ID', '阶段', 'RFM', '订单数', '累计消费', '最近下单', '来源场景', '会员', '标签', '注册'],
-    (after) => customersPage_(filter, rfm, after),
+    (after) => fetchCustomers(filter, rfm, after),
     (c) =>
       h(
         'tr',
@@ -257,14 +287,7 @@ export function customersPage(root) {
   );
   root.replaceChildren(
     h('h2', {}, '客户'),
-    rfm
-      ? h(
-          'p',
-          { class: 'rfm-note' },
-          `RFM 格 R${rfm.r}·F${rfm.f}：API 没有 RFM 筛选，按页在购买过的客户中查找（每页最多读 ${RFM_SCAN_PAGES * RFM_SCAN_SIZE} 位）。`,
-          h('a', { href: customersHref(initial) }, '取消 RFM 格'),
-        )
-      : null,
+    note,
     h(
       'form',
       {
@@ -277,6 +300,7 @@ export function customersPage(root) {
             problem.textContent = err.message;
             return;
           }
+          rfm = parseRfm(`${rSelect.value || '*'}-${fSelect.value || '*'}`);
           problem.textContent = '';
           showCondition();
           // Kept in the address, so the list can be linked and reloaded.
@@ -285,6 +309,8 @@ export function customersPage(root) {
         },
       },
       fields.elements,
+      h('label', {}, 'R 分(最近)', rSelect),
+      h('label', {}, 'F 分(频次)', fSelect),
       h('button', { type: 'submit' }, '筛选'),
     ),
     problem,

@@ -222,7 +222,10 @@ export function tagsPage(root) {
     const run = (mutation, field, verb) => async () => {
       const customerIds = idList(ids.value);
       const tagList = idList(tags.value);
-      if (customerIds.length === 0 || tagList.length === 0) throw new Error('请填写客户 ID 和标签');
+      if (customerIds.length === 0 || tagList.length === 0) {
+        showError(message, '请填写客户 ID 和标签');
+        return false;
+      }
       const n = (await request(mutation, { customerIds, tags: tagList }))[field];
       showOk(message, `${verb} ${n}`);
     };

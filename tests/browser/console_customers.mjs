@@ -131,10 +131,17 @@ export async function customerSteps(page, step, ctx) {
 
   await step('c5-rfm-cell', async () => {
     // A cell with buyers links to the customers list of that cell.
-    await page.locator('svg.rfm-grid a.rfm-cell:not([data-count="0"])').first().click();
+    const cell = page.locator('svg.rfm-grid a.rfm-cell:not([data-count="0"])').first();
+    const [r, f, n] = await Promise.all(['data-r', 'data-f', 'data-count'].map((a) => cell.getAttribute(a)));
+    await cell.click();
     await page.locator('.rfm-note').waitFor({ timeout: 30_000 });
     await page.locator('tbody tr[data-id]').first().waitFor({ timeout: 30_000 });
     await noErrors(page);
+    const scores = [await page.locator('select[name=rScore]').inputValue(), await page.locator('select[name=fScore]').inputValue()];
+    if (scores.join() !== `${r},${f}`) throw new Error(`the list's scores ${scores}, the cell's ${r},${f}`);
+    // Every customer of the cell, each with the cell's scores.
+    const codes = await page.locator('tbody tr[data-id] td:nth-child(4)').allInnerTexts();
+    if (codes.length !== Number(n) || codes.some((c) => !c.startsWith(`${r}${f}`))) throw new Error(`cell ${r}${f} (${n}) lists ${codes}`);
   });
 
   await step('c6-finance-role', async () => {
