@@ -1,15 +1,20 @@
 // The console's shell: login, navigation and a hash router (#/dashboard,
 // #/orders, #/orders/<id>, #/refunds, #/after-sales, #/withdrawals,
-// #/customers, #/staff, #/audit), so the server serves one page and reloads
+// #/customers, #/customers/<id>, #/catalogue, #/catalogue/products/<id>,
+// #/suppliers, #/segments, #/tags, #/campaigns, #/rfm, #/staff, #/audit), so the server serves one page and reloads
 // keep the operator where they were. Each page names the staff roles that
 // work from it (none: every role); the menu shows a role only its own (the
 // API refuses the rest anyway).
 import { ApiError, can, login, logout, session, whenSignedOut } from './api.js';
 import { auditPage } from './audit.js';
 import { cataloguePage, productPage } from './catalogue.js';
+import { campaignsPage } from './campaigns.js';
+import { customerPage } from './customer.js';
 import { customersPage } from './customers.js';
 import { dashboard } from './dashboard.js';
 import { afterSalesPage, orderPage, ordersPage, refundsPage } from './orders.js';
+import { rfmPage } from './rfm.js';
+import { segmentsPage, tagsPage } from './segments.js';
 import { staffPage } from './staff.js';
 import { suppliersPage } from './suppliers.js';
 import { h, showError } from './util.js';
@@ -26,6 +31,10 @@ const ALL_ROUTES = [
   ['#/customers', '客户', customersPage],
   ['#/catalogue', '商品', cataloguePage, ['OPERATIONS']],
   ['#/suppliers', '供应商', suppliersPage, ['OPERATIONS']],
+  ['#/segments', '人群', segmentsPage],
+  ['#/tags', '标签', tagsPage],
+  ['#/campaigns', '营销活动', campaignsPage],
+  ['#/rfm', 'RFM', rfmPage],
   ['#/staff', '员工', staffPage, []],
   ['#/audit', '操作日志', auditPage, []],
 ];
@@ -112,8 +121,14 @@ function route() {
     productPage(shell('#/catalogue'), decodeURIComponent(product[1]));
     return;
   }
+  const customer = /^#\/customers\/([^?]+)$/.exec(hash);
+  if (customer) {
+    customerPage(shell('#/customers'), decodeURIComponent(customer[1]));
+    return;
+  }
   const allowed = routes();
-  const found = allowed.find(([r]) => r === hash) || allowed[0];
+  // A page may take a query (#/customers?filter=…): it reads it itself.
+  const found = allowed.find(([r]) => r === hash.split('?')[0]) || allowed[0];
   found[2](shell(found[0]));
 }
 

@@ -1,8 +1,19 @@
-// Customers: the list with customers(filter), read-only in this slice.
+// Customers: the list with every field of CustomerFilter, kept in the
+// address (#/customers?filter=<JSON>) so segments, tags and the RFM grid can
+// link to a filtered list. The API has no RFM filter: with R and/or F
+// scores chosen (#/customers?rfm=R-F, * for any), the list pages through
+// the buyers and keeps those scored so, a bounded number of API pages per
+// console page.
 import { gql, request } from './api.js';
-import { dateTime, h, pagedList, yuan } from './util.js';
+import { dateTime, h, isoDay, pagedList, parseYuan, yuan } from './util.js';
 
 export const STAGES = { NEW: '新客(未购)', ACTIVE: '活跃', SILENT: '沉默', SLEEPING: '沉睡', CHURNED: '流失' };
+
+const PAGE = 20;
+/** API pages one console page of an RFM cell may read at most, and their size
+ * (50 of these rows stay under the server's query cost limit). */
+const RFM_SCAN_PAGES = 20;
+const RFM_SCAN_SIZE = 50;
 
 const CUSTOMERS = gql`
   query ConsoleCustomers($filter: CustomerFilter, $first: Int, $after: String) {
@@ -11,61 +22,257 @@ const CUSTOMERS = gql`
         hasNextPage
         endCursor
       }
-      nodes {
-        id
-        nickname
-        createdAt
-        scene
-        lifecycleStage
-        tags
-        membership {
-          active
-          expiresAt
-        }
-        stats {
-          ordersCount
-          totalSpentFen
-          lastOrderAt
-        }
-        rfm {
-          code
+      edges {
+        cursor
+        node {
+          id
+          nickname
+          createdAt
+          scene
+          lifecycleStage
+          tags
+          membership {
+            active
+            expiresAt
+          }
+          stats {
+            ordersCount
+            totalSpentFen
+            lastOrderAt
+          }
+          rfm {
+            rScore
+            fScore
+            code
+          }
         }
       }
     }
   }
 `;
 
-export function customersPage(root) {
+/** The address of the customers list showing `filter` (and an RFM cell). */
+export function customersHref(filter, rfm) {
+  const q = new URLSearchParams();
+  if (filter && Object.keys(filter).length > 0) q.set('filter', JSON.stringify(filter));
+  if (rfm) q.set('rfm', `${rfm.r || '*'}-${rfm.f || '*'}`);
+  const s = q.toString();
+  return s ? `#/customers?${s}` : '#/customers';
+}
+
+/** The query part of the address (#/page?a=b). */
+export function hashQuery() {
+  const i = location.hash.indexOf('?');
+  return new URLSearchParams(i < 0 ? '' : location.hash.slice(i + 1));
+}
+
+export const customerLink = (c) =>
+  h('a', { href: `#/customers/${encodeURIComponent(c.id)}` }, c.nickname || c.id);
+
+/** Fen as yuan text for an input ("12.50"), no floats. */
+function yuanText(fen) {
+  if (fen === null || fen === undefined) return '';
+  const s = String(fen).padStart(3, '0');
+  return `${s.slice(0, -2)}.${s.slice(-2)}`;
+}
+
+/** A day ("2026-12-03") of an RFC 3339 time, in the browser's time zone. */
+const dayOf = (iso) => (iso ? isoDay(new Date(iso)) : '');
+
+function whole(text, label) {
+  const t = text.trim();
+  if (t === '') return null;
+  if (!/^\d{1,9}$/.test(t)) throw new Error(`${label}: 请填写非负整数`);
+  return Number(t);
+}
+
+/**
+ * The inputs of a CustomerFilter (every field the API offers), filled from
+ * `initial`. value() answers the filter (only the fields given) or throws a
+ * message for what is typed wrong.
+ */
+export function filterFields(initial = {}) {
+  const f = initial || {};
   const stage = h(
     'select',
-    {},
+    { name: 'lifecycleStage' },
     h('option', { value: '' }, '全部阶段'),
     Object.entries(STAGES).map(([v, l]) => h('option', { value: v }, l)),
   );
+  stage.value = f.lifecycleStage || '';
   const member = h(
     'select',
-    {},
+    { name: 'member' },
     h('option', { value: '' }, '全部'),
     h('option', { value: 'true' }, '会员'),
     h('option', { value: 'false' }, '非会员'),
   );
-  const keyword = h('input', { type: 'text', placeholder: '昵称', size: 12 });
-  const tag = h('input', { type: 'text', placeholder: '标签', size: 10 });
+  member.value = f.member === undefined || f.member === null ? '' : String(f.member);
+  const text = (value, placeholder, size) => h('input', { type: 'text', value: value ?? '', placeholder, size });
+  const keyword = text(f.keyword, '昵称', 10);
+  const tags = text((f.tags || []).join('，'), '任一标签，逗号分隔', 14);
+  const minOrders = text(f.minOrders, '≥', 4);
+  const maxOrders = text(f.maxOrders, '≤', 4);
+  const minSpent = text(yuanText(f.minSpentFen), '≥ 元', 7);
+  const maxSpent = text(yuanText(f.maxSpentFen), '≤ 元', 7);
+  const scene = text(f.scene, '完全一致', 10);
+  const joinedFrom = h('input', { type: 'date', value: dayOf(f.joinedFrom) });
+  // joinedTo is exclusive in the API; the form shows the last day included.
+  const joinedTo = h('input', {
+    type: 'date',
+    value: f.joinedTo ? isoDay(new Date(Date.parse(f.joinedTo) - 1)) : '',
+  });
+  const elements = [
+    h('label', {}, '昵称', keyword),
+    h('label', {}, '生命周期', stage),
+    h('label', {}, '会员', member),
+    h('label', {}, '标签', tags),
+    h('label', {}, '订单数 ≥', minOrders),
+    h('label', {}, '订单数 ≤', maxOrders),
+    h('label', {}, '消费 ≥ (元)', minSpent),
+    h('label', {}, '消费 ≤ (元)', maxSpent),
+    h('label', {}, '来源场景', scene),
+    h('label', {}, '注册从', joinedFrom),
+    h('label', {}, '注册至', joinedTo),
+  ];
+  function value() {
+    const out = {};
+    if (keyword.value.trim()) out.keyword = keyword.value.trim();
+    if (stage.value) out.lifecycleStage = stage.value;
+    if (member.value) out.member = member.value === 'true';
+    const tagList = tags.value
+      .split(/[,，\s]+/)
+      .map((t) => t.trim())
+      .filter(Boolean);
+    if (tagList.length > 0) out.tags = tagList;
+    const lo = whole(minOrders.value, '订单数 ≥');
+    const hi = whole(maxOrders.value, '订单数 ≤');
+    if (lo !== null) out.minOrders = lo;
+    if (hi !== null) out.maxOrders = hi;
+    const spentLo = parseYuan(minSpent.value);
+    const spentHi = parseYuan(maxSpent.value);
+    if (spentLo !== null) out.minSpentFen = spentLo;
+    if (spentHi !== null) out.maxSpentFen = spentHi;
+    if (scene.value.trim()) out.scene = scene.value.trim();
+    // Local midnights: the operators' days.
+    if (joinedFrom.value) out.joinedFrom = new Date(`${joinedFrom.value}T00:00:00`).toISOString();
+    if (joinedTo.value) {
+      const next = new Date(`${joinedTo.value}T00:00:00`);
+      next.setDate(next.getDate() + 1);
+      out.joinedTo = next.toISOString();
+    }
+    return out;
+  }
+  return { elements, value };
+}
+
+/** What a filter means, in words (for segments and headings). */
+export function describeFilter(f) {
+  const parts = [];
+  if (f.keyword) parts.push(`昵称含「${f.keyword}」`);
+  if (f.lifecycleStage) parts.push(STAGES[f.lifecycleStage] || f.lifecycleStage);
+  if (f.member === true) parts.push('会员');
+  if (f.member === false) parts.push('非会员');
+  if (f.tags && f.tags.length) parts.push(`标签 ${f.tags.join('/')}`);
+  if (f.minOrders !== undefined && f.minOrders !== null) parts.push(`订单 ≥ ${f.minOrders}`);
+  if (f.maxOrders !== undefined && f.maxOrders !== null) parts.push(`订单 ≤ ${f.maxOrders}`);
+  if (f.minSpentFen !== undefined && f.minSpentFen !== null) parts.push(`消费 ≥ ${yuan(f.minSpentFen)}`);
+  if (f.maxSpentFen !== undefined && f.maxSpentFen !== null) parts.push(`消费 ≤ ${yuan(f.maxSpentFen)}`);
+  if (f.scene) parts.push(`场景 ${f.scene}`);
+  if (f.joinedFrom) parts.push(`注册从 ${dayOf(f.joinedFrom)}`);
+  if (f.joinedTo) parts.push(`注册早于 ${dayOf(f.joinedTo)}`);
+  return parts.length ? parts.join('，') : '全部客户';
+}
+
+/** Whether a customer's scores match an RFM choice ({r, f}, either may be null: any). */
+const inCell = (s, rfm) => !!s && (!rfm.r || s.rScore === rfm.r) && (!rfm.f || s.fScore === rfm.f);
+
+/**
+ * One console page of the customers matching `filter`; with RFM scores
+ * chosen, those of the buyers (minOrders 1) scored so, read RFM_SCAN_SIZE
+ * at a time from `after` until a page is full, the list ends or
+ * RFM_SCAN_PAGES were read (the cursor of the last customer looked at
+ * continues the scan).
+ */
+async function fetchCustomers(filter, rfm, after) {
+  if (!rfm) {
+    const c = (await request(CUSTOMERS, { filter, first: PAGE, after })).customers;
+    return { nodes: c.edges.map((e) => e.node), pageInfo: c.pageInfo };
+  }
+  const scan = { ...filter, minOrders: Math.max(1, filter.minOrders || 0) };
+  const nodes = [];
+  let cursor = after;
+  let more = true;
+  for (let i = 0; i < RFM_SCAN_PAGES && more && nodes.length < PAGE; i++) {
+    const c = (await request(CUSTOMERS, { filter: scan, first: RFM_SCAN_SIZE, after: cursor })).customers;
+    more = c.pageInfo.hasNextPage;
+    for (const [k, e] of c.edges.entries()) {
+      cursor = e.cursor;
+      if (inCell(e.node.rfm, rfm)) nodes.push(e.node);
+      if (nodes.length === PAGE) {
+        more = more || k < c.edges.length - 1;
+        break;
+      }
+    }
+  }
+  return { nodes, pageInfo: { hasNextPage: more, endCursor: cursor } };
+}
+
+/** "5-3", "5-*" or "*-3" as {r, f} (null: any); null when neither is chosen. */
+function parseRfm(text) {
+  const m = /^([1-5*])-([1-5*])$/.exec(text || '');
+  if (!m || (m[1] === '*' && m[2] === '*')) return null;
+  const score = (x) => (x === '*' ? null : Number(x));
+  return { r: score(m[1]), f: score(m[2]) };
+}
+
+function scoreSelect(name, label, value) {
+  const select = h(
+    'select',
+    { name },
+    h('option', { value: '' }, '不限'),
+    [5, 4, 3, 2, 1].map((n) => h('option', { value: n }, `${label}${n}`)),
+  );
+  select.value = value ? String(value) : '';
+  return select;
+}
+
+export function customersPage(root) {
+  const q = hashQuery();
+  let initial = {};
+  try {
+    initial = JSON.parse(q.get('filter') || '{}') || {};
+  } catch {
+    initial = {};
+  }
+  let rfm = parseRfm(q.get('rfm'));
+  const fields = filterFields(initial);
+  const rSelect = scoreSelect('rScore', 'R', rfm && rfm.r);
+  const fSelect = scoreSelect('fScore', 'F', rfm && rfm.f);
+  const problem = h('div', { class: 'problem' });
+  let filter = initial;
+  const condition = h('p', { class: 'muted' });
+  const note = h('p', { class: 'rfm-note' });
+  const showCondition = () => {
+    condition.replaceChildren('条件：', describeFilter(filter), '（列表不提供总数；人群页可看满足条件的人数）');
+    note.hidden = !rfm;
+    if (rfm) {
+      note.replaceChildren(
+        `RFM ${rfm.r ? `R${rfm.r}` : ''}${rfm.r && rfm.f ? '·' : ''}${rfm.f ? `F${rfm.f}` : ''}：` +
+          `API 没有 RFM 筛选，按页在购买过的客户中查找（每页最多读 ${RFM_SCAN_PAGES * RFM_SCAN_SIZE} 位）。`,
+        h('a', { href: customersHref(filter) }, '取消 RFM 条件'),
+      );
+    }
+  };
+  showCondition();
   const list = pagedList(
     ['客户', 'ID', '阶段', 'RFM', '订单数', '累计消费', '最近下单', '来源场景', '会员', '标签', '注册'],
-    async (after) => {
-      const filter = {};
-      if (stage.value) filter.lifecycleStage = stage.value;
-      if (member.value) filter.member = member.value === 'true';
-      if (keyword.value.trim()) filter.keyword = keyword.value.trim();
-      if (tag.value.trim()) filter.tags = [tag.value.trim()];
-      return (await request(CUSTOMERS, { filter, first: 20, after })).customers;
-    },
+    (after) => fetchCustomers(filter, rfm, after),
     (c) =>
       h(
         'tr',
-        {},
-        h('td', {}, c.nickname || '—'),
+        { 'data-id': c.id },
+        h('td', {}, customerLink(c)),
         h('td', {}, h('code', {}, c.id)),
         h('td', {}, STAGES[c.lifecycleStage] || c.lifecycleStage),
         h('td', {}, c.rfm ? c.rfm.code : '—'),
@@ -80,21 +287,34 @@ export function customersPage(root) {
   );
   root.replaceChildren(
     h('h2', {}, '客户'),
+    note,
     h(
       'form',
       {
         class: 'filters',
         onsubmit: (e) => {
           e.preventDefault();
+          try {
+            filter = fields.value();
+          } catch (err) {
+            problem.textContent = err.message;
+            return;
+          }
+          rfm = parseRfm(`${rSelect.value || '*'}-${fSelect.value || '*'}`);
+          problem.textContent = '';
+          showCondition();
+          // Kept in the address, so the list can be linked and reloaded.
+          history.replaceState(null, '', customersHref(filter, rfm));
           list.reload();
         },
       },
-      h('label', {}, '生命周期', stage),
-      h('label', {}, '会员', member),
-      h('label', {}, '昵称', keyword),
-      h('label', {}, '标签', tag),
+      fields.elements,
+      h('label', {}, 'R 分(最近)', rSelect),
+      h('label', {}, 'F 分(频次)', fSelect),
       h('button', { type: 'submit' }, '筛选'),
     ),
+    problem,
+    condition,
     list.element,
   );
   list.reload();

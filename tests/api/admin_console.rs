@@ -314,9 +314,33 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
         order_no(returned.clone(), "PAID").await,
     );
 
+    // For the customer-operations steps (tests/browser/console_customers.mjs):
+    // the buyer's id, and a store-issued coupon template to send to a segment.
+    let buyer_id = crate::fixtures::id_of(
+        &app.gql_ok(Some(&buyer), "query { me { id } }", json!({}))
+            .await["me"],
+    );
+    let template = crate::fixtures::coupon_template(
+        &app,
+        &shop.admin,
+        json!({ "name": "控制台满50减5", "thresholdFen": 5000, "offFen": 500,
+                "totalQuantity": 100, "validDays": 30, "claimable": false }),
+    )
+    .await;
+    assert_eq!(template["remaining"], 100, "{template}");
+    let (template_id, template_name) = (
+        crate::fixtures::id_of(&template),
+        template["name"].as_str().unwrap().to_string(),
+    );
+
     // Kept after the run (CI keeps the target folder's test output).
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin-console-screenshots");
     let address = app.address.clone();
+    let console_env = [
+        ("CONSOLE_BUYER_ID", buyer_id.clone()),
+        ("CONSOLE_COUPON_TEMPLATE_ID", template_id),
+        ("CONSOLE_COUPON_TEMPLATE", template_name.clone()),
+    ];
     let out = tokio::task::spawn_blocking(move || {
         let mut child = std::process::Command::new("node")
             .arg(dir.join("admin_console.mjs"))
@@ -330,6 +354,7 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
             .arg(&to_ship_no)
             .arg(&returned_no)
             .env("CHROMIUM", chromium)
+            .envs(console_env)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -363,4 +388,38 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
         .await;
     let after_sale = &crate::helpers::ok(&v)["order"]["afterSales"][0];
     assert_eq!(after_sale["status"], "REFUNDED", "{v}");
+    // The customer-operations steps: the credit, the tag, the segment and
+    // the coupon the buyer received from the campaign.
+    let v = app
+        .gql(
+            Some(&shop.admin),
+            "query($id: ID!) { customer(id: $id) { tags wallet { balanceFen } } segments { name customerCount } }",
+            json!({ "id": buyer_id }),
+        )
+        .await;
+    let data = crate::helpers::ok(&v);
+    assert_eq!(data["customer"]["wallet"]["balanceFen"], 1234, "{v}");
+    assert_eq!(data["customer"]["tags"], json!(["高价值"]), "{v}");
+    assert!(
+        data["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "console-下过单" && s["customerCount"].as_i64() > Some(0)),
+        "{v}"
+    );
+    let v = app
+        .gql(
+            Some(&buyer),
+            "query { myCoupons { source template { name } } }",
+            json!({}),
+        )
+        .await;
+    let coupons = crate::helpers::ok(&v)["myCoupons"].as_array().unwrap();
+    assert!(
+        coupons
+            .iter()
+            .any(|c| c["template"]["name"] == template_name.as_str() && c["source"] == "ISSUE"),
+        "{v}"
+    );
 }

@@ -15,10 +15,12 @@
 // with nothing requested from elsewhere, no page error, no console error
 // (a CSP violation is one) and a screenshot of each page.
 // Catalogue (console_catalogue.mjs, before logging out): a product made, shelved, stocked, pinned and linked to a new supplier, the shop seeing it at 1234 fen; the supplier's key shown once.
+// Customer operations (detail, ledger, tags, segment, campaign, RFM grid): console_customers.mjs.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { catalogueSteps } from './console_catalogue.mjs';
+import { customerSteps } from './console_customers.mjs';
 
 const [base, username, password, orderNo, shots, toShip, afterSale] = process.argv.slice(2);
 if (!afterSale) {
@@ -202,6 +204,7 @@ try {
   });
 
   await catalogueSteps(page, step, { base });
+  await customerSteps(page, step, { base });
 
   await step('8-logout', async () => {
     await page.getByRole('button', { name: '退出登录' }).click();
