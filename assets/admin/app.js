@@ -1,14 +1,19 @@
 // The console's shell: login, navigation and a hash router (#/dashboard,
 // #/orders, #/orders/<id>, #/refunds, #/after-sales, #/withdrawals,
-// #/customers, #/staff, #/audit), so the server serves one page and reloads
+// #/customers, #/staff, #/audit, and the money pages #/plans, #/coupons,
+// #/promoters, #/payables), so the server serves one page and reloads
 // keep the operator where they were. Each page names the staff roles that
 // work from it (none: every role); the menu shows a role only its own (the
 // API refuses the rest anyway).
 import { ApiError, can, login, logout, session, whenSignedOut } from './api.js';
 import { auditPage } from './audit.js';
+import { couponsPage } from './coupons.js';
 import { customersPage } from './customers.js';
 import { dashboard } from './dashboard.js';
 import { afterSalesPage, orderPage, ordersPage, refundsPage } from './orders.js';
+import { payablesPage } from './payables.js';
+import { plansPage } from './plans.js';
+import { promotersPage } from './promoters.js';
 import { staffPage } from './staff.js';
 import { h, showError } from './util.js';
 import { withdrawalsPage } from './withdrawals.js';
@@ -22,6 +27,10 @@ const ALL_ROUTES = [
   ['#/after-sales', '售后队列', afterSalesPage, ['CUSTOMER_SERVICE']],
   ['#/withdrawals', '提现审核', withdrawalsPage, ['FINANCE']],
   ['#/customers', '客户', customersPage],
+  ['#/plans', '会员与储值', plansPage, ['OPERATIONS']],
+  ['#/coupons', '优惠券', couponsPage, ['OPERATIONS']],
+  ['#/promoters', '分销', promotersPage, ['OPERATIONS', 'FINANCE']],
+  ['#/payables', '供应商结算', payablesPage, ['FINANCE']],
   ['#/staff', '员工', staffPage, []],
   ['#/audit', '操作日志', auditPage, []],
 ];

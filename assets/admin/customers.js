@@ -1,5 +1,7 @@
-// Customers: the list with customers(filter), read-only in this slice.
+// Customers: the list with customers(filter), read-only in this slice, and
+// the CSV of the filter the list shows.
 import { gql, request } from './api.js';
+import { downloadButton } from './download.js';
 import { dateTime, h, pagedList, yuan } from './util.js';
 
 export const STAGES = { NEW: '新客(未购)', ACTIVE: '活跃', SILENT: '沉默', SLEEPING: '沉睡', CHURNED: '流失' };
@@ -51,15 +53,19 @@ export function customersPage(root) {
   );
   const keyword = h('input', { type: 'text', placeholder: '昵称', size: 12 });
   const tag = h('input', { type: 'text', placeholder: '标签', size: 10 });
+  // The filter the list last loaded (not what is typed but not yet applied).
+  let applied = {};
   const list = pagedList(
     ['客户', 'ID', '阶段', 'RFM', '订单数', '累计消费', '最近下单', '来源场景', '会员', '标签', '注册'],
     async (after) => {
-      const filter = {};
-      if (stage.value) filter.lifecycleStage = stage.value;
-      if (member.value) filter.member = member.value === 'true';
-      if (keyword.value.trim()) filter.keyword = keyword.value.trim();
-      if (tag.value.trim()) filter.tags = [tag.value.trim()];
-      return (await request(CUSTOMERS, { filter, first: 20, after })).customers;
+      if (!after) {
+        applied = {};
+        if (stage.value) applied.lifecycleStage = stage.value;
+        if (member.value) applied.member = member.value === 'true';
+        if (keyword.value.trim()) applied.keyword = keyword.value.trim();
+        if (tag.value.trim()) applied.tags = [tag.value.trim()];
+      }
+      return (await request(CUSTOMERS, { filter: applied, first: 20, after })).customers;
     },
     (c) =>
       h(
@@ -94,6 +100,7 @@ export function customersPage(root) {
       h('label', {}, '昵称', keyword),
       h('label', {}, '标签', tag),
       h('button', { type: 'submit' }, '筛选'),
+      downloadButton('下载 CSV', 'customers.csv', { filter: () => applied }),
     ),
     list.element,
   );

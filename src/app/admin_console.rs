@@ -41,6 +41,11 @@ static FILES: &[Asset] = &[
     asset!("customers.js", JS),
     asset!("staff.js", JS),
     asset!("audit.js", JS),
+    asset!("download.js", JS),
+    asset!("plans.js", JS),
+    asset!("coupons.js", JS),
+    asset!("promoters.js", JS),
+    asset!("payables.js", JS),
 ];
 
 const PAGE: &str = include_str!(concat!(
