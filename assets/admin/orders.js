@@ -302,7 +302,8 @@ function tabs(root, items, active) {
   return h(
     'nav',
     { class: 'tabs' },
-    items.map(([key, label, show]) =>
+    // The queues' tabs only for the roles whose menu has them (app.js).
+    items.filter(([, , , roles]) => can(roles)).map(([key, label, show]) =>
       h('button', { type: 'button', class: key === active ? 'active' : 'secondary', onclick: () => show(root) }, label),
     ),
   );
@@ -313,8 +314,8 @@ function header(root, active) {
     root,
     [
       ['orders', '订单', ordersPage],
-      ['refunds', '退款队列', refundsPage],
-      ['afterSales', '售后队列', afterSalesPage],
+      ['refunds', '退款队列', refundsPage, REFUND_FOLLOW_UP],
+      ['afterSales', '售后队列', afterSalesPage, SERVICE],
     ],
     active,
   );
