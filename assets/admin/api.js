@@ -211,6 +211,28 @@ async function authorized(call) {
   }
 }
 
+/**
+ * GETs a file of this server (a CSV under /exports) as the signed-in admin,
+ * with the same bearer token and refresh as the API; resolves to a Blob.
+ * A refusal throws the server's text with a code like the API's.
+ */
+export function fetchFile(path) {
+  return authorized(async (token) => {
+    let res;
+    try {
+      res = await fetch(path, { headers: { authorization: `Bearer ${token}` }, credentials: 'omit' });
+    } catch (e) {
+      throw new ApiError(`网络错误: ${e.message}`, 'NETWORK');
+    }
+    if (!res.ok) {
+      const codes = { 400: 'BAD_USER_INPUT', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN' };
+      const text = await res.text().catch(() => '');
+      throw new ApiError(text || `服务器返回 HTTP ${res.status}`, codes[res.status] || 'HTTP_' + res.status);
+    }
+    return res.blob();
+  });
+}
+
 export async function logout() {
   const s = session();
   if (s) {

@@ -1,18 +1,23 @@
 // The console's shell: login, navigation and a hash router (#/dashboard,
 // #/orders, #/orders/<id>, #/refunds, #/after-sales, #/withdrawals,
 // #/customers, #/customers/<id>, #/catalogue, #/catalogue/products/<id>,
-// #/suppliers, #/segments, #/tags, #/campaigns, #/rfm, #/staff, #/audit), so the server serves one page and reloads
+// #/suppliers, #/segments, #/tags, #/campaigns, #/rfm, #/plans, #/coupons,
+// #/promoters, #/payables, #/staff, #/audit), so the server serves one page and reloads
 // keep the operator where they were. Each page names the staff roles that
 // work from it (none: every role); the menu shows a role only its own (the
 // API refuses the rest anyway).
 import { ApiError, can, login, logout, session, whenSignedOut } from './api.js';
 import { auditPage } from './audit.js';
-import { cataloguePage, productPage } from './catalogue.js';
 import { campaignsPage } from './campaigns.js';
+import { cataloguePage, productPage } from './catalogue.js';
+import { couponsPage } from './coupons.js';
 import { customerPage } from './customer.js';
 import { customersPage } from './customers.js';
 import { dashboard } from './dashboard.js';
 import { afterSalesPage, orderPage, ordersPage, refundsPage } from './orders.js';
+import { payablesPage } from './payables.js';
+import { plansPage } from './plans.js';
+import { promotersPage } from './promoters.js';
 import { rfmPage } from './rfm.js';
 import { segmentsPage, tagsPage } from './segments.js';
 import { staffPage } from './staff.js';
@@ -35,6 +40,10 @@ const ALL_ROUTES = [
   ['#/tags', '标签', tagsPage],
   ['#/campaigns', '营销活动', campaignsPage],
   ['#/rfm', 'RFM', rfmPage],
+  ['#/plans', '会员与储值', plansPage, ['OPERATIONS']],
+  ['#/coupons', '优惠券', couponsPage, ['OPERATIONS']],
+  ['#/promoters', '分销', promotersPage, ['OPERATIONS', 'FINANCE']],
+  ['#/payables', '供应商结算', payablesPage, ['FINANCE']],
   ['#/staff', '员工', staffPage, []],
   ['#/audit', '操作日志', auditPage, []],
 ];

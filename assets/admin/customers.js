@@ -1,10 +1,12 @@
 // Customers: the list with every field of CustomerFilter, kept in the
 // address (#/customers?filter=<JSON>) so segments, tags and the RFM grid can
-// link to a filtered list. The API has no RFM filter: with R and/or F
+// link to a filtered list; 下载 CSV exports the filter the list last loaded
+// (without the RFM choice). The API has no RFM filter: with R and/or F
 // scores chosen (#/customers?rfm=R-F, * for any), the list pages through
 // the buyers and keeps those scored so, a bounded number of API pages per
 // console page.
 import { gql, request } from './api.js';
+import { downloadButton } from './download.js';
 import { dateTime, h, isoDay, pagedList, parseYuan, yuan } from './util.js';
 
 export const STAGES = { NEW: '新客(未购)', ACTIVE: '活跃', SILENT: '沉默', SLEEPING: '沉睡', CHURNED: '流失' };
@@ -312,6 +314,7 @@ export function customersPage(root) {
       h('label', {}, 'R 分(最近)', rSelect),
       h('label', {}, 'F 分(频次)', fSelect),
       h('button', { type: 'submit' }, '筛选'),
+      downloadButton('下载 CSV', 'customers.csv', { filter: () => filter }),
     ),
     problem,
     condition,

@@ -1,9 +1,17 @@
-// Orders: the list with filters, an order's detail, and the refund and
-// after-sales queues with their actions.
-import { gql, request } from './api.js';
+// Orders: the list with filters and its CSV downloads (orders, and the
+// parts to ship), an order's detail, and the refund and after-sales queues
+// with their actions. A button shows only to the roles its mutation's guard
+// admits (the API refuses the others anyway).
+import { can, gql, request } from './api.js';
+import { downloadButton } from './download.js';
 import { action, addDays, ask, dateTime, dayStart, h, newKey, pagedList, yuan } from './util.js';
 
 const PAGE = 20;
+
+// The staff roles of each mutation's guard (src/auth: the owner is always admitted).
+const SERVICE = ['CUSTOMER_SERVICE'];
+const SHIPPER = ['OPERATIONS'];
+const REFUND_FOLLOW_UP = ['CUSTOMER_SERVICE', 'FINANCE'];
 
 export const ORDER_STATUS = {
   PENDING_PAYMENT: '待支付',
@@ -294,7 +302,8 @@ function tabs(root, items, active) {
   return h(
     'nav',
     { class: 'tabs' },
-    items.map(([key, label, show]) =>
+    // The queues' tabs only for the roles whose menu has them (app.js).
+    items.filter(([, , , roles]) => can(roles)).map(([key, label, show]) =>
       h('button', { type: 'button', class: key === active ? 'active' : 'secondary', onclick: () => show(root) }, label),
     ),
   );
@@ -305,8 +314,8 @@ function header(root, active) {
     root,
     [
       ['orders', '订单', ordersPage],
-      ['refunds', '退款队列', refundsPage],
-      ['afterSales', '售后队列', afterSalesPage],
+      ['refunds', '退款队列', refundsPage, REFUND_FOLLOW_UP],
+      ['afterSales', '售后队列', afterSalesPage, SERVICE],
     ],
     active,
   );
@@ -323,16 +332,21 @@ export function ordersPage(root) {
   request(SUPPLIERS)
     .then((d) => supplier.append(...d.suppliers.map((x) => h('option', { value: x.id }, x.name))))
     .catch(() => supplier.append(h('option', { value: '', disabled: true }, '供应商加载失败')));
+  const shipStatus = statusSelect(FULFILLMENT_STATUS, 'PENDING');
+  // The filter the list last loaded: the download holds what the list shows.
+  let applied = {};
   const list = pagedList(
     ['订单号', '状态', '商品', '实付', '已退', '下单时间'],
     async (after) => {
-      const filter = {};
-      if (status.value) filter.status = status.value;
-      if (from.value) filter.from = dayStart(from.value).toISOString();
-      if (to.value) filter.to = addDays(dayStart(to.value), 1).toISOString();
-      if (customer.value.trim()) filter.customerId = customer.value.trim();
-      if (supplier.value) filter.supplierId = supplier.value;
-      const d = await request(ORDERS, { filter, first: PAGE, after });
+      if (!after) {
+        applied = {};
+        if (status.value) applied.status = status.value;
+        if (from.value) applied.from = dayStart(from.value).toISOString();
+        if (to.value) applied.to = addDays(dayStart(to.value), 1).toISOString();
+        if (customer.value.trim()) applied.customerId = customer.value.trim();
+        if (supplier.value) applied.supplierId = supplier.value;
+      }
+      const d = await request(ORDERS, { filter: applied, first: PAGE, after });
       return d.orders;
     },
     (o) =>
@@ -365,6 +379,13 @@ export function ordersPage(root) {
       h('label', {}, '客户', customer),
       h('label', {}, '供应商', supplier),
       h('button', { type: 'submit' }, '筛选'),
+      downloadButton('下载订单 CSV', 'orders.csv', { filter: () => applied }),
+    ),
+    h(
+      'div',
+      { class: 'filters' },
+      h('label', {}, '发货单状态', shipStatus),
+      downloadButton('下载发货单 CSV', 'fulfillments.csv', { filter: () => (shipStatus.value ? { status: shipStatus.value } : {}) }),
     ),
     list.element,
   );
@@ -418,25 +439,26 @@ export async function orderPage(root, id) {
       h(
         'div',
         { class: 'actions' },
-        action(
-          '主动退款',
-          async () => {
-            // One key per dialog: submitting the same refund twice (a
-            // double click, a retry after a network error) refunds once.
-            const key = newKey();
-            const v = await ask('主动退款（refundOrder）', [
-              { name: 'amount', label: '金额（元，空 = 剩余全部）', type: 'yuan' },
-              { name: 'reason', label: '原因（买家可见）', type: 'text', required: true },
-              { name: 'restock', label: '退回库存', type: 'checkbox', value: false },
-            ]);
-            if (!v) return false;
-            const input = { reason: v.reason, restock: v.restock };
-            if (v.amount !== null) input.amountFen = v.amount;
-            await request(REFUND_ORDER, { orderId: o.id, input, idempotencyKey: key });
-          },
-          reload,
-          'danger',
-        ),
+        can(SERVICE) &&
+          action(
+            '主动退款',
+            async () => {
+              // One key per dialog: submitting the same refund twice (a
+              // double click, a retry after a network error) refunds once.
+              const key = newKey();
+              const v = await ask('主动退款（refundOrder）', [
+                { name: 'amount', label: '金额（元，空 = 剩余全部）', type: 'yuan' },
+                { name: 'reason', label: '原因（买家可见）', type: 'text', required: true },
+                { name: 'restock', label: '退回库存', type: 'checkbox', value: false },
+              ]);
+              if (!v) return false;
+              const input = { reason: v.reason, restock: v.restock };
+              if (v.amount !== null) input.amountFen = v.amount;
+              await request(REFUND_ORDER, { orderId: o.id, input, idempotencyKey: key });
+            },
+            reload,
+            'danger',
+          ),
       ),
     ),
     h('h3', {}, '商品'),
@@ -473,7 +495,8 @@ export async function orderPage(root, id) {
             { class: 'actions' },
             // Self-operated parts, and parts a supplier declined, the
             // store ships itself.
-            f.status === 'PENDING' &&
+            can(SHIPPER) &&
+              f.status === 'PENDING' &&
               (!f.supplier || f.declineReason) &&
               action(
                 '发货',
@@ -548,7 +571,7 @@ export function refundsPage(root) {
         h(
           'td',
           { class: 'actions' },
-          r.status === 'PENDING' && [
+          can(SERVICE) && r.status === 'PENDING' && [
             action('同意', () => request(APPROVE_REFUND, { refundId: r.id }), reload),
             action(
               '拒绝',
@@ -561,7 +584,7 @@ export function refundsPage(root) {
               'danger',
             ),
           ],
-          r.status === 'FAILED' && [
+          can(REFUND_FOLLOW_UP) && r.status === 'FAILED' && [
             action('重新退款', () => request(RETRY_REFUND, { refundId: r.id }), reload),
             action(
               '已线下退款',
@@ -604,7 +627,7 @@ export function afterSalesPage(root) {
         h(
           'td',
           { class: 'actions' },
-          s.status === 'REQUESTED' && [
+          can(SERVICE) && s.status === 'REQUESTED' && [
             action(
               '同意',
               async () => {
@@ -632,7 +655,8 @@ export function afterSalesPage(root) {
               'danger',
             ),
           ],
-          (s.status === 'APPROVED' || s.status === 'RETURNING') &&
+          can(SERVICE) &&
+            (s.status === 'APPROVED' || s.status === 'RETURNING') &&
             s.kind === 'RETURN_AND_REFUND' &&
             action(
               '确认收到退货',

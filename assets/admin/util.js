@@ -30,6 +30,11 @@ export function yuan(fen) {
   return `${negative ? '-' : ''}¥${whole}.${s.slice(-2)}`;
 }
 
+/** Fen as the text of a yuan field ("19.99"), for editing; '' for none. */
+export function yuanInput(fen) {
+  return fen === null || fen === undefined ? '' : yuan(fen).replace('¥', '').replace(/,/g, '');
+}
+
 /**
  * Yuan typed by an operator ("12", "12.5", "12.50") as integer fen, parsed
  * as text so no float rounding can change it; null for an empty field.
@@ -41,6 +46,14 @@ export function parseYuan(text) {
   const m = /^(\d{1,10})(?:\.(\d{0,2}))?$/.exec(t);
   if (!m) throw new Error(`金额格式不对: "${text}"（元，最多两位小数）`);
   return Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0'));
+}
+
+/** A whole number typed by an operator (days, percent, a quantity); null for an empty field. */
+export function parseCount(text, label = '') {
+  const t = String(text).trim();
+  if (t === '') return null;
+  if (!/^\d{1,9}$/.test(t)) throw new Error(`${label}: 请填写整数`);
+  return Number(t);
 }
 
 export function percent(rate) {
@@ -89,7 +102,8 @@ export function showOk(target, text) {
 
 /**
  * A small form in a <dialog>: resolves with the values, or null when
- * cancelled. fields: [{name, label, type: 'text'|'yuan'|'checkbox'|'textarea', required, value}]
+ * cancelled. fields: [{name, label, type: 'text'|'yuan'|'int'|'date'|'password'|'checkbox'|'textarea'|'select'
+ * (with options: [[value, label]]), required, value}]
  */
 export function ask(title, fields, submitLabel = '确定') {
   return new Promise((resolve) => {
@@ -103,14 +117,14 @@ export function ask(title, fields, submitLabel = '确定') {
         input = h(
           'select',
           {},
-          f.options.map(([v, l]) => h('option', { value: v }, l)),
+          f.options.map(([v, l]) => h('option', { value: v, selected: v === f.value }, l)),
         );
       else
         input = h('input', {
-          type: f.type === 'password' ? 'password' : 'text',
+          type: f.type === 'password' || f.type === 'date' ? f.type : 'text',
           autocomplete: f.type === 'password' ? 'new-password' : undefined,
-          value: f.value || '',
-          inputmode: f.type === 'yuan' ? 'decimal' : undefined,
+          value: f.value ?? '',
+          inputmode: f.type === 'yuan' ? 'decimal' : f.type === 'int' ? 'numeric' : undefined,
           placeholder: f.placeholder,
         });
       inputs[f.name] = input;
@@ -134,6 +148,7 @@ export function ask(title, fields, submitLabel = '确定') {
               const input = inputs[f.name];
               if (f.type === 'checkbox') values[f.name] = input.checked;
               else if (f.type === 'yuan') values[f.name] = parseYuan(input.value);
+              else if (f.type === 'int') values[f.name] = parseCount(input.value, f.label);
               else values[f.name] = input.value.trim() || null;
               if (f.required && (values[f.name] === null || values[f.name] === '')) {
                 throw new Error(`请填写: ${f.label}`);

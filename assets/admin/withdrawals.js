@@ -1,6 +1,9 @@
 // The withdrawals queue: promoters' commission withdrawals waiting for the
-// store (reviewWithdrawal).
-import { gql, request } from './api.js';
+// store (reviewWithdrawal, FINANCE: approving pays, by a WeChat Pay transfer
+// when configured, else it records the store's own payment), and the CSV
+// of the queue's filter.
+import { can, gql, request } from './api.js';
+import { downloadButton } from './download.js';
 import { action, ask, dateTime, h, pagedList, yuan } from './util.js';
 
 const STATUS = {
@@ -58,12 +61,11 @@ export function withdrawalsPage(root) {
       return o;
     }),
   );
+  const reviewer = can(['FINANCE']);
+  const filterOf = () => (status.value ? { status: status.value } : {});
   const list = pagedList(
     ['推广员', '金额', '去向', '状态', '申请时间', '审核时间', '备注', '操作'],
-    async (after) => {
-      const filter = status.value ? { status: status.value } : {};
-      return (await request(WITHDRAWALS, { filter, first: 20, after })).withdrawals;
-    },
+    async (after) => (await request(WITHDRAWALS, { filter: filterOf(), first: 20, after })).withdrawals,
     (w, reload) =>
       h(
         'tr',
@@ -78,7 +80,8 @@ export function withdrawalsPage(root) {
         h(
           'td',
           { class: 'actions' },
-          w.status === 'REQUESTED' && [
+          reviewer &&
+            w.status === 'REQUESTED' && [
             action(
               '同意',
               async () => {
@@ -109,7 +112,7 @@ export function withdrawalsPage(root) {
   status.addEventListener('change', () => list.reload());
   root.replaceChildren(
     h('h2', {}, '提现审核'),
-    h('div', { class: 'filters' }, h('label', {}, '状态', status)),
+    h('div', { class: 'filters' }, h('label', {}, '状态', status), downloadButton('下载 CSV', 'withdrawals.csv', { filter: filterOf })),
     list.element,
   );
   list.reload();

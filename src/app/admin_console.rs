@@ -47,6 +47,11 @@ static FILES: &[Asset] = &[
     asset!("audit.js", JS),
     asset!("catalogue.js", JS),
     asset!("suppliers.js", JS),
+    asset!("download.js", JS),
+    asset!("plans.js", JS),
+    asset!("coupons.js", JS),
+    asset!("promoters.js", JS),
+    asset!("payables.js", JS),
 ];
 
 const PAGE: &str = include_str!(concat!(

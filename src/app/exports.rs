@@ -18,6 +18,7 @@ use crate::{
     modules::{
         operations::service as operations,
         order::{
+            fulfillment,
             payable::{self, DUE, PAID, PENDING},
             query as order_query,
         },
@@ -403,6 +404,94 @@ pub async fn customers(
                 ]));
             }
             Ok((out, next_of(ids.into_iter(), more)))
+        }
+    })
+}
+
+/// The filter of a fulfillments download: `supplierFulfillments`' own
+/// arguments as one JSON object (the API has no input type for them).
+#[derive(async_graphql::InputObject, Default)]
+#[graphql(name = "FulfillmentExportFilter")]
+pub struct FulfillmentFilter {
+    status: Option<crate::modules::order::types::FulfillmentStatus>,
+    /// Only those their supplier declined (true) or not (false).
+    declined: Option<bool>,
+}
+
+/// `GET /exports/fulfillments.csv?filter={"status":…,"declined":…}`
+/// (ADMIN): the parts to ship of `supplierFulfillments`, newest first,
+/// with their order number, supplier (empty: self-operated), cost in fen
+/// and shipping.
+pub async fn fulfillments(
+    req: HttpRequest,
+    query: web::Query<FilterQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    if let Err(r) = admin_only(&req, &state).await {
+        return r;
+    }
+    let filter = match api_filter(&query, |f: FulfillmentFilter| Ok(f)) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let status = filter.status.map(|s| s.as_str());
+    let declined = filter.declined;
+    let names: HashMap<i64, String> = match suppliers::list(&state).await {
+        Ok(all) => all.into_iter().map(|s| (s.id, s.name)).collect(),
+        Err(e) => {
+            tracing::error!(error = ?e, "fulfillments export");
+            return refuse(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+            );
+        }
+    };
+    let header = row(&[
+        "fulfillment_id",
+        "order_id",
+        "order_no",
+        "supplier_id",
+        "supplier",
+        "status",
+        "cost_fen",
+        "carrier",
+        "tracking_no",
+        "created_at",
+        "shipped_at",
+        "acknowledged_at",
+        "declined_at",
+        "decline_reason",
+    ]);
+    let state = state.into_inner();
+    stream_csv("fulfillments.csv", header, move |after| {
+        let (state, names) = (state.clone(), names.clone());
+        async move {
+            let (rows, more) =
+                fulfillment::list(&state, None, status, declined, PAGE, after).await?;
+            let order_ids: Vec<i64> = rows.iter().map(|f| f.order_id).collect();
+            let numbers = order_query::order_numbers(&state, &order_ids).await?;
+            let mut out = Vec::new();
+            for f in &rows {
+                out.extend(row(&[
+                    &f.id.to_string(),
+                    &f.order_id.to_string(),
+                    numbers.get(&f.order_id).map_or("", String::as_str),
+                    &f.supplier_id.map(|s| s.to_string()).unwrap_or_default(),
+                    f.supplier_id
+                        .and_then(|s| names.get(&s))
+                        .map_or("", String::as_str),
+                    &f.status,
+                    &f.cost_fen.to_string(),
+                    f.carrier.as_deref().unwrap_or(""),
+                    f.tracking_no.as_deref().unwrap_or(""),
+                    &at(Some(f.created_at)),
+                    &at(f.shipped_at),
+                    &at(f.acknowledged_at),
+                    &at(f.declined_at),
+                    f.decline_reason.as_deref().unwrap_or(""),
+                ]));
+            }
+            Ok((out, next_of(rows.iter().map(|f| f.id), more)))
         }
     })
 }

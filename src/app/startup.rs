@@ -308,6 +308,10 @@ fn run(
                 "/exports/customers.csv",
                 web::get().to(super::exports::customers),
             )
+            .route(
+                "/exports/fulfillments.csv",
+                web::get().to(super::exports::fulfillments),
+            )
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(30)

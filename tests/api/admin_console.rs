@@ -308,6 +308,11 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
             v["data"]["order"]["orderNo"].as_str().unwrap().to_string()
         }
     };
+    let withdrawal = promoter_with_a_requested_withdrawal(&app, &shop).await;
+    // A part to ship that customer service must not be offered to ship.
+    let unshipped = crate::fixtures::paid_order(&app, &buyer, shop.items(&[(2, 1)]), "unshipped")
+        .await["id"]
+        .clone();
     let (to_ship_no, order_no, returned_no) = (
         order_no(to_ship, "PAID").await,
         order_no(order, "REFUNDING").await,
@@ -341,6 +346,7 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
         ("CONSOLE_COUPON_TEMPLATE_ID", template_id),
         ("CONSOLE_COUPON_TEMPLATE", template_name.clone()),
     ];
+    let withdrawal_id = withdrawal.clone();
     let out = tokio::task::spawn_blocking(move || {
         let mut child = std::process::Command::new("node")
             .arg(dir.join("admin_console.mjs"))
@@ -355,6 +361,12 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
             .arg(&returned_no)
             .env("CHROMIUM", chromium)
             .envs(console_env)
+            .env("CONSOLE_WITHDRAWAL_ID", withdrawal_id)
+            .env("CONSOLE_PROMOTER", PROMOTER)
+            .env(
+                "CONSOLE_UNSHIPPED_ORDER_ID",
+                crate::fixtures::text(&unshipped),
+            )
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -422,4 +434,122 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
             .any(|c| c["template"]["name"] == template_name.as_str() && c["source"] == "ISSUE"),
         "{v}"
     );
+    // The withdrawal approved in the queue is paid (no transfers configured:
+    // the store paid by hand, the note its reference).
+    let v = app
+        .gql_ok(
+            Some(&shop.admin),
+            "{ withdrawals(filter: {status: PAID}, first: 10) { nodes { id amountFen note } } }",
+            json!({}),
+        )
+        .await;
+    let paid = v["withdrawals"]["nodes"].as_array().unwrap();
+    assert_eq!(paid.len(), 1, "{v}");
+    assert_eq!(crate::fixtures::text(&paid[0]["id"]), withdrawal, "{v}");
+    assert_eq!(paid[0]["note"], "手工打款 CONSOLE-1", "{v}");
+    // The coupon's amounts typed in yuan arrived as exact fen.
+    let v = app
+        .gql_ok(
+            Some(&shop.admin),
+            "{ couponTemplates { name thresholdFen offFen totalQuantity active } }",
+            json!({}),
+        )
+        .await;
+    let coupon = v["couponTemplates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "控制台满减券")
+        .unwrap_or_else(|| panic!("the console's coupon: {v}"));
+    assert_eq!(
+        (
+            &coupon["thresholdFen"],
+            &coupon["offFen"],
+            &coupon["totalQuantity"]
+        ),
+        (&json!(9900), &json!(1050), &json!(100)),
+        "{v}"
+    );
+}
+
+/// The promoter of the money steps (its nickname, which the console shows).
+const PROMOTER: &str = "console-promoter";
+
+/// Through the API: a 20% level-1 rule settling at once, a promoter whose
+/// invitee bought ¥10.00 of goods and received them, the commission settled (¥2.00),
+/// and a withdrawal of ¥1.50 waiting for the store. Returns its id.
+async fn promoter_with_a_requested_withdrawal(
+    app: &TestApp,
+    shop: &crate::fixtures::Shop,
+) -> String {
+    use crate::{fixtures, helpers::ok};
+    let v = app
+        .gql_ok(
+            Some(&shop.admin),
+            "mutation { setCommissionRule(input: {level1Percent: 20, level2Percent: 0, settleAfterDays: 0, base: PAID_AMOUNT, promoterMode: OPEN}) { level1Percent settleAfterDays } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (
+            &v["setCommissionRule"]["level1Percent"],
+            &v["setCommissionRule"]["settleAfterDays"]
+        ),
+        (&json!(20), &json!(0)),
+        "{v}"
+    );
+    let promoter = fixtures::customer(app, PROMOTER).await;
+    let v = app
+        .gql(
+            Some(&promoter.token),
+            "mutation { applyPromoter { status } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(ok(&v)["applyPromoter"]["status"], "APPROVED", "{v}");
+    let invitee = fixtures::invited(app, "console-invitee", Some(&promoter.code)).await;
+    fixtures::save_address(app, &invitee.token).await;
+    let order =
+        fixtures::paid_order(app, &invitee.token, shop.items(&[(2, 1)]), "commission").await;
+    assert_eq!(order["itemsFen"], 1000, "{order}");
+    fixtures::complete(app, &shop.admin, &invitee.token, &order["id"]).await;
+    let v = app
+        .gql(
+            Some(&shop.admin),
+            "mutation { runCommissionSettlement }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(ok(&v)["runCommissionSettlement"], 1, "{v}");
+    let v = app
+        .gql(
+            Some(&promoter.token),
+            "{ me { nickname promoter { settledFen withdrawableFen } } }",
+            json!({}),
+        )
+        .await;
+    let me = &ok(&v)["me"];
+    assert_eq!(me["nickname"], PROMOTER, "{v}");
+    assert_eq!(
+        (
+            &me["promoter"]["settledFen"],
+            &me["promoter"]["withdrawableFen"]
+        ),
+        (&json!(200), &json!(200)),
+        "{v}"
+    );
+    let v = app
+        .gql(
+            Some(&promoter.token),
+            "mutation { requestWithdrawal(amountFen: 150, idempotencyKey: \"console\") { id status amountFen } }",
+            json!({}),
+        )
+        .await;
+    let w = &ok(&v)["requestWithdrawal"];
+    assert_eq!(
+        (&w["status"], &w["amountFen"]),
+        (&json!("REQUESTED"), &json!(150)),
+        "{v}"
+    );
+    fixtures::text(&w["id"])
 }

@@ -12,6 +12,8 @@
 // customer-service account on the staff page and finds it in the audit log
 // (its password redacted), logging out returns to the login form, and the
 // new account's menu has its queues but not withdrawals, staff or the log;
+// money pages and downloads run from console_money.mjs before logging out;
+// customer service sees no ship button on an order with a part to ship;
 // with nothing requested from elsewhere, no page error, no console error
 // (a CSP violation is one) and a screenshot of each page.
 // Catalogue (console_catalogue.mjs, before logging out): a product made, shelved, stocked, pinned and linked to a new supplier, the shop seeing it at 1234 fen; the supplier's key shown once.
@@ -21,6 +23,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { catalogueSteps } from './console_catalogue.mjs';
 import { customerSteps } from './console_customers.mjs';
+import { moneySteps } from './console_money.mjs';
 
 const [base, username, password, orderNo, shots, toShip, afterSale] = process.argv.slice(2);
 if (!afterSale) {
@@ -169,7 +172,7 @@ try {
       { timeout: 30_000 },
     );
     await page.getByRole('heading', { name: '提现审核' }).waitFor({ timeout: 30_000 });
-    await page.locator('td.empty').first().waitFor({ timeout: 30_000 });
+    await page.locator('.list tbody tr').first().waitFor({ timeout: 30_000 });
     if ((await page.locator('.error').count()) > 0) throw new Error(await page.locator('.error').first().innerText());
   });
 
@@ -205,6 +208,7 @@ try {
 
   await catalogueSteps(page, step, { base });
   await customerSteps(page, step, { base });
+  await moneySteps(page, step, { base });
 
   await step('8-logout', async () => {
     await page.getByRole('button', { name: '退出登录' }).click();
@@ -223,6 +227,10 @@ try {
     await page.getByRole('link', { name: '售后队列' }).waitFor({ timeout: 30_000 });
     // Its dashboard reads as the owner's does.
     await page.locator('.figures .figure').first().waitFor({ timeout: 30_000 });
+    // Shipping is OPERATIONS': an order with a part to ship shows no ship button.
+    await page.goto(`${base}/admin#/orders/${encodeURIComponent(process.env.CONSOLE_UNSHIPPED_ORDER_ID)}`);
+    await page.locator('td', { hasText: '待发货' }).first().waitFor({ timeout: 30_000 });
+    if ((await page.getByRole('button', { name: '发货', exact: true }).count()) > 0) throw new Error('a ship button shown to customer service');
   });
 } catch (e) {
   problems.unshift(e.message);

@@ -1,0 +1,257 @@
+// 会员与储值: membership plans and top-up (stored-value) plans (OPERATIONS
+// creates, edits and retires them). The API lists only plans on sale, so a
+// retired plan leaves the list (memberships and balances bought keep it).
+import { can, gql, request } from './api.js';
+import { action, ask, h, showError, yuan, yuanInput } from './util.js';
+
+const EDITORS = ['OPERATIONS'];
+
+const PLANS = gql`
+  query ConsolePlans {
+    membershipPlans {
+      id
+      name
+      priceFen
+      durationDays
+      discountPercent
+      freeShipping
+      active
+    }
+    topUpPlans {
+      id
+      name
+      payFen
+      bonusFen
+      active
+      giftCouponTemplates {
+        id
+        name
+      }
+    }
+  }
+`;
+
+const GIFT_TEMPLATES = gql`
+  query ConsoleGiftTemplates {
+    couponTemplates {
+      id
+      name
+      active
+    }
+  }
+`;
+
+const CREATE_MEMBERSHIP = gql`
+  mutation ConsoleCreateMembershipPlan($input: MembershipPlanInput!) {
+    createMembershipPlan(input: $input) {
+      id
+    }
+  }
+`;
+
+const UPDATE_MEMBERSHIP = gql`
+  mutation ConsoleUpdateMembershipPlan($id: ID!, $input: MembershipPlanUpdateInput!) {
+    updateMembershipPlan(id: $id, input: $input) {
+      id
+      active
+    }
+  }
+`;
+
+const CREATE_TOP_UP = gql`
+  mutation ConsoleCreateTopUpPlan($input: TopUpPlanInput!) {
+    createTopUpPlan(input: $input) {
+      id
+    }
+  }
+`;
+
+const UPDATE_TOP_UP = gql`
+  mutation ConsoleUpdateTopUpPlan($id: ID!, $input: TopUpPlanUpdateInput!) {
+    updateTopUpPlan(id: $id, input: $input) {
+      id
+      active
+    }
+  }
+`;
+
+function table(head, rows) {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))),
+      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: head.length, class: 'empty' }, '没有在售的方案'))),
+    ),
+  );
+}
+
+function membershipFields(p) {
+  return [
+    { name: 'name', label: '名称（如 年卡）', type: 'text', required: true, value: p && p.name },
+    { name: 'priceFen', label: '价格（元）', type: 'yuan', required: true, value: p && yuanInput(p.priceFen) },
+    { name: 'durationDays', label: '天数（1-3660）', type: 'int', required: true, value: p && p.durationDays },
+    { name: 'discountPercent', label: '会员价折扣（1-100，90 = 九折）', type: 'int', required: true, value: p ? p.discountPercent : 100 },
+    { name: 'freeShipping', label: '会员包邮', type: 'checkbox', value: p ? p.freeShipping : false },
+  ];
+}
+
+async function topUpFields(p) {
+  // Gifts: one checkbox per template that still gives out coupons (and the
+  // plan's current ones, so editing keeps them unless unticked).
+  const { couponTemplates } = await request(GIFT_TEMPLATES);
+  const current = new Set(p ? p.giftCouponTemplates.map((t) => t.id) : []);
+  const gifts = couponTemplates
+    .filter((t) => t.active || current.has(t.id))
+    .map((t) => ({ name: `gift:${t.id}`, label: `赠券: ${t.name}`, type: 'checkbox', value: current.has(t.id) }));
+  return [
+    { name: 'name', label: '名称（如 充100送20）', type: 'text', required: true, value: p && p.name },
+    { name: 'payFen', label: '充值金额（元）', type: 'yuan', required: true, value: p && yuanInput(p.payFen) },
+    { name: 'bonusFen', label: '赠送金额（元）', type: 'yuan', required: true, value: p ? yuanInput(p.bonusFen) : '0' },
+    ...gifts,
+  ];
+}
+
+function topUpInput(v) {
+  const input = { name: v.name, payFen: v.payFen, bonusFen: v.bonusFen, giftCouponTemplateIds: [] };
+  for (const [k, on] of Object.entries(v)) {
+    if (k.startsWith('gift:') && on) input.giftCouponTemplateIds.push(k.slice(5));
+  }
+  return input;
+}
+
+export async function plansPage(root) {
+  const message = h('div');
+  const editor = can(EDITORS);
+  const reload = () => plansPage(root);
+  let data;
+  try {
+    data = await request(PLANS);
+  } catch (e) {
+    root.replaceChildren(h('h2', {}, '会员与储值'), message);
+    showError(message, e);
+    return;
+  }
+  const create = (label, run) =>
+    editor &&
+    h(
+      'button',
+      {
+        type: 'button',
+        onclick: async () => {
+          try {
+            if ((await run()) !== false) reload();
+          } catch (e) {
+            showError(message, e);
+          }
+        },
+      },
+      label,
+    );
+  root.replaceChildren(
+    h('h2', {}, '会员与储值'),
+    message,
+    h('h3', {}, '会员方案'),
+    h(
+      'div',
+      { class: 'filters' },
+      create('新建会员方案', async () => {
+        const v = await ask('新建会员方案', membershipFields(null), '创建');
+        if (!v) return false;
+        await request(CREATE_MEMBERSHIP, { input: v });
+      }),
+    ),
+    table(
+      ['名称', '价格', '天数', '会员价', '包邮', '操作'],
+      data.membershipPlans.map((p) =>
+        h(
+          'tr',
+          { 'data-id': p.id },
+          h('td', {}, p.name),
+          h('td', { class: 'num' }, yuan(p.priceFen)),
+          h('td', { class: 'num' }, p.durationDays),
+          h('td', { class: 'num' }, p.discountPercent === 100 ? '原价' : `${p.discountPercent}%`),
+          h('td', {}, p.freeShipping ? '包邮' : '—'),
+          h(
+            'td',
+            { class: 'actions' },
+            editor && [
+              action(
+                '编辑',
+                async () => {
+                  const v = await ask(`编辑 ${p.name}`, membershipFields(p), '保存');
+                  if (!v) return false;
+                  await request(UPDATE_MEMBERSHIP, { id: p.id, input: v });
+                },
+                reload,
+                'secondary',
+              ),
+              action(
+                '停售',
+                async () => {
+                  const v = await ask(`停售 ${p.name}？已购会员不受影响；停售后不再列出。`, [], '停售');
+                  if (!v) return false;
+                  await request(UPDATE_MEMBERSHIP, { id: p.id, input: { active: false } });
+                },
+                reload,
+                'danger',
+              ),
+            ],
+          ),
+        ),
+      ),
+    ),
+    h('h3', {}, '储值方案'),
+    h(
+      'div',
+      { class: 'filters' },
+      create('新建储值方案', async () => {
+        const v = await ask('新建储值方案', await topUpFields(null), '创建');
+        if (!v) return false;
+        await request(CREATE_TOP_UP, { input: topUpInput(v) });
+      }),
+    ),
+    table(
+      ['名称', '充值', '赠送', '到账', '赠券', '操作'],
+      data.topUpPlans.map((p) =>
+        h(
+          'tr',
+          { 'data-id': p.id },
+          h('td', {}, p.name),
+          h('td', { class: 'num' }, yuan(p.payFen)),
+          h('td', { class: 'num' }, yuan(p.bonusFen)),
+          h('td', { class: 'num' }, yuan(p.payFen + p.bonusFen)),
+          h('td', {}, p.giftCouponTemplates.map((t) => t.name).join('，') || '—'),
+          h(
+            'td',
+            { class: 'actions' },
+            editor && [
+              action(
+                '编辑',
+                async () => {
+                  const v = await ask(`编辑 ${p.name}`, await topUpFields(p), '保存');
+                  if (!v) return false;
+                  await request(UPDATE_TOP_UP, { id: p.id, input: topUpInput(v) });
+                },
+                reload,
+                'secondary',
+              ),
+              action(
+                '停售',
+                async () => {
+                  const v = await ask(`停售 ${p.name}？已充余额不受影响；停售后不再列出。`, [], '停售');
+                  if (!v) return false;
+                  await request(UPDATE_TOP_UP, { id: p.id, input: { active: false } });
+                },
+                reload,
+                'danger',
+              ),
+            ],
+          ),
+        ),
+      ),
+    ),
+  );
+}
