@@ -51,6 +51,17 @@ const ALL_ROUTES = [
 /** The pages the signed-in role works from. */
 const routes = () => ALL_ROUTES.filter(([, , , roles]) => can(roles));
 
+// The menu in the groups an operator's day falls into; a group shows only
+// when the role has a page in it.
+const GROUPS = [
+  ['概览', ['#/dashboard']],
+  ['交易', ['#/orders', '#/refunds', '#/after-sales']],
+  ['商品', ['#/catalogue', '#/suppliers']],
+  ['客户运营', ['#/customers', '#/segments', '#/tags', '#/campaigns', '#/rfm']],
+  ['资金', ['#/withdrawals', '#/plans', '#/coupons', '#/promoters', '#/payables']],
+  ['管理', ['#/staff', '#/audit']],
+];
+
 function loginPage() {
   const username = h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
@@ -94,7 +105,12 @@ function shell(active) {
   const menu = h(
     'nav',
     { class: 'menu' },
-    routes().map(([hash, label]) => h('a', { href: hash, class: hash === active ? 'active' : '' }, label)),
+    GROUPS.map(([group, hashes]) => {
+      const links = routes()
+        .filter(([hash]) => hashes.includes(hash))
+        .map(([hash, label]) => h('a', { href: hash, class: hash === active ? 'active' : '' }, label));
+      return links.length ? h('div', { class: 'group' }, h('span', { class: 'group-name' }, group), links) : null;
+    }),
     h(
       'button',
       {
