@@ -22,6 +22,7 @@ export const ORDER_STATUS = {
   REFUNDING: '退款中',
   REFUNDED: '已退款',
 };
+const PAYMENT_METHOD = { WECHAT: '微信支付', BALANCE: '余额', DEMO: '演示支付' };
 const REFUND_STATUS = {
   PENDING: '待审核',
   PROCESSING: '退款中',
@@ -82,6 +83,13 @@ const ORDER = gql`
       paidFen
       balancePaidFen
       refundedFen
+      payments {
+        method
+        amountFen
+        transactionId
+        refundDue
+        paidAt
+      }
       remark
       createdAt
       paidAt
@@ -430,8 +438,8 @@ export async function orderPage(root, id) {
         money('优惠券', o.couponDiscountFen),
         money('运费', o.shippingFen),
         money('订单金额', o.totalFen),
-        money('已付', o.paidFen),
-        money('其中余额', o.balancePaidFen),
+        money('微信支付', o.paidFen),
+        money('余额支付', o.balancePaidFen),
         money('已退', o.refundedFen),
         h('div', {}, h('dt', {}, '收货'), h('dd', {}, a ? `${a.name} ${a.phone} ${a.province}${a.city}${a.district}${a.detail}` : '—')),
         h('div', {}, h('dt', {}, '备注'), h('dd', {}, o.remark || '—')),
@@ -459,6 +467,22 @@ export async function orderPage(root, id) {
             reload,
             'danger',
           ),
+      ),
+    ),
+    h('h3', {}, '支付记录'),
+    table(
+      ['时间', '方式', '金额', '微信支付单号', '备注'],
+      o.payments.map((p) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, dateTime(p.paidAt)),
+          h('td', {}, PAYMENT_METHOD[p.method] || p.method),
+          h('td', { class: 'num' }, yuan(p.amountFen)),
+          h('td', {}, p.transactionId || '—'),
+          // Arrived after the order was cancelled: returned in full.
+          h('td', {}, p.refundDue ? '迟到，已原路退回' : ''),
+        ),
       ),
     ),
     h('h3', {}, '商品'),

@@ -319,6 +319,61 @@ async fn balance_only_and_mixed_payments() {
     assert!(ledger_sums(&w));
 }
 
+/// An order's payments, as its page shows them: the balance's part and
+/// WeChat's (here the demo's) with its transaction id, for the buyer and the
+/// store, not for another customer.
+#[tokio::test]
+async fn an_order_lists_what_paid_it() {
+    let app = spawn_app().await;
+    let s = store(&app).await;
+    top_up(&app, &s, 3000, 0).await;
+    // 5000 + 800 shipping = 5800: 3000 from the balance, 2800 to pay.
+    let v = place_with(&app, &s.buyer, &s.skus.0, 1, true, "mixed").await;
+    let o = &v["data"]["placeOrder"]["order"];
+    assert_eq!(
+        (o["balancePaidFen"].as_i64(), o["payableFen"].as_i64()),
+        (Some(3000), Some(2800)),
+        "{v}"
+    );
+    let id = o["id"].clone();
+    const PAYMENTS: &str = "query($id: ID!) { order(id: $id) { payments { method amountFen transactionId refundDue paidAt } } }";
+    let before = app
+        .gql_ok(Some(&s.buyer), PAYMENTS, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        before["order"]["payments"],
+        json!([{ "method": "BALANCE", "amountFen": 3000, "transactionId": null, "refundDue": false, "paidAt": before["order"]["payments"][0]["paidAt"] }]),
+        "the balance's part is taken at placing: {before}"
+    );
+    crate::fixtures::demo_pay(&app, &s.buyer, &id).await;
+    for token in [&s.buyer, &s.admin] {
+        let v = app.gql_ok(Some(token), PAYMENTS, json!({ "id": id })).await;
+        let payments = v["order"]["payments"].as_array().unwrap();
+        let shape: Vec<(&str, i64, bool)> = payments
+            .iter()
+            .map(|p| {
+                (
+                    p["method"].as_str().unwrap(),
+                    p["amountFen"].as_i64().unwrap(),
+                    p["transactionId"].is_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![("BALANCE", 3000, false), ("DEMO", 2800, true)],
+            "{v}"
+        );
+        assert!(payments.iter().all(|p| p["refundDue"] == false), "{v}");
+    }
+    let stranger = customer(&app, "stranger").await;
+    let v = app
+        .gql(Some(&stranger.token), PAYMENTS, json!({ "id": id }))
+        .await;
+    // Another customer's order is as if it did not exist.
+    assert_eq!(v, json!({ "data": { "order": null } }));
+}
+
 #[tokio::test]
 async fn twenty_concurrent_balance_payments_never_overdraw() {
     let app = spawn_app().await;

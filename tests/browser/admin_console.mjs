@@ -141,6 +141,9 @@ try {
     await page.getByRole('heading', { name: `订单 ${orderNo}` }).waitFor({ timeout: 30_000 });
     const refunds = page.locator('h3', { hasText: '退款申请' }).locator('xpath=following-sibling::div[1]');
     await refunds.locator('td', { hasText: /已退款|退款中/ }).first().waitFor({ timeout: 30_000 });
+    // What paid it: the demo store's payment with its transaction id.
+    const payments = page.locator('h3', { hasText: '支付记录' }).locator('xpath=following-sibling::div[1]');
+    await payments.locator('tbody tr', { hasText: '演示支付' }).first().waitFor({ timeout: 30_000 });
   });
 
   await step('5-ship', async () => {

@@ -484,6 +484,49 @@ impl Order {
                 .sum(),
         ))
     }
+    /// What paid it, oldest first: the stored balance's part and WeChat
+    /// Pay's, with WeChat's transaction id to find it on the merchant
+    /// platform (the buyer and ADMIN). A WeChat payment that arrived after
+    /// the order could take it shows `refundDue`: it went straight back.
+    async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<OrderPayment>> {
+        self.guard(ctx)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let (paid, balance) = super::query::payments_of(&state.db, self.0.id).await?;
+        let mut out: Vec<(chrono::DateTime<chrono::Utc>, OrderPayment)> = balance
+            .into_iter()
+            .map(|t| {
+                (
+                    t.created_at,
+                    OrderPayment {
+                        method: PaymentMethod::Balance,
+                        // The ledger debits the balance: its amount is negative.
+                        amount_fen: Money(t.amount_fen.abs()),
+                        transaction_id: None,
+                        refund_due: false,
+                        paid_at: t.created_at.into(),
+                    },
+                )
+            })
+            .chain(paid.into_iter().map(|p| {
+                (
+                    p.created_at,
+                    OrderPayment {
+                        method: if p.provider == "DEMO" {
+                            PaymentMethod::Demo
+                        } else {
+                            PaymentMethod::Wechat
+                        },
+                        amount_fen: Money(p.amount_fen),
+                        transaction_id: Some(p.transaction_id),
+                        refund_due: p.outcome != "APPLIED",
+                        paid_at: p.created_at.into(),
+                    },
+                )
+            }))
+            .collect();
+        out.sort_by_key(|(at, _)| *at);
+        Ok(out.into_iter().map(|(_, p)| p).collect())
+    }
     /// Its refunds, oldest first: asked for, approved or rejected (the
     /// buyer and ADMIN).
     async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
@@ -497,6 +540,31 @@ impl Order {
             .map(Refund)
             .collect())
     }
+}
+
+/// How a payment was made.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentMethod {
+    /// WeChat Pay.
+    Wechat,
+    /// The customer's stored balance (储值).
+    Balance,
+    /// The demo store's simulated payment (never in production).
+    Demo,
+}
+
+/// One payment towards an order.
+#[derive(SimpleObject)]
+pub struct OrderPayment {
+    pub method: PaymentMethod,
+    /// What it paid (fen).
+    pub amount_fen: Money,
+    /// WeChat Pay's transaction id (微信支付单号); null for the balance.
+    pub transaction_id: Option<String>,
+    /// Arrived after the order could take it (cancelled meanwhile), so it
+    /// was refunded in full rather than applied.
+    pub refund_due: bool,
+    pub paid_at: Timestamp,
 }
 
 impl Fulfillment {
