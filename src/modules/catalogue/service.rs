@@ -33,7 +33,7 @@ pub use super::{
     },
     listing::{
         Position, ProductFilter, Sort, count_products, has_products, hot_products, list_products,
-        list_products_with_skus, load_bundle_fresh, product_for_shopper, skus_by_ids,
+        list_products_with_skus, live_sku_ids, load_bundle_fresh, product_for_shopper, skus_by_ids,
         skus_by_products, skus_with_products,
     },
     product::{

@@ -163,15 +163,9 @@ pub async fn linked_skus(
     Vec<(sku::Model, entity::product::Model, supplier_sku_link::Model)>,
     bool,
 )> {
-    use sea_orm::sea_query::Query;
-    let live = Query::select()
-        .column(sku::Column::Id)
-        .from(sku::Entity)
-        .and_where(sku::Column::Archived.eq(false))
-        .to_owned();
     let q = supplier_sku_link::Entity::find()
         .filter(supplier_sku_link::Column::SupplierId.eq(supplier_id))
-        .filter(supplier_sku_link::Column::SkuId.in_subquery(live));
+        .filter(supplier_sku_link::Column::SkuId.in_subquery(catalogue::live_sku_ids()));
     let (links, more) = crate::db::page_desc(
         &state.db,
         q,
