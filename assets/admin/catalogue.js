@@ -34,6 +34,21 @@ const CREATE_CATEGORY = gql`
   }
 `;
 
+const UPDATE_CATEGORY = gql`
+  mutation ConsoleUpdateCategory($id: ID!, $input: CategoryInput!) {
+    updateCategory(id: $id, input: $input) {
+      id
+      name
+    }
+  }
+`;
+
+const DELETE_CATEGORY = gql`
+  mutation ConsoleDeleteCategory($id: ID!) {
+    deleteCategory(id: $id)
+  }
+`;
+
 const PRODUCTS = gql`
   query ConsoleProducts($first: Int, $after: String, $categoryId: ID, $keyword: String, $sort: ProductSort) {
     products(first: $first, after: $after, categoryId: $categoryId, keyword: $keyword, sort: $sort) {
@@ -188,6 +203,14 @@ const SUPPLIER_OPTIONS = gql`
 const LINK = gql`
   mutation ConsoleLinkSkuToSupplier($skuId: ID!, $input: SupplierLinkInput!) {
     linkSkuToSupplier(skuId: $skuId, input: $input) {
+      id
+    }
+  }
+`;
+
+const UNLINK = gql`
+  mutation ConsoleUnlinkSkuFromSupplier($skuId: ID!) {
+    unlinkSkuFromSupplier(skuId: $skuId) {
       id
     }
   }
@@ -608,6 +631,21 @@ export async function productPage(root, id) {
             'secondary',
           ),
           action('关联供应商', () => linkSupplier(s), reload, 'secondary'),
+          s.supplierLink &&
+            action(
+              '解除关联',
+              async () => {
+                const v = await ask(
+                  `解除 ${specsText(s.specs)} 与「${s.supplierLink.supplier.name}」的关联？之后下的订单由商店自己发货（库存保持当前数，请按自有库存核对）；已下的订单仍由该供应商按原成本发货。`,
+                  [],
+                  '解除',
+                );
+                if (!v) return false;
+                await request(UNLINK, { skuId: s.id });
+              },
+              reload,
+              'secondary',
+            ),
           p.skus.length > 1 &&
             action(
               '移除',
@@ -680,6 +718,53 @@ export async function productPage(root, id) {
 function categoriesPage(root) {
   const body = h('tbody');
   const message = h('div');
+  const ops = can(OPERATIONS);
+  // Every field is sent: the API sets each as given (no parent = top level).
+  const editCategory = (c, all) => {
+    // Not itself or one below it (the API refuses a loop too).
+    const below = new Set([c.id]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const x of all) {
+        if (x.parentId && below.has(x.parentId) && !below.has(x.id)) {
+          below.add(x.id);
+          grew = true;
+        }
+      }
+    }
+    const parents = [['', '（顶级）'], ...all.filter((x) => !below.has(x.id)).map((x) => [x.id, x.path])];
+    return action(
+      '编辑',
+      async () => {
+        const v = await ask(
+          `编辑分类「${c.name}」`,
+          [
+            { name: 'name', label: '名称', type: 'text', required: true, value: c.name },
+            { name: 'parentId', label: '上级分类', type: 'select', options: optionsFirst(parents, c.parentId || '') },
+            { name: 'sort', label: '排序（小的在前）', type: 'text', value: String(c.sort) },
+            { name: 'iconUrl', label: '图标 URL', type: 'text', value: c.iconUrl || '' },
+          ],
+          '保存',
+        );
+        if (!v) return false;
+        const input = { name: v.name, parentId: v.parentId || null, sort: parseCount(v.sort, '排序') ?? 0, iconUrl: v.iconUrl || null };
+        await request(UPDATE_CATEGORY, { id: c.id, input });
+      },
+      load,
+      'secondary',
+    );
+  };
+  const removeCategory = (c) =>
+    action(
+      '删除',
+      async () => {
+        const v = await ask(`删除分类「${c.name}」？分类下还有商品（含已下架）或子分类时不能删除。`, [], '删除');
+        if (!v) return false;
+        await request(DELETE_CATEGORY, { id: c.id });
+      },
+      load,
+      'danger',
+    );
   async function load() {
     message.replaceChildren(h('p', { class: 'loading' }, '加载中…'));
     try {
@@ -695,10 +780,11 @@ function categoriesPage(root) {
             h('td', { class: 'num' }, c.sort),
             h('td', {}, c.iconUrl || '—'),
             h('td', {}, c.id),
+            h('td', { class: 'actions' }, ops && [editCategory(c, all), removeCategory(c)]),
           ),
         ),
       );
-      if (all.length === 0) body.append(h('tr', {}, h('td', { colspan: 5, class: 'empty' }, '没有分类')));
+      if (all.length === 0) body.append(h('tr', {}, h('td', { colspan: 6, class: 'empty' }, '没有分类')));
       message.replaceChildren();
       return all;
     } catch (e) {
@@ -734,13 +820,12 @@ function categoriesPage(root) {
     h('h2', {}, '商品'),
     tabs(root, 'categories'),
     h('div', { class: 'actions' }, create),
-    // The API has no operation that changes or removes a category.
-    h('p', { class: 'loading' }, '分类一次列出全部（API 不分页）；创建后暂不能修改或删除（API 没有对应的操作）。'),
+    h('p', { class: 'loading' }, '分类一次列出全部（API 不分页）。改名后顾客立即看到新名称；分类下还有商品或子分类时不能删除。'),
     message,
     h(
       'div',
       { class: 'table-wrap' },
-      h('table', {}, h('thead', {}, h('tr', {}, ['分类', '上级', '排序', '图标', 'ID'].map((c) => h('th', {}, c)))), body),
+      h('table', {}, h('thead', {}, h('tr', {}, ['分类', '上级', '排序', '图标', 'ID', '操作'].map((c) => h('th', {}, c)))), body),
     ),
   );
   load();

@@ -1,10 +1,11 @@
-// Suppliers (供应商): the list, adding one, enabling or disabling it, its
-// return address, its API key (shown once, in a dialog, then never again)
-// and the SKUs linked to it. Changes are OPERATIONS' (and the owner's), as
+// Suppliers (供应商): the list, adding and editing one, enabling or
+// disabling it, its return address, its API key and webhook signing secret
+// (each shown once, in a dialog, then never again), the SKUs linked to it
+// (unlinked here too) and its webhook deliveries (a failed one retried). Changes are OPERATIONS' (and the owner's), as
 // the API's guards say; other roles see the list only.
 import { can, gql, request } from './api.js';
 import { OPERATIONS, specsText } from './catalogue.js';
-import { action, ask, dateTime, h, showError, yuan } from './util.js';
+import { action, ask, dateTime, h, pagedList, showError, yuan } from './util.js';
 
 const SUPPLIERS = gql`
   query ConsoleSupplierList {
@@ -63,45 +64,96 @@ const SET_RETURN_ADDRESS = gql`
   }
 `;
 
-// The API has no "SKUs of a supplier" query: the links are found by paging
-// through the products (ADMIN sees every product and every SKU's link).
+const UPDATE = gql`
+  mutation ConsoleUpdateSupplier($supplierId: ID!, $input: SupplierInput!) {
+    updateSupplier(supplierId: $supplierId, input: $input) {
+      id
+      name
+    }
+  }
+`;
+
+const ROTATE_WEBHOOK_SECRET = gql`
+  mutation ConsoleRotateSupplierWebhookSecret($supplierId: ID!) {
+    rotateSupplierWebhookSecret(supplierId: $supplierId)
+  }
+`;
+
 const LINKED_SKUS = gql`
-  query ConsoleSupplierLinks($first: Int, $after: String) {
-    products(first: $first, after: $after) {
-      totalCount
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      nodes {
-        id
-        title
-        status
-        skus {
-          id
-          specs {
-            name
-            value
-          }
-          priceFen
-          stock
-          supplierLink {
-            supplier {
-              id
+  query ConsoleSupplierSkus($id: ID!, $first: Int, $after: String) {
+    supplier(id: $id) {
+      id
+      skus(first: $first, after: $after) {
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        nodes {
+          sku {
+            id
+            specs {
+              name
+              value
             }
-            supplierSkuCode
-            costFen
-            dropShip
+            priceFen
+            stock
           }
+          productId
+          productTitle
+          supplierSkuCode
+          costFen
+          dropShip
         }
       }
     }
   }
 `;
 
-/** Products read per request, and requests per click, while looking for links. */
-const SCAN_PAGE = 50;
-const SCAN_PAGES = 4;
+const UNLINK = gql`
+  mutation ConsoleUnlinkSupplierSku($skuId: ID!) {
+    unlinkSkuFromSupplier(skuId: $skuId) {
+      id
+    }
+  }
+`;
+
+const DELIVERIES = gql`
+  query ConsoleWebhookDeliveries($id: ID!, $status: WebhookDeliveryStatus, $first: Int, $after: String) {
+    supplier(id: $id) {
+      id
+      webhookDeliveries(status: $status, first: $first, after: $after) {
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        nodes {
+          id
+          event
+          status
+          attempts
+          lastError
+          createdAt
+          deliveredAt
+          nextAttemptAt
+          fulfillmentId
+        }
+      }
+    }
+  }
+`;
+
+const RETRY = gql`
+  mutation ConsoleRetryWebhookDelivery($id: ID!) {
+    retryWebhookDelivery(id: $id) {
+      id
+      status
+    }
+  }
+`;
+
+const PAGE = 20;
+
+const DELIVERY_STATUS = { PENDING: '待重试', DELIVERED: '已送达', FAILED: '已放弃' };
 
 /**
  * Shows secrets the server returns once (an API key, a webhook secret) in a
@@ -164,76 +216,130 @@ export function showSecretOnce(title, secrets) {
   });
 }
 
-/** The SKUs linked to one supplier, looked for a few product pages at a time. */
-function linksPanel(supplier) {
-  const body = h('tbody');
-  const status = h('div', { class: 'loading' });
-  const more = h('button', { type: 'button', class: 'secondary' }, '继续查找');
-  let after = null;
-  let scanned = 0;
-  let found = 0;
-  async function scan() {
-    more.disabled = true;
-    status.textContent = '查找中…';
-    try {
-      let page;
-      for (let i = 0; i < SCAN_PAGES; i += 1) {
-        page = (await request(LINKED_SKUS, { first: SCAN_PAGE, after })).products;
-        scanned += page.nodes.length;
-        for (const p of page.nodes) {
-          for (const s of p.skus) {
-            const l = s.supplierLink;
-            if (!l || l.supplier.id !== supplier.id) continue;
-            found += 1;
-            body.append(
-              h(
-                'tr',
-                { 'data-id': s.id },
-                h('td', {}, h('a', { href: `#/catalogue/products/${encodeURIComponent(p.id)}` }, p.title), p.status === 'OFF_SHELF' ? '（已下架）' : ''),
-                h('td', {}, specsText(s.specs)),
-                h('td', {}, l.supplierSkuCode),
-                h('td', { class: 'num' }, yuan(l.costFen)),
-                h('td', { class: 'num' }, yuan(s.priceFen)),
-                h('td', { class: 'num' }, s.stock),
-                h('td', {}, l.dropShip ? '代发' : '自发'),
-              ),
-            );
-          }
-        }
-        after = page.pageInfo.endCursor;
-        if (!page.pageInfo.hasNextPage) break;
-      }
-      const done = !page.pageInfo.hasNextPage;
-      status.textContent = `已查找 ${scanned} / ${page.totalCount} 件商品，找到 ${found} 个关联规格${done ? '（已查完）' : ''}`;
-      more.hidden = done;
-      more.disabled = false;
-    } catch (e) {
-      showError(status, e);
-      more.disabled = false;
-    }
-  }
-  more.addEventListener('click', scan);
-  scan();
+/** The SKUs linked to one supplier (Supplier.skus), newest first. */
+function linksPanel(supplier, ops) {
+  const list = pagedList(
+    ['商品', '规格', '供应商编码', '成本', '售价', '库存', '发货', '操作'],
+    async (after) => {
+      const found = (await request(LINKED_SKUS, { id: supplier.id, first: PAGE, after })).supplier;
+      if (!found) throw new Error('没有这个供应商 (NOT_FOUND)');
+      return found.skus;
+    },
+    (n, reload) =>
+      h(
+        'tr',
+        { 'data-id': n.sku.id },
+        h('td', {}, h('a', { href: `#/catalogue/products/${encodeURIComponent(n.productId)}` }, n.productTitle)),
+        h('td', {}, specsText(n.sku.specs)),
+        h('td', {}, n.supplierSkuCode),
+        h('td', { class: 'num' }, yuan(n.costFen)),
+        h('td', { class: 'num' }, yuan(n.sku.priceFen)),
+        h('td', { class: 'num' }, n.sku.stock),
+        h('td', {}, n.dropShip ? '代发' : '自发'),
+        h(
+          'td',
+          { class: 'actions' },
+          ops &&
+            action(
+              '解除关联',
+              async () => {
+                const v = await ask(
+                  `解除 ${n.productTitle}（${specsText(n.sku.specs)}）与「${supplier.name}」的关联？之后下的订单由商店自己发货（库存保持当前数，请按自有库存核对）；已下的订单仍由该供应商按原成本发货。`,
+                  [],
+                  '解除',
+                );
+                if (!v) return false;
+                await request(UNLINK, { skuId: n.sku.id });
+              },
+              reload,
+              'secondary',
+            ),
+        ),
+      ),
+  );
+  list.reload();
   return h(
     'section',
     { class: 'supplier-links' },
     h('h3', {}, `「${supplier.name}」关联的规格（SKU）`),
-    h('p', { class: 'loading' }, '在商品详情页的规格上「关联供应商」；API 没有按供应商查询的列表，这里逐页查找商品。'),
+    h('p', { class: 'loading' }, '在商品详情页的规格上「关联供应商」。已下架商品的规格也在此列出；已移除的规格不列出。'),
+    list.element,
+  );
+}
+
+/** A supplier's webhook: its URL and deliveries (newest first), a failed one retried. */
+function webhookPanel(supplier, ops) {
+  const status = h(
+    'select',
+    { 'aria-label': '投递状态' },
+    h('option', { value: '' }, '全部状态'),
+    Object.entries(DELIVERY_STATUS).map(([v, l]) => h('option', { value: v }, l)),
+  );
+  const list = pagedList(
+    ['投递', '事件', '状态', '尝试次数', '最近错误', '创建时间', '送达时间', '下次尝试', '发货单', '操作'],
+    async (after) => {
+      const vars = { id: supplier.id, first: PAGE, after };
+      if (status.value) vars.status = status.value;
+      const found = (await request(DELIVERIES, vars)).supplier;
+      if (!found) throw new Error('没有这个供应商 (NOT_FOUND)');
+      return found.webhookDeliveries;
+    },
+    (d, reload) =>
+      h(
+        'tr',
+        { 'data-id': d.id },
+        h('td', {}, d.id),
+        h('td', {}, d.event),
+        h('td', { class: `status ${d.status.toLowerCase()}` }, DELIVERY_STATUS[d.status] || d.status),
+        h('td', { class: 'num' }, d.attempts),
+        h('td', {}, d.lastError || '—'),
+        h('td', {}, dateTime(d.createdAt)),
+        h('td', {}, d.deliveredAt ? dateTime(d.deliveredAt) : '—'),
+        h('td', {}, d.nextAttemptAt ? dateTime(d.nextAttemptAt) : '—'),
+        h('td', {}, d.fulfillmentId),
+        h(
+          'td',
+          { class: 'actions' },
+          ops &&
+            d.status === 'FAILED' &&
+            action(
+              '重新投递',
+              async () => {
+                await request(RETRY, { id: d.id });
+              },
+              reload,
+              'secondary',
+            ),
+        ),
+      ),
+  );
+  status.addEventListener('change', () => list.reload());
+  list.reload();
+  return h(
+    'section',
+    { class: 'supplier-webhook' },
+    h('h3', {}, `「${supplier.name}」的 Webhook 推送`),
     h(
-      'div',
-      { class: 'table-wrap' },
-      h('table', {}, h('thead', {}, h('tr', {}, ['商品', '规格', '供应商编码', '成本', '售价', '库存', '发货'].map((c) => h('th', {}, c)))), body),
+      'p',
+      { class: 'loading' },
+      supplier.webhookUrl
+        ? `地址：${supplier.webhookUrl}。失败按 1、5、15、60 分钟…24 小时重试，共 9 次后放弃；「重新投递」立即再试一次（发往当前地址）。`
+        : '未设置 Webhook 地址：供应商自行拉取发货单（supplierFulfillments）。',
     ),
-    status,
-    h('div', { class: 'pager' }, more),
+    h('div', { class: 'filters' }, h('label', {}, '状态', status)),
+    list.element,
   );
 }
 
 export function suppliersPage(root) {
   const body = h('tbody');
   const message = h('div');
-  const links = h('div');
+  const panel = h('div');
   const ops = can(OPERATIONS);
+  const show = (element) => {
+    panel.replaceChildren(element);
+    panel.scrollIntoView();
+  };
   async function load() {
     message.replaceChildren(h('p', { class: 'loading' }, '加载中…'));
     try {
@@ -263,14 +369,54 @@ export function suppliersPage(root) {
           {
             type: 'button',
             class: 'secondary',
-            onclick: () => {
-              links.replaceChildren(linksPanel(s));
-              links.scrollIntoView();
-            },
+            onclick: () => show(linksPanel(s, ops)),
           },
           'SKU 关联',
         ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            onclick: () => show(webhookPanel(s, ops)),
+          },
+          'Webhook 推送',
+        ),
         ops && [
+          action(
+            '编辑',
+            async () => {
+              const v = await ask(
+                `编辑供应商「${s.name}」`,
+                [
+                  { name: 'name', label: '名称', type: 'text', required: true, value: s.name },
+                  { name: 'contact', label: '联系人/电话', type: 'text', value: s.contact || '' },
+                  { name: 'webhookUrl', label: 'Webhook 地址（https，接收新发货单；空 = 不推送）', type: 'text', value: s.webhookUrl || '' },
+                  { name: 'returnAddress', label: '退货地址（空 = 商店默认）', type: 'textarea', value: s.returnAddress || '' },
+                ],
+                '保存',
+              );
+              if (!v) return false;
+              // Every field is sent: the API sets each as given (empty = cleared).
+              await request(UPDATE, {
+                supplierId: s.id,
+                input: { name: v.name, contact: v.contact, webhookUrl: v.webhookUrl, returnAddress: v.returnAddress },
+              });
+            },
+            load,
+            'secondary',
+          ),
+          action(
+            '签名密钥',
+            async () => {
+              const v = await ask(`更换「${s.name}」的 Webhook 签名密钥？之后的每次推送（含待重试的）都用新密钥签名，供应商须同时换用新密钥校验。`, [], '更换');
+              if (!v) return false;
+              const secret = (await request(ROTATE_WEBHOOK_SECRET, { supplierId: s.id })).rotateSupplierWebhookSecret;
+              await showSecretOnce(`「${s.name}」的新 Webhook 签名密钥`, [['Webhook 签名密钥（校验 X-Siyu-Signature）', secret]]);
+            },
+            load,
+            'secondary',
+          ),
           action(
             '更换密钥',
             async () => {
@@ -321,7 +467,7 @@ export function suppliersPage(root) {
           [
             { name: 'name', label: '名称', type: 'text', required: true },
             { name: 'contact', label: '联系人/电话', type: 'text' },
-            { name: 'webhookUrl', label: 'Webhook 地址（https，接收新发货单；创建后不能修改）', type: 'text' },
+            { name: 'webhookUrl', label: 'Webhook 地址（https，接收新发货单）', type: 'text' },
             { name: 'returnAddress', label: '退货地址（空 = 商店默认）', type: 'textarea' },
           ],
           '创建',
@@ -340,18 +486,14 @@ export function suppliersPage(root) {
   root.replaceChildren(
     h('h2', {}, '供应商'),
     h('div', { class: 'actions' }, create),
-    h(
-      'p',
-      { class: 'loading' },
-      '供应商一次列出全部（API 不分页）。名称、联系方式和 Webhook 地址创建后不能修改，Webhook 的投递记录 API 也未提供（API 没有对应的操作）。',
-    ),
+    h('p', { class: 'loading' }, '供应商一次列出全部（API 不分页）。'),
     message,
     h(
       'div',
       { class: 'table-wrap' },
       h('table', {}, h('thead', {}, h('tr', {}, ['名称', '联系方式', '状态', 'Webhook', '退货地址', '创建时间', '操作'].map((c) => h('th', {}, c)))), body),
     ),
-    links,
+    panel,
   );
   load();
 }

@@ -33,6 +33,7 @@ mod scene;
 mod shipping;
 mod staff;
 mod stock_races;
+mod supplier_admin;
 mod supplier_payables;
 mod wallet;
 mod webhook_targets;

@@ -4,11 +4,13 @@
 // shelf and put back on, its stock set and pinned on the hot list, each
 // change then checked where a shopper sees it (the public API, without a
 // token); on 供应商 a supplier made, its API key shown once, the SKU linked
-// to it and found in its links, its key rotated.
+// to it and found in its links (Supplier.skus), its key rotated, then its
+// name edited and its webhook panel (deliveries, none yet) opened.
 
 const CATEGORY = '控制台分类';
 const TITLE = '控制台新品';
 const SUPPLIER = '控制台供应商';
+const RENAMED = '控制台甲供应链';
 
 /** The public API as a shopper's client calls it: no token. */
 async function shop(page, query, variables) {
@@ -147,5 +149,28 @@ export async function catalogueSteps(page, step, ctx) {
     if (newKey.length < 16 || newKey === firstKey) throw new Error('rotation showed no new key');
     await once.getByRole('button', { name: '我已保存，关闭' }).click();
     await once.waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
+  await step('catalogue-7-supplier-edit', async () => {
+    const row = page.locator('tbody tr', { hasText: SUPPLIER });
+    await row.getByRole('button', { name: '编辑', exact: true }).click();
+    const name = dialog.getByLabel('名称');
+    if ((await name.inputValue()) !== SUPPLIER) throw new Error('the edit form does not show the current name');
+    if ((await dialog.getByLabel('联系人/电话').inputValue()) !== '张三 13800000000') throw new Error('the edit form lost the contact');
+    await name.fill(RENAMED);
+    await dialog.getByRole('button', { name: '保存' }).click();
+    const renamed = page.locator('tbody tr', { hasText: RENAMED });
+    await renamed.waitFor({ timeout: 30_000 });
+    // The other details were sent back as they were.
+    await renamed.locator('td', { hasText: '张三 13800000000' }).waitFor({ timeout: 30_000 });
+
+    // Its webhook panel: no URL, no deliveries yet.
+    await renamed.getByRole('button', { name: 'Webhook 推送' }).click();
+    const panel = page.locator('section.supplier-webhook');
+    await panel.getByRole('heading', { name: `「${RENAMED}」的 Webhook 推送` }).waitFor({ timeout: 30_000 });
+    await panel.locator('text=未设置 Webhook 地址').waitFor({ timeout: 30_000 });
+    await panel.locator('td.empty', { hasText: '没有记录' }).waitFor({ timeout: 30_000 });
+    await panel.getByLabel('投递状态').selectOption('FAILED');
+    await panel.locator('td.empty', { hasText: '没有记录' }).waitFor({ timeout: 30_000 });
   });
 }

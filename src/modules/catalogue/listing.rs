@@ -45,6 +45,16 @@ pub async fn skus_by_ids(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<
         .await?)
 }
 
+/// The ids of live (not archived) SKUs as a subquery, for another domain
+/// that filters its own rows by them in one statement (a supplier's links).
+pub fn live_sku_ids() -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(sku::Column::Id)
+        .from(sku::Entity)
+        .and_where(sku::Column::Archived.eq(false))
+        .to_owned()
+}
+
 /// SKUs with their products, in one statement (checkout reads them inside
 /// its transaction, where every round trip counts).
 pub async fn skus_with_products(

@@ -137,6 +137,19 @@ fn specs(input: Vec<SpecValueInput>) -> Vec<Spec> {
         .collect()
 }
 
+fn category_draft(input: CategoryInput) -> AppResult<CategoryDraft> {
+    Ok(CategoryDraft {
+        name: input.name,
+        parent_id: input
+            .parent_id
+            .as_ref()
+            .map(|p| parse_id(p, "parentId"))
+            .transpose()?,
+        sort: input.sort.unwrap_or(0),
+        icon_url: input.icon_url,
+    })
+}
+
 fn product_draft(input: ProductUpdateInput) -> AppResult<ProductDraft> {
     let skus = match input.skus {
         Some(list) => Some(
@@ -193,17 +206,34 @@ impl CatalogueAdminMutation {
     async fn create_category(&self, ctx: &Context<'_>, input: CategoryInput) -> Result<Category> {
         ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
         let state = ctx.data_unchecked::<AppState>();
-        let draft = CategoryDraft {
-            name: input.name,
-            parent_id: input
-                .parent_id
-                .as_ref()
-                .map(|p| parse_id(p, "parentId"))
-                .transpose()?,
-            sort: input.sort.unwrap_or(0),
-            icon_url: input.icon_url,
-        };
+        let draft = category_draft(input)?;
         Ok(Category(service::create_category(state, draft).await?))
+    }
+
+    /// Changes a category (ADMIN: OPERATIONS): every field is set as given,
+    /// as `createCategory` takes them (no `parentId`: top level; no `sort`: 0).
+    /// A parent may not be the category itself or one below it.
+    async fn update_category(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: CategoryInput,
+    ) -> Result<Category> {
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let id = parse_id(&id, "id")?;
+        let draft = category_draft(input)?;
+        Ok(Category(service::update_category(state, id, draft).await?))
+    }
+
+    /// Removes a category (ADMIN: OPERATIONS); CONFLICT while a product (on
+    /// shelf or not) or a sub-category is in it.
+    async fn delete_category(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let id = parse_id(&id, "id")?;
+        service::delete_category(state, id).await?;
+        Ok(true)
     }
 
     /// Adds a product with its SKUs, on shelf (ADMIN: OPERATIONS).

@@ -27,10 +27,13 @@ pub struct ProductBundle {
 }
 
 pub use super::{
-    category::{CategoryDraft, categories, categories_by_ids, create_category},
+    category::{
+        CategoryDraft, categories, categories_by_ids, create_category, delete_category,
+        update_category,
+    },
     listing::{
         Position, ProductFilter, Sort, count_products, has_products, hot_products, list_products,
-        list_products_with_skus, load_bundle_fresh, product_for_shopper, skus_by_ids,
+        list_products_with_skus, live_sku_ids, load_bundle_fresh, product_for_shopper, skus_by_ids,
         skus_by_products, skus_with_products,
     },
     product::{

@@ -1,11 +1,18 @@
-//! Supplier administration (ADMIN).
+//! Supplier administration (ADMIN; a SUPPLIER may retry its own webhook deliveries).
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{
     service::{self, LinkDraft, SupplierDraft},
-    types::{Supplier, SupplierInput, SupplierLinkInput, SupplierWithKey},
+    types::{Supplier, SupplierInput, SupplierLinkInput, SupplierWithKey, WebhookDelivery},
+    webhook,
 };
-use crate::{api::ids::parse_id, auth::ViewerExt, modules::catalogue::types::Sku, state::AppState};
+use crate::{
+    api::ids::{lookup_id, parse_id},
+    auth::{Viewer, ViewerExt},
+    error::AppError,
+    modules::catalogue::types::Sku,
+    state::AppState,
+};
 
 #[derive(Default)]
 pub struct SupplierQuery;
@@ -21,6 +28,27 @@ impl SupplierQuery {
             .into_iter()
             .map(Supplier)
             .collect())
+    }
+
+    /// One supplier (ADMIN; a SUPPLIER gets its own and null for any
+    /// other); null when unknown.
+    async fn supplier(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Supplier>> {
+        match ctx.viewer() {
+            Viewer::Supplier(own) if lookup_id(&id) != Some(own) => return Ok(None),
+            Viewer::Supplier(_) => {}
+            v => {
+                v.staff_id(crate::auth::staff::ANY)?;
+            }
+        }
+        let Some(id) = lookup_id(&id) else {
+            return Ok(None);
+        };
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::suppliers_by_ids(&state.db, &[id])
+            .await?
+            .into_iter()
+            .next()
+            .map(Supplier))
     }
 }
 
@@ -49,6 +77,74 @@ impl SupplierAdminMutation {
             supplier: Supplier(supplier),
             api_key,
         })
+    }
+
+    /// Changes a supplier's name, contact, webhook URL and return address
+    /// (ADMIN: OPERATIONS), checked as `createSupplier` checks them; each is
+    /// set as given (omitted = cleared). Pending webhook deliveries go to a
+    /// new URL from their next attempt. Keys and the active flag stay.
+    async fn update_supplier(
+        &self,
+        ctx: &Context<'_>,
+        supplier_id: ID,
+        input: SupplierInput,
+    ) -> Result<Supplier> {
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let id = parse_id(&supplier_id, "supplierId")?;
+        let draft = SupplierDraft {
+            name: input.name,
+            contact: input.contact,
+            webhook_url: input.webhook_url,
+            return_address: input.return_address,
+        };
+        Ok(Supplier(service::update_supplier(state, id, draft).await?))
+    }
+
+    /// Gives a supplier a new webhook signing secret (ADMIN: OPERATIONS),
+    /// shown in the answer this once; every attempt from now on, pending
+    /// deliveries' included, is signed with it.
+    async fn rotate_supplier_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        supplier_id: ID,
+    ) -> Result<String> {
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let id = parse_id(&supplier_id, "supplierId")?;
+        Ok(service::rotate_webhook_secret(state, id).await?)
+    }
+
+    /// Removes a SKU's supplier link (ADMIN: OPERATIONS): orders placed from
+    /// now on are self-operated; orders already placed keep the supplier and
+    /// cost their lines took. A SKU without a link is returned as it is.
+    async fn unlink_sku_from_supplier(&self, ctx: &Context<'_>, sku_id: ID) -> Result<Sku> {
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let sku_id = parse_id(&sku_id, "skuId")?;
+        Ok(Sku(service::unlink_sku(state, sku_id).await?))
+    }
+
+    /// Gives a webhook delivery that was given up (FAILED) one more attempt,
+    /// due now and sent to the supplier's current URL (ADMIN: OPERATIONS, or
+    /// the SUPPLIER it is for). Answers it as PENDING; if the attempt fails
+    /// it is FAILED again. CONFLICT when it is not FAILED.
+    async fn retry_webhook_delivery(&self, ctx: &Context<'_>, id: ID) -> Result<WebhookDelivery> {
+        let own = match ctx.viewer() {
+            Viewer::Supplier(s) => Some(s),
+            v => {
+                v.staff_id(crate::auth::staff::OPERATIONS)?;
+                None
+            }
+        };
+        let state = ctx.data_unchecked::<AppState>();
+        let not_found = || AppError::NotFound("webhook delivery not found".into());
+        let id = lookup_id(&id).ok_or_else(not_found)?;
+        let found = webhook::find(state, id)
+            .await?
+            .filter(|d| own.is_none_or(|s| d.supplier_id == s))
+            .ok_or_else(not_found)?;
+        Ok(WebhookDelivery(webhook::retry(state, &found).await?))
     }
 
     /// Sets (or with null, clears) where buyers send back what a supplier

@@ -4,7 +4,7 @@ use entity::{sku, supplier, supplier_sku_link};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-    sea_query::OnConflict,
+    TransactionTrait, sea_query::OnConflict,
 };
 
 use crate::{
@@ -38,22 +38,12 @@ pub async fn create_supplier(
     state: &AppState,
     draft: SupplierDraft,
 ) -> AppResult<(supplier::Model, String)> {
-    let name = draft.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 64 {
-        return Err(AppError::bad_input("name", "must be 1-64 characters"));
-    }
-    let contact = draft
-        .contact
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty());
-    if contact.as_ref().is_some_and(|c| c.chars().count() > 128) {
-        return Err(AppError::bad_input(
-            "contact",
-            "must be at most 128 characters",
-        ));
-    }
-    let webhook_url = webhook_url(state, draft.webhook_url).await?;
-    let return_address = return_address(draft.return_address.as_deref())?;
+    let Checked {
+        name,
+        contact,
+        webhook_url,
+        return_address,
+    } = check(state, draft).await?;
     let api_key = new_api_key();
     let created = supplier::ActiveModel {
         name: Set(name),
@@ -69,6 +59,133 @@ pub async fn create_supplier(
     .insert(&state.db)
     .await?;
     Ok((created, api_key))
+}
+
+/// A supplier's details as given, checked.
+struct Checked {
+    name: String,
+    contact: Option<String>,
+    webhook_url: Option<String>,
+    return_address: Option<String>,
+}
+
+async fn check(state: &AppState, draft: SupplierDraft) -> AppResult<Checked> {
+    let name = draft.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(AppError::bad_input("name", "must be 1-64 characters"));
+    }
+    let contact = draft
+        .contact
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    if contact.as_ref().is_some_and(|c| c.chars().count() > 128) {
+        return Err(AppError::bad_input(
+            "contact",
+            "must be at most 128 characters",
+        ));
+    }
+    Ok(Checked {
+        name,
+        contact,
+        webhook_url: webhook_url(state, draft.webhook_url).await?,
+        return_address: return_address(draft.return_address.as_deref())?,
+    })
+}
+
+/// Sets a supplier's details as given, checked as `create_supplier` checks
+/// them (an omitted contact, URL or return address is cleared). Deliveries
+/// still pending go to a new webhook URL from their next attempt: the old
+/// one is usually changed because it stopped answering. Its credentials
+/// and active flag are not touched.
+pub async fn update_supplier(
+    state: &AppState,
+    id: i64,
+    draft: SupplierDraft,
+) -> AppResult<supplier::Model> {
+    let checked = check(state, draft).await?;
+    let txn = state.db.begin().await?;
+    let found = find_or_not_found(&txn, id).await?;
+    let moved = checked
+        .webhook_url
+        .clone()
+        .filter(|new| found.webhook_url.as_ref() != Some(new));
+    let mut row: supplier::ActiveModel = found.into();
+    row.name = Set(checked.name);
+    row.contact = Set(checked.contact);
+    row.webhook_url = Set(checked.webhook_url);
+    row.return_address = Set(checked.return_address);
+    let updated = row.update(&txn).await?;
+    if let Some(url) = moved {
+        super::webhook::redirect_pending(&txn, id, &url).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Gives a supplier a new webhook signing secret; returns it (shown once
+/// to the admin, who passes it on). Every attempt from now on, pending
+/// deliveries' included, is signed with it.
+pub async fn rotate_webhook_secret(state: &AppState, id: i64) -> AppResult<String> {
+    let secret = random_token(32);
+    let found = find_or_not_found(&state.db, id).await?;
+    let mut row: supplier::ActiveModel = found.into();
+    row.webhook_secret = Set(secret.clone());
+    row.update(&state.db).await?;
+    tracing::info!(supplier_id = id, "supplier webhook secret rotated");
+    Ok(secret)
+}
+
+/// Removes a SKU's supplier link, if it has one: orders placed from now on
+/// are self-operated (the store ships, no supplier cost). Orders already
+/// placed keep the supplier and cost their lines took at placing. Returns
+/// the SKU.
+pub async fn unlink_sku(state: &AppState, sku_id: i64) -> AppResult<sku::Model> {
+    let found = catalogue::skus_by_ids(&state.db, &[sku_id])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::NotFound(format!("SKU {sku_id} does not exist")))?;
+    supplier_sku_link::Entity::delete_many()
+        .filter(supplier_sku_link::Column::SkuId.eq(sku_id))
+        .exec(&state.db)
+        .await?;
+    Ok(found)
+}
+
+/// One page of a supplier's linked live SKUs, newest SKU first, with their
+/// products and links; and whether more follow.
+pub async fn linked_skus(
+    state: &AppState,
+    supplier_id: i64,
+    first: u64,
+    after_sku: Option<i64>,
+) -> AppResult<(
+    Vec<(sku::Model, entity::product::Model, supplier_sku_link::Model)>,
+    bool,
+)> {
+    let q = supplier_sku_link::Entity::find()
+        .filter(supplier_sku_link::Column::SupplierId.eq(supplier_id))
+        .filter(supplier_sku_link::Column::SkuId.in_subquery(catalogue::live_sku_ids()));
+    let (links, more) = crate::db::page_desc(
+        &state.db,
+        q,
+        supplier_sku_link::Column::SkuId,
+        first,
+        after_sku,
+    )
+    .await?;
+    let ids: Vec<i64> = links.iter().map(|l| l.sku_id).collect();
+    let mut found: std::collections::HashMap<i64, (sku::Model, entity::product::Model)> =
+        catalogue::skus_with_products(&state.db, &ids)
+            .await?
+            .into_iter()
+            .map(|(s, p)| (s.id, (s, p)))
+            .collect();
+    let rows = links
+        .into_iter()
+        .filter_map(|l| found.remove(&l.sku_id).map(|(s, p)| (s, p, l)))
+        .collect();
+    Ok((rows, more))
 }
 
 /// A return address as given: trimmed, empty = none, at most 300 characters.

@@ -220,6 +220,93 @@ async fn attempt(
     Ok(ok)
 }
 
+/// Sends supplier `supplier_id`'s pending deliveries to `url` from their
+/// next attempt (its webhook URL changed), in the caller's transaction.
+pub async fn redirect_pending(
+    db: &impl ConnectionTrait,
+    supplier_id: i64,
+    url: &str,
+) -> AppResult<()> {
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Url, Expr::value(url))
+        .filter(webhook_delivery::Column::SupplierId.eq(supplier_id))
+        .filter(webhook_delivery::Column::Status.eq(PENDING))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// One page of a supplier's deliveries, newest first, optionally of one
+/// status; and whether more follow.
+pub async fn list(
+    state: &AppState,
+    supplier_id: i64,
+    status: Option<&str>,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<webhook_delivery::Model>, bool)> {
+    let mut q = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::SupplierId.eq(supplier_id));
+    if let Some(st) = status {
+        q = q.filter(webhook_delivery::Column::Status.eq(st));
+    }
+    Ok(crate::db::page_desc(&state.db, q, webhook_delivery::Column::Id, first, after_id).await?)
+}
+
+/// One delivery, if any.
+pub async fn find(state: &AppState, id: i64) -> AppResult<Option<webhook_delivery::Model>> {
+    Ok(webhook_delivery::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?)
+}
+
+/// Gives a delivery that was given up (`FAILED`) one more attempt, due now
+/// and sent to the supplier's current webhook URL (it was usually fixed
+/// meanwhile); if that attempt fails too it is `FAILED` again at once (the
+/// back-off schedule was used up), to be retried again by hand. CONFLICT
+/// when it is not `FAILED` (a concurrent retry won). Returns it as PENDING;
+/// the attempt itself is made right after, by a spawned pass of the jobs'
+/// delivery (also picked up by the jobs loop).
+pub async fn retry(
+    state: &AppState,
+    d: &webhook_delivery::Model,
+) -> AppResult<webhook_delivery::Model> {
+    let url = supplier::Entity::find_by_id(d.supplier_id)
+        .one(&state.db)
+        .await?
+        .and_then(|s| s.webhook_url)
+        .unwrap_or_else(|| d.url.clone());
+    let now = Utc::now();
+    let done = webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Status, Expr::value(PENDING))
+        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(
+            webhook_delivery::Column::LockedUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .col_expr(webhook_delivery::Column::Url, Expr::value(url))
+        .filter(webhook_delivery::Column::Id.eq(d.id))
+        .filter(webhook_delivery::Column::Status.eq(FAILED))
+        .exec(&state.db)
+        .await?;
+    if done.rows_affected != 1 {
+        return Err(crate::error::AppError::Conflict(format!(
+            "webhook delivery {} is not FAILED",
+            d.id
+        )));
+    }
+    let retried = find(state, d.id).await?.ok_or_else(|| {
+        crate::error::AppError::NotFound(format!("webhook delivery {} not found", d.id))
+    })?;
+    let spawned = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = deliver_due(&spawned, Utc::now()).await {
+            tracing::warn!(error = ?e, "delivering supplier webhooks after a retry");
+        }
+    });
+    Ok(retried)
+}
+
 /// Deliveries of a fulfillment with their attempts (for tests and support).
 pub async fn deliveries_of(
     state: &AppState,
