@@ -1,9 +1,10 @@
-// 优惠券: coupon templates (created, stopped and resumed by OPERATIONS; the
-// API has no edit of a template, and counts only what is left to give, so
-// "issued" is the total less what remains, and uses are not shown) and the
-// store-wide 满减 promotions.
+// 优惠券: coupon templates (created, edited, stopped and resumed by
+// OPERATIONS, with how many were given and how many an order uses) and the
+// store-wide 满减 promotions. An edit reaches only coupons given after it
+// (each coupon keeps its terms); once one was given, the threshold and the
+// amount off are fixed, so the edit dialog leaves them out.
 import { can, gql, request } from './api.js';
-import { action, addDays, ask, dateTime, dayStart, h, showError, yuan } from './util.js';
+import { action, addDays, ask, dateTime, dayStart, h, isoDay, showError, yuan, yuanInput } from './util.js';
 
 const EDITORS = ['OPERATIONS'];
 
@@ -16,6 +17,8 @@ const COUPONS = gql`
       offFen
       totalQuantity
       remaining
+      issuedCount
+      usedCount
       perCustomerLimit
       validDays
       validFrom
@@ -40,6 +43,14 @@ const COUPONS = gql`
 const CREATE_TEMPLATE = gql`
   mutation ConsoleCreateCouponTemplate($input: CouponTemplateInput!) {
     createCouponTemplate(input: $input) {
+      id
+    }
+  }
+`;
+
+const UPDATE_TEMPLATE = gql`
+  mutation ConsoleUpdateCouponTemplate($id: ID!, $input: CouponTemplateUpdateInput!) {
+    updateCouponTemplate(id: $id, input: $input) {
       id
     }
   }
@@ -87,6 +98,58 @@ function table(head, rows, empty) {
       h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: head.length, class: 'empty' }, empty))),
     ),
   );
+}
+
+/** The local day of a start, or the last day an end includes (ends are exclusive). */
+const startDay = (iso) => (iso ? isoDay(new Date(iso)) : null);
+const endDay = (iso) => (iso ? isoDay(new Date(Date.parse(iso) - 1)) : null);
+
+/** The template dialog's fields, filled from `t` when editing (null: new). */
+function templateFields(t) {
+  const terms = !t || t.issuedCount === 0;
+  return [
+    { name: 'name', label: '名称（如 满99减10）', type: 'text', required: true, value: t ? t.name : undefined },
+    ...(terms
+      ? [
+          { name: 'thresholdFen', label: '满（元，0 = 无门槛）', type: 'yuan', required: true, value: t ? yuanInput(t.thresholdFen) : '0' },
+          { name: 'offFen', label: '减（元）', type: 'yuan', required: true, value: t ? yuanInput(t.offFen) : undefined },
+        ]
+      : []),
+    { name: 'totalQuantity', label: '发放总量（空 = 不限）', type: 'int', value: t ? t.totalQuantity : undefined },
+    { name: 'perCustomerLimit', label: '每人限领', type: 'int', value: t ? t.perCustomerLimit : 1 },
+    { name: 'validDays', label: '有效天数（领取起算；或填下面的固定日期）', type: 'int', value: t ? t.validDays : 30 },
+    { name: 'validFrom', label: '固定有效期 从', type: 'date', value: t ? startDay(t.validFrom) : undefined },
+    { name: 'validTo', label: '固定有效期 到(含)', type: 'date', value: t ? endDay(t.validTo) : undefined },
+    { name: 'claimable', label: '顾客可领取（否则只由店铺发放）', type: 'checkbox', value: t ? t.claimable : true },
+    { name: 'claimStartsAt', label: '领取开始（空 = 现在）', type: 'date', value: t ? startDay(t.claimStartsAt) : undefined },
+    { name: 'claimEndsAt', label: '领取截止(含)（空 = 不限）', type: 'date', value: t ? endDay(t.claimEndsAt) : undefined },
+  ];
+}
+
+/**
+ * The CouponTemplateUpdateInput of the edit dialog's answer `v`: dates sent
+ * only when changed, so saving a new name leaves a window set to the
+ * minute (through the API) as it was.
+ */
+function updateInput(t, v) {
+  const input = { name: v.name, claimable: v.claimable };
+  if ('thresholdFen' in v) {
+    input.thresholdFen = v.thresholdFen;
+    input.offFen = v.offFen;
+  }
+  // null lifts the limit.
+  if (v.totalQuantity !== t.totalQuantity) input.totalQuantity = v.totalQuantity;
+  if (v.perCustomerLimit !== null) input.perCustomerLimit = v.perCustomerLimit;
+  const windowChanged = v.validFrom !== startDay(t.validFrom) || v.validTo !== endDay(t.validTo);
+  if (windowChanged || v.validDays !== t.validDays) {
+    if (v.validFrom || v.validTo) {
+      input.validFrom = day(v.validFrom);
+      input.validTo = day(v.validTo, true);
+    } else if (v.validDays !== null) input.validDays = v.validDays;
+  }
+  if (v.claimStartsAt !== startDay(t.claimStartsAt)) input.claimStartsAt = v.claimStartsAt ? day(v.claimStartsAt) : null;
+  if (v.claimEndsAt !== endDay(t.claimEndsAt)) input.claimEndsAt = v.claimEndsAt ? day(v.claimEndsAt, true) : null;
+  return input;
 }
 
 function validity(t) {
@@ -140,19 +203,7 @@ export async function couponsPage(root) {
       create('新建优惠券', async () => {
         const v = await ask(
           '新建优惠券模板',
-          [
-            { name: 'name', label: '名称（如 满99减10）', type: 'text', required: true },
-            { name: 'thresholdFen', label: '满（元，0 = 无门槛）', type: 'yuan', required: true, value: '0' },
-            { name: 'offFen', label: '减（元）', type: 'yuan', required: true },
-            { name: 'totalQuantity', label: '发放总量（空 = 不限）', type: 'int' },
-            { name: 'perCustomerLimit', label: '每人限领', type: 'int', value: 1 },
-            { name: 'validDays', label: '有效天数（领取起算；或填下面的固定日期）', type: 'int', value: 30 },
-            { name: 'validFrom', label: '固定有效期 从', type: 'date' },
-            { name: 'validTo', label: '固定有效期 到(含)', type: 'date' },
-            { name: 'claimable', label: '顾客可领取（否则只由店铺发放）', type: 'checkbox', value: true },
-            { name: 'claimStartsAt', label: '领取开始（空 = 现在）', type: 'date' },
-            { name: 'claimEndsAt', label: '领取截止(含)（空 = 不限）', type: 'date' },
-          ],
+          templateFields(null),
           '创建',
         );
         if (!v) return false;
@@ -175,14 +226,15 @@ export async function couponsPage(root) {
       }),
     ),
     table(
-      ['名称', '规则', '已发 / 总量', '剩余', '每人限领', '有效期', '领取', '状态', '操作'],
+      ['名称', '规则', '已发 / 总量', '已用', '剩余', '每人限领', '有效期', '领取', '状态', '操作'],
       data.couponTemplates.map((t) =>
         h(
           'tr',
           { 'data-id': t.id },
           h('td', {}, t.name),
           h('td', {}, rule(t.thresholdFen, t.offFen)),
-          h('td', { class: 'num' }, t.totalQuantity === null ? '不限量' : `${t.totalQuantity - t.remaining} / ${t.totalQuantity}`),
+          h('td', { class: 'num' }, `${t.issuedCount} / ${t.totalQuantity === null ? '不限' : t.totalQuantity}`),
+          h('td', { class: 'num' }, t.usedCount),
           h('td', { class: 'num' }, t.remaining === null ? '不限' : t.remaining),
           h('td', { class: 'num' }, t.perCustomerLimit),
           h('td', {}, validity(t)),
@@ -196,13 +248,28 @@ export async function couponsPage(root) {
           h(
             'td',
             { class: 'actions' },
-            editor &&
+            editor && [
+              action(
+                '编辑',
+                async () => {
+                  const title =
+                    t.issuedCount > 0
+                      ? `编辑 ${t.name}（已发 ${t.issuedCount} 张：门槛与减额不可再改；改动只对之后发出的券生效）`
+                      : `编辑 ${t.name}`;
+                  const v = await ask(title, templateFields(t), '保存');
+                  if (!v) return false;
+                  await request(UPDATE_TEMPLATE, { id: t.id, input: updateInput(t, v) });
+                },
+                reload,
+                'secondary',
+              ),
               action(
                 t.active ? '停发' : '恢复发放',
                 () => request(SET_TEMPLATE_ACTIVE, { id: t.id, active: !t.active }),
                 reload,
                 t.active ? 'danger' : undefined,
               ),
+            ],
           ),
         ),
       ),

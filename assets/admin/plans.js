@@ -1,6 +1,7 @@
 // 会员与储值: membership plans and top-up (stored-value) plans (OPERATIONS
-// creates, edits and retires them). The API lists only plans on sale, so a
-// retired plan leaves the list (memberships and balances bought keep it).
+// creates, edits, retires and puts back on sale). Retired plans are listed
+// too (includeRetired, for staff), after those on sale, so one can be put
+// back on sale; memberships and balances bought keep theirs either way.
 import { can, gql, request } from './api.js';
 import { action, ask, h, showError, yuan, yuanInput } from './util.js';
 
@@ -8,7 +9,7 @@ const EDITORS = ['OPERATIONS'];
 
 const PLANS = gql`
   query ConsolePlans {
-    membershipPlans {
+    membershipPlans(includeRetired: true) {
       id
       name
       priceFen
@@ -17,7 +18,7 @@ const PLANS = gql`
       freeShipping
       active
     }
-    topUpPlans {
+    topUpPlans(includeRetired: true) {
       id
       name
       payFen
@@ -83,8 +84,28 @@ function table(head, rows) {
       'table',
       {},
       h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))),
-      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: head.length, class: 'empty' }, '没有在售的方案'))),
+      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: head.length, class: 'empty' }, '还没有方案'))),
     ),
+  );
+}
+
+/** On sale first, then retired; each cheapest first as the API lists them. */
+const onSaleFirst = (plans) => [...plans.filter((p) => p.active), ...plans.filter((p) => !p.active)];
+
+/** 停售 for a plan on sale, 恢复销售 for a retired one. */
+function saleAction(p, update, kept, reload) {
+  if (!p.active) {
+    return action('恢复销售', () => request(update, { id: p.id, input: { active: true } }), reload);
+  }
+  return action(
+    '停售',
+    async () => {
+      const v = await ask(`停售 ${p.name}？${kept}；顾客不再看到，可随时恢复销售。`, [], '停售');
+      if (!v) return false;
+      await request(update, { id: p.id, input: { active: false } });
+    },
+    reload,
+    'danger',
   );
 }
 
@@ -164,8 +185,8 @@ export async function plansPage(root) {
       }),
     ),
     table(
-      ['名称', '价格', '天数', '会员价', '包邮', '操作'],
-      data.membershipPlans.map((p) =>
+      ['名称', '价格', '天数', '会员价', '包邮', '状态', '操作'],
+      onSaleFirst(data.membershipPlans).map((p) =>
         h(
           'tr',
           { 'data-id': p.id },
@@ -174,6 +195,7 @@ export async function plansPage(root) {
           h('td', { class: 'num' }, p.durationDays),
           h('td', { class: 'num' }, p.discountPercent === 100 ? '原价' : `${p.discountPercent}%`),
           h('td', {}, p.freeShipping ? '包邮' : '—'),
+          h('td', {}, p.active ? '在售' : '已停售'),
           h(
             'td',
             { class: 'actions' },
@@ -188,16 +210,7 @@ export async function plansPage(root) {
                 reload,
                 'secondary',
               ),
-              action(
-                '停售',
-                async () => {
-                  const v = await ask(`停售 ${p.name}？已购会员不受影响；停售后不再列出。`, [], '停售');
-                  if (!v) return false;
-                  await request(UPDATE_MEMBERSHIP, { id: p.id, input: { active: false } });
-                },
-                reload,
-                'danger',
-              ),
+              saleAction(p, UPDATE_MEMBERSHIP, '已购会员不受影响', reload),
             ],
           ),
         ),
@@ -214,8 +227,8 @@ export async function plansPage(root) {
       }),
     ),
     table(
-      ['名称', '充值', '赠送', '到账', '赠券', '操作'],
-      data.topUpPlans.map((p) =>
+      ['名称', '充值', '赠送', '到账', '赠券', '状态', '操作'],
+      onSaleFirst(data.topUpPlans).map((p) =>
         h(
           'tr',
           { 'data-id': p.id },
@@ -224,6 +237,7 @@ export async function plansPage(root) {
           h('td', { class: 'num' }, yuan(p.bonusFen)),
           h('td', { class: 'num' }, yuan(p.payFen + p.bonusFen)),
           h('td', {}, p.giftCouponTemplates.map((t) => t.name).join('，') || '—'),
+          h('td', {}, p.active ? '在售' : '已停售'),
           h(
             'td',
             { class: 'actions' },
@@ -238,16 +252,7 @@ export async function plansPage(root) {
                 reload,
                 'secondary',
               ),
-              action(
-                '停售',
-                async () => {
-                  const v = await ask(`停售 ${p.name}？已充余额不受影响；停售后不再列出。`, [], '停售');
-                  if (!v) return false;
-                  await request(UPDATE_TOP_UP, { id: p.id, input: { active: false } });
-                },
-                reload,
-                'danger',
-              ),
+              saleAction(p, UPDATE_TOP_UP, '已充余额不受影响', reload),
             ],
           ),
         ),

@@ -447,7 +447,8 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
     assert_eq!(paid.len(), 1, "{v}");
     assert_eq!(crate::fixtures::text(&paid[0]["id"]), withdrawal, "{v}");
     assert_eq!(paid[0]["note"], "手工打款 CONSOLE-1", "{v}");
-    // The coupon's amounts typed in yuan arrived as exact fen.
+    // The coupon's amounts typed in yuan arrived as exact fen, and kept
+    // through the edit that renamed it.
     let v = app
         .gql_ok(
             Some(&shop.admin),
@@ -459,7 +460,7 @@ async fn the_console_signs_in_charts_and_approves_a_refund_in_chromium() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|t| t["name"] == "控制台满减券")
+        .find(|t| t["name"] == "控制台满减券二")
         .unwrap_or_else(|| panic!("the console's coupon: {v}"));
     assert_eq!(
         (

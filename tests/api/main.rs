@@ -21,6 +21,7 @@ mod fixtures;
 mod graphiql;
 mod helpers;
 mod http_limits;
+mod money_admin;
 mod operations;
 mod ops;
 mod order_input;

@@ -6,7 +6,9 @@
 //   CONSOLE_PROMOTER       the promoter's nickname
 // Steps: approve the withdrawal from the queue (it leaves the pending queue),
 // download the queue's CSV of paid ones (header line and the row), create a
-// coupon template with its 满减 amounts typed in yuan, open 会员与储值, 分销
+// coupon template with its 满减 amounts typed in yuan, rename it in the edit
+// dialog (read back through the API), on 会员与储值 create a plan, retire
+// it and put it back on sale, open 分销
 // (the promoter's withdrawn amount), 供应商结算, and download the parts to
 // ship from the orders page.
 import { readFileSync } from 'node:fs';
@@ -80,10 +82,45 @@ export async function moneySteps(page, step, ctx) {
     await noError(page);
   });
 
+  await step('m3b-coupon-edit', async () => {
+    const row = page.locator('tr', { hasText: '控制台满减券' });
+    const id = await row.getAttribute('data-id');
+    await row.getByRole('button', { name: '编辑' }).click();
+    const dialog = page.locator('dialog.ask');
+    // Nothing given yet: the terms are still in the dialog, as created.
+    if ((await dialog.getByLabel('减（元）').inputValue()) !== '10.50') throw new Error('the dialog lost the amount off');
+    await dialog.getByLabel('名称').fill('控制台满减券二');
+    await dialog.getByRole('button', { name: '保存' }).click();
+    await page.locator(`tr[data-id="${id}"]`, { hasText: '控制台满减券二' }).waitFor({ timeout: 30_000 });
+    await noError(page);
+    // Read back through the API: renamed, terms and total as they were.
+    const t = await page.evaluate(async (id) => {
+      const { request } = await import('/admin/api.js');
+      const d = await request('{ couponTemplates { id name thresholdFen offFen totalQuantity validDays issuedCount usedCount } }');
+      return d.couponTemplates.find((x) => x.id === id);
+    }, id);
+    const want = { id, name: '控制台满减券二', thresholdFen: 9900, offFen: 1050, totalQuantity: 100, validDays: 30, issuedCount: 0, usedCount: 0 };
+    if (JSON.stringify(t) !== JSON.stringify(want)) throw new Error(`the API shows ${JSON.stringify(t)}`);
+  });
+
   await step('m4-plans', async () => {
     await page.getByRole('link', { name: '会员与储值' }).click();
     await page.getByRole('heading', { name: '储值方案' }).waitFor({ timeout: 30_000 });
-    await page.getByRole('button', { name: '新建会员方案' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: '新建会员方案' }).click();
+    const dialog = page.locator('dialog.ask');
+    await dialog.getByLabel('名称').fill('控制台月卡');
+    await dialog.getByLabel('价格').fill('19.9');
+    await dialog.getByLabel('天数').fill('30');
+    await dialog.getByRole('button', { name: '创建' }).click();
+    const row = page.locator('tr', { hasText: '控制台月卡' });
+    await row.filter({ hasText: '在售' }).waitFor({ timeout: 30_000 });
+    // Retired, it stays listed; put back on sale from the same row.
+    await row.getByRole('button', { name: '停售' }).click();
+    await page.locator('dialog.ask').getByRole('button', { name: '停售' }).click();
+    await row.filter({ hasText: '已停售' }).waitFor({ timeout: 30_000 });
+    await row.getByRole('button', { name: '恢复销售' }).click();
+    await row.getByRole('button', { name: '停售' }).waitFor({ timeout: 30_000 });
+    if (!(await row.innerText()).includes('在售')) throw new Error(`the row shows ${await row.innerText()}`);
     await noError(page);
   });
 

@@ -28,7 +28,10 @@ use crate::{
             loader::{CategoryLoader, SkuLoader, SkusByProductLoader},
             resolver::{CatalogueAdminMutation, CatalogueQuery},
         },
-        coupon::resolver::{CouponMutation, CouponQuery},
+        coupon::{
+            loader::UsedCountLoader,
+            resolver::{CouponMutation, CouponQuery},
+        },
         customer::resolver::CustomerQuery,
         membership::resolver::{MembershipMutation, MembershipQuery},
         operations::{
@@ -436,6 +439,7 @@ fn prepare(
         ))
         .data(DataLoader::new(StatsLoader(db.clone()), tokio::spawn))
         .data(DataLoader::new(TagsLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(UsedCountLoader(db.clone()), tokio::spawn))
 }
 
 /// Gives a code to errors that async-graphql raised itself (parse and

@@ -8,6 +8,7 @@
 //! taken with a conditional update in the order's transaction and given
 //! back when that order is cancelled unpaid. Promotions do not stack: the
 //! one that takes most off applies (`modules::pricing`).
+pub mod loader;
 pub mod resolver;
 pub mod service;
 pub mod types;

@@ -4,7 +4,10 @@ use chrono::Utc;
 
 use super::{
     service,
-    types::{Coupon, CouponStatus, CouponTemplate, CouponTemplateInput, Promotion, PromotionInput},
+    types::{
+        Coupon, CouponStatus, CouponTemplate, CouponTemplateInput, CouponTemplateUpdateInput,
+        Promotion, PromotionInput,
+    },
 };
 use crate::{api::ids::parse_id, auth::ViewerExt, state::AppState};
 
@@ -96,6 +99,23 @@ impl CouponMutation {
         let state = ctx.data_unchecked::<AppState>();
         Ok(CouponTemplate(
             service::create_template(state, input.into()).await?,
+        ))
+    }
+
+    /// Edits a coupon template (ADMIN: OPERATIONS). Coupons already given
+    /// keep the terms they were given with; the threshold and amount off
+    /// are fixed once one was given (CONFLICT), and the total may not go
+    /// below `issuedCount` (BAD_USER_INPUT).
+    async fn update_coupon_template(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: CouponTemplateUpdateInput,
+    ) -> Result<CouponTemplate> {
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(CouponTemplate(
+            service::update_template(state, parse_id(&id, "id")?, input.into()).await?,
         ))
     }
 

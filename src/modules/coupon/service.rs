@@ -43,6 +43,64 @@ fn check_name(name: &str, field: &str) -> AppResult<String> {
     crate::validate::text(name, field, 40)
 }
 
+/// A template's validity: `validDays` alone, or both `validFrom` and `validTo`.
+fn check_validity(
+    days: Option<i32>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> AppResult<()> {
+    match (days, from, to) {
+        (Some(days), None, None) if (1..=3660).contains(&days) => Ok(()),
+        (Some(_), None, None) => Err(AppError::bad_input(
+            "input.validDays",
+            "must be between 1 and 3660",
+        )),
+        (None, Some(from), Some(to)) if to > from => Ok(()),
+        (None, Some(_), Some(_)) => Err(AppError::bad_input(
+            "input.validTo",
+            "must be after validFrom",
+        )),
+        _ => Err(AppError::bad_input(
+            "input.validDays",
+            "give either validDays, or both validFrom and validTo",
+        )),
+    }
+}
+
+fn check_claim_window(starts: Option<DateTime<Utc>>, ends: Option<DateTime<Utc>>) -> AppResult<()> {
+    if let (Some(from), Some(to)) = (starts, ends)
+        && to <= from
+    {
+        return Err(AppError::bad_input(
+            "input.claimEndsAt",
+            "must be after claimStartsAt",
+        ));
+    }
+    Ok(())
+}
+
+fn check_total(total: Option<i64>) -> AppResult<()> {
+    if let Some(t) = total
+        && !(1..=10_000_000).contains(&t)
+    {
+        return Err(AppError::bad_input(
+            "input.totalQuantity",
+            "must be between 1 and 10,000,000 (omit it for no limit)",
+        ));
+    }
+    Ok(())
+}
+
+fn check_per_customer(n: i32) -> AppResult<i32> {
+    if !(1..=100).contains(&n) {
+        return Err(AppError::bad_input(
+            "input.perCustomerLimit",
+            "must be between 1 and 100",
+        ));
+    }
+    Ok(n)
+}
+
 pub async fn create_template(
     state: &AppState,
     d: TemplateDraft,
@@ -56,51 +114,10 @@ pub async fn create_template(
             "may not exceed the threshold (use thresholdFen 0 for a coupon without one)",
         ));
     }
-    if let Some(t) = d.total_quantity
-        && !(1..=10_000_000).contains(&t)
-    {
-        return Err(AppError::bad_input(
-            "input.totalQuantity",
-            "must be between 1 and 10,000,000 (omit it for no limit)",
-        ));
-    }
-    let per_customer = d.per_customer_limit.unwrap_or(1);
-    if !(1..=100).contains(&per_customer) {
-        return Err(AppError::bad_input(
-            "input.perCustomerLimit",
-            "must be between 1 and 100",
-        ));
-    }
-    match (d.valid_days, d.valid_from, d.valid_to) {
-        (Some(days), None, None) if (1..=3660).contains(&days) => {}
-        (Some(_), None, None) => {
-            return Err(AppError::bad_input(
-                "input.validDays",
-                "must be between 1 and 3660",
-            ));
-        }
-        (None, Some(from), Some(to)) if to > from => {}
-        (None, Some(_), Some(_)) => {
-            return Err(AppError::bad_input(
-                "input.validTo",
-                "must be after validFrom",
-            ));
-        }
-        _ => {
-            return Err(AppError::bad_input(
-                "input.validDays",
-                "give either validDays, or both validFrom and validTo",
-            ));
-        }
-    }
-    if let (Some(from), Some(to)) = (d.claim_starts_at, d.claim_ends_at)
-        && to <= from
-    {
-        return Err(AppError::bad_input(
-            "input.claimEndsAt",
-            "must be after claimStartsAt",
-        ));
-    }
+    check_total(d.total_quantity)?;
+    let per_customer = check_per_customer(d.per_customer_limit.unwrap_or(1))?;
+    check_validity(d.valid_days, d.valid_from, d.valid_to)?;
+    check_claim_window(d.claim_starts_at, d.claim_ends_at)?;
     Ok(coupon_template::ActiveModel {
         name: Set(name),
         threshold_fen: Set(threshold),
@@ -120,6 +137,156 @@ pub async fn create_template(
     }
     .insert(&state.db)
     .await?)
+}
+
+/// Changes to a coupon template; `None` leaves a field as it is. For the
+/// nullable fields, `Some(None)` clears (no limit, no claim bound).
+#[derive(Clone, Debug, Default)]
+pub struct TemplateChange {
+    pub name: Option<String>,
+    pub threshold_fen: Option<i64>,
+    pub off_fen: Option<i64>,
+    pub total_quantity: Option<Option<i64>>,
+    pub per_customer_limit: Option<i32>,
+    pub valid_days: Option<i32>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_to: Option<DateTime<Utc>>,
+    pub claimable: Option<bool>,
+    pub claim_starts_at: Option<Option<DateTime<Utc>>>,
+    pub claim_ends_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// Why an edit cannot apply to `t` as it is now, if it cannot.
+fn edit_refused(
+    t: &coupon_template::Model,
+    terms_change: bool,
+    total: Option<i64>,
+) -> Option<AppError> {
+    if terms_change && t.issued_count > 0 {
+        return Some(AppError::Conflict(format!(
+            "{} coupons of this template were given with its threshold and amount off; \
+             those can no longer change (create a new template for new terms)",
+            t.issued_count
+        )));
+    }
+    if let Some(total) = total
+        && total < t.issued_count
+    {
+        return Some(AppError::bad_input(
+            "input.totalQuantity",
+            format!(
+                "{} coupons were already given; the total may not be below that",
+                t.issued_count
+            ),
+        ));
+    }
+    None
+}
+
+/// Edits a template. Every coupon keeps the terms it was given with (its
+/// own threshold, amount off, validFrom and expiresAt are copied when it is
+/// given), so an edit reaches only coupons given after it. Its threshold
+/// and amount off are still fixed once a coupon was given: the template's
+/// name, and its issued and used figures, speak of one offer, and customers
+/// see the template's name on the coupons they hold. The total may not go
+/// below what was given. Both rules are conditions of the one UPDATE, so a
+/// coupon given meanwhile cannot slip between the check and the write.
+pub async fn update_template(
+    state: &AppState,
+    id: i64,
+    c: TemplateChange,
+) -> AppResult<coupon_template::Model> {
+    use coupon_template::Column as T;
+    let t = template(&state.db, id).await?;
+    let name = c
+        .name
+        .as_deref()
+        .map(|n| check_name(n, "input.name"))
+        .transpose()?
+        .unwrap_or_else(|| t.name.clone());
+    let threshold = match c.threshold_fen {
+        Some(v) => check_fen(v, "input.thresholdFen", 0)?,
+        None => t.threshold_fen,
+    };
+    let off = match c.off_fen {
+        Some(v) => check_fen(v, "input.offFen", 1)?,
+        None => t.off_fen,
+    };
+    if threshold > 0 && off > threshold {
+        return Err(AppError::bad_input(
+            "input.offFen",
+            "may not exceed the threshold (use thresholdFen 0 for a coupon without one)",
+        ));
+    }
+    let terms_change = threshold != t.threshold_fen || off != t.off_fen;
+    let total = c.total_quantity.unwrap_or(t.total_quantity);
+    check_total(total)?;
+    let per_customer = check_per_customer(c.per_customer_limit.unwrap_or(t.per_customer_limit))?;
+    // Validity is one choice (days, or a window): given at all, it is given whole.
+    let (valid_days, valid_from, valid_to) =
+        if c.valid_days.is_some() || c.valid_from.is_some() || c.valid_to.is_some() {
+            check_validity(c.valid_days, c.valid_from, c.valid_to)?;
+            (c.valid_days, c.valid_from, c.valid_to)
+        } else {
+            (t.valid_days, t.valid_from, t.valid_to)
+        };
+    let claim_starts_at = c.claim_starts_at.unwrap_or(t.claim_starts_at);
+    let claim_ends_at = c.claim_ends_at.unwrap_or(t.claim_ends_at);
+    check_claim_window(claim_starts_at, claim_ends_at)?;
+    if let Some(e) = edit_refused(&t, terms_change, total) {
+        return Err(e);
+    }
+
+    let mut q = coupon_template::Entity::update_many()
+        .col_expr(T::Name, Expr::value(name))
+        .col_expr(T::ThresholdFen, Expr::value(threshold))
+        .col_expr(T::OffFen, Expr::value(off))
+        .col_expr(T::TotalQuantity, Expr::value(total))
+        .col_expr(T::PerCustomerLimit, Expr::value(per_customer))
+        .col_expr(T::ValidDays, Expr::value(valid_days))
+        .col_expr(T::ValidFrom, Expr::value(valid_from))
+        .col_expr(T::ValidTo, Expr::value(valid_to))
+        .col_expr(
+            T::Claimable,
+            Expr::value(c.claimable.unwrap_or(t.claimable)),
+        )
+        .col_expr(T::ClaimStartsAt, Expr::value(claim_starts_at))
+        .col_expr(T::ClaimEndsAt, Expr::value(claim_ends_at))
+        .filter(T::Id.eq(id));
+    if terms_change {
+        q = q.filter(T::IssuedCount.eq(0));
+    }
+    if let Some(total) = total {
+        q = q.filter(T::IssuedCount.lte(total));
+    }
+    if q.exec(&state.db).await?.rows_affected != 1 {
+        // Coupons were given between the read and the write.
+        let now = template(&state.db, id).await?;
+        return Err(edit_refused(&now, terms_change, total).unwrap_or_else(|| {
+            AppError::Conflict("the template changed meanwhile; try again".into())
+        }));
+    }
+    template(&state.db, id).await
+}
+
+/// How many coupons of each template are used by an order now (one grouped
+/// statement for a whole list of templates).
+pub async fn used_counts(
+    db: &impl ConnectionTrait,
+    template_ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, i64>> {
+    use coupon::Column as C;
+    let rows: Vec<(i64, i64)> = coupon::Entity::find()
+        .select_only()
+        .column(C::TemplateId)
+        .column_as(Expr::col(C::Id).count(), "n")
+        .filter(C::TemplateId.is_in(template_ids.iter().copied()))
+        .filter(C::Status.eq(USED))
+        .group_by(C::TemplateId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Stops (or resumes) giving out a template's coupons; coupons given out

@@ -1,9 +1,14 @@
 //! GraphQL shapes of coupons and promotions.
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{
+    Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, dataloader::DataLoader,
+};
 use chrono::Utc;
 use entity::{coupon, coupon_template, promotion};
 
-use super::service::{self, Shown};
+use super::{
+    loader::UsedCountLoader,
+    service::{self, Shown},
+};
 use crate::api::scalars::Timestamp;
 use crate::{
     api::{ids::to_id, scalars::Money},
@@ -40,6 +45,18 @@ impl CouponTemplate {
     /// How many may be given out in all; null: no limit.
     async fn total_quantity(&self) -> Option<i32> {
         self.0.total_quantity.map(int)
+    }
+    /// How many were given out (claimed, issued by the store, given with
+    /// top-ups).
+    async fn issued_count(&self) -> i32 {
+        int(self.0.issued_count)
+    }
+    /// How many of those an order uses now (one given back when its order
+    /// is cancelled unpaid no longer counts) (ADMIN).
+    async fn used_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
+        let loader = ctx.data_unchecked::<DataLoader<UsedCountLoader>>();
+        Ok(int(loader.load_one(self.0.id).await?.unwrap_or(0)))
     }
     /// How many are left to give out; null: no limit.
     async fn remaining(&self) -> Option<i32> {
@@ -237,6 +254,61 @@ impl From<CouponTemplateInput> for service::TemplateDraft {
             claimable: i.claimable,
             claim_starts_at: i.claim_starts_at.map(Into::into),
             claim_ends_at: i.claim_ends_at.map(Into::into),
+        }
+    }
+}
+
+/// Changes to a coupon template; only what is given changes, and only
+/// coupons given afterwards see them (each coupon keeps the terms it was
+/// given with). `thresholdFen` and `offFen` are fixed once a coupon was
+/// given (CONFLICT): create a new template for new terms. `totalQuantity`
+/// may not go below `issuedCount` (BAD_USER_INPUT).
+#[derive(InputObject)]
+pub struct CouponTemplateUpdateInput {
+    /// 1-40 characters.
+    pub name: Option<String>,
+    /// Only while no coupon was given.
+    pub threshold_fen: Option<Money>,
+    /// Only while no coupon was given.
+    pub off_fen: Option<Money>,
+    /// At least `issuedCount`; null: no limit.
+    pub total_quantity: MaybeUndefined<i32>,
+    /// 1-100.
+    pub per_customer_limit: Option<i32>,
+    /// Validity is replaced whole: `validDays`, or both `validFrom` and
+    /// `validTo`.
+    pub valid_days: Option<i32>,
+    pub valid_from: Option<Timestamp>,
+    pub valid_to: Option<Timestamp>,
+    pub claimable: Option<bool>,
+    /// null: claiming opens at once.
+    pub claim_starts_at: MaybeUndefined<Timestamp>,
+    /// null: claiming does not close.
+    pub claim_ends_at: MaybeUndefined<Timestamp>,
+}
+
+fn maybe<T, U>(v: MaybeUndefined<T>, f: impl Fn(T) -> U) -> Option<Option<U>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(f(v))),
+    }
+}
+
+impl From<CouponTemplateUpdateInput> for service::TemplateChange {
+    fn from(i: CouponTemplateUpdateInput) -> Self {
+        service::TemplateChange {
+            name: i.name,
+            threshold_fen: i.threshold_fen.map(|m| m.0),
+            off_fen: i.off_fen.map(|m| m.0),
+            total_quantity: maybe(i.total_quantity, i64::from),
+            per_customer_limit: i.per_customer_limit,
+            valid_days: i.valid_days,
+            valid_from: i.valid_from.map(Into::into),
+            valid_to: i.valid_to.map(Into::into),
+            claimable: i.claimable,
+            claim_starts_at: maybe(i.claim_starts_at, Into::into),
+            claim_ends_at: maybe(i.claim_ends_at, Into::into),
         }
     }
 }

@@ -25,20 +25,38 @@ pub struct MembershipQuery;
 
 #[Object]
 impl MembershipQuery {
-    /// Membership plans on sale, cheapest first.
-    async fn membership_plans(&self, ctx: &Context<'_>) -> Result<Vec<MembershipPlan>> {
+    /// Membership plans on sale, cheapest first; with `includeRetired`
+    /// (ADMIN) retired ones too, to put one back on sale
+    /// (`updateMembershipPlan` with `active: true`).
+    async fn membership_plans(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_retired: bool,
+    ) -> Result<Vec<MembershipPlan>> {
+        if include_retired {
+            ctx.viewer().staff_id(crate::auth::staff::ANY)?;
+        }
         let state = ctx.data_unchecked::<AppState>();
-        Ok(service::active_plans(state)
+        Ok(service::plans(state, include_retired)
             .await?
             .into_iter()
             .map(MembershipPlan)
             .collect())
     }
 
-    /// Top-up plans on sale, cheapest first.
-    async fn top_up_plans(&self, ctx: &Context<'_>) -> Result<Vec<TopUpPlan>> {
+    /// Top-up plans on sale, cheapest first; with `includeRetired` (ADMIN)
+    /// retired ones too, to put one back on sale (`updateTopUpPlan` with
+    /// `active: true`).
+    async fn top_up_plans(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_retired: bool,
+    ) -> Result<Vec<TopUpPlan>> {
+        if include_retired {
+            ctx.viewer().staff_id(crate::auth::staff::ANY)?;
+        }
         let state = ctx.data_unchecked::<AppState>();
-        Ok(service::active_top_up_plans(state)
+        Ok(service::top_up_plans(state, include_retired)
             .await?
             .into_iter()
             .map(TopUpPlan)
@@ -70,7 +88,8 @@ impl MembershipMutation {
         Ok(MembershipPlan(service::create_plan(state, d).await?))
     }
 
-    /// Changes or retires (`active: false`) a membership plan (ADMIN: OPERATIONS).
+    /// Changes, retires (`active: false`) or puts back on sale (`active:
+    /// true`) a membership plan (ADMIN: OPERATIONS).
     async fn update_membership_plan(
         &self,
         ctx: &Context<'_>,
@@ -110,7 +129,8 @@ impl MembershipMutation {
         Ok(TopUpPlan(service::create_top_up_plan(state, d).await?))
     }
 
-    /// Changes or retires (`active: false`) a top-up plan (ADMIN: OPERATIONS).
+    /// Changes, retires (`active: false`) or puts back on sale (`active:
+    /// true`) a top-up plan (ADMIN: OPERATIONS).
     async fn update_top_up_plan(
         &self,
         ctx: &Context<'_>,

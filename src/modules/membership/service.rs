@@ -103,10 +103,17 @@ pub async fn active_plan(db: &impl ConnectionTrait, id: i64) -> AppResult<member
     Ok(p)
 }
 
-pub async fn active_plans(state: &AppState) -> AppResult<Vec<membership_plan::Model>> {
-    Ok(membership_plan::Entity::find()
-        .filter(membership_plan::Column::Active.eq(true))
-        .order_by_asc(membership_plan::Column::PriceFen)
+/// Plans on sale (with `include_retired`, retired ones too), cheapest first.
+pub async fn plans(
+    state: &AppState,
+    include_retired: bool,
+) -> AppResult<Vec<membership_plan::Model>> {
+    let mut q = membership_plan::Entity::find();
+    if !include_retired {
+        q = q.filter(membership_plan::Column::Active.eq(true));
+    }
+    Ok(q.order_by_asc(membership_plan::Column::PriceFen)
+        .order_by_asc(membership_plan::Column::Id)
         .all(&state.db)
         .await?)
 }
@@ -543,10 +550,18 @@ pub async fn top_up_plan(db: &impl ConnectionTrait, id: i64) -> AppResult<top_up
         .ok_or_else(|| AppError::NotFound(format!("top-up plan {id} not found")))
 }
 
-pub async fn active_top_up_plans(state: &AppState) -> AppResult<Vec<top_up_plan::Model>> {
-    Ok(top_up_plan::Entity::find()
-        .filter(top_up_plan::Column::Active.eq(true))
-        .order_by_asc(top_up_plan::Column::PayFen)
+/// Top-up plans on sale (with `include_retired`, retired ones too),
+/// cheapest first.
+pub async fn top_up_plans(
+    state: &AppState,
+    include_retired: bool,
+) -> AppResult<Vec<top_up_plan::Model>> {
+    let mut q = top_up_plan::Entity::find();
+    if !include_retired {
+        q = q.filter(top_up_plan::Column::Active.eq(true));
+    }
+    Ok(q.order_by_asc(top_up_plan::Column::PayFen)
+        .order_by_asc(top_up_plan::Column::Id)
         .all(&state.db)
         .await?)
 }

@@ -134,7 +134,8 @@ pub struct MembershipPlanUpdateInput {
     pub discount_percent: Option<i32>,
     /// Members' orders ship free.
     pub free_shipping: Option<bool>,
-    /// false retires the plan (memberships bought keep it).
+    /// false retires the plan (memberships bought keep it); true puts it
+    /// back on sale.
     pub active: Option<bool>,
 }
 
@@ -162,6 +163,6 @@ pub struct TopUpPlanUpdateInput {
     pub bonus_fen: Option<Money>,
     /// Coupon templates to give with it.
     pub gift_coupon_template_ids: Option<Vec<ID>>,
-    /// false retires the plan.
+    /// false retires the plan; true puts it back on sale.
     pub active: Option<bool>,
 }
