@@ -24,6 +24,8 @@ pub struct Model {
     pub cost_fen: Option<i64>,
     /// The drop-shipping supplier then; `None` = self-operated.
     pub supplier_id: Option<i64>,
+    /// That supplier's own code for the SKU then (what its webhook names).
+    pub supplier_sku_code: Option<String>,
     pub fulfillment_id: Option<i64>,
 }
 

@@ -854,6 +854,48 @@ async fn suppliers_hear_of_new_fulfillments_signed_and_retried() {
     );
 }
 
+/// The supplier's webhook names the SKU code a line was bought under: an
+/// order placed before the SKU was re-linked and paid after it still asks
+/// for the old code; an order placed after asks for the new one.
+#[tokio::test]
+async fn a_webhook_names_the_code_the_line_was_bought_under() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::path};
+    let hook = MockServer::start().await;
+    Mock::given(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    let receiver = hook.address().to_string();
+    let app = spawn_app_with(&[("WEBHOOK_ALLOWED_HOSTS", &receiver)]).await;
+    let admin = app.admin_token().await;
+    let cat = create_category(&app, &admin, "c", None).await;
+    let p = create_product(&app, &admin, &cat, "代发", &[5000]).await;
+    let sku = &p["skus"][0]["id"];
+    let supplier = create_supplier(
+        &app,
+        &admin,
+        json!({ "name": "甲", "webhookUrl": format!("{}/hook", hook.uri()) }),
+    )
+    .await;
+    let sid = supplier["supplier"]["id"].clone();
+    link_sku(&app, &admin, sku, &sid, "OLD-1", 3000).await;
+    let buyer = new_buyer(&app, "b").await;
+    let items = json!([{ "skuId": sku, "quantity": 1 }]);
+    let before = placed(&app, &buyer, items.clone(), "before").await;
+    link_sku(&app, &admin, sku, &sid, "NEW-2", 3000).await;
+    let after = placed(&app, &buyer, items, "after").await;
+    let mut codes = Vec::new();
+    for order in [&before, &after] {
+        let paid = demo_pay(&app, &buyer, &order["id"]).await;
+        let fid: i64 = text(&paid["fulfillments"][0]["id"]).parse().unwrap();
+        let deliveries = lib::deliveries_of(&app.state, fid).await.unwrap();
+        assert_eq!(deliveries.len(), 1, "{paid}");
+        let event: Value = serde_json::from_str(&deliveries[0].0.payload).unwrap();
+        codes.push(event["fulfillment"]["lines"][0]["supplierSkuCode"].clone());
+    }
+    assert_eq!(codes, vec![json!("OLD-1"), json!("NEW-2")]);
+}
+
 #[tokio::test]
 async fn a_rejected_refund_puts_the_order_back() {
     let app = spawn_app().await;

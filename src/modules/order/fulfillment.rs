@@ -1,12 +1,11 @@
 //! Fulfillments: the part of a paid order one supplier (or the store) ships.
 //! A SUPPLIER sees and ships only its own; ADMIN sees and ships all.
 use chrono::Utc;
-use std::collections::HashMap;
 
 use entity::{fulfillment, order_line, payment, shop_order};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait, sea_query::Expr,
 };
 
 use crate::{
@@ -289,25 +288,17 @@ pub(super) fn kick_webhooks(state: &AppState) {
 
 /// What a supplier's webhook receives for a new fulfillment: its lines by the
 /// supplier's own SKU codes, and where to ship. Nothing about other suppliers.
-pub(super) async fn fulfillment_event(
-    txn: &DatabaseTransaction,
+pub(super) fn fulfillment_event(
     order: &shop_order::Model,
     f: &fulfillment::Model,
     lines: &[&order_line::Model],
-) -> AppResult<serde_json::Value> {
-    let sku_ids: Vec<i64> = lines.iter().map(|l| l.sku_id).collect();
-    let codes: HashMap<i64, String> =
-        crate::modules::supplier::service::links_by_skus(txn, &sku_ids)
-            .await?
-            .into_iter()
-            .map(|l| (l.sku_id, l.supplier_sku_code))
-            .collect();
+) -> serde_json::Value {
     let address: serde_json::Value = order
         .address
         .as_deref()
         .and_then(|a| serde_json::from_str(a).ok())
         .unwrap_or(serde_json::Value::Null);
-    Ok(serde_json::json!({
+    serde_json::json!({
         "event": "fulfillment.created",
         "fulfillment": {
             "id": f.id.to_string(),
@@ -315,7 +306,8 @@ pub(super) async fn fulfillment_event(
             "createdAt": f.created_at.to_rfc3339(),
             "costFen": f.cost_fen,
             "lines": lines.iter().map(|l| serde_json::json!({
-                "supplierSkuCode": codes.get(&l.sku_id),
+                // The code the line was bought under (fixed at placing).
+                "supplierSkuCode": l.supplier_sku_code,
                 "title": l.title,
                 "specs": serde_json::from_str::<serde_json::Value>(&l.specs).unwrap_or_default(),
                 "quantity": l.quantity,
@@ -323,5 +315,5 @@ pub(super) async fn fulfillment_event(
             "shippingAddress": address,
             "remark": order.remark,
         }
-    }))
+    })
 }

@@ -411,7 +411,7 @@ pub(super) async fn after_goods_paid(
             .iter()
             .filter(|l| l.fulfillment_id == Some(f.id))
             .collect();
-        let payload = fulfillment_event(txn, order, f, &group).await?;
+        let payload = fulfillment_event(order, f, &group);
         hooks |= crate::modules::supplier::webhook::enqueue(
             txn,
             sid,

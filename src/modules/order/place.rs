@@ -400,6 +400,7 @@ pub(super) fn line_rows(
                 line_total_fen: Set(*total),
                 cost_fen: Set(link.map(|k| k.cost_fen)),
                 supplier_id: Set(link.map(|k| k.supplier_id)),
+                supplier_sku_code: Set(link.map(|k| k.supplier_sku_code.clone())),
                 fulfillment_id: Set(None),
                 ..Default::default()
             }

@@ -213,7 +213,7 @@ pub(super) async fn refund(
         } else {
             "fulfillment.updated"
         };
-        let payload = fulfillment_change(txn, order, f, event, &left).await?;
+        let payload = fulfillment_change(order, f, event, &left);
         webhooks |= webhook::enqueue(txn, sid, f.id, event, &payload).await?;
     }
 
@@ -283,32 +283,24 @@ pub(super) async fn refund(
 
 /// What a supplier's webhook receives when its unshipped part changes:
 /// the units still to ship per line (none left: called off).
-async fn fulfillment_change(
-    txn: &DatabaseTransaction,
+fn fulfillment_change(
     order: &shop_order::Model,
     f: &fulfillment::Model,
     event: &str,
     left: &[(&order_line::Model, i32)],
-) -> AppResult<serde_json::Value> {
-    let sku_ids: Vec<i64> = left.iter().map(|(l, _)| l.sku_id).collect();
-    let codes: HashMap<i64, String> =
-        crate::modules::supplier::service::links_by_skus(txn, &sku_ids)
-            .await?
-            .into_iter()
-            .map(|l| (l.sku_id, l.supplier_sku_code))
-            .collect();
-    Ok(serde_json::json!({
+) -> serde_json::Value {
+    serde_json::json!({
         "event": event,
         "fulfillment": {
             "id": f.id.to_string(),
             "orderNo": order.order_no,
             "lines": left.iter().map(|(l, q)| serde_json::json!({
-                "supplierSkuCode": codes.get(&l.sku_id),
+                "supplierSkuCode": l.supplier_sku_code,
                 "title": l.title,
                 "quantity": Ord::max(*q, 0),
             })).collect::<Vec<_>>(),
         }
-    }))
+    })
 }
 
 /// Claims the after-sale `id` from one of `from` into `REFUNDING` in `txn`,
