@@ -798,6 +798,7 @@ mod tests {
             quantity,
             line_total_fen: total,
             cost_fen: cost,
+            supplier_sku_code: None,
             supplier_id: None,
             fulfillment_id: None,
         }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{fulfillment, order_line, payment, refund, shop_order, wallet_transaction};
+use entity::{fulfillment, order_line, payment, refund, shop_order};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -397,25 +397,17 @@ pub async fn refunds(
     Ok(crate::db::page_desc(&state.db, q, refund::Column::Id, first, after_id).await?)
 }
 
-/// What paid an order: WeChat Pay's confirmed payments (a late one kept as
-/// `REFUND_DUE`) and the stored balance's debits for it (the wallet
-/// ledger's `PAYMENT` rows), each oldest first.
+/// WeChat Pay's confirmed payments of an order (a late one kept as
+/// `REFUND_DUE`), oldest first.
 pub async fn payments_of(
     db: &impl ConnectionTrait,
     order_id: i64,
-) -> AppResult<(Vec<payment::Model>, Vec<wallet_transaction::Model>)> {
-    let paid = payment::Entity::find()
+) -> AppResult<Vec<payment::Model>> {
+    Ok(payment::Entity::find()
         .filter(payment::Column::OrderId.eq(order_id))
         .order_by_asc(payment::Column::Id)
         .all(db)
-        .await?;
-    let balance = wallet_transaction::Entity::find()
-        .filter(wallet_transaction::Column::OrderId.eq(order_id))
-        .filter(wallet_transaction::Column::Kind.eq("PAYMENT"))
-        .order_by_asc(wallet_transaction::Column::Id)
-        .all(db)
-        .await?;
-    Ok((paid, balance))
+        .await?)
 }
 
 /// How many refunds match `filter` (all pages), counted when asked.

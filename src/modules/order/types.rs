@@ -491,7 +491,8 @@ impl Order {
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<OrderPayment>> {
         self.guard(ctx)?;
         let state = ctx.data_unchecked::<AppState>();
-        let (paid, balance) = super::query::payments_of(&state.db, self.0.id).await?;
+        let paid = super::query::payments_of(&state.db, self.0.id).await?;
+        let balance = crate::modules::wallet::service::payments_for_order(state, self.0.id).await?;
         let mut out: Vec<(chrono::DateTime<chrono::Utc>, OrderPayment)> = balance
             .into_iter()
             .map(|t| {

@@ -1,8 +1,8 @@
 //! Reading wallets, admin adjustments, and the store's prepaid liability.
 use entity::{wallet, wallet_transaction};
 use sea_orm::{
-    ColumnTrait, EntityTrait, ExprTrait, FromQueryResult, QueryFilter, QuerySelect, SqlErr,
-    TransactionTrait,
+    ColumnTrait, EntityTrait, ExprTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    SqlErr, TransactionTrait,
     sea_query::{Expr, Func},
 };
 
@@ -45,6 +45,20 @@ pub async fn transactions(
         after_id,
     )
     .await?)
+}
+
+/// The balance's payments towards an order (its ledger `PAYMENT` rows),
+/// oldest first.
+pub async fn payments_for_order(
+    state: &AppState,
+    order_id: i64,
+) -> AppResult<Vec<wallet_transaction::Model>> {
+    Ok(wallet_transaction::Entity::find()
+        .filter(wallet_transaction::Column::OrderId.eq(order_id))
+        .filter(wallet_transaction::Column::Kind.eq(super::ledger::Kind::Payment.as_str()))
+        .order_by_asc(wallet_transaction::Column::Id)
+        .all(&state.db)
+        .await?)
 }
 
 #[derive(FromQueryResult)]
