@@ -200,7 +200,7 @@ async fn write(
         .col_expr(shop_order::Column::PaidAt, Expr::value(now))
         .col_expr(
             shop_order::Column::PaidFen,
-            Expr::col(shop_order::Column::PayableFen).into(),
+            Expr::col(shop_order::Column::PayableFen),
         )
         .col_expr(shop_order::Column::UpdatedAt, Expr::value(now))
         .filter(which)
