@@ -96,6 +96,12 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$api_port/healthz" >/dev/nu
 if [ "$scenario" = orders ] || [ "$scenario" = all ]; then
   echo "order load…" >&2
   "$bench" orders "http://127.0.0.1:$api_port" "${BENCH_BUYERS:-64}" "${BENCH_FLASH_STOCK:-1000}" 100 "${BENCH_SPREAD_SECS:-10}"
+  # What the order load cost the server: memory, statements, batch sizes.
+  order_metric() { curl -fs "http://127.0.0.1:$api_port/metrics" | awk -v m="$1" 'index($0, m) == 1 { s += $NF } END { printf "%d", s }'; }
+  mean() { awk -v s="$(order_metric "$1_sum")" -v n="$(order_metric "$1_count")" 'BEGIN { printf "%d batches, %.1f per batch", n, (n ? s / n : 0) }'; }
+  echo
+  echo "server: RSS $(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$api_pid/status") MB now, $(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$api_pid/status") MB peak; SQL statements $(order_metric siyu_db_statements_total); orders placed in $(mean siyu_order_batch_orders); payments confirmed in $(mean siyu_payment_batch_payments)"
+  echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; PostgreSQL (pool ${BENCH_POOL:-8}), ${BENCH_BUYERS:-64} buyers"
   [ "$scenario" = orders ] && exit 0
 fi
 

@@ -129,6 +129,22 @@ pub fn observe_order_batch(orders: usize) {
     ORDER_BATCHES.observe(orders as f64);
 }
 
+static PAYMENT_BATCHES: LazyLock<Histogram> = LazyLock::new(|| {
+    Histogram::with_opts(
+        HistogramOpts::new(
+            "siyu_payment_batch_payments",
+            "Payment confirmations taken together by the payment batch writer, per batch",
+        )
+        .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+    )
+    .expect("valid metric")
+});
+
+/// Records the size of one batch of payment confirmations.
+pub fn observe_payment_batch(payments: usize) {
+    PAYMENT_BATCHES.observe(payments as f64);
+}
+
 /// Counts one executed operation under a label from [`OperationLabels`].
 pub fn count_operation(label: &str) {
     GRAPHQL_OPERATIONS.with_label_values(&[label]).inc();
@@ -279,6 +295,7 @@ pub fn registry(db: DatabaseConnection, statements: Arc<AtomicU64>) -> anyhow::R
     registry.register(Box::new(CACHE_ERRORS.clone()))?;
     registry.register(Box::new(RESPONSE_CACHE.clone()))?;
     registry.register(Box::new(ORDER_BATCHES.clone()))?;
+    registry.register(Box::new(PAYMENT_BATCHES.clone()))?;
     registry.register(Box::new(WECHAT_API_CALLS.clone()))?;
     registry.register(Box::new(WECHAT_API_ERRORS.clone()))?;
     registry.register(Box::new(WECHAT_MESSAGES.clone()))?;

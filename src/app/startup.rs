@@ -174,8 +174,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         _ => None,
     };
     let (placer, orders) = crate::modules::order::batch::queue();
+    let (payer, payments) = crate::modules::order::pay_batch::queue();
     let mut parts = http::Extensions::new();
     parts.insert(placer);
+    parts.insert(payer);
     parts.insert(crate::modules::customer::service::Referrers::default());
     parts.insert(crate::modules::wechat_platform::service::TradeManaged::default());
     parts.insert(
@@ -206,6 +208,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         parts: Arc::new(parts),
     };
     crate::modules::order::batch::spawn(state.clone(), orders);
+    crate::modules::order::pay_batch::spawn(state.clone(), payments);
     crate::modules::wechat_platform::service::check_at_start(&state);
     // After the cache is up: a changed password ends the admin's sessions there.
     if let (Some(user), Some(pass)) = (

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use crate::{
     fixtures::{
         ADD_TO_CART, APPROVE_REFUND, CANCEL_ORDER, DEMO_PAY, SYNC_SUPPLIER_STOCK, Shop,
-        add_to_cart, cancel, create_category, create_product, create_supplier, demo_pay, lib,
-        link_sku, new_buyer, order_of, paid_order, place, placed, refund_requested, request_refund,
-        save_address, set_status, ship, shipped, shop, status_of, stock_of, text,
+        add_to_cart, cancel, create_category, create_product, create_supplier, customer, demo_pay,
+        lib, link_sku, new_buyer, order_of, paid_order, place, placed, refund_requested,
+        request_refund, save_address, set_status, ship, shipped, shop, status_of, stock_of, text,
     },
     helpers::{TestApp, error_code, spawn_app, spawn_app_with},
 };
@@ -365,6 +365,92 @@ async fn a_replay_in_a_batch_takes_no_stock() {
         "the last unit is for b: {other}"
     );
     assert_eq!(stock_of(&app, &shop.products[0].0).await, vec![0]);
+}
+
+/// Payments arriving together are confirmed together, each on its own:
+/// every order paid once (a repeat in the crowd pays nothing twice), split
+/// per supplier with its payables, counted once in its buyer's figures and
+/// its products' sales.
+#[tokio::test]
+async fn payments_arriving_together_are_each_confirmed_on_their_own() {
+    let app = spawn_app_with(&[("ORDER_BATCH_WINDOW_MS", "400")]).await;
+    let shop = shop(&app, 10).await;
+    let a = customer(&app, "pay-a").await;
+    save_address(&app, &a.token).await;
+    let b = new_buyer(&app, "pay-b").await;
+    let a1 = placed(&app, &a.token, shop.items(&[(0, 1), (2, 2)]), "a1").await;
+    let a2 = placed(&app, &a.token, shop.items(&[(0, 1)]), "a2").await;
+    let b1 = placed(&app, &b, shop.items(&[(1, 3)]), "b1").await;
+    let pays = [(&a.token, &a1), (&a.token, &a2), (&b, &b1), (&a.token, &a1)];
+    let answers = futures_util::future::join_all(
+        pays.iter()
+            .map(|(t, o)| app.gql(Some(t), DEMO_PAY, json!({ "id": o["id"] }))),
+    )
+    .await;
+    for (v, (_, o)) in answers[..3].iter().zip(&pays) {
+        assert_eq!(v["data"]["demoPay"]["status"], "PAID", "{v}");
+        assert_eq!(v["data"]["demoPay"]["id"], o["id"], "{v}");
+    }
+    // The repeat shows the order paid, or says it is paid already.
+    let repeat = &answers[3];
+    assert!(
+        repeat["data"]["demoPay"]["status"] == "PAID" || error_code(repeat) == "CONFLICT",
+        "{repeat}"
+    );
+    let fulfillments = |o: Value| o["fulfillments"].as_array().unwrap().len();
+    assert_eq!(fulfillments(order_of(&app, &a.token, &a1["id"]).await), 2);
+    assert_eq!(fulfillments(order_of(&app, &a.token, &a2["id"]).await), 1);
+    assert_eq!(fulfillments(order_of(&app, &b, &b1["id"]).await), 1);
+    let sales = |id: &str| {
+        let id = id.to_string();
+        let app = &app;
+        async move {
+            app.gql_ok(
+                None,
+                "query($id: ID!) { product(id: $id) { salesCount } }",
+                json!({ "id": id }),
+            )
+            .await["product"]["salesCount"]
+                .clone()
+        }
+    };
+    assert_eq!(sales(&shop.products[0].0).await, 2);
+    assert_eq!(sales(&shop.products[1].0).await, 3);
+    assert_eq!(sales(&shop.products[2].0).await, 2);
+    let stats = app
+        .gql_ok(
+            Some(&shop.admin),
+            "query($id: ID!) { customer(id: $id) { stats { ordersCount totalSpentFen } } }",
+            json!({ "id": a.id }),
+        )
+        .await;
+    assert_eq!(stats["customer"]["stats"]["ordersCount"], 2, "{stats}");
+    assert_eq!(
+        stats["customer"]["stats"]["totalSpentFen"],
+        a1["totalFen"].as_i64().unwrap() + a2["totalFen"].as_i64().unwrap(),
+        "{stats}"
+    );
+    let payables = app
+        .gql_ok(
+            Some(&shop.admin),
+            "{ supplierPayables(first: 100) { nodes { orderId supplier { id } } } }",
+            json!({}),
+        )
+        .await;
+    let mut opened: Vec<(String, String)> = payables["supplierPayables"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (text(&p["orderId"]), text(&p["supplier"]["id"])))
+        .collect();
+    opened.sort();
+    let mut expected = vec![
+        (text(&a1["id"]), shop.supplier_ids[0].clone()),
+        (text(&a2["id"]), shop.supplier_ids[0].clone()),
+        (text(&b1["id"]), shop.supplier_ids[1].clone()),
+    ];
+    expected.sort();
+    assert_eq!(opened, expected);
 }
 
 #[tokio::test]

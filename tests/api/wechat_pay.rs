@@ -28,6 +28,11 @@ pub(crate) struct PayShop {
 }
 
 pub(crate) async fn pay_shop() -> PayShop {
+    pay_shop_with(&[]).await
+}
+
+/// [`pay_shop`] with more settings.
+pub(crate) async fn pay_shop_with(extra: &[(&str, &str)]) -> PayShop {
     let wechat = MockServer::start().await;
     Mock::given(path("/sns/jscode2session"))
         .and(query_param("js_code", "code-alice"))
@@ -44,7 +49,8 @@ pub(crate) async fn pay_shop() -> PayShop {
         ("WECHAT_SECRET".to_string(), "secret".to_string()),
         ("WECHAT_API_BASE".to_string(), wechat.uri()),
     ]);
-    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    refs.extend_from_slice(extra);
     let app = spawn_app_with(&refs).await;
     let admin = app.admin_token().await;
     let cat = create_category(&app, &admin, "c", None).await;
@@ -233,6 +239,66 @@ async fn a_genuine_notification_pays_once() {
         )
         .await;
     assert_eq!(v["data"]["product"]["salesCount"], 1);
+}
+
+/// Notifications arriving together are confirmed together, each on its
+/// own: a repeat in the crowd pays nothing twice, a second transaction for
+/// an order is refunded, a wrong amount changes nothing and fails alone.
+#[tokio::test]
+async fn notifications_arriving_together_are_each_confirmed_on_their_own() {
+    let s = pay_shop_with(&[("ORDER_BATCH_WINDOW_MS", "400")]).await;
+    let mut orders = Vec::new();
+    for key in ["t1", "t2", "t3"] {
+        let placed = s.place(key).await;
+        orders.push(Unpaid {
+            id: placed["order"]["id"].clone(),
+            no: text(&placed["order"]["orderNo"]),
+            total: placed["order"]["payableFen"].as_i64().unwrap(),
+            placed,
+        });
+    }
+    let tx = |o: &Unpaid, total: i64, txid: &str| {
+        s.pay
+            .notification(&s.transaction(&o.no, total, txid), now())
+    };
+    let answers = futures_util::future::join_all([
+        s.notify(tx(&orders[0], orders[0].total, "4200000101")),
+        s.notify(tx(&orders[0], orders[0].total, "4200000101")),
+        s.notify(tx(&orders[1], orders[1].total, "4200000102")),
+        s.notify(tx(&orders[1], orders[1].total, "4200000103")),
+        s.notify(tx(&orders[2], orders[2].total - 1, "4200000104")),
+    ])
+    .await;
+    assert_eq!(answers, vec![200, 200, 200, 200, 400]);
+    for o in &orders[..2] {
+        let now = s.status(&o.id).await;
+        assert_eq!(now["status"], "PAID", "{now}");
+        assert_eq!(now["paidFen"], o.total);
+        assert_eq!(now["fulfillments"].as_array().unwrap().len(), 1, "{now}");
+    }
+    assert_eq!(s.status(&orders[2].id).await["status"], "PENDING_PAYMENT");
+    // The second transaction for the second order goes back; nothing else.
+    let refunds = s.calls("/v3/refund/domestic/refunds").await;
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0]["out_trade_no"], orders[1].no);
+    let v = s
+        .app
+        .gql_ok(
+            None,
+            "query($id: ID!) { product(id: $id) { salesCount } hotProducts(limit: 1) { id salesCount } }",
+            json!({ "id": "1" }),
+        )
+        .await;
+    assert_eq!(v["product"]["salesCount"], 2, "{v}");
+    assert_eq!(v["hotProducts"][0]["id"], "1", "{v}");
+    assert_eq!(v["hotProducts"][0]["salesCount"], 2, "{v}");
+    // The third order can still be paid, with the right amount.
+    assert_eq!(
+        s.notify(tx(&orders[2], orders[2].total, "4200000104"))
+            .await,
+        200
+    );
+    assert_eq!(s.status(&orders[2].id).await["status"], "PAID");
 }
 
 #[tokio::test]

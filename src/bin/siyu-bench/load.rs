@@ -76,6 +76,17 @@ pub async fn order_load(
             Ok(())
         }
 
+        /// The server's count of SQL statements so far (its `/metrics`).
+        async fn statements(&self) -> anyhow::Result<f64> {
+            let metrics_url = self.url.replace("/graphql", "/metrics");
+            let text = self.http.get(metrics_url).send().await?.text().await?;
+            Ok(text
+                .lines()
+                .filter(|l| l.starts_with("siyu_db_statements_total"))
+                .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+                .sum())
+        }
+
         async fn stocks(&self, n: usize) -> anyhow::Result<Vec<(String, i64)>> {
             let v = self
                 .gql(
@@ -297,6 +308,7 @@ pub async fn order_load(
         "flash",
     )
     .await;
+    let statements_before = api.statements().await?;
     let started = Instant::now();
     let paying = per_buyer.iter().zip(&tokens).map(|(t, token)| {
         let api = api.clone();
@@ -322,6 +334,7 @@ pub async fn order_load(
         pay_errors += errors;
     }
     let pay_secs = started.elapsed().as_secs_f64();
+    let pay_statements = api.statements().await? - statements_before;
     let v = api
         .gql(
             Some(&admin),
@@ -346,11 +359,12 @@ pub async fn order_load(
         flash.errors
     );
     println!(
-        "  paying:  {} orders in {pay_secs:.2} s = {:.0} paid orders/s; pay p50 {:.1} ms p99 {:.1} ms; errors {pay_errors}",
+        "  paying:  {} orders in {pay_secs:.2} s = {:.0} paid orders/s; pay p50 {:.1} ms p99 {:.1} ms; errors {pay_errors}; {:.1} SQL statements per paid order",
         paid.len(),
         paid.len() as f64 / pay_secs,
         pct(paid.clone(), 0.5),
-        pct(paid.clone(), 0.99)
+        pct(paid.clone(), 0.99),
+        pay_statements / paid.len().max(1) as f64
     );
     let units_paid = paid.len() as i64;
     let ok = flash_stock - left == units_paid && sold == units_paid && left == 0;

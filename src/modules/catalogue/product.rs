@@ -2,7 +2,7 @@
 //! its SKUs in one transaction, shelving, hot pins, and the sales counters
 //! payments add to. Each write refreshes the product's cache entry after
 //! its commit.
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Utc;
 use entity::{category, product, product_sales_daily, sku};
@@ -512,40 +512,51 @@ pub async fn invalidate_sales(state: &AppState, product_ids: &[i64]) {
     state.cache.invalidate(&keys).await;
 }
 
-/// Counts `units` sold of a product today (all-time counter and the daily
-/// row the hot list ranks by), in the payment's transaction.
-pub async fn count_sale(
+/// Counts the units sold today per product (all-time counter and the daily
+/// row the hot list ranks by), in the payment's transaction. Called once
+/// per payment batch with the units of all its orders added up, so a flash
+/// sale's product row is written once per batch, not once per order.
+/// Products are written in id order (the map's), the lock order of every
+/// payment, so concurrent batches never deadlock on them.
+pub async fn count_sales(
     db: &impl ConnectionTrait,
-    product_id: i64,
+    units: &BTreeMap<i64, i64>,
     day: &str,
-    units: i64,
 ) -> AppResult<()> {
-    product::Entity::update_many()
-        .col_expr(
-            product::Column::SalesCount,
-            Expr::col(product::Column::SalesCount).add(units),
+    if units.is_empty() {
+        return Ok(());
+    }
+    for (product_id, n) in units {
+        product::Entity::update_many()
+            .col_expr(
+                product::Column::SalesCount,
+                Expr::col(product::Column::SalesCount).add(*n),
+            )
+            .filter(product::Column::Id.eq(*product_id))
+            .exec(db)
+            .await?;
+    }
+    let rows = units
+        .iter()
+        .map(|(product_id, n)| product_sales_daily::ActiveModel {
+            product_id: Set(*product_id),
+            day: Set(day.to_string()),
+            units: Set(*n),
+        });
+    product_sales_daily::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                product_sales_daily::Column::ProductId,
+                product_sales_daily::Column::Day,
+            ])
+            .value(
+                product_sales_daily::Column::Units,
+                Expr::cust("product_sales_daily.units + excluded.units"),
+            )
+            .to_owned(),
         )
-        .filter(product::Column::Id.eq(product_id))
-        .exec(db)
+        .exec_without_returning(db)
         .await?;
-    product_sales_daily::Entity::insert(product_sales_daily::ActiveModel {
-        product_id: Set(product_id),
-        day: Set(day.to_string()),
-        units: Set(units),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            product_sales_daily::Column::ProductId,
-            product_sales_daily::Column::Day,
-        ])
-        .value(
-            product_sales_daily::Column::Units,
-            Expr::cust("product_sales_daily.units + excluded.units"),
-        )
-        .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
     Ok(())
 }
 

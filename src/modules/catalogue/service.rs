@@ -37,7 +37,7 @@ pub use super::{
         skus_by_products, skus_with_products,
     },
     product::{
-        ProductDraft, SkuDraft, Spec, count_sale, create_product, invalidate_product,
+        ProductDraft, SkuDraft, Spec, count_sales, create_product, invalidate_product,
         invalidate_sales, pin_hot, set_product_status, update_product,
     },
 };

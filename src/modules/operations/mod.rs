@@ -6,7 +6,7 @@
 //! Owns `customer_stats`, `customer_tag` and `segment`. Invariant: a
 //! customer's figures count its goods orders paid and not refunded, exactly
 //! once each: they change only in the transaction that marks an order paid
-//! (`record_purchase`) or refunded (`record_refund`). Scoring and staging are
+//! (`record_purchases`) or refunded (`record_refund`). Scoring and staging are
 //! pure (`scoring.rs`). Everything here is ADMIN-only.
 pub mod loader;
 pub mod resolver;

@@ -48,59 +48,77 @@ fn margin_of(discount_fen: i64, lines: &[order_line::Model]) -> (i64, i64) {
     (costed, costed - cost)
 }
 
-/// A goods order was paid: it counts in its buyer's figures (in the
-/// payment's transaction).
-pub async fn record_purchase(
+/// Goods orders were paid: each counts in its buyer's figures (in the
+/// payment's transaction). One statement for all of them: a buyer with
+/// several orders among them is one row, added up, written in buyer order.
+pub async fn record_purchases(
     txn: &DatabaseTransaction,
-    order: &shop_order::Model,
-    lines: &[order_line::Model],
+    paid: &[(&shop_order::Model, &[order_line::Model])],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     use customer_stats::Column as S;
-    let (costed, margin) = margin_of(
-        order.promotion_discount_fen + order.coupon_discount_fen,
-        lines,
-    );
-    customer_stats::Entity::insert(customer_stats::ActiveModel {
-        customer_id: Set(order.customer_id),
-        orders_count: Set(1),
-        spent_fen: Set(order.total_fen),
-        costed_fen: Set(costed),
-        margin_fen: Set(margin),
-        first_paid_at: Set(now),
-        last_paid_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(S::CustomerId)
-            .value(
-                S::OrdersCount,
-                Expr::cust("customer_stats.orders_count + 1"),
-            )
-            .value(
-                S::SpentFen,
-                Expr::cust("customer_stats.spent_fen + excluded.spent_fen"),
-            )
-            .value(
-                S::CostedFen,
-                Expr::cust("customer_stats.costed_fen + excluded.costed_fen"),
-            )
-            .value(
-                S::MarginFen,
-                Expr::cust("customer_stats.margin_fen + excluded.margin_fen"),
-            )
-            // Every order refunded, a new one is a first purchase again.
-            .value(
-                S::FirstPaidAt,
-                Expr::cust(
-                    "CASE WHEN customer_stats.orders_count = 0 THEN excluded.first_paid_at ELSE customer_stats.first_paid_at END",
-                ),
-            )
-            .update_columns([S::LastPaidAt, S::UpdatedAt])
-            .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
+    // Per buyer: orders, spent, costed, margin.
+    let mut per_buyer: std::collections::BTreeMap<i64, (i32, i64, i64, i64)> =
+        std::collections::BTreeMap::new();
+    for (order, lines) in paid {
+        let (costed, margin) = margin_of(
+            order.promotion_discount_fen + order.coupon_discount_fen,
+            lines,
+        );
+        let f = per_buyer.entry(order.customer_id).or_default();
+        f.0 += 1;
+        f.1 += order.total_fen;
+        f.2 += costed;
+        f.3 += margin;
+    }
+    if per_buyer.is_empty() {
+        return Ok(());
+    }
+    let rows = per_buyer
+        .into_iter()
+        .map(
+            |(customer_id, (n, spent, costed, margin))| customer_stats::ActiveModel {
+                customer_id: Set(customer_id),
+                orders_count: Set(n),
+                spent_fen: Set(spent),
+                costed_fen: Set(costed),
+                margin_fen: Set(margin),
+                first_paid_at: Set(now),
+                last_paid_at: Set(now),
+                updated_at: Set(now),
+            },
+        );
+    customer_stats::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(S::CustomerId)
+                .value(
+                    S::OrdersCount,
+                    Expr::cust("customer_stats.orders_count + excluded.orders_count"),
+                )
+                .value(
+                    S::SpentFen,
+                    Expr::cust("customer_stats.spent_fen + excluded.spent_fen"),
+                )
+                .value(
+                    S::CostedFen,
+                    Expr::cust("customer_stats.costed_fen + excluded.costed_fen"),
+                )
+                .value(
+                    S::MarginFen,
+                    Expr::cust("customer_stats.margin_fen + excluded.margin_fen"),
+                )
+                // Every order refunded, a new one is a first purchase again.
+                .value(
+                    S::FirstPaidAt,
+                    Expr::cust(
+                        "CASE WHEN customer_stats.orders_count = 0 THEN excluded.first_paid_at ELSE customer_stats.first_paid_at END",
+                    ),
+                )
+                .update_columns([S::LastPaidAt, S::UpdatedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
     Ok(())
 }
 

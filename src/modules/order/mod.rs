@@ -12,7 +12,9 @@
 //! `service::confirm_payment`, which checks the amount and deduplicates by
 //! transaction id; every status move is checked by `state` and done with a
 //! conditional update. Concurrent orders not paid from the balance are
-//! written together by `batch` (group commit), each decided on its own.
+//! written together by `batch` (group commit), each decided on its own;
+//! concurrent payments of goods orders are confirmed together by
+//! `pay_batch` the same way.
 pub mod address;
 pub mod after_sale;
 pub mod batch;
@@ -21,6 +23,7 @@ pub mod fulfillment;
 pub mod lifecycle;
 pub mod limits;
 pub mod loader;
+pub mod pay_batch;
 pub mod payable;
 pub mod payment;
 pub mod place;

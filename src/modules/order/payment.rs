@@ -45,6 +45,7 @@ pub enum PaymentOutcome {
 }
 
 /// A payment the provider confirmed (a verified notification, or `demoPay`).
+#[derive(Clone, Debug)]
 pub struct Confirmation {
     pub order_no: String,
     pub transaction_id: String,
@@ -58,6 +59,29 @@ pub struct Confirmation {
 /// the order into fulfillments. A payment for an order that can no longer
 /// take it is recorded and refunded, never lost.
 pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<PaymentOutcome> {
+    Ok(confirm(state, c).await?.0)
+}
+
+/// [`confirm_payment`], with the order as it is now when the payment was
+/// applied. Goods orders waiting for exactly this amount are confirmed in
+/// batches with whatever else is being paid at the moment
+/// (`super::pay_batch`); anything else, and anything a batch could not
+/// settle, takes [`confirm_alone`].
+pub async fn confirm(
+    state: &AppState,
+    c: Confirmation,
+) -> AppResult<(PaymentOutcome, Option<shop_order::Model>)> {
+    match state.parts.get::<super::pay_batch::Payer>() {
+        Some(payer) => payer.confirm(state, c).await,
+        None => confirm_alone(state, c).await,
+    }
+}
+
+/// One confirmation in a transaction of its own.
+pub(super) async fn confirm_alone(
+    state: &AppState,
+    c: Confirmation,
+) -> AppResult<(PaymentOutcome, Option<shop_order::Model>)> {
     let txn = state.db.begin().await?;
     // The common case in one statement: the order is waiting for exactly
     // this amount. Anything else reads the order to say what it is.
@@ -79,31 +103,7 @@ pub async fn confirm_payment(state: &AppState, c: Confirmation) -> AppResult<Pay
             Err(order)
         }
     };
-    Ok(record_payment(state, txn, found, c).await?.0)
-}
-
-/// [`confirm_payment`] in the transaction that has just read the order (demo
-/// pay reads it by id, for its owner); commits it. Returns the outcome and,
-/// when applied, the order as it is now.
-pub async fn confirm_payment_in(
-    state: &AppState,
-    txn: DatabaseTransaction,
-    order: shop_order::Model,
-    c: Confirmation,
-) -> AppResult<(PaymentOutcome, Option<shop_order::Model>)> {
-    if order.order_no != c.order_no {
-        return Err(AppError::internal(anyhow::anyhow!(
-            "confirmation for another order"
-        )));
-    }
-    check_amount(&order, &c)?;
-    let paid = mark_paid(
-        &txn,
-        Condition::all().add(shop_order::Column::Id.eq(order.id)),
-        c.amount_fen,
-    )
-    .await?;
-    record_payment(state, txn, paid.ok_or(order), c).await
+    record_payment(state, txn, found, c).await
 }
 
 pub(super) fn check_amount(order: &shop_order::Model, c: &Confirmation) -> AppResult<()> {
@@ -196,9 +196,10 @@ pub(super) async fn record_payment(
     let mut webhooks = false;
     let products = match order.kind.as_str() {
         KIND_GOODS => {
-            let (products, hooks) = after_goods_paid(&txn, &order, now).await?;
-            webhooks = hooks;
-            products
+            let goods = after_goods_paid(&txn, std::slice::from_ref(&order), now).await?;
+            catalogue::count_sales(&txn, &goods.units, &sales_day(now)).await?;
+            webhooks = goods.webhooks;
+            goods.units.into_keys().collect()
         }
         KIND_MEMBERSHIP => {
             let terms = membership_terms(&txn, &order).await?;
@@ -332,18 +333,32 @@ pub(super) async fn refund_late(
     Ok((PaymentOutcome::Refunded, None))
 }
 
-/// Splits a paid order into one fulfillment per supplier (self-operated lines
-/// form one without supplier) and counts the sales. Returns the products sold
-/// and whether a supplier webhook was queued.
+/// What paying goods orders did beyond the orders themselves.
+pub(super) struct GoodsPaid {
+    /// Units sold per product, for the sales counters (which the caller
+    /// writes last: those rows are the hottest).
+    pub units: BTreeMap<i64, i64>,
+    /// Whether a supplier webhook was queued.
+    pub webhooks: bool,
+    /// The orders' lines, filed under their fulfillments, in id order.
+    pub lines: Vec<order_line::Model>,
+}
+
+/// Splits paid goods orders into one fulfillment per order and supplier
+/// (self-operated lines form one without supplier), counts them in their
+/// buyers' figures and opens the suppliers' payables. The sales are left
+/// to the caller ([`GoodsPaid::units`]).
 ///
-/// The split is two statements whatever the number of suppliers: one insert
-/// of a fulfillment per supplier group, one update that files every line
-/// under its group's fulfillment and returns the lines.
+/// The split is two statements whatever the number of orders and
+/// suppliers: one insert of a fulfillment per order and supplier group, one
+/// update that files every line under its group's fulfillment and returns
+/// the lines.
 pub(super) async fn after_goods_paid(
     txn: &DatabaseTransaction,
-    order: &shop_order::Model,
+    orders: &[shop_order::Model],
     now: DateTime<Utc>,
-) -> AppResult<(Vec<i64>, bool)> {
+) -> AppResult<GoodsPaid> {
+    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
     use fulfillment::Column as F;
     use order_line::Column as L;
     let backend = txn.get_database_backend();
@@ -359,7 +374,7 @@ pub(super) async fn after_goods_paid(
         )
         .expr(Expr::val(now))
         .from(order_line::Entity)
-        .and_where(L::OrderId.eq(order.id))
+        .and_where(L::OrderId.is_in(ids.iter().copied()))
         .group_by_col(L::OrderId)
         .group_by_col(L::SupplierId)
         .to_owned();
@@ -398,15 +413,26 @@ pub(super) async fn after_goods_paid(
             L::FulfillmentId,
             Expr::SubQuery(None, Box::new(of_group.into_sub_query_statement())),
         )
-        .filter(L::OrderId.eq(order.id))
+        .filter(L::OrderId.is_in(ids.iter().copied()))
         .exec_with_returning(txn)
         .await?;
     lines.sort_by_key(|l| l.id);
-    crate::modules::operations::service::record_purchase(txn, order, &lines, now).await?;
+    let mut by_order: BTreeMap<i64, Vec<order_line::Model>> = BTreeMap::new();
+    for l in &lines {
+        by_order.entry(l.order_id).or_default().push(l.clone());
+    }
+    let paid: Vec<(&shop_order::Model, &[order_line::Model])> = orders
+        .iter()
+        .map(|o| (o, by_order.get(&o.id).map_or(&[][..], Vec::as_slice)))
+        .collect();
+    crate::modules::operations::service::record_purchases(txn, &paid, now).await?;
     super::payable::open(txn, &fulfillments, now).await?;
     let mut hooks = false;
     for f in &fulfillments {
         let Some(sid) = f.supplier_id else { continue };
+        let Some(order) = orders.iter().find(|o| o.id == f.order_id) else {
+            continue;
+        };
         let group: Vec<&order_line::Model> = lines
             .iter()
             .filter(|l| l.fulfillment_id == Some(f.id))
@@ -421,17 +447,20 @@ pub(super) async fn after_goods_paid(
         )
         .await?;
     }
-    let day = now.format("%Y-%m-%d").to_string();
     let mut units: BTreeMap<i64, i64> = BTreeMap::new();
     for l in &lines {
         *units.entry(l.product_id).or_default() += i64::from(l.quantity);
     }
-    // One product at a time, in id order: concurrent payments lock the
-    // (hot) product rows in the same order and never deadlock.
-    for (product_id, n) in &units {
-        catalogue::count_sale(txn, *product_id, &day, *n).await?;
-    }
-    Ok((units.into_keys().collect(), hooks))
+    Ok(GoodsPaid {
+        units,
+        webhooks: hooks,
+        lines,
+    })
+}
+
+/// The day (UTC) a sale counts on in `product_sales_daily`.
+pub(super) fn sales_day(now: DateTime<Utc>) -> String {
+    now.format("%Y-%m-%d").to_string()
 }
 
 /// Stores the prepay id of the WeChat Pay transaction opened for an order.

@@ -2,10 +2,7 @@
 //! pay). Every way money arrives ends in `service::confirm_payment`.
 use chrono::{DateTime, Duration, Utc};
 use entity::{payment, refund, shop_order};
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-    sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
 
 use super::{
     service::{self, Confirmation},
@@ -138,8 +135,7 @@ pub async fn demo_pay(
             "demoPay is only available in demo mode".into(),
         ));
     }
-    let txn = state.db.begin().await?;
-    let order = service::own_in(&txn, customer_id, order_id).await?;
+    let order = service::own(state, customer_id, order_id).await?;
     if order.status != Status::PendingPayment.as_str() {
         return Err(AppError::Conflict(format!(
             "the order is {} and cannot be paid",
@@ -152,7 +148,7 @@ pub async fn demo_pay(
         amount_fen: order.payable_fen,
         provider: "DEMO",
     };
-    match service::confirm_payment_in(state, txn, order, confirmation).await? {
+    match service::confirm(state, confirmation).await? {
         (_, Some(paid)) => Ok(paid),
         // Paid or closed meanwhile: show what it is now.
         (_, None) => service::own(state, customer_id, order_id).await,

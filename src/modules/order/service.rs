@@ -6,9 +6,7 @@ pub use super::fulfillment::acknowledge_in as acknowledge_fulfillments_in;
 pub use super::lifecycle::{
     auto_complete, cancel, cancel_own, confirm_receipt, expire_unpaid, hold_paid, ship_if_complete,
 };
-pub use super::payment::{
-    Confirmation, PaymentOutcome, confirm_payment, confirm_payment_in, set_prepay_id,
-};
+pub use super::payment::{Confirmation, PaymentOutcome, confirm, confirm_payment, set_prepay_id};
 pub use super::place::{
     ItemRequest, KIND_GOODS, KIND_MEMBERSHIP, KIND_TOP_UP, OrderRequest, Placed, PlanKind,
     order_number, place, place_plan_order, preview,

@@ -269,9 +269,8 @@ pub(super) async fn refund(
     .await?;
     if let Some(paid_at) = order.paid_at {
         let day = paid_at.format("%Y-%m-%d").to_string();
-        for (product_id, n) in &sold {
-            catalogue::count_sale(txn, *product_id, &day, -n).await?;
-        }
+        let unsold = sold.iter().map(|(p, n)| (*p, -n)).collect();
+        catalogue::count_sales(txn, &unsold, &day).await?;
     }
     Ok(Done {
         refund_id: r.id,
