@@ -9,9 +9,13 @@
 # (default 10s). `hot-products` measures the catalogue reads: plain and
 # client-shaped documents (fragments, aliases, __typename) from the response
 # cache, and pages executed by a second instance with that cache off. Before
-# each one, a bare actix-web handler answering the same bytes from memory is
-# measured as the physical baseline (interleaved); every figure is printed
-# with its ratio to it, and the servers' memory (RSS) at the end. `orders` runs a flash sale (one SKU with
+# and after each one, a bare actix-web handler answering the same bytes from
+# memory (reading the request body, as many workers as the API: BENCH_WORKERS,
+# default one per core) is measured as the physical baseline; every figure is
+# printed with its ratio to the better of the two, a figure above it is
+# flagged and fails the run (the baseline is the upper bound: above it, the
+# comparison is wrong), and the servers' peak memory (RSS) must stay under
+# BENCH_MAX_RSS_MB (default 100) or the run fails. `orders` runs a flash sale (one SKU with
 # BENCH_FLASH_STOCK units, default 1000, and BENCH_BUYERS concurrent buyers,
 # default 64, placing until it sells out, then paying what they placed) and
 # a spread load over many SKUs for BENCH_SPREAD_SECS (default 10), first
@@ -76,6 +80,8 @@ export DATABASE_URL="$pg/$db?sslmode=disable" DATABASE_MAX_CONNECTIONS="${BENCH_
   REDIS_URL="$redis_url" CACHE_PREFIX="bench:$$" SEED_DEMO=false \
   JWT_SECRET="bench-secret-bench-secret-bench-secret-0" RUST_LOG=warn LOGIN_RATE_LIMIT_PER_MIN=0 GRAPHQL_RATE_LIMIT_PER_MIN=0 ORDER_RATE_LIMIT_PER_MIN=0 MAX_UNPAID_ORDERS_PER_CUSTOMER=0 MAX_UNPAID_UNITS_PER_SKU=0 \
   ADMIN_USERNAME=bench ADMIN_PASSWORD=bench-password-0 JOBS=false
+# Every server (the API instances and the baseline) runs this many HTTP workers.
+export WORKERS="${BENCH_WORKERS:-$(nproc)}"
 
 if [ "$scenario" = customers ]; then
   echo "generating ${BENCH_CUSTOMERS:-1000000} customers…" >&2
@@ -106,9 +112,10 @@ if [ "$scenario" = orders ] || [ "$scenario" = all ]; then
 fi
 
 # ---------------------------------------------------------------- catalogue
-# Each read scenario is measured right after a bare actix-web handler
-# answering that scenario's own bytes (interleaved, so a machine whose speed
-# drifts moves both figures together), and shown as a ratio to it.
+# Each read scenario is measured between two runs of a bare actix-web
+# handler answering that scenario's own bytes (interleaved, so a machine
+# whose speed drifts moves both figures together), and shown as a ratio to
+# the better of them.
 # "[cache]" scenarios are answered by the response cache; "[executed]" ones
 # go to a second instance with the response cache off (RESPONSE_CACHE_MAX_BYTES=0),
 # so every request runs GraphQL, the entry caches and SQL, as a page a
@@ -196,20 +203,47 @@ counter() { # port metric-line-prefix → summed value
   curl -fs "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'index($0, m) == 1 { s += $NF } END { printf "%d", s }'
 }
 
-echo "measuring (${conns} connections, ${duration} each, baseline interleaved)…" >&2
+echo "measuring (${conns} connections, ${duration} each, baseline before and after each)…" >&2
 printf '\n%-36s %10s %8s %8s | %10s %8s | %8s %9s\n' "scenario" "req/s" "p50 ms" "p99 ms" "base req/s" "base p99" "vs base" "p99 x base"
+above=0
 for entry in "${order[@]}"; do
   name="${entry%@exec}"
   port="$api_port"; [ "$entry" != "$name" ] && port="$exec_port"
-  read -r b_rps b_p50 b_p99 <<<"$(run "baseline $name" "http://127.0.0.1:$base_port/$name" "$work/$name.lua")"
+  read -r b1_rps _ b1_p99 <<<"$(run "baseline $name" "http://127.0.0.1:$base_port/$name" "$work/$name.lua")"
   read -r rps p50 p99 <<<"$(run "$entry" "http://127.0.0.1:$port/graphql" "$work/$name.lua")"
+  read -r b2_rps _ b2_p99 <<<"$(run "baseline $name" "http://127.0.0.1:$base_port/$name" "$work/$name.lua")"
+  # The bound is the better of the two baseline runs around the scenario,
+  # so a machine slowing down during the scenario cannot lift it above.
+  read -r b_rps b_p99 <<<"$(awk -v a="$b1_rps" -v ap="$b1_p99" -v b="$b2_rps" -v bp="$b2_p99" 'BEGIN { if (b > a) print b, bp; else print a, ap }')"
   ratio=$(awk -v a="$rps" -v b="$b_rps" 'BEGIN { printf "%.0f%%", 100 * a / b }')
   tail_ratio=$(awk -v a="$p99" -v b="$b_p99" 'BEGIN { printf "%.1f", a / b }')
-  printf '%-36s %10.0f %8s %8s | %10.0f %8s | %8s %9s\n' "${labels[$entry]}" "$rps" "$p50" "$p99" "$b_rps" "$b_p99" "$ratio" "$tail_ratio"
+  flag=""
+  if awk -v a="$rps" -v b="$b_rps" 'BEGIN { exit !(a > b) }'; then
+    flag="  << ABOVE ITS BASELINE"
+    above=$((above + 1))
+  fi
+  printf '%-36s %10.0f %8s %8s | %10.0f %8s | %8s %9s%s\n' "${labels[$entry]}" "$rps" "$p50" "$p99" "$b_rps" "$b_p99" "$ratio" "$tail_ratio" "$flag"
 done
 echo
+# Memory: each server's RSS now and at its peak, which must stay under
+# BENCH_MAX_RSS_MB (default 100).
+max_rss="${BENCH_MAX_RSS_MB:-100}"
+heavy=0
 for p in "api:$api_pid:$api_port" "executed:$exec_pid:$exec_port"; do
   IFS=: read -r what pid port <<<"$p"
-  echo "server ($what): RSS $(rss_mb "$pid" VmRSS) MB now, $(rss_mb "$pid" VmHWM) MB peak; SQL statements $(counter "$port" siyu_db_statements_total); response cache hits $(counter "$port" 'siyu_response_cache_total{result="hit"}'), misses $(counter "$port" 'siyu_response_cache_total{result="miss"}')"
+  peak=$(rss_mb "$pid" VmHWM)
+  verdict="under $max_rss MB"
+  if [ "$peak" -ge "$max_rss" ]; then verdict="OVER $max_rss MB"; heavy=$((heavy + 1)); fi
+  echo "server ($what): RSS $(rss_mb "$pid" VmRSS) MB now, $peak MB peak ($verdict); SQL statements $(counter "$port" siyu_db_statements_total); response cache hits $(counter "$port" 'siyu_response_cache_total{result="hit"}'), misses $(counter "$port" 'siyu_response_cache_total{result="miss"}')"
 done
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $products products on PostgreSQL, cache in Redis; wrk -t2 -c$conns -d$duration"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $products products on PostgreSQL, cache in Redis; wrk -t2 -c$conns -d$duration; $WORKERS HTTP workers per server"
+status=0
+if [ "$above" -gt 0 ]; then
+  echo "FAILED: $above figure(s) above the bare handler measured around them. The baseline is the upper bound of the read path (same bytes, same workers, same machine, interleaved): a figure above it means the comparison is wrong, not that the API is fast." >&2
+  status=1
+fi
+if [ "$heavy" -gt 0 ]; then
+  echo "FAILED: $heavy server(s) peaked at $max_rss MB of RSS or more." >&2
+  status=1
+fi
+exit "$status"

@@ -19,7 +19,7 @@ use serde_json::json;
 use tracing_actix_web::TracingLogger;
 
 use crate::{
-    app::graphql::{self, AppSchema},
+    app::graphql::{self, Schemas},
     app::login::sessions::ensure_admin,
     auth::token::JwtKeys,
     cache::{Cache, CacheBackend, MemoryCache, RedisCache},
@@ -237,7 +237,7 @@ fn run(
     metrics_listener: Option<TcpListener>,
     state: AppState,
 ) -> anyhow::Result<(Server, Option<(u16, Server)>)> {
-    let schema: AppSchema = graphql::build_schema(state.clone());
+    let schemas: Schemas = graphql::build_schema(state.clone());
     let registry = crate::metrics::registry(state.db.clone(), state.db_statements.clone())?;
     let settings = state.settings.clone();
     let mut prometheus = PrometheusMetricsBuilder::new("siyu")
@@ -256,8 +256,8 @@ fn run(
         None => None,
     };
     let workers = state.settings.workers;
-    let guard = web::Data::new(graphql::guard::Guard::new(&schema.sdl(), &settings));
-    let schema = web::Data::new(schema);
+    let guard = web::Data::new(graphql::guard::Guard::new(&schemas.reads.sdl(), &settings));
+    let schemas = web::Data::new(schemas);
     let responses = web::Data::new(graphql::response_cache::ResponseCache::new(
         settings.response_cache_max_bytes,
     ));
@@ -272,7 +272,7 @@ fn run(
             .wrap(actix_web::middleware::from_fn(request_id_header))
             .wrap(TracingLogger::<crate::app::access_log::AccessLog>::new())
             .wrap(prometheus.clone())
-            .app_data(schema.clone())
+            .app_data(schemas.clone())
             .app_data(guard.clone())
             .app_data(responses.clone())
             .app_data(data.clone())

@@ -95,6 +95,8 @@ pub struct Passed {
     /// holds (`anonymous` when unnamed), folded to `other` past a cap.
     pub label: String,
     pub cost: u64,
+    /// The operation that runs is a query (so it runs no mutation field).
+    pub query: bool,
 }
 
 impl Guard {
@@ -211,6 +213,7 @@ impl Guard {
             return Ok(Passed {
                 label: self.labels.label(None),
                 cost: 0,
+                query: false,
             });
         };
         let selected = select(&doc, request.operation_name.as_deref());
@@ -272,13 +275,14 @@ impl Guard {
                 "the document expands to {work} fields with its fragments inlined, more than {work_limit}"
             )));
         }
+        let query = selected.is_some_and(|(_, op)| op.node.ty == OperationType::Query);
         let operation = selected.and_then(|(name, _)| name.cloned());
         // Labelled only once it passed: refused documents take no label.
         let label = self.labels.label(operation.as_ref().map(Name::as_str));
         drop(walk);
         super::variables::drop_omitted(&mut doc, operation.as_ref(), &request.variables);
         request.set_parsed_query(doc);
-        Ok(Passed { label, cost })
+        Ok(Passed { label, cost, query })
     }
 
     /// Whether an operation asks only for `__schema`, `__type` and

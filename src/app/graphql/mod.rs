@@ -118,6 +118,29 @@ pub struct Mutation(
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// The served schema twice over: with the audit extension for documents
+/// that may run mutations, and without it for queries. The audit looks only
+/// at root mutation fields, but any extension at all sends async-graphql
+/// down its slower path for every field of every answer (a `ResolveInfo`
+/// built with registry look-ups, a boxed call through the extension), which
+/// a products page pays hundreds of times.
+pub struct Schemas {
+    pub audited: AppSchema,
+    pub reads: AppSchema,
+}
+
+impl Schemas {
+    /// The schema a request runs on: queries skip the audit, and anything
+    /// else (mutations, or a document the guard could not read) keeps it.
+    pub fn for_request(&self, passed: &guard::Passed) -> &AppSchema {
+        if passed.query {
+            &self.reads
+        } else {
+            &self.audited
+        }
+    }
+}
+
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
@@ -131,21 +154,27 @@ pub fn sdl() -> String {
 /// suggestions off. Depth and cost are limited by [`guard`] before a
 /// document gets here (async-graphql's own limits are computed only after
 /// fragments were expanded, and would refuse the standard introspection query).
-pub fn build_schema(state: AppState) -> AppSchema {
-    let s = &state.settings;
-    let mut b = builder()
-        .limit_recursive_depth(32)
-        .limit_directives(8)
-        .extension(Audit);
-    if !s.introspection {
-        b = b.disable_introspection();
+pub fn build_schema(state: AppState) -> Schemas {
+    let build = |audited: bool| {
+        let s = &state.settings;
+        let mut b = builder().limit_recursive_depth(32).limit_directives(8);
+        if audited {
+            b = b.extension(Audit);
+        }
+        if !s.introspection {
+            b = b.disable_introspection();
+        }
+        // "Did you mean …?" helps a developer, and maps the schema for anyone
+        // probing a production server with introspection off.
+        if s.app_env == crate::config::AppEnv::Production {
+            b = b.disable_suggestions();
+        }
+        b.data(state.clone()).finish()
+    };
+    Schemas {
+        audited: build(true),
+        reads: build(false),
     }
-    // "Did you mean …?" helps a developer, and maps the schema for anyone
-    // probing a production server with introspection off.
-    if s.app_env == crate::config::AppEnv::Production {
-        b = b.disable_suggestions();
-    }
-    b.data(state).finish()
 }
 
 /// A JSON body in the GraphQL error shape, for failures before execution
@@ -222,7 +251,7 @@ pub fn client_ip(req: &HttpRequest, state: &AppState) -> String {
 pub async fn graphql(
     req: HttpRequest,
     mut payload: web::Payload,
-    schema: web::Data<AppSchema>,
+    schemas: web::Data<Schemas>,
     state: web::Data<AppState>,
     responses: web::Data<response_cache::ResponseCache>,
     guard: web::Data<guard::Guard>,
@@ -293,16 +322,18 @@ pub async fn graphql(
                 Some(Err(e)) => return HttpResponse::Ok().json(refused(e)),
                 None => unreachable!("one check per request"),
             };
-            return single(request, passed, &caller, &ip, &schema, &state, &responses).await;
+            let schema = schemas.for_request(&passed);
+            return single(request, passed, &caller, &ip, schema, &state, &responses).await;
         }
         BatchRequest::Batch(requests) => requests,
     };
     let runs = requests.into_iter().zip(checked).map(|(request, passed)| {
-        let (schema, state, ip, caller) = (&schema, &state, &ip, &caller);
+        let (schemas, state, ip, caller) = (&schemas, &state, &ip, &caller);
         async move {
             match passed {
                 Ok(p) => with_codes(
-                    schema
+                    schemas
+                        .for_request(&p)
                         .execute(prepare(request, &p.label, caller, ip, state))
                         .await,
                 ),

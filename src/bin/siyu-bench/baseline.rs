@@ -5,6 +5,13 @@
 //! Given a file, every path answers its bytes; given a directory, `/NAME`
 //! answers the file NAME in it (one scenario's bytes each), so every
 //! scenario is compared with a handler sending exactly what it sends.
+//!
+//! To be an upper bound it must do what the API cannot skip and nothing
+//! more: it reads the whole request body before answering (actix-http
+//! closes a keep-alive connection whose request body was left unread, so a
+//! handler that ignores the body makes every request a new TCP connection
+//! and measures connection set-up instead), and it runs as many workers as
+//! the API (`WORKERS`, one per core when unset, as `siyu`).
 use std::{collections::HashMap, sync::Arc};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -22,9 +29,9 @@ pub async fn serve(addr: &str, path: &str) -> anyhow::Result<()> {
         default = std::fs::read(path)?.into();
     }
     let bodies = Arc::new(bodies);
-    HttpServer::new(move || {
+    let mut server = HttpServer::new(move || {
         let (bodies, default) = (bodies.clone(), default.clone());
-        App::new().default_service(web::to(move |req: HttpRequest| {
+        App::new().default_service(web::to(move |req: HttpRequest, _body: web::Bytes| {
             let body = bodies
                 .get(req.path())
                 .cloned()
@@ -36,8 +43,10 @@ pub async fn serve(addr: &str, path: &str) -> anyhow::Result<()> {
             }
         }))
     })
-    .bind(addr)?
-    .run()
-    .await?;
+    .bind(addr)?;
+    if let Some(n) = std::env::var("WORKERS").ok().and_then(|v| v.parse().ok()) {
+        server = server.workers(n);
+    }
+    server.run().await?;
     Ok(())
 }

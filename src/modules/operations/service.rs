@@ -9,8 +9,8 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait,
+    ExprTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
     sea_query::{
         Expr, Func, IntoIden, LikeExpr, OnConflict, Query, QueryStatementBuilder, SelectStatement,
     },
@@ -766,37 +766,62 @@ pub async fn all_tags(state: &AppState) -> AppResult<Vec<(String, i64)>> {
 
 // ---------------------------------------------------------------- lifecycle
 
-/// How many customers are at each stage now.
+/// How many customers are at each stage now, counted in the database (one
+/// statement, whatever the number of buyers). The stage rule is
+/// [`scoring::stage`]'s: days since the last purchase ≤ d ⟺ bought after
+/// now − (d + 1) days, the same bounds the `lifecycleStage` filter uses.
 pub async fn lifecycle_counts(
     state: &AppState,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<(Stage, i64)>> {
     let t = thresholds(state);
-    let lasts: Vec<DateTime<Utc>> = customer_stats::Entity::find()
-        .select_only()
-        .column(customer_stats::Column::LastPaidAt)
-        .filter(customer_stats::Column::OrdersCount.gt(0))
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    let everyone = customer::Entity::find().count(&state.db).await? as i64;
-    let mut counts: HashMap<Stage, i64> = HashMap::new();
-    for last in &lasts {
-        *counts
-            .entry(scoring::stage(Some(*last), now, t))
-            .or_default() += 1;
-    }
-    counts.insert(Stage::New, everyone - lasts.len() as i64);
-    Ok([
-        Stage::New,
-        Stage::Active,
-        Stage::Silent,
-        Stage::Sleeping,
-        Stage::Churned,
-    ]
-    .into_iter()
-    .map(|s| (s, counts.get(&s).copied().unwrap_or(0)))
-    .collect())
+    let after = |d: i64| now - Duration::days(d + 1);
+    let backend = state.db.get_database_backend();
+    let p: [String; 5] = std::array::from_fn(|i| match backend {
+        DatabaseBackend::Postgres => format!("${}", i + 1),
+        _ => "?".to_string(),
+    });
+    // Each CASE is one branch of the rule's if-chain, so the stages stay
+    // disjoint even for thresholds out of order.
+    let sql = format!(
+        "SELECT (SELECT COUNT(*) FROM customer) AS everyone, \
+           COUNT(*) AS buyers, \
+           COUNT(CASE WHEN last_paid_at > {a} THEN 1 END) AS active, \
+           COUNT(CASE WHEN last_paid_at <= {a2} AND last_paid_at > {s} THEN 1 END) AS silent, \
+           COUNT(CASE WHEN last_paid_at <= {s2} AND last_paid_at > {z} THEN 1 END) AS sleeping \
+         FROM customer_stats WHERE orders_count > 0",
+        a = p[0],
+        a2 = p[1],
+        s = p[2],
+        s2 = p[3],
+        z = p[4],
+    );
+    let stmt = Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            after(t.active_days).into(),
+            after(t.active_days).into(),
+            after(t.silent_days).into(),
+            after(t.silent_days).into(),
+            after(t.sleeping_days).into(),
+        ],
+    );
+    let row = state
+        .db
+        .query_one_raw(stmt)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("an aggregate returned no row")))?;
+    let get = |c: &str| row.try_get::<i64>("", c);
+    let (everyone, buyers) = (get("everyone")?, get("buyers")?);
+    let (active, silent, sleeping) = (get("active")?, get("silent")?, get("sleeping")?);
+    Ok(vec![
+        (Stage::New, everyone - buyers),
+        (Stage::Active, active),
+        (Stage::Silent, silent),
+        (Stage::Sleeping, sleeping),
+        (Stage::Churned, buyers - active - silent - sleeping),
+    ])
 }
 
 #[cfg(test)]
