@@ -140,7 +140,11 @@ pub(crate) fn browser_tools(dir: &Path) -> PathBuf {
     // (CI artifacts an operator reviews) show boxes.
     if !Path::new(CJK_FONT).exists() {
         run("apt-get", &["update", "-qq"], dir);
-        run("apt-get", &["install", "-y", "-qq", "fonts-wqy-microhei"], dir);
+        run(
+            "apt-get",
+            &["install", "-y", "-qq", "fonts-wqy-microhei"],
+            dir,
+        );
     }
     chromium
 }
