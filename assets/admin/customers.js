@@ -11,9 +11,9 @@ export const STAGES = { NEW: '新客(未购)', ACTIVE: '活跃', SILENT: '沉默
 const PAGE = 20;
 
 const CUSTOMERS = gql`
-  query ConsoleCustomers($filter: CustomerFilter, $first: Int, $after: String) {
+  query ConsoleCustomers($filter: CustomerFilter, $first: Int, $after: String, $withTotal: Boolean!) {
     customers(filter: $filter, first: $first, after: $after) {
-      totalCount
+      totalCount @include(if: $withTotal)
       pageInfo {
         hasNextPage
         endCursor
@@ -189,9 +189,13 @@ export function describeFilter(f) {
   return parts.length ? parts.join('，') : '全部客户';
 }
 
-/** One console page of the customers matching `filter`, with how many match. */
+/**
+ * One console page of the customers matching `filter`; the first page also
+ * with how many match (a count over every match: asked once per filter, not
+ * on every page).
+ */
 async function fetchCustomers(filter, after) {
-  const c = (await request(CUSTOMERS, { filter, first: PAGE, after })).customers;
+  const c = (await request(CUSTOMERS, { filter, first: PAGE, after, withTotal: !after })).customers;
   return { nodes: c.edges.map((e) => e.node), pageInfo: c.pageInfo, totalCount: c.totalCount };
 }
 
@@ -256,8 +260,10 @@ export function customersPage(root) {
     ['客户', 'ID', '阶段', 'RFM', '订单数', '累计消费', '最近下单', '来源场景', '会员', '标签', '注册'],
     async (after) => {
       const page = await fetchCustomers(filter, after);
-      total.textContent = `共 ${page.totalCount} 位`;
-      total.dataset.count = String(page.totalCount);
+      if (page.totalCount !== undefined) {
+        total.textContent = `共 ${page.totalCount} 位`;
+        total.dataset.count = String(page.totalCount);
+      }
       return page;
     },
     (c) =>
