@@ -1,8 +1,8 @@
 // 营销活动 (campaigns): one coupon of a template to every customer of a
 // segment, or to customers listed by id (issueCoupons, all or none). The
 // answer is how many received one; a key per form makes a double click or
-// a retry issue once. The API keeps no campaign list of its own: the
-// owner sees past ones in the audit log (shown below for the owner).
+// a retry issue once. Past campaigns are the API's record (`campaigns`:
+// who, which template, which segment by its name then, how many).
 import { can, gql, request } from './api.js';
 import { segmentFilter } from './segments.js';
 import { describeFilter } from './customers.js';
@@ -36,16 +36,23 @@ const ISSUE = gql`
 `;
 
 const HISTORY = gql`
-  query ConsoleCampaignHistory($filter: AuditFilter, $first: Int, $after: String) {
-    auditLog(filter: $filter, first: $first, after: $after) {
+  query ConsoleCampaignHistory($first: Int, $after: String) {
+    campaigns(first: $first, after: $after) {
       pageInfo {
         hasNextPage
         endCursor
       }
       nodes {
         id
-        actor
-        arguments
+        staffId
+        template {
+          id
+          name
+        }
+        templateId
+        segmentId
+        segmentName
+        issued
         createdAt
       }
     }
@@ -182,26 +189,23 @@ export async function campaignsPage(root) {
   }
 
   let past = null;
-  // auditLog is the owner's (ADMIN: OWNER).
-  if (can([])) {
-    const list = pagedList(
-      ['时间', '操作人', '参数'],
-      async (after) => (await request(HISTORY, { filter: { action: 'issueCoupons' }, first: 20, after })).auditLog,
-      (a) => {
-        let args = a.arguments;
-        try {
-          const v = JSON.parse(a.arguments);
-          const t = byId(data.couponTemplates, v.templateId);
-          const s = byId(segments, v.segmentId);
-          args = `${t ? t.name : v.templateId} → ${s ? s.name : v.segmentId || `${(v.customerIds || []).length} 位客户`}`;
-        } catch {
-          // shown as stored
-        }
-        return h('tr', {}, h('td', {}, dateTime(a.createdAt)), h('td', {}, a.actor), h('td', {}, args));
-      },
+  // campaigns is for those who run them (ADMIN: OPERATIONS) and the owner.
+  if (can(['OPERATIONS'])) {
+    past = pagedList(
+      ['时间', '优惠券', '发给', '张数', '操作人 ID'],
+      async (after) => (await request(HISTORY, { first: 20, after })).campaigns,
+      (c) =>
+        h(
+          'tr',
+          { 'data-id': c.id },
+          h('td', {}, dateTime(c.createdAt)),
+          h('td', {}, c.template ? c.template.name : c.templateId),
+          h('td', {}, c.segmentId ? `人群「${c.segmentName}」` : '指定客户'),
+          h('td', { class: 'num issued' }, c.issued),
+          h('td', {}, h('code', {}, c.staffId)),
+        ),
     );
-    past = list;
-    list.reload();
+    past.reload();
   }
 
   root.replaceChildren(
@@ -215,6 +219,6 @@ export async function campaignsPage(root) {
         : h('p', { class: 'empty' }, '没有启用的优惠券模板：先新建一个优惠券模板。'),
     h('h3', {}, '优惠券模板'),
     stock,
-    past ? h('div', {}, h('h3', {}, '发放记录（操作日志）'), past.element) : null,
+    past ? h('div', { class: 'campaign-history' }, h('h3', {}, '发放记录'), past.element) : null,
   );
 }

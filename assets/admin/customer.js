@@ -1,6 +1,6 @@
 // One customer (#/customers/<id>): purchase figures, CLV, RFM and stage,
-// membership, promoter figures, tags, the wallet ledger and orders (each
-// paged with the API's cursors), and what staff may do to the customer:
+// membership, promoter figures and team (those it invited, level 1 or 2),
+// tags, the wallet ledger and orders (each paged with the API's cursors), and what staff may do to the customer:
 // tags (OPERATIONS), a wallet adjustment (FINANCE), a promoter review and
 // a coupon (OPERATIONS). Buttons follow the guards of those mutations;
 // the API checks every call anyway.
@@ -116,6 +116,27 @@ const CUSTOMER_ORDERS = gql`
         paidFen
         refundedFen
         createdAt
+      }
+    }
+  }
+`;
+
+const TEAM = gql`
+  query ConsolePromoterTeam($customerId: ID!, $level: Int, $first: Int, $after: String) {
+    promoterTeam(customerId: $customerId, level: $level, first: $first, after: $after) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        id
+        nickname
+        createdAt
+        stats {
+          ordersCount
+          totalSpentFen
+        }
       }
     }
   }
@@ -404,6 +425,34 @@ export async function customerPage(root, id) {
       ),
   );
 
+  // The team: who this customer invited (level 1) or they invited (level 2).
+  const level = h(
+    'select',
+    { name: 'team-level' },
+    h('option', { value: '1' }, '一级（直接邀请）'),
+    h('option', { value: '2' }, '二级（被邀请人邀请）'),
+  );
+  const teamTotal = h('p', { class: 'muted team-total' });
+  const team = pagedList(
+    ['客户', '加入时间', '订单数', '累计消费'],
+    async (after) => {
+      const t = (await request(TEAM, { customerId: c.id, level: Number(level.value), first: 20, after })).promoterTeam;
+      teamTotal.textContent = `共 ${t.totalCount} 人`;
+      return t;
+    },
+    (m) =>
+      h(
+        'tr',
+        { 'data-id': m.id },
+        h('td', {}, customerLink(m)),
+        h('td', {}, dateTime(m.createdAt)),
+        h('td', { class: 'num' }, m.stats.ordersCount),
+        h('td', { class: 'num' }, yuan(m.stats.totalSpentFen)),
+      ),
+  );
+  team.element.classList.add('team');
+  level.addEventListener('change', () => team.reload());
+
   root.replaceChildren(
     h('p', {}, h('a', { href: '#/customers' }, '← 客户列表')),
     h('h2', {}, `客户 ${c.nickname || c.id}`),
@@ -417,6 +466,10 @@ export async function customerPage(root, id) {
     membership,
     h('h3', {}, '推广员'),
     promoter,
+    h('h3', {}, '团队'),
+    h('div', { class: 'filters' }, h('label', {}, '层级', level)),
+    teamTotal,
+    team.element,
     h('h3', {}, '钱包流水'),
     ledger.element,
     h('h3', {}, '订单'),
@@ -424,4 +477,5 @@ export async function customerPage(root, id) {
   );
   ledger.reload();
   orders.reload();
+  team.reload();
 }

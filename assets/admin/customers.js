@@ -1,10 +1,9 @@
 // Customers: the list with every field of CustomerFilter, kept in the
 // address (#/customers?filter=<JSON>) so segments, tags and the RFM grid can
-// link to a filtered list; 下载 CSV exports the filter the list last loaded
-// (without the RFM choice). The API has no RFM filter: with R and/or F
-// scores chosen (#/customers?rfm=R-F, * for any), the list pages through
-// the buyers and keeps those scored so, a bounded number of API pages per
-// console page.
+// link to a filtered list, with how many match (`totalCount`). R and F
+// scores are CustomerFilter fields (rScore, fScore); the RFM grid links to
+// a cell as #/customers?rfm=R-F (* for any). 下载 CSV exports the filter
+// the list last loaded.
 import { gql, request } from './api.js';
 import { downloadButton } from './download.js';
 import { dateTime, h, isoDay, pagedList, parseYuan, yuan } from './util.js';
@@ -12,14 +11,11 @@ import { dateTime, h, isoDay, pagedList, parseYuan, yuan } from './util.js';
 export const STAGES = { NEW: '新客(未购)', ACTIVE: '活跃', SILENT: '沉默', SLEEPING: '沉睡', CHURNED: '流失' };
 
 const PAGE = 20;
-/** API pages one console page of an RFM cell may read at most, and their size
- * (50 of these rows stay under the server's query cost limit). */
-const RFM_SCAN_PAGES = 20;
-const RFM_SCAN_SIZE = 50;
 
 const CUSTOMERS = gql`
-  query ConsoleCustomers($filter: CustomerFilter, $first: Int, $after: String) {
+  query ConsoleCustomers($filter: CustomerFilter, $first: Int, $after: String, $withTotal: Boolean!) {
     customers(filter: $filter, first: $first, after: $after) {
+      totalCount @include(if: $withTotal)
       pageInfo {
         hasNextPage
         endCursor
@@ -118,6 +114,8 @@ export function filterFields(initial = {}) {
   const minSpent = text(yuanText(f.minSpentFen), '≥ 元', 7);
   const maxSpent = text(yuanText(f.maxSpentFen), '≤ 元', 7);
   const scene = text(f.scene, '完全一致', 10);
+  const rScore = scoreSelect('rScore', 'R', f.rScore);
+  const fScore = scoreSelect('fScore', 'F', f.fScore);
   const joinedFrom = h('input', { type: 'date', value: dayOf(f.joinedFrom) });
   // joinedTo is exclusive in the API; the form shows the last day included.
   const joinedTo = h('input', {
@@ -136,6 +134,8 @@ export function filterFields(initial = {}) {
     h('label', {}, '来源场景', scene),
     h('label', {}, '注册从', joinedFrom),
     h('label', {}, '注册至', joinedTo),
+    h('label', {}, 'R 分(最近)', rScore),
+    h('label', {}, 'F 分(频次)', fScore),
   ];
   function value() {
     const out = {};
@@ -163,6 +163,8 @@ export function filterFields(initial = {}) {
       next.setDate(next.getDate() + 1);
       out.joinedTo = next.toISOString();
     }
+    if (rScore.value) out.rScore = Number(rScore.value);
+    if (fScore.value) out.fScore = Number(fScore.value);
     return out;
   }
   return { elements, value };
@@ -183,41 +185,20 @@ export function describeFilter(f) {
   if (f.scene) parts.push(`场景 ${f.scene}`);
   if (f.joinedFrom) parts.push(`注册从 ${dayOf(f.joinedFrom)}`);
   if (f.joinedTo) parts.push(`注册早于 ${dayOf(f.joinedTo)}`);
+  if (f.rScore) parts.push(`R${f.rScore}`);
+  if (f.fScore) parts.push(`F${f.fScore}`);
+  if (f.mScore) parts.push(`M${f.mScore}`);
   return parts.length ? parts.join('，') : '全部客户';
 }
 
-/** Whether a customer's scores match an RFM choice ({r, f}, either may be null: any). */
-const inCell = (s, rfm) => !!s && (!rfm.r || s.rScore === rfm.r) && (!rfm.f || s.fScore === rfm.f);
-
 /**
- * One console page of the customers matching `filter`; with RFM scores
- * chosen, those of the buyers (minOrders 1) scored so, read RFM_SCAN_SIZE
- * at a time from `after` until a page is full, the list ends or
- * RFM_SCAN_PAGES were read (the cursor of the last customer looked at
- * continues the scan).
+ * One console page of the customers matching `filter`; the first page also
+ * with how many match (a count over every match: asked once per filter, not
+ * on every page).
  */
-async function fetchCustomers(filter, rfm, after) {
-  if (!rfm) {
-    const c = (await request(CUSTOMERS, { filter, first: PAGE, after })).customers;
-    return { nodes: c.edges.map((e) => e.node), pageInfo: c.pageInfo };
-  }
-  const scan = { ...filter, minOrders: Math.max(1, filter.minOrders || 0) };
-  const nodes = [];
-  let cursor = after;
-  let more = true;
-  for (let i = 0; i < RFM_SCAN_PAGES && more && nodes.length < PAGE; i++) {
-    const c = (await request(CUSTOMERS, { filter: scan, first: RFM_SCAN_SIZE, after: cursor })).customers;
-    more = c.pageInfo.hasNextPage;
-    for (const [k, e] of c.edges.entries()) {
-      cursor = e.cursor;
-      if (inCell(e.node.rfm, rfm)) nodes.push(e.node);
-      if (nodes.length === PAGE) {
-        more = more || k < c.edges.length - 1;
-        break;
-      }
-    }
-  }
-  return { nodes, pageInfo: { hasNextPage: more, endCursor: cursor } };
+async function fetchCustomers(filter, after) {
+  const c = (await request(CUSTOMERS, { filter, first: PAGE, after, withTotal: !after })).customers;
+  return { nodes: c.edges.map((e) => e.node), pageInfo: c.pageInfo, totalCount: c.totalCount };
 }
 
 /** "5-3", "5-*" or "*-3" as {r, f} (null: any); null when neither is chosen. */
@@ -247,29 +228,46 @@ export function customersPage(root) {
   } catch {
     initial = {};
   }
-  let rfm = parseRfm(q.get('rfm'));
+  // A grid cell's address (rfm=R-F) chooses the scores.
+  const cell = parseRfm(q.get('rfm'));
+  if (cell) {
+    delete initial.rScore;
+    delete initial.fScore;
+    if (cell.r) initial.rScore = cell.r;
+    if (cell.f) initial.fScore = cell.f;
+  }
   const fields = filterFields(initial);
-  const rSelect = scoreSelect('rScore', 'R', rfm && rfm.r);
-  const fSelect = scoreSelect('fScore', 'F', rfm && rfm.f);
   const problem = h('div', { class: 'problem' });
   let filter = initial;
   const condition = h('p', { class: 'muted' });
+  const total = h('p', { class: 'total' });
   const note = h('p', { class: 'rfm-note' });
   const showCondition = () => {
-    condition.replaceChildren('条件：', describeFilter(filter), '（列表不提供总数；人群页可看满足条件的人数）');
-    note.hidden = !rfm;
-    if (rfm) {
+    condition.replaceChildren('条件：', describeFilter(filter));
+    const scored = filter.rScore || filter.fScore;
+    note.hidden = !scored;
+    if (scored) {
+      const rest = { ...filter };
+      delete rest.rScore;
+      delete rest.fScore;
       note.replaceChildren(
-        `RFM ${rfm.r ? `R${rfm.r}` : ''}${rfm.r && rfm.f ? '·' : ''}${rfm.f ? `F${rfm.f}` : ''}：` +
-          `API 没有 RFM 筛选，按页在购买过的客户中查找（每页最多读 ${RFM_SCAN_PAGES * RFM_SCAN_SIZE} 位）。`,
-        h('a', { href: customersHref(filter) }, '取消 RFM 条件'),
+        `RFM ${filter.rScore ? `R${filter.rScore}` : ''}${filter.rScore && filter.fScore ? '·' : ''}${filter.fScore ? `F${filter.fScore}` : ''}：` +
+          '分数为全店购买客户的五分位（每分钟更新）。',
+        h('a', { href: customersHref(rest) }, '取消 RFM 条件'),
       );
     }
   };
   showCondition();
   const list = pagedList(
     ['客户', 'ID', '阶段', 'RFM', '订单数', '累计消费', '最近下单', '来源场景', '会员', '标签', '注册'],
-    (after) => fetchCustomers(filter, rfm, after),
+    async (after) => {
+      const page = await fetchCustomers(filter, after);
+      if (page.totalCount !== undefined) {
+        total.textContent = `共 ${page.totalCount} 位`;
+        total.dataset.count = String(page.totalCount);
+      }
+      return page;
+    },
     (c) =>
       h(
         'tr',
@@ -302,22 +300,20 @@ export function customersPage(root) {
             problem.textContent = err.message;
             return;
           }
-          rfm = parseRfm(`${rSelect.value || '*'}-${fSelect.value || '*'}`);
           problem.textContent = '';
           showCondition();
           // Kept in the address, so the list can be linked and reloaded.
-          history.replaceState(null, '', customersHref(filter, rfm));
+          history.replaceState(null, '', customersHref(filter));
           list.reload();
         },
       },
       fields.elements,
-      h('label', {}, 'R 分(最近)', rSelect),
-      h('label', {}, 'F 分(频次)', fSelect),
       h('button', { type: 'submit' }, '筛选'),
       downloadButton('下载 CSV', 'customers.csv', { filter: () => filter }),
     ),
     problem,
     condition,
+    total,
     list.element,
   );
   list.reload();

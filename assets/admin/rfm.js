@@ -1,25 +1,22 @@
 // RFM grid: recency score (rows, 5 = bought most recently) × frequency
 // score (columns), each cell sized and shaded by how many buyers it holds
-// and linking to the customers list of that cell. The API answers scores
-// per customer (Customer.rfm, quintiles over every buyer) but no counts per
-// cell, so the page reads the buyers' scores a page at a time, up to a
-// limit the operator picks, and says how many it read.
+// and linking to the customers list of that cell. The counts are `rfmGrid`,
+// which the server's jobs loop computes with the RFM cutoffs (every minute),
+// so the page reads 25 numbers whatever the store's size.
 import { gql, request } from './api.js';
 import { customersHref } from './customers.js';
-import { h, showError } from './util.js';
+import { dateTime, h, showError, yuan } from './util.js';
 
-const SCORES = gql`
-  query ConsoleRfmScores($filter: CustomerFilter, $first: Int, $after: String) {
-    customers(filter: $filter, first: $first, after: $after) {
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      nodes {
-        rfm {
-          rScore
-          fScore
-        }
+const GRID = gql`
+  query ConsoleRfmGrid {
+    rfmGrid {
+      computedAt
+      buyers
+      cells {
+        rScore
+        fScore
+        customers
+        averageMonetaryFen
       }
     }
   }
@@ -36,26 +33,18 @@ function s(tag, attrs, ...children) {
 const R_LABEL = { 5: '最近', 4: '较近', 3: '一般', 2: '较久', 1: '最久' };
 const F_LABEL = { 1: '最少', 2: '较少', 3: '一般', 4: '较多', 5: '最多' };
 
-/** counts[r][f] of the buyers read, how many, and whether there are more. */
-async function countScores(limit, progress) {
+/** counts[r][f] and average spend avg[r][f] of the grid's cells. */
+function table(cells) {
   const counts = Array.from({ length: 6 }, () => new Array(6).fill(0));
-  let read = 0;
-  let after = null;
-  let more = true;
-  while (more && read < limit) {
-    const c = (await request(SCORES, { filter: { minOrders: 1 }, first: Math.min(100, limit - read), after })).customers;
-    for (const n of c.nodes) {
-      if (n.rfm) counts[n.rfm.rScore][n.rfm.fScore] += 1;
-    }
-    read += c.nodes.length;
-    more = c.pageInfo.hasNextPage;
-    after = c.pageInfo.endCursor;
-    progress(read);
+  const avg = Array.from({ length: 6 }, () => new Array(6).fill(0));
+  for (const c of cells) {
+    counts[c.rScore][c.fScore] = c.customers;
+    avg[c.rScore][c.fScore] = c.averageMonetaryFen;
   }
-  return { counts, read, more };
+  return { counts, avg };
 }
 
-function grid(counts) {
+function grid({ counts, avg }) {
   const cell = 86;
   const left = 70;
   const top = 10;
@@ -92,7 +81,7 @@ function grid(counts) {
           'fill-opacity': (0.25 + (0.75 * n) / max).toFixed(2),
         }),
         s('text', { x: x + cell / 2, y: y + cell / 2 + 5, class: 'count', 'text-anchor': 'middle' }, n),
-        s('title', {}, `R${r} F${f}: ${n} 位，点击查看`),
+        s('title', {}, `R${r} F${f}: ${n} 位，人均消费 ${yuan(avg[r][f])}，点击查看`),
       );
       svg.append(link);
     }
@@ -107,26 +96,20 @@ function grid(counts) {
 }
 
 export function rfmPage(root) {
-  const limit = h(
-    'select',
-    { name: 'limit' },
-    [1000, 5000, 20000, 100000].map((n) => h('option', { value: n }, `最多 ${n} 位`)),
-  );
-  limit.value = '5000';
   const status = h('div', { class: 'status' });
   const area = h('figure', { class: 'card chart-card rfm' });
   async function load() {
-    status.replaceChildren(h('p', { class: 'loading' }, '统计中…'));
+    status.replaceChildren(h('p', { class: 'loading' }, '加载中…'));
     try {
-      const { counts, read, more } = await countScores(Number(limit.value), (n) =>
-        status.replaceChildren(h('p', { class: 'loading' }, `统计中… 已读 ${n} 位`)),
-      );
-      area.replaceChildren(h('figcaption', {}, '最近购买 (R) × 购买频次 (F)'), grid(counts));
+      const g = (await request(GRID)).rfmGrid;
+      area.replaceChildren(h('figcaption', {}, '最近购买 (R) × 购买频次 (F)'), grid(table(g.cells)));
       status.replaceChildren(
         h(
           'p',
           { class: 'muted rfm-read' },
-          `已统计 ${read} 位购买过的客户${more ? `（按注册从新到旧，还有更多未统计：可提高上限）` : '（全部）'}。`,
+          g.computedAt
+            ? `共 ${g.buyers} 位购买过的客户，统计于 ${dateTime(g.computedAt)}（每分钟更新）。`
+            : '尚未统计（服务启动后一分钟内完成）。',
           '分数为全店购买客户的五分位（5 最好）；点击格子查看其中的客户。',
         ),
       );
@@ -136,18 +119,7 @@ export function rfmPage(root) {
   }
   root.replaceChildren(
     h('h2', {}, 'RFM 分布'),
-    h(
-      'form',
-      {
-        class: 'filters',
-        onsubmit: (e) => {
-          e.preventDefault();
-          load();
-        },
-      },
-      h('label', {}, '统计范围', limit),
-      h('button', { type: 'submit' }, '重新统计'),
-    ),
+    h('div', { class: 'filters' }, h('button', { type: 'button', onclick: () => load() }, '刷新')),
     status,
     area,
   );

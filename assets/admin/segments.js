@@ -1,7 +1,7 @@
 // 人群 (segments) and 标签 (tags). A segment is a saved CustomerFilter the
-// API re-evaluates on every use, so its count is always today's. The API
-// can create segments but not change or delete them: "以此为模板" fills the
-// form with a segment's filter to save a changed copy under a new name.
+// API re-evaluates on every use, so its count is always today's. Operators
+// create, edit (name and filter) and delete segments; campaigns already run
+// to one keep its name in their record.
 import { can, gql, request } from './api.js';
 import { customersHref, describeFilter, filterFields } from './customers.js';
 import { action, dateTime, h, showError, showOk } from './util.js';
@@ -28,6 +28,22 @@ const CREATE_SEGMENT = gql`
   }
 `;
 
+const UPDATE_SEGMENT = gql`
+  mutation ConsoleUpdateSegment($id: ID!, $input: SegmentUpdateInput!) {
+    updateSegment(id: $id, input: $input) {
+      id
+      name
+      customerCount
+    }
+  }
+`;
+
+const DELETE_SEGMENT = gql`
+  mutation ConsoleDeleteSegment($id: ID!) {
+    deleteSegment(id: $id)
+  }
+`;
+
 const TAGS = gql`
   query ConsoleCustomerTags {
     customerTags {
@@ -49,7 +65,8 @@ const UNTAG = gql`
   }
 `;
 
-// The guard of createSegment, tagCustomers and untagCustomers.
+// The guard of createSegment, updateSegment, deleteSegment, tagCustomers
+// and untagCustomers.
 const OPERATORS = ['OPERATIONS'];
 
 // Segment.filter is the server's stored JSON (snake_case, the stage as a
@@ -66,6 +83,9 @@ const STORED = {
   keyword: 'keyword',
   joined_from: 'joinedFrom',
   joined_to: 'joinedTo',
+  r_score: 'rScore',
+  f_score: 'fScore',
+  m_score: 'mScore',
 };
 
 /** A segment's filter as a CustomerFilter; {} if unreadable. */
@@ -90,7 +110,8 @@ export function segmentsPage(root) {
   const body = h('tbody');
   const formArea = h('div');
 
-  function showForm(initial, name) {
+  /** The new-segment form, or with `editing` (a segment) its edit form. */
+  function showForm(initial, name, editing) {
     if (!can(OPERATORS)) return;
     const fields = filterFields(initial);
     const nameInput = h('input', { type: 'text', name: 'segment-name', value: name || '', size: 16 });
@@ -113,7 +134,10 @@ export function segmentsPage(root) {
             problem.textContent = '';
             submit.disabled = true;
             try {
-              const s = (await request(CREATE_SEGMENT, { name: nameInput.value.trim(), filter })).createSegment;
+              const s = editing
+                ? (await request(UPDATE_SEGMENT, { id: editing.id, input: { name: nameInput.value.trim(), filter } }))
+                    .updateSegment
+                : (await request(CREATE_SEGMENT, { name: nameInput.value.trim(), filter })).createSegment;
               showOk(message, `已保存人群「${s.name}」：${s.customerCount} 人`);
               formArea.replaceChildren();
               load();
@@ -124,7 +148,7 @@ export function segmentsPage(root) {
             }
           },
         },
-        h('h3', {}, '新建人群'),
+        h('h3', {}, editing ? `编辑人群「${editing.name}」` : '新建人群'),
         h('div', { class: 'filters' }, h('label', {}, '人群名称', nameInput), fields.elements),
         problem,
         h(
@@ -157,7 +181,23 @@ export function segmentsPage(root) {
               h('a', { href: customersHref(f) }, '查看客户'),
               ' ',
               can(OPERATORS)
-                ? h('button', { type: 'button', class: 'secondary', onclick: () => showForm(f, `${s.name} 副本`) }, '以此为模板')
+                ? [
+                    h('button', { type: 'button', class: 'secondary', onclick: () => showForm(f, s.name, s) }, '编辑'),
+                    ' ',
+                    h('button', { type: 'button', class: 'secondary', onclick: () => showForm(f, `${s.name} 副本`) }, '以此为模板'),
+                    ' ',
+                    action(
+                      '删除',
+                      async () => {
+                        if (!confirm(`删除人群「${s.name}」？已发放的营销活动记录保留其名称。`)) return false;
+                        await request(DELETE_SEGMENT, { id: s.id });
+                        showOk(message, `已删除人群「${s.name}」`);
+                        return true;
+                      },
+                      load,
+                      'secondary danger',
+                    ),
+                  ]
                 : null,
             ),
           );

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod after_sale;
 pub mod after_sale_line;
 pub mod audit_entry;
+pub mod campaign;
 pub mod cart_item;
 pub mod category;
 pub mod commission;

@@ -29,6 +29,7 @@ mod m20261210_000020_wechat_followup;
 mod m20261210_000021_staff_audit;
 mod m20261210_000023_customer_filter_indexes;
 mod m20261210_000024_payable_netting;
+mod m20261210_000028_campaigns;
 mod m20261210_000030_order_line_supplier_code;
 
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000021_staff_audit::Migration),
             Box::new(m20261210_000023_customer_filter_indexes::Migration),
             Box::new(m20261210_000024_payable_netting::Migration),
+            Box::new(m20261210_000028_campaigns::Migration),
             Box::new(m20261210_000030_order_line_supplier_code::Migration),
         ]
     }

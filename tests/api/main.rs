@@ -14,6 +14,7 @@ mod client_address;
 mod client_caches;
 mod coupons;
 mod credentials;
+mod customer_console_api;
 mod edge;
 mod exports;
 mod exposure;

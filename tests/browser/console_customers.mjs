@@ -10,7 +10,9 @@
 // sees an over-large debit refused with the API's message and code,
 // saves a segment of customers with at least one order and sees its count
 // above zero and its customers, finds the tag's customers, issues the
-// template to that segment and sees how many got it, sees the RFM grid with the buyers counted and a cell's customers,
+// template to that segment and sees how many got it and the campaign in the
+// record, sees the RFM grid (the server's rfmGrid) with the buyers counted
+// and a cell's customers, as many as the cell says and the list's total,
 // and, signed in as a finance account in another tab, the wallet
 // adjustment but no tag, coupon or segment buttons.
 
@@ -115,11 +117,27 @@ export async function customerSteps(page, step, ctx) {
     if (!m || m[1] !== templateName || !(Number(m[2]) > 0)) throw new Error(`issued: ${await ok.innerText()}`);
     // The template's table follows: as many given out as the answer said.
     await page.locator(`tr[data-id="${templateId}"] td.given`, { hasText: new RegExp(`^${m[2]}$`) }).waitFor({ timeout: 30_000 });
-    await page.locator('tr', { hasText: segmentName }).first().waitFor({ timeout: 30_000 });
+    // The campaign record: this segment, as many as issued.
+    const record = page.locator('.campaign-history tr', { hasText: segmentName }).first();
+    await record.waitFor({ timeout: 30_000 });
+    if ((await record.locator('td.issued').innerText()) !== m[2]) throw new Error(`campaign record: ${await record.innerText()}`);
     await noErrors(page);
   });
 
   await step('c4-rfm', async () => {
+    // The grid is what the jobs loop last counted (tests run no loop): the
+    // owner runs the jobs now, after the refund and after-sale steps
+    // changed the buyer's figures, as the loop would within a minute.
+    const ran = await page.evaluate(async () => {
+      const s = JSON.parse(sessionStorage.getItem('siyu.admin.session'));
+      const res = await fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${s.accessToken}` },
+        body: JSON.stringify({ query: 'mutation { runOrderJobs }' }),
+      });
+      return res.json();
+    });
+    if (!ran.data || ran.data.runOrderJobs !== true) throw new Error(JSON.stringify(ran));
     await page.getByRole('link', { name: 'RFM', exact: true }).click();
     await page.locator('.rfm-read').waitFor({ timeout: 30_000 });
     const cells = page.locator('svg.rfm-grid a.rfm-cell');
@@ -142,6 +160,9 @@ export async function customerSteps(page, step, ctx) {
     // Every customer of the cell, each with the cell's scores.
     const codes = await page.locator('tbody tr[data-id] td:nth-child(4)').allInnerTexts();
     if (codes.length !== Number(n) || codes.some((c) => !c.startsWith(`${r}${f}`))) throw new Error(`cell ${r}${f} (${n}) lists ${codes}`);
+    // The list's totalCount is the cell's count.
+    const total = await page.locator('p.total').getAttribute('data-count');
+    if (total !== n) throw new Error(`the list's total ${total}, the cell's ${n}`);
   });
 
   await step('c6-finance-role', async () => {

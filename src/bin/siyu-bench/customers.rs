@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseBackend};
+use sea_orm::{ConnectionTrait, DatabaseBackend, PaginatorTrait};
 use siyu::{
     modules::operations::{scoring::Stage, service},
     state::AppState,
@@ -254,6 +254,44 @@ fn cases() -> Vec<(&'static str, service::Filter)> {
                 ..F::default()
             },
         ),
+        (
+            "rScore: 5",
+            F {
+                r_score: Some(5),
+                ..F::default()
+            },
+        ),
+        (
+            "rScore: 1",
+            F {
+                r_score: Some(1),
+                ..F::default()
+            },
+        ),
+        (
+            "fScore: 5",
+            F {
+                f_score: Some(5),
+                ..F::default()
+            },
+        ),
+        (
+            "rScore: 3 + fScore: 3",
+            F {
+                r_score: Some(3),
+                f_score: Some(3),
+                ..F::default()
+            },
+        ),
+        (
+            "rScore: 1 + fScore: 5 + tags: [vip]",
+            F {
+                r_score: Some(1),
+                f_score: Some(5),
+                tags: tags(&["vip"]),
+                ..F::default()
+            },
+        ),
     ]
 }
 
@@ -279,8 +317,14 @@ pub async fn run(state: &AppState, n: i64, reps: usize) -> anyhow::Result<()> {
 
     let scale = time_scale(state).await?;
     println!(
-        "\n{:<52} {:>9} {:>9} {:>6}",
-        "customers(filter, first: 20)", "p50 ms", "p99 ms", "rows"
+        "\n{:<52} {:>9} {:>9} {:>6} {:>11} {:>11} {:>8}",
+        "customers(filter, first: 20)",
+        "p50 ms",
+        "p99 ms",
+        "rows",
+        "count p50",
+        "count max",
+        "count"
     );
     for (name, filter) in cases() {
         let filter = filter.checked("filter")?;
@@ -296,12 +340,30 @@ pub async fn run(state: &AppState, n: i64, reps: usize) -> anyhow::Result<()> {
             rows = page.len();
         }
         times.sort();
+        // `totalCount` (only when a client selects it): the same COUNT over
+        // the filter's query, fewer times (it reads every match).
+        let mut counts = Vec::new();
+        let mut total = 0;
+        for i in 0..(reps / 5).max(3) + 1 {
+            let t = Instant::now();
+            total = service::customers_query(state, &filter)
+                .await?
+                .count(&state.db)
+                .await?;
+            if i >= 1 {
+                counts.push(t.elapsed());
+            }
+        }
+        counts.sort();
         println!(
-            "{:<52} {:>9.2} {:>9.2} {:>6}",
+            "{:<52} {:>9.2} {:>9.2} {:>6} {:>11.2} {:>11.2} {:>8}",
             name,
             percentile(&times, 0.5),
             percentile(&times, 0.99),
-            rows
+            rows,
+            percentile(&counts, 0.5),
+            percentile(&counts, 1.0),
+            total
         );
     }
     println!("{scale}");

@@ -1,15 +1,22 @@
 //! Coupon and promotion operations.
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use chrono::Utc;
 
 use super::{
     service,
     types::{
-        Coupon, CouponStatus, CouponTemplate, CouponTemplateInput, CouponTemplateUpdateInput,
+        Campaign, Coupon, CouponStatus, CouponTemplate, CouponTemplateInput, CouponTemplateUpdateInput,
         Promotion, PromotionInput,
     },
 };
-use crate::{api::ids::parse_id, auth::ViewerExt, state::AppState};
+use crate::{
+    api::{
+        ids::parse_id,
+        pagination::{decode_cursor, id_connection, page_size},
+    },
+    auth::ViewerExt,
+    state::AppState,
+};
 
 #[derive(Default)]
 pub struct CouponQuery;
@@ -40,6 +47,26 @@ impl CouponQuery {
             .into_iter()
             .map(Coupon)
             .collect())
+    }
+
+    /// Coupon campaigns run (`issueCoupons`), newest first (ADMIN:
+    /// OPERATIONS, who run them).
+    async fn campaigns(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Campaign>> {
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page_size(first)?;
+        let after: Option<i64> = decode_cursor(after.as_deref())?;
+        let (rows, more) = service::campaigns(state, first, after).await?;
+        Ok(id_connection(
+            rows.into_iter().map(|c| (c.id, Campaign(c))).collect(),
+            more,
+            after.is_some(),
+        ))
     }
 
     /// Every coupon template, newest first (ADMIN).

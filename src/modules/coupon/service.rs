@@ -1,7 +1,7 @@
 //! Coupon templates, claiming and issuing coupons, using them on orders,
 //! and promotions.
 use chrono::{DateTime, Duration, Utc};
-use entity::{coupon, coupon_issue, coupon_template, promotion};
+use entity::{campaign, coupon, coupon_issue, coupon_template, promotion};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseTransaction, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -302,6 +302,22 @@ pub async fn set_template_active(
     Ok(a.update(&state.db).await?)
 }
 
+/// Campaigns run, newest first, a page after `after_id`.
+pub async fn campaigns(
+    state: &AppState,
+    first: u64,
+    after_id: Option<i64>,
+) -> AppResult<(Vec<campaign::Model>, bool)> {
+    Ok(crate::db::page_desc(
+        &state.db,
+        campaign::Entity::find(),
+        campaign::Column::Id,
+        first,
+        after_id,
+    )
+    .await?)
+}
+
 pub async fn template(db: &impl ConnectionTrait, id: i64) -> AppResult<coupon_template::Model> {
     coupon_template::Entity::find_by_id(id)
         .one(db)
@@ -564,11 +580,13 @@ pub async fn issue(
             return Ok(first.issued);
         }
     }
+    let mut segment_name = None;
     if let Some(segment) = audience.segment_id {
-        ids.extend(
+        let (name, members) =
             crate::modules::operations::service::segment_members(state, &txn, segment, MAX_ISSUE)
-                .await?,
-        );
+                .await?;
+        segment_name = Some(name);
+        ids.extend(members);
         ids.sort_unstable();
         ids.dedup();
     }
@@ -590,6 +608,18 @@ pub async fn issue(
             .exec_without_returning(&txn)
             .await?;
     }
+    // The campaign's record, in its transaction: no coupons without it.
+    campaign::ActiveModel {
+        admin_id: Set(admin_id),
+        template_id: Set(template_id),
+        segment_id: Set(audience.segment_id),
+        segment_name: Set(segment_name),
+        issued: Set(n),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
     if let Some(key) = idempotency_key {
         coupon_issue::Entity::update_many()
             .col_expr(coupon_issue::Column::Issued, Expr::value(n))

@@ -336,3 +336,47 @@ impl From<PromotionInput> for service::PromotionDraft {
         }
     }
 }
+
+/// A coupon campaign as it ran (`issueCoupons`): who issued which template
+/// to which segment (none: a hand-picked list), and how many coupons.
+pub struct Campaign(pub entity::campaign::Model);
+
+#[Object]
+impl Campaign {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+    /// The staff account that issued (the owner's `staff` list names it).
+    async fn staff_id(&self) -> ID {
+        to_id(self.0.admin_id)
+    }
+    async fn template_id(&self) -> ID {
+        to_id(self.0.template_id)
+    }
+    /// The template as it is now (null if it is gone).
+    async fn template(&self, ctx: &Context<'_>) -> Result<Option<CouponTemplate>> {
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(service::templates_by_ids(&state.db, &[self.0.template_id])
+            .await?
+            .into_iter()
+            .next()
+            .map(CouponTemplate))
+    }
+    /// The segment it went to; null for a hand-picked list. It may have
+    /// been deleted since.
+    async fn segment_id(&self) -> Option<ID> {
+        self.0.segment_id.map(to_id)
+    }
+    /// The segment's name when the campaign ran.
+    async fn segment_name(&self) -> Option<&str> {
+        self.0.segment_name.as_deref()
+    }
+    /// Coupons issued, one per customer.
+    async fn issued(&self) -> i32 {
+        i32::try_from(self.0.issued).unwrap_or(i32::MAX)
+    }
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
+    }
+}

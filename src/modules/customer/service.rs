@@ -49,7 +49,18 @@ pub async fn team_size(db: &impl ConnectionTrait, customer_id: i64) -> AppResult
     Ok((level1, level2))
 }
 
-/// The customer's team: level 1 (invited by it) or level 2 (invited by those).
+/// The customer's team, level 1 (invited by it) or level 2 (invited by
+/// those), over all pages.
+pub fn team_query(customer_id: i64, level: i32) -> AppResult<sea_orm::Select<customer::Entity>> {
+    match level {
+        1 => Ok(customer::Entity::find().filter(customer::Column::ReferrerId.eq(customer_id))),
+        2 => Ok(customer::Entity::find()
+            .filter(customer::Column::ReferrerId.in_subquery(invited_by_query(customer_id)))),
+        _ => Err(AppError::bad_input("level", "must be 1 or 2")),
+    }
+}
+
+/// A page of the customer's team, newest first.
 pub async fn team(
     state: &AppState,
     customer_id: i64,
@@ -57,12 +68,7 @@ pub async fn team(
     first: u64,
     after_id: Option<i64>,
 ) -> AppResult<(Vec<customer::Model>, bool)> {
-    let q = match level {
-        1 => customer::Entity::find().filter(customer::Column::ReferrerId.eq(customer_id)),
-        2 => customer::Entity::find()
-            .filter(customer::Column::ReferrerId.in_subquery(invited_by_query(customer_id))),
-        _ => return Err(AppError::bad_input("level", "must be 1 or 2")),
-    };
+    let q = team_query(customer_id, level)?;
     Ok(crate::db::page_desc(&state.db, q, customer::Column::Id, first, after_id).await?)
 }
 

@@ -184,6 +184,10 @@ impl Customer {
     }
 }
 
+/// A list of customers; `totalCount` runs its count only when selected.
+pub type CustomerConnection =
+    async_graphql::connection::Connection<String, Customer, crate::api::pagination::TotalCount>;
+
 impl From<entity::customer::Model> for Customer {
     fn from(m: entity::customer::Model) -> Self {
         Self {

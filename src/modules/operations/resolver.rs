@@ -1,17 +1,17 @@
 //! Customer operations (ADMIN): lists, tags, segments, metrics.
-use async_graphql::{Context, ID, Object, Result, connection::Connection};
+use async_graphql::{Context, ID, Object, Result};
 
 use super::{
     service,
-    types::{CustomerFilter, Segment, TagCount},
+    types::{CustomerFilter, RfmGrid, Segment, SegmentUpdateInput, TagCount},
 };
 use crate::{
     api::{
         ids::parse_id,
-        pagination::{decode_cursor, id_connection, page_size},
+        pagination::{TotalCount, decode_cursor, id_connection_with, page_size},
     },
     auth::ViewerExt,
-    modules::customer::types::Customer,
+    modules::customer::types::{Customer, CustomerConnection},
     state::AppState,
 };
 
@@ -28,27 +28,37 @@ pub struct OperationsQuery;
 
 #[Object]
 impl OperationsQuery {
-    /// Customers matching the filter, newest first (ADMIN).
+    /// Customers matching the filter, newest first; `totalCount` counts
+    /// them all (only when selected) (ADMIN).
     async fn customers(
         &self,
         ctx: &Context<'_>,
         filter: Option<CustomerFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Customer>> {
+    ) -> Result<CustomerConnection> {
         ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
         let first = page_size(first)?;
         let after: Option<i64> = decode_cursor(after.as_deref())?;
         let filter = service::Filter::from(filter.unwrap_or_default()).checked("filter")?;
         let (rows, more) = service::customers(state, &filter, first, after).await?;
-        Ok(id_connection(
+        Ok(id_connection_with(
             rows.into_iter()
                 .map(|c| (c.id, Customer::from(c)))
                 .collect(),
             more,
             after.is_some(),
+            TotalCount::of(service::customers_query(state, &filter).await?),
         ))
+    }
+
+    /// Buyers per recency × frequency score, as the jobs loop last counted
+    /// them with the cutoffs (ADMIN).
+    async fn rfm_grid(&self, ctx: &Context<'_>) -> Result<RfmGrid> {
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
+        let state = ctx.data_unchecked::<AppState>();
+        Ok(RfmGrid(service::store_scale(state).await?))
     }
 
     /// Saved segments, newest first (ADMIN).
@@ -120,5 +130,35 @@ impl OperationsMutation {
         Ok(Segment(
             service::create_segment(state, admin, &name, filter.into()).await?,
         ))
+    }
+
+    /// Renames a segment or replaces its filter (ADMIN: OPERATIONS).
+    async fn update_segment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: SegmentUpdateInput,
+    ) -> Result<Segment> {
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
+        let state = ctx.data_unchecked::<AppState>();
+        let id = parse_id(&id, "id")?;
+        Ok(Segment(
+            service::update_segment(
+                state,
+                id,
+                input.name.as_deref(),
+                input.filter.map(Into::into),
+            )
+            .await?,
+        ))
+    }
+
+    /// Deletes a segment; campaigns run to it stay in `campaigns` with its
+    /// name (ADMIN: OPERATIONS).
+    async fn delete_segment(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        ctx.viewer().staff_id(crate::auth::staff::OPERATIONS)?;
+        let state = ctx.data_unchecked::<AppState>();
+        service::delete_segment(state, parse_id(&id, "id")?).await?;
+        Ok(true)
     }
 }

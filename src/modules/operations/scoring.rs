@@ -51,6 +51,31 @@ pub fn score(value: i64, cutoffs: &[i64; 4]) -> i32 {
     1 + cutoffs.iter().filter(|c| value >= **c).count() as i32
 }
 
+/// The values that score `s` (1-5) against `cutoffs`, as a range:
+/// `Some((at_least, below))`, either end open (`None`), or `None` when no
+/// value scores `s` (ties merged it into a higher score, or no buyers yet
+/// put every cutoff out of reach). The exact inverse of [`score`], so a
+/// filter on a score is a range predicate on the stored figure.
+pub fn score_range(s: i32, cutoffs: &[i64; 4]) -> Option<(Option<i64>, Option<i64>)> {
+    if !(1..=5).contains(&s) {
+        return None;
+    }
+    let i = s as usize;
+    // Reaches the (s-1) lowest cutoffs, and not the s-th.
+    let at_least = (i >= 2).then(|| cutoffs[i - 2]);
+    let below = (i <= 4).then(|| cutoffs[i - 1]);
+    if at_least == Some(i64::MAX) {
+        return None;
+    }
+    let below = below.filter(|b| *b != i64::MAX);
+    if let (Some(a), Some(b)) = (at_least, below)
+        && a >= b
+    {
+        return None;
+    }
+    Some((at_least, below))
+}
+
 /// The cutoffs of the three RFM dimensions over the store's buyers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RfmCutoffs {
@@ -135,6 +160,30 @@ mod tests {
         assert_eq!(stage(ago(91), now, t), Stage::Sleeping);
         assert_eq!(stage(ago(180), now, t), Stage::Sleeping);
         assert_eq!(stage(ago(181), now, t), Stage::Churned);
+    }
+
+    #[test]
+    fn score_ranges_hold_exactly_the_values_of_their_score() {
+        let sets: [[i64; 4]; 5] = [
+            [3, 5, 7, 9],
+            [1, 1, 1, 5],
+            [i64::MAX; 4],
+            [-100, -40, 0, 0],
+            [2, 2, 2, 2],
+        ];
+        for cut in sets {
+            for s in 1..=5 {
+                let range = score_range(s, &cut);
+                for v in -200..200 {
+                    let inside = range.is_some_and(|(lo, hi)| {
+                        lo.is_none_or(|lo| v >= lo) && hi.is_none_or(|hi| v < hi)
+                    });
+                    assert_eq!(inside, score(v, &cut) == s, "{cut:?} score {s} value {v}");
+                }
+            }
+        }
+        assert_eq!(score_range(0, &[3, 5, 7, 9]), None);
+        assert_eq!(score_range(6, &[3, 5, 7, 9]), None);
     }
 
     #[test]

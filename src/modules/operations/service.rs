@@ -201,20 +201,57 @@ pub fn bought(s: Option<&customer_stats::Model>) -> Option<&customer_stats::Mode
     s.filter(|s| s.orders_count > 0)
 }
 
-/// The store's buyers as RFM sees them, and its average order.
+/// The store's buyers as RFM sees them, its average order, and how many
+/// buyers fall in each R×F cell.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StoreScale {
     pub cutoffs: RfmCutoffs,
     pub average_order_fen: i64,
+    /// The 25 cells, R 5..1 then F 1..5 (absent in a row stored before
+    /// the grid was: read as empty until the next computation).
+    #[serde(default)]
+    pub grid: Vec<GridCell>,
+    /// When the jobs loop computed it; `None`: never (the scale of no buyers).
+    #[serde(default)]
+    pub computed_at: Option<DateTime<Utc>>,
+}
+
+/// Buyers whose R and F scores are these, and what they spent together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridCell {
+    pub r: i32,
+    pub f: i32,
+    pub customers: i64,
+    pub spent_fen: i64,
 }
 
 impl StoreScale {
     fn of(buyers: &[Buyer]) -> Self {
         let orders: i64 = buyers.iter().map(|b| b.orders).sum();
         let spent: i64 = buyers.iter().map(|b| b.spent_fen).sum();
+        let cutoffs = RfmCutoffs::of(buyers);
+        let mut grid: Vec<GridCell> = (1..=5)
+            .rev()
+            .flat_map(|r| {
+                (1..=5).map(move |f| GridCell {
+                    r,
+                    f,
+                    customers: 0,
+                    spent_fen: 0,
+                })
+            })
+            .collect();
+        for b in buyers {
+            let (r, f, _) = cutoffs.scores(b);
+            let cell = &mut grid[((5 - r) * 5 + (f - 1)) as usize];
+            cell.customers += 1;
+            cell.spent_fen += b.spent_fen;
+        }
         StoreScale {
-            cutoffs: RfmCutoffs::of(buyers),
+            cutoffs,
             average_order_fen: crate::money::div_half_up(spent, orders),
+            grid,
+            computed_at: None,
         }
     }
 }
@@ -287,7 +324,10 @@ pub async fn refresh_scale(state: &AppState, now: DateTime<Utc>) -> AppResult<u6
             spent_fen: *spent,
         })
         .collect();
-    let scale = StoreScale::of(&buyers);
+    let scale = StoreScale {
+        computed_at: Some(now),
+        ..StoreScale::of(&buyers)
+    };
     store_scale::Entity::update_many()
         .col_expr(
             R::Scale,
@@ -340,6 +380,15 @@ pub struct Filter {
     pub keyword: Option<String>,
     pub joined_from: Option<DateTime<Utc>>,
     pub joined_to: Option<DateTime<Utc>>,
+    /// Buyers with this recency score (1-5), against the stored cutoffs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r_score: Option<i32>,
+    /// Buyers with this frequency score (1-5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub f_score: Option<i32>,
+    /// Buyers with this monetary score (1-5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m_score: Option<i32>,
 }
 
 fn check_tag(tag: &str, field: &str) -> AppResult<String> {
@@ -382,6 +431,18 @@ impl Filter {
                 ));
             }
         }
+        for (v, name) in [
+            (self.r_score, "rScore"),
+            (self.f_score, "fScore"),
+            (self.m_score, "mScore"),
+        ] {
+            if v.is_some_and(|v| !(1..=5).contains(&v)) {
+                return Err(AppError::bad_input(
+                    format!("{field}.{name}"),
+                    "must be between 1 and 5",
+                ));
+            }
+        }
         if self
             .keyword
             .as_ref()
@@ -405,7 +466,18 @@ impl Filter {
     /// walks the customers backwards and probes each, so it stops after
     /// its 20 rows, and a selective part can drive the plan from its own
     /// index instead.
-    fn condition(&self, now: DateTime<Utc>, t: Thresholds, keywords: KeywordSearch) -> Condition {
+    ///
+    /// RFM scores are ranges of the figures they score (`cutoffs`, the
+    /// stored ones, so the same as `Customer.rfm` shows): recency on
+    /// `last_paid_at`, frequency on `orders_count`, monetary on
+    /// `spent_fen`, each indexed; no row is scored.
+    fn condition(
+        &self,
+        now: DateTime<Utc>,
+        t: Thresholds,
+        keywords: KeywordSearch,
+        cutoffs: &RfmCutoffs,
+    ) -> Condition {
         use customer::Column as C;
         use customer_stats::Column as S;
         let of_customer = |table: sea_orm::sea_query::DynIden, col: sea_orm::sea_query::DynIden| {
@@ -477,6 +549,46 @@ impl Filter {
         }
         if let Some(max) = self.max_spent_fen {
             none.push(Condition::all().add(S::SpentFen.gt(max)));
+        }
+        if self.r_score.is_some() || self.f_score.is_some() || self.m_score.is_some() {
+            // RFM scores only buyers (`Customer.rfm` is null before a purchase).
+            any_bought = true;
+            bought = bought.add(S::OrdersCount.gt(0));
+        }
+        if let Some(r) = self.r_score {
+            // Recency is scored on −days: −days ≥ c ⟺ days ≤ −c ⟺ bought
+            // after now − (−c + 1) days (as the lifecycle stages are).
+            let after = |c: i64| {
+                now - Duration::days(Ord::min(c.saturating_neg().saturating_add(1), 1_000_000))
+            };
+            match scoring::score_range(r, &cutoffs.recency) {
+                None => bought = bought.add(Expr::val(1).eq(0)),
+                Some((at_least, below)) => {
+                    if let Some(c) = at_least {
+                        bought = bought.add(S::LastPaidAt.gt(after(c)));
+                    }
+                    if let Some(c) = below {
+                        bought = bought.add(S::LastPaidAt.lte(after(c)));
+                    }
+                }
+            }
+        }
+        for (score, cut, col) in [
+            (self.f_score, &cutoffs.frequency, S::OrdersCount),
+            (self.m_score, &cutoffs.monetary, S::SpentFen),
+        ] {
+            let Some(score) = score else { continue };
+            match scoring::score_range(score, cut) {
+                None => bought = bought.add(Expr::val(1).eq(0)),
+                Some((at_least, below)) => {
+                    if let Some(c) = at_least {
+                        bought = bought.add(col.gte(c));
+                    }
+                    if let Some(c) = below {
+                        bought = bought.add(col.lt(c));
+                    }
+                }
+            }
         }
         if any_bought {
             c = c.add(Expr::exists(stats(bought)));
@@ -578,12 +690,28 @@ impl KeywordSearch {
     }
 }
 
-fn condition_of(state: &AppState, filter: &Filter) -> Condition {
-    filter.condition(
+async fn condition_of(state: &AppState, filter: &Filter) -> AppResult<Condition> {
+    // The stored scale only when a score is asked for (a cache read).
+    let cutoffs =
+        if filter.r_score.is_some() || filter.f_score.is_some() || filter.m_score.is_some() {
+            store_scale(state).await?.cutoffs
+        } else {
+            RfmCutoffs::of(&[])
+        };
+    Ok(filter.condition(
         Utc::now(),
         thresholds(state),
         *state.part::<KeywordSearch>(),
-    )
+        &cutoffs,
+    ))
+}
+
+/// The query of `customers(filter)` over all pages (for its `totalCount`).
+pub async fn customers_query(
+    state: &AppState,
+    filter: &Filter,
+) -> AppResult<sea_orm::Select<customer::Entity>> {
+    Ok(customer::Entity::find().filter(condition_of(state, filter).await?))
 }
 
 /// Customers matching the filter, newest first, a page after `after_id`.
@@ -593,13 +721,13 @@ pub async fn customers(
     first: u64,
     after_id: Option<i64>,
 ) -> AppResult<(Vec<customer::Model>, bool)> {
-    let q = customer::Entity::find().filter(condition_of(state, filter));
+    let q = customers_query(state, filter).await?;
     Ok(crate::db::page_desc(&state.db, q, customer::Column::Id, first, after_id).await?)
 }
 
 async fn count(state: &AppState, filter: &Filter) -> AppResult<u64> {
     Ok(customer::Entity::find()
-        .filter(condition_of(state, filter))
+        .filter(condition_of(state, filter).await?)
         .count(&state.db)
         .await?)
 }
@@ -625,6 +753,39 @@ pub async fn create_segment(
     .await?)
 }
 
+/// Renames a segment or replaces its filter (what is given); `NOT_FOUND`
+/// for an unknown id. Campaigns already run keep the name they had.
+pub async fn update_segment(
+    state: &AppState,
+    id: i64,
+    name: Option<&str>,
+    filter: Option<Filter>,
+) -> AppResult<segment::Model> {
+    let s = segment::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("segment {id} not found")))?;
+    let mut row: segment::ActiveModel = s.into();
+    if let Some(name) = name {
+        row.name = Set(crate::validate::text(name, "input.name", 40)?);
+    }
+    if let Some(filter) = filter {
+        let filter = filter.checked("input.filter")?;
+        row.filter = Set(serde_json::to_string(&filter).map_err(AppError::internal)?);
+    }
+    Ok(row.update(&state.db).await?)
+}
+
+/// Deletes a segment; `NOT_FOUND` for an unknown id. Its campaigns stay
+/// in the record with the name it had.
+pub async fn delete_segment(state: &AppState, id: i64) -> AppResult<()> {
+    let res = segment::Entity::delete_by_id(id).exec(&state.db).await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::NotFound(format!("segment {id} not found")));
+    }
+    Ok(())
+}
+
 pub fn filter_of(s: &segment::Model) -> AppResult<Filter> {
     serde_json::from_str(&s.filter).map_err(AppError::internal)
 }
@@ -643,13 +804,13 @@ pub async fn segment_size(state: &AppState, s: &segment::Model) -> AppResult<u64
 
 /// Everyone a segment holds now, for a campaign of at most `max`
 /// customers (more is `BAD_USER_INPUT`), read on `db` (the campaign's
-/// transaction).
+/// transaction), with the segment's name (for the campaign's record).
 pub async fn segment_members(
     state: &AppState,
     db: &impl ConnectionTrait,
     segment_id: i64,
     max: usize,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<(String, Vec<i64>)> {
     let s = segment::Entity::find_by_id(segment_id)
         .one(db)
         .await?
@@ -657,7 +818,7 @@ pub async fn segment_members(
     let ids: Vec<i64> = customer::Entity::find()
         .select_only()
         .column(customer::Column::Id)
-        .filter(condition_of(state, &filter_of(&s)?))
+        .filter(condition_of(state, &filter_of(&s)?).await?)
         .order_by_asc(customer::Column::Id)
         .limit(max as u64 + 1)
         .into_tuple()
@@ -669,7 +830,7 @@ pub async fn segment_members(
             format!("the segment holds more than {max} customers; narrow it"),
         ));
     }
-    Ok(ids)
+    Ok((s.name, ids))
 }
 
 // ---------------------------------------------------------------- tags

@@ -158,6 +158,13 @@ pub struct CustomerFilter {
     pub joined_from: Option<Timestamp>,
     /// First signed in before.
     pub joined_to: Option<Timestamp>,
+    /// Buyers whose recency score (`Customer.rfm.rScore`) is this, 1-5,
+    /// against the cutoffs the jobs loop last computed.
+    pub r_score: Option<i32>,
+    /// Buyers whose frequency score (`rfm.fScore`) is this, 1-5.
+    pub f_score: Option<i32>,
+    /// Buyers whose monetary score (`rfm.mScore`) is this, 1-5.
+    pub m_score: Option<i32>,
 }
 
 impl From<CustomerFilter> for Filter {
@@ -174,6 +181,9 @@ impl From<CustomerFilter> for Filter {
             keyword: f.keyword,
             joined_from: f.joined_from.map(Into::into),
             joined_to: f.joined_to.map(Into::into),
+            r_score: f.r_score,
+            f_score: f.f_score,
+            m_score: f.m_score,
         }
     }
 }
@@ -201,6 +211,67 @@ impl Segment {
     }
     async fn created_at(&self) -> Timestamp {
         self.0.created_at.into()
+    }
+}
+
+/// What `updateSegment` changes: the parts given.
+#[derive(InputObject, Default)]
+pub struct SegmentUpdateInput {
+    /// 1-40 characters.
+    pub name: Option<String>,
+    /// Replaces the whole filter.
+    pub filter: Option<CustomerFilter>,
+}
+
+/// How many buyers have each recency × frequency score (RFM 九宫格, here
+/// 5 × 5), as the jobs loop last computed it together with the cutoffs
+/// (every minute; a request never counts a million buyers).
+pub struct RfmGrid(pub service::StoreScale);
+
+#[Object]
+impl RfmGrid {
+    /// 25 cells: R 5 down to 1, and within each F 1 up to 5.
+    async fn cells(&self) -> Vec<RfmCell> {
+        self.0.grid.iter().map(|c| RfmCell(*c)).collect()
+    }
+    /// Buyers in all cells.
+    async fn buyers(&self) -> i32 {
+        i32::try_from(self.0.grid.iter().map(|c| c.customers).sum::<i64>()).unwrap_or(i32::MAX)
+    }
+    /// When the jobs loop counted them; null before its first computation
+    /// (then every cell is 0, as every score is 1 until then).
+    async fn computed_at(&self) -> Option<Timestamp> {
+        self.0.computed_at.map(Into::into)
+    }
+}
+
+/// Buyers with one recency and frequency score.
+pub struct RfmCell(service::GridCell);
+
+#[Object]
+impl RfmCell {
+    async fn r_score(&self) -> i32 {
+        self.0.r
+    }
+    async fn f_score(&self) -> i32 {
+        self.0.f
+    }
+    /// How many buyers (`customers(filter: { rScore, fScore })` lists
+    /// them, with today's recency: a day boundary since `computedAt` may
+    /// move a few).
+    async fn customers(&self) -> i32 {
+        i32::try_from(self.0.customers).unwrap_or(i32::MAX)
+    }
+    /// What they spent together.
+    async fn monetary_fen(&self) -> Money {
+        Money(self.0.spent_fen)
+    }
+    /// What each spent on average (half-up); 0 for an empty cell.
+    async fn average_monetary_fen(&self) -> Money {
+        Money(crate::money::div_half_up(
+            self.0.spent_fen,
+            self.0.customers,
+        ))
     }
 }
 

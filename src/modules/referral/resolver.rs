@@ -16,11 +16,35 @@ use crate::{
     },
     auth::ViewerExt,
     error::AppError,
-    modules::customer::types::Customer,
+    modules::customer::types::{Customer, CustomerConnection},
     state::AppState,
 };
 
 pub type WithdrawalConnection = Connection<String, Withdrawal, TotalCount>;
+
+/// A page of `customer_id`'s team at `level`, with its count.
+async fn team_page(
+    ctx: &Context<'_>,
+    customer_id: i64,
+    level: i32,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<CustomerConnection> {
+    let state = ctx.data_unchecked::<AppState>();
+    let first = page_size(first)?;
+    let after: Option<i64> = decode_cursor(after.as_deref())?;
+    let query = crate::modules::customer::service::team_query(customer_id, level)?;
+    let (rows, more) =
+        crate::modules::customer::service::team(state, customer_id, level, first, after).await?;
+    Ok(id_connection_with(
+        rows.into_iter()
+            .map(|c| (c.id, Customer::from(c)))
+            .collect(),
+        more,
+        after.is_some(),
+        TotalCount::of(query),
+    ))
+}
 
 #[derive(Default)]
 pub struct ReferralQuery;
@@ -67,20 +91,34 @@ impl ReferralQuery {
         level: i32,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Customer>> {
+    ) -> Result<CustomerConnection> {
         let me = ctx.viewer().customer_id()?;
+        team_page(ctx, me, level, first, after).await
+    }
+
+    /// A customer's team (ADMIN): those it invited (level 1, the default)
+    /// or they invited (level 2), newest first, each with its join date
+    /// (`createdAt`) and purchases (`stats`); `totalCount` is the level's
+    /// size (`Promoter.level1Count` / `level2Count`). Any customer, promoter
+    /// or not; `NOT_FOUND` for an unknown one.
+    async fn promoter_team(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: ID,
+        level: Option<i32>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<CustomerConnection> {
+        ctx.viewer().staff_id(crate::auth::staff::ANY)?;
         let state = ctx.data_unchecked::<AppState>();
-        let first = page_size(first)?;
-        let after: Option<i64> = decode_cursor(after.as_deref())?;
-        let (rows, more) =
-            crate::modules::customer::service::team(state, me, level, first, after).await?;
-        Ok(id_connection(
-            rows.into_iter()
-                .map(|c| (c.id, Customer::from(c)))
-                .collect(),
-            more,
-            after.is_some(),
-        ))
+        let id = parse_id(&customer_id, "customerId")?;
+        if crate::modules::customer::service::find(state, id)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::NotFound(format!("customer {id} not found")).into());
+        }
+        team_page(ctx, id, level.unwrap_or(1), first, after).await
     }
 
     /// The signed-in customer's withdrawals, newest first (CUSTOMER).
