@@ -5,8 +5,8 @@ use chrono::Utc;
 use super::{
     service,
     types::{
-        Campaign, Coupon, CouponStatus, CouponTemplate, CouponTemplateInput, CouponTemplateUpdateInput,
-        Promotion, PromotionInput,
+        Campaign, Coupon, CouponStatus, CouponTemplate, CouponTemplateInput,
+        CouponTemplateUpdateInput, Promotion, PromotionInput,
     },
 };
 use crate::{
