@@ -4,7 +4,7 @@
 // (each coupon keeps its terms); once one was given, the threshold and the
 // amount off are fixed, so the edit dialog leaves them out.
 import { can, gql, request } from './api.js';
-import { action, addDays, ask, dateTime, dayStart, h, isoDay, showError, yuan, yuanInput } from './util.js';
+import { action, addDays, ask, dateTime, dayStart, h, isoDay, showError, table, yuan, yuanInput } from './util.js';
 
 const EDITORS = ['OPERATIONS'];
 
@@ -87,19 +87,6 @@ const day = (text, end) => (text ? (end ? addDays(dayStart(text), 1) : dayStart(
 
 const rule = (threshold, off) => (threshold > 0 ? `满 ${yuan(threshold)} 减 ${yuan(off)}` : `无门槛减 ${yuan(off)}`);
 
-function table(head, rows, empty) {
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      {},
-      h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))),
-      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: head.length, class: 'empty' }, empty))),
-    ),
-  );
-}
-
 /** The local day of a start, or the last day an end includes (ends are exclusive). */
 const startDay = (iso) => (iso ? isoDay(new Date(iso)) : null);
 const endDay = (iso) => (iso ? isoDay(new Date(Date.parse(iso) - 1)) : null);
@@ -176,22 +163,7 @@ export async function couponsPage(root) {
     showError(message, e);
     return;
   }
-  const create = (label, run) =>
-    editor &&
-    h(
-      'button',
-      {
-        type: 'button',
-        onclick: async () => {
-          try {
-            if ((await run()) !== false) reload();
-          } catch (e) {
-            showError(message, e);
-          }
-        },
-      },
-      label,
-    );
+  const create = (label, run) => editor && action(label, run, reload);
   const now = Date.now();
   root.replaceChildren(
     h('h2', {}, '优惠券与满减'),

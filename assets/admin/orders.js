@@ -4,7 +4,7 @@
 // admits (the API refuses the others anyway).
 import { can, gql, request } from './api.js';
 import { downloadButton } from './download.js';
-import { action, addDays, ask, dateTime, dayStart, h, newKey, pagedList, yuan } from './util.js';
+import { action, addDays, ask, dateTime, dayStart, h, newKey, pagedList, table, yuan } from './util.js';
 
 const PAGE = 20;
 
@@ -415,8 +415,6 @@ export async function orderPage(root, id) {
     return;
   }
   const a = o.shippingAddress;
-  const table = (head, rows) =>
-    h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))), h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: head.length, class: 'empty' }, '无')))));
   const money = (label, fen) => h('div', {}, h('dt', {}, label), h('dd', {}, yuan(fen)));
   root.replaceChildren(
     h('p', {}, h('a', { href: '#/orders' }, '← 订单列表')),

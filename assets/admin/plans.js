@@ -3,7 +3,7 @@
 // too (includeRetired, for staff), after those on sale, so one can be put
 // back on sale; memberships and balances bought keep theirs either way.
 import { can, gql, request } from './api.js';
-import { action, ask, h, showError, yuan, yuanInput } from './util.js';
+import { action, ask, h, showError, table, yuan, yuanInput } from './util.js';
 
 const EDITORS = ['OPERATIONS'];
 
@@ -76,19 +76,6 @@ const UPDATE_TOP_UP = gql`
   }
 `;
 
-function table(head, rows) {
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      {},
-      h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))),
-      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: head.length, class: 'empty' }, '还没有方案'))),
-    ),
-  );
-}
-
 /** On sale first, then retired; each cheapest first as the API lists them. */
 const onSaleFirst = (plans) => [...plans.filter((p) => p.active), ...plans.filter((p) => !p.active)];
 
@@ -155,22 +142,7 @@ export async function plansPage(root) {
     showError(message, e);
     return;
   }
-  const create = (label, run) =>
-    editor &&
-    h(
-      'button',
-      {
-        type: 'button',
-        onclick: async () => {
-          try {
-            if ((await run()) !== false) reload();
-          } catch (e) {
-            showError(message, e);
-          }
-        },
-      },
-      label,
-    );
+  const create = (label, run) => editor && action(label, run, reload);
   root.replaceChildren(
     h('h2', {}, '会员与储值'),
     message,
@@ -215,6 +187,7 @@ export async function plansPage(root) {
           ),
         ),
       ),
+      '还没有方案',
     ),
     h('h3', {}, '储值方案'),
     h(
@@ -257,6 +230,7 @@ export async function plansPage(root) {
           ),
         ),
       ),
+      '还没有方案',
     ),
   );
 }

@@ -231,6 +231,20 @@ export function pagedList(head, fetchPage, row) {
   };
 }
 
+/** A table in its scrolling frame; `empty` fills a table without rows. */
+export function table(head, rows, empty = '无') {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))),
+      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: head.length, class: 'empty' }, empty))),
+    ),
+  );
+}
+
 /** A button that runs an action, shows its error (message and code) or reloads. */
 export function action(label, run, after, cls) {
   const btn = h('button', { type: 'button', class: cls });
