@@ -100,6 +100,15 @@ export function showOk(target, text) {
   target.replaceChildren(h('div', { class: 'ok', role: 'status' }, text));
 }
 
+// What was typed into a dialog whose action (see action()) the API then
+// refused, by the dialog (its title and starting values): opening the same
+// dialog again shows it, so an operator fixes the one field the error names
+// instead of typing the whole form again. Cancelling the dialog or the
+// action succeeding drops it; passwords are never kept.
+const drafts = new Map();
+// The dialog submitted last and what was typed into it.
+let submitted = null;
+
 /**
  * A small form in a <dialog>: resolves with the values, or null when
  * cancelled. fields: [{name, label, type: 'text'|'yuan'|'int'|'date'|'password'|'checkbox'|'textarea'|'select'
@@ -107,23 +116,26 @@ export function showOk(target, text) {
  */
 export function ask(title, fields, submitLabel = '确定') {
   return new Promise((resolve) => {
+    const draftKey = JSON.stringify([title, fields.map((f) => [f.name, f.value ?? null])]);
+    const draft = drafts.get(draftKey) || {};
+    const start = (f) => (f.name in draft ? draft[f.name] : f.value);
     const inputs = {};
     const problem = h('div', { class: 'problem' });
     const rows = fields.map((f) => {
       let input;
-      if (f.type === 'checkbox') input = h('input', { type: 'checkbox', checked: f.value });
-      else if (f.type === 'textarea') input = h('textarea', { rows: 3, value: f.value || '' });
+      if (f.type === 'checkbox') input = h('input', { type: 'checkbox', checked: start(f) });
+      else if (f.type === 'textarea') input = h('textarea', { rows: 3, value: start(f) || '' });
       else if (f.type === 'select')
         input = h(
           'select',
           {},
-          f.options.map(([v, l]) => h('option', { value: v, selected: v === f.value }, l)),
+          f.options.map(([v, l]) => h('option', { value: v, selected: v === start(f) }, l)),
         );
       else
         input = h('input', {
           type: f.type === 'password' || f.type === 'date' ? f.type : 'text',
           autocomplete: f.type === 'password' ? 'new-password' : undefined,
-          value: f.value ?? '',
+          value: f.type === 'password' ? '' : (start(f) ?? ''),
           inputmode: f.type === 'yuan' ? 'decimal' : f.type === 'int' ? 'numeric' : undefined,
           placeholder: f.placeholder,
         });
@@ -132,6 +144,15 @@ export function ask(title, fields, submitLabel = '确定') {
     });
     const dialog = h('dialog', { class: 'ask' });
     const close = (value) => {
+      if (value === null) drafts.delete(draftKey);
+      else {
+        const typed = {};
+        for (const f of fields) {
+          if (f.type === 'password') continue;
+          typed[f.name] = f.type === 'checkbox' ? inputs[f.name].checked : inputs[f.name].value;
+        }
+        submitted = { key: draftKey, typed };
+      }
       dialog.close();
       dialog.remove();
       resolve(value);
@@ -252,12 +273,15 @@ export function action(label, run, after, cls) {
   btn.addEventListener('click', async () => {
     const note = btn.parentElement.querySelector('.note') || btn.parentElement.appendChild(h('div', { class: 'note' }));
     btn.disabled = true;
+    submitted = null;
     try {
       const done = await run();
+      if (submitted) drafts.delete(submitted.key);
       if (done === false) return;
       note.replaceChildren();
       after();
     } catch (e) {
+      if (submitted) drafts.set(submitted.key, submitted.typed);
       showError(note, e);
     } finally {
       btn.disabled = false;

@@ -71,6 +71,19 @@ export async function customerSteps(page, step, ctx) {
     await error.waitFor({ timeout: 30_000 });
     if (!(await error.innerText()).includes('below zero')) throw new Error(`error shown: ${await error.innerText()}`);
     await page.locator('.figure', { hasText: '钱包余额' }).locator('.value', { hasText: '¥12.34' }).waitFor({ timeout: 30_000 });
+    // The refused form opens again as it was typed; cancelled, it starts empty.
+    await page.getByRole('button', { name: '调整余额' }).click();
+    const kept = [
+      await dialog.getByLabel('方向').inputValue(),
+      await dialog.getByLabel('金额（元）').inputValue(),
+      await dialog.getByLabel('原因').inputValue(),
+    ];
+    if (kept.join('|') !== 'debit|100|console 扣减过多') throw new Error(`the refused form reopened as ${kept}`);
+    await dialog.getByRole('button', { name: '取消' }).click();
+    await page.getByRole('button', { name: '调整余额' }).click();
+    const fresh = await dialog.getByLabel('金额（元）').inputValue();
+    if (fresh !== '') throw new Error(`a cancelled form reopened with ${fresh}`);
+    await dialog.getByRole('button', { name: '取消' }).click();
   });
 
   await step('c2-segment', async () => {
