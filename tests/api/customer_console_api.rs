@@ -9,11 +9,10 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{coupon_template, id_of, paid_order, save_address, shop, text},
+    fixtures::{Staff, coupon_template, id_of, paid_order, save_address, shop, staff, text},
     helpers::{TestApp, error_code, ok, spawn_app},
 };
 
-const STAFF_PASSWORD: &str = "staff-password-1";
 const LIST: &str = "query($f: CustomerFilter, $a: String) { customers(filter: $f, first: 100, after: $a) { totalCount nodes { id rfm { rScore fScore mScore } } pageInfo { hasNextPage endCursor } } }";
 const GRID: &str = "{ rfmGrid { computedAt buyers cells { rScore fScore customers monetaryFen averageMonetaryFen } } }";
 const SEGMENT: &str = "mutation($n: String!, $f: CustomerFilter!) { createSegment(name: $n, filter: $f) { id name customerCount filter } }";
@@ -45,28 +44,6 @@ async fn join(app: &TestApp, name: &str, referral: Option<&str>) -> Who {
         id: text(&l["customer"]["id"]),
         code: text(&l["customer"]["referralCode"]),
     }
-}
-
-/// The owner creates a staff account with `role` and signs it in.
-async fn staff(app: &TestApp, owner: &str, username: &str, role: &str) -> (String, String) {
-    let data = app
-        .gql_ok(
-            Some(owner),
-            "mutation($i: StaffInput!) { createStaff(input: $i) { id role } }",
-            json!({ "i": { "username": username, "password": STAFF_PASSWORD, "role": role } }),
-        )
-        .await;
-    assert_eq!(data["createStaff"]["role"], role, "{data}");
-    let id = text(&data["createStaff"]["id"]);
-    let v = app
-        .gql(
-            None,
-            "mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken staffRole } }",
-            json!({ "u": username, "p": STAFF_PASSWORD }),
-        )
-        .await;
-    assert_eq!(ok(&v)["adminLogin"]["staffRole"], role, "{v}");
-    (id, text(&ok(&v)["adminLogin"]["accessToken"]))
 }
 
 /// Test setup, not API: moves a buyer's last purchase `days` into the past
@@ -299,7 +276,10 @@ async fn segments_are_edited_and_deleted_and_campaigns_are_recorded() {
     let app = spawn_app().await;
     let owner = app.admin_token().await;
     let owner = owner.as_str();
-    let (ops_id, operator) = staff(&app, owner, "ops", "OPERATIONS").await;
+    let Staff {
+        id: ops_id,
+        token: operator,
+    } = staff(&app, owner, "ops", "OPERATIONS").await;
     let operator = operator.as_str();
     let c1 = join(&app, "c1", None).await;
     let c2 = join(&app, "c2", None).await;
@@ -474,7 +454,7 @@ async fn staff_see_a_customers_team_with_its_count() {
     let app = spawn_app().await;
     let shop = shop(&app, 20).await;
     let owner = shop.admin.as_str();
-    let (_, service) = staff(&app, owner, "svc", "CUSTOMER_SERVICE").await;
+    let Staff { token: service, .. } = staff(&app, owner, "svc", "CUSTOMER_SERVICE").await;
     let p = join(&app, "promoter", None).await;
     let m1 = join(&app, "m1", Some(&p.code)).await;
     let m2 = join(&app, "m2", Some(&p.code)).await;
@@ -549,9 +529,11 @@ async fn each_staff_role_may_use_what_it_is_meant_for() {
     let app = spawn_app().await;
     let owner = app.admin_token().await;
     let owner = owner.as_str();
-    let (_, finance) = staff(&app, owner, "fin", "FINANCE").await;
-    let (_, service) = staff(&app, owner, "svc", "CUSTOMER_SERVICE").await;
-    let (_, operator) = staff(&app, owner, "ops", "OPERATIONS").await;
+    let Staff { token: finance, .. } = staff(&app, owner, "fin", "FINANCE").await;
+    let Staff { token: service, .. } = staff(&app, owner, "svc", "CUSTOMER_SERVICE").await;
+    let Staff {
+        token: operator, ..
+    } = staff(&app, owner, "ops", "OPERATIONS").await;
     let c1 = join(&app, "c1", None).await;
     let v = app
         .gql(Some(owner), SEGMENT, json!({ "n": "all", "f": {} }))

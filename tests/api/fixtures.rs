@@ -350,6 +350,39 @@ pub async fn placed(app: &TestApp, token: &str, items: Value, key: &str) -> Valu
     order
 }
 
+/// The password of the staff accounts tests create.
+pub const STAFF_PASSWORD: &str = "staff-password-1";
+
+/// A staff account, signed in.
+pub struct Staff {
+    pub id: String,
+    pub token: String,
+}
+
+/// The owner creates a staff account of `role`; it signs in.
+pub async fn staff(app: &TestApp, owner: &str, username: &str, role: &str) -> Staff {
+    let data = app
+        .gql_ok(
+            Some(owner),
+            "mutation($i: StaffInput!) { createStaff(input: $i) { id role } }",
+            json!({ "i": { "username": username, "password": STAFF_PASSWORD, "role": role } }),
+        )
+        .await;
+    assert_eq!(data["createStaff"]["role"], role, "{data}");
+    let login = app
+        .gql_ok(
+            None,
+            "mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken staffRole } }",
+            json!({ "u": username, "p": STAFF_PASSWORD }),
+        )
+        .await;
+    assert_eq!(login["adminLogin"]["staffRole"], role, "{login}");
+    Staff {
+        id: text(&data["createStaff"]["id"]),
+        token: text(&login["adminLogin"]["accessToken"]),
+    }
+}
+
 /// Pays an order with `demoPay`; returns it as paid.
 pub async fn demo_pay(app: &TestApp, token: &str, order: &(impl Serialize + ?Sized)) -> Value {
     let data = app

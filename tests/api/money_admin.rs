@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::{
     fixtures::{
         CANCEL_ORDER, coupon_template, customer, demo_pay, id_of, membership_plan, new_buyer,
-        place_input, shop, text, top_up_plan,
+        place_input, shop, staff, text, top_up_plan,
     },
     helpers::{TestApp, error_code, ok, spawn_app},
 };
@@ -23,28 +23,6 @@ const PLANS: &str = "query($r: Boolean) { membershipPlans(includeRetired: $r) { 
 const UPDATE_PLAN: &str = "mutation($id: ID!, $i: MembershipPlanUpdateInput!) { updateMembershipPlan(id: $id, input: $i) { id active } }";
 const UPDATE_TOP_UP: &str = "mutation($id: ID!, $i: TopUpPlanUpdateInput!) { updateTopUpPlan(id: $id, input: $i) { id active } }";
 const AUDIT: &str = "query($a: String) { auditLog(filter: { action: $a }, first: 50) { nodes { actor action target } } }";
-const PASSWORD: &str = "staff-password-1";
-
-/// The owner creates a staff account with `role` and signs it in.
-async fn staff(app: &TestApp, owner: &str, username: &str, role: &str) -> String {
-    let data = app
-        .gql_ok(
-            Some(owner),
-            "mutation($i: StaffInput!) { createStaff(input: $i) { role } }",
-            json!({ "i": { "username": username, "password": PASSWORD, "role": role } }),
-        )
-        .await;
-    assert_eq!(data["createStaff"]["role"], role, "{data}");
-    let v = app
-        .gql(
-            None,
-            "mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken staffRole } }",
-            json!({ "u": username, "p": PASSWORD }),
-        )
-        .await;
-    assert_eq!(ok(&v)["adminLogin"]["staffRole"], role, "{v}");
-    text(&v["data"]["adminLogin"]["accessToken"])
-}
 
 async fn update(app: &TestApp, token: &str, id: &Value, input: Value) -> Value {
     app.gql(Some(token), UPDATE, json!({ "id": id, "i": input }))
@@ -81,7 +59,7 @@ fn at(v: &Value) -> DateTime<Utc> {
 async fn a_template_is_edited_and_coupons_given_keep_their_terms() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let ops = staff(&app, &admin, "ops", "OPERATIONS").await;
+    let ops = staff(&app, &admin, "ops", "OPERATIONS").await.token;
     let t = coupon_template(
         &app,
         &admin,
@@ -322,8 +300,10 @@ async fn used_and_issued_counts_follow_orders_in_one_list() {
 async fn retired_plans_are_listed_for_staff_and_put_back_on_sale() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let ops = staff(&app, &admin, "ops", "OPERATIONS").await;
-    let cs = staff(&app, &admin, "service", "CUSTOMER_SERVICE").await;
+    let ops = staff(&app, &admin, "ops", "OPERATIONS").await.token;
+    let cs = staff(&app, &admin, "service", "CUSTOMER_SERVICE")
+        .await
+        .token;
     let plan = membership_plan(&app, &admin, 9900, 365, 95, false).await;
     let top_up = top_up_plan(&app, &admin, 10000, 2000).await;
     let buyer = customer(&app, "buyer").await;
@@ -442,8 +422,10 @@ async fn retired_plans_are_listed_for_staff_and_put_back_on_sale() {
 async fn only_operations_and_the_owner_edit_coupon_templates() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let ops = staff(&app, &admin, "ops", "OPERATIONS").await;
-    let cs = staff(&app, &admin, "service", "CUSTOMER_SERVICE").await;
+    let ops = staff(&app, &admin, "ops", "OPERATIONS").await.token;
+    let cs = staff(&app, &admin, "service", "CUSTOMER_SERVICE")
+        .await
+        .token;
     let buyer = customer(&app, "buyer").await;
     let t = coupon_template(
         &app,

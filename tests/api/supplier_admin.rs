@@ -15,12 +15,11 @@ use wiremock::{
 use crate::{
     fixtures::{
         create_category, create_product, create_supplier, demo_pay, link_sku, new_buyer,
-        paid_order, placed, shop, supplier_token, text,
+        paid_order, placed, shop, staff, supplier_token, text,
     },
     helpers::{TestApp, error_code, ok, spawn_app, spawn_app_with},
 };
 
-const PASSWORD: &str = "staff-password-1";
 const UPDATE_CATEGORY: &str = "mutation($id: ID!, $i: CategoryInput!) { updateCategory(id: $id, input: $i) { id name parentId sort iconUrl } }";
 const DELETE_CATEGORY: &str = "mutation($id: ID!) { deleteCategory(id: $id) }";
 const UPDATE_SUPPLIER: &str = "mutation($id: ID!, $i: SupplierInput!) { updateSupplier(supplierId: $id, input: $i) { id name contact webhookUrl returnAddress active } }";
@@ -31,27 +30,6 @@ const RETRY: &str =
 const DELIVERY_FIELDS: &str =
     "id event status attempts lastError createdAt deliveredAt nextAttemptAt fulfillmentId";
 const SKU_FIELDS: &str = "sku { id } productId productTitle supplierSkuCode costFen dropShip";
-
-/// A staff account of `role`, signed in; returns its access token.
-async fn staff(app: &TestApp, owner: &str, username: &str, role: &str) -> String {
-    let data = app
-        .gql_ok(
-            Some(owner),
-            "mutation($i: StaffInput!) { createStaff(input: $i) { role } }",
-            json!({ "i": { "username": username, "password": PASSWORD, "role": role } }),
-        )
-        .await;
-    assert_eq!(data["createStaff"]["role"], role, "{data}");
-    let data = app
-        .gql_ok(
-            None,
-            "mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken staffRole } }",
-            json!({ "u": username, "p": PASSWORD }),
-        )
-        .await;
-    assert_eq!(data["adminLogin"]["staffRole"], role, "{data}");
-    text(&data["adminLogin"]["accessToken"])
-}
 
 /// The error code of `query` for `token`, which must be refused.
 async fn refused(app: &TestApp, token: &str, query: &str, vars: Value) -> String {
@@ -106,8 +84,10 @@ async fn category_names(app: &TestApp) -> Vec<(String, Option<String>)> {
 async fn a_category_is_edited_for_cached_reads_at_once_and_removed_only_when_empty() {
     let app = spawn_app().await;
     let owner = app.admin_token().await;
-    let ops = staff(&app, &owner, "ops", "OPERATIONS").await;
-    let cs = staff(&app, &owner, "service", "CUSTOMER_SERVICE").await;
+    let ops = staff(&app, &owner, "ops", "OPERATIONS").await.token;
+    let cs = staff(&app, &owner, "service", "CUSTOMER_SERVICE")
+        .await
+        .token;
     let buyer = new_buyer(&app, "cat").await;
     let top = create_category(&app, &owner, "服装", None).await;
     let sub = create_category(&app, &owner, "上衣", Some(&top)).await;
@@ -280,8 +260,10 @@ async fn a_category_is_edited_for_cached_reads_at_once_and_removed_only_when_emp
 async fn a_supplier_is_edited_and_its_webhook_secret_rotated_by_operations_only() {
     let app = spawn_app().await;
     let owner = app.admin_token().await;
-    let ops = staff(&app, &owner, "ops", "OPERATIONS").await;
-    let cs = staff(&app, &owner, "service", "CUSTOMER_SERVICE").await;
+    let ops = staff(&app, &owner, "ops", "OPERATIONS").await.token;
+    let cs = staff(&app, &owner, "service", "CUSTOMER_SERVICE")
+        .await
+        .token;
     let buyer = new_buyer(&app, "sup").await;
     let jia = create_supplier(
         &app,
@@ -441,8 +423,10 @@ async fn webhook_deliveries_are_shown_to_admin_and_their_supplier_and_a_failed_o
     let allowed = hook.address().to_string();
     let app = spawn_app_with(&[("WEBHOOK_ALLOWED_HOSTS", &allowed)]).await;
     let owner = app.admin_token().await;
-    let ops = staff(&app, &owner, "ops", "OPERATIONS").await;
-    let cs = staff(&app, &owner, "service", "CUSTOMER_SERVICE").await;
+    let ops = staff(&app, &owner, "ops", "OPERATIONS").await.token;
+    let cs = staff(&app, &owner, "service", "CUSTOMER_SERVICE")
+        .await
+        .token;
     let cat = create_category(&app, &owner, "c", None).await;
     let p = create_product(&app, &owner, &cat, "代发", &[5000]).await;
     let sku = text(&p["skus"][0]["id"]);
@@ -680,8 +664,10 @@ async fn a_supplier_lists_its_skus_and_an_unlinked_sku_is_self_operated_for_new_
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
     let owner = shop.admin.clone();
-    let ops = staff(&app, &owner, "ops", "OPERATIONS").await;
-    let cs = staff(&app, &owner, "service", "CUSTOMER_SERVICE").await;
+    let ops = staff(&app, &owner, "ops", "OPERATIONS").await.token;
+    let cs = staff(&app, &owner, "service", "CUSTOMER_SERVICE")
+        .await
+        .token;
     let (jia, yi) = (shop.supplier_ids[0].clone(), shop.supplier_ids[1].clone());
     let (jia_token, yi_token) = (
         shop.supplier_tokens[0].clone(),
