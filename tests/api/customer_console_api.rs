@@ -3,9 +3,6 @@
 //! loop, `totalCount` of customer lists, editing and deleting segments,
 //! the record of coupon campaigns, and a customer's team for staff; each
 //! for the staff roles it is meant for and no one else.
-use chrono::{Duration, Utc};
-use entity::customer_stats;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 use serde_json::{Value, json};
 
 use crate::{
@@ -44,22 +41,6 @@ async fn join(app: &TestApp, name: &str, referral: Option<&str>) -> Who {
         id: text(&l["customer"]["id"]),
         code: text(&l["customer"]["referralCode"]),
     }
-}
-
-/// Test setup, not API: moves a buyer's last purchase `days` into the past
-/// (purchases through the API happen now), as the operations tests do.
-async fn last_bought_days_ago(app: &TestApp, customer: &str, days: i64) {
-    let id: i64 = customer.parse().unwrap();
-    let row = customer_stats::Entity::find_by_id(id)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .expect("the buyer has figures");
-    let at = Utc::now() - Duration::days(days);
-    let mut row = row.into_active_model();
-    row.first_paid_at = Set(at - Duration::days(1));
-    row.last_paid_at = Set(at);
-    row.update(&app.state.db).await.unwrap();
 }
 
 /// The jobs (the RFM cutoffs and grid among them).
@@ -128,7 +109,7 @@ async fn rfm_score_filters_and_the_grid_match_the_scores_customers_show() {
             assert_eq!(o["status"], "PAID", "{o}");
         }
         if days > 0 {
-            last_bought_days_ago(&app, &who.id, days).await;
+            crate::operations::last_bought_days_ago(&app, &who.id, days).await;
         }
         buyers.push(who);
     }

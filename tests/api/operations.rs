@@ -66,7 +66,7 @@ async fn buy(app: &TestApp, token: &str, items: Value) -> (Value, i64) {
 /// Test setup, not API: moves a buyer's purchases `days` into the past by
 /// writing `customer_stats` directly (purchases through the API happen now,
 /// and the lifecycle settings cannot make "now" look like "days ago").
-async fn last_bought_days_ago(app: &TestApp, customer: &str, days: i64) {
+pub(crate) async fn last_bought_days_ago(app: &TestApp, customer: &str, days: i64) {
     let id: i64 = customer.parse().unwrap();
     let row = customer_stats::Entity::find_by_id(id)
         .one(&app.state.db)
