@@ -1,7 +1,9 @@
 //! Per-client rate limits: one fixed one-minute window per key, counted in
 //! the shared cache ([`Cache::hit`]), so that every instance behind a load
-//! balancer sees the same count (Redis), or this instance alone counts (the
-//! in-process cache). The login limit and the `/graphql` limit both use it.
+//! balancer sees the same count (Redis, reported in batches so that a hit
+//! costs no round trip: see `cache::counter` for the bound), or this
+//! instance alone counts (the in-process cache). The login limit and the
+//! `/graphql` limit both use it.
 //!
 //! A cache that does not answer lets requests through: a dead Redis must
 //! not lock every shopper out.
@@ -21,7 +23,7 @@ pub async fn check(cache: &Cache, key: &str, per_min: u32, message: &str) -> App
     if per_min == 0 {
         return Ok(());
     }
-    match cache.hit(key, WINDOW).await {
+    match cache.hit(key, WINDOW, i64::from(per_min)).await {
         Some(n) if n > i64::from(per_min) => Err(AppError::RateLimited(message.to_string())),
         _ => Ok(()),
     }

@@ -132,9 +132,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     };
     let mut cache = Cache::new(backend, &settings.cache_prefix);
     if let Some(url) = &settings.redis_url {
-        cache = cache.follow_generation(
-            redis::Client::open(url.as_str()).context("REDIS_URL is not a valid Redis URL")?,
-        );
+        cache = cache
+            .follow_generation(
+                redis::Client::open(url.as_str()).context("REDIS_URL is not a valid Redis URL")?,
+            )
+            .batch_counters(crate::rate_limit::WINDOW);
     }
     if let Err(e) = cache.ping().await {
         tracing::warn!(error = %e, "cache unreachable at start; serving from the database until it answers");

@@ -128,10 +128,10 @@ impl CacheBackend for MemoryCache {
         for k in keys {
             self.inner.invalidate(k).await;
         }
-        self.incr(generation, window).await
+        self.incr(generation, 1, window).await
     }
 
-    async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError> {
+    async fn incr(&self, key: &str, by: i64, window: Duration) -> Result<i64, CacheError> {
         let entry = self
             .inner
             .entry(key.to_string())
@@ -143,9 +143,9 @@ impl CacheBackend for MemoryCache {
                             .and_then(|s| s.parse::<i64>().ok())
                             .unwrap_or(0);
                         // ttl zero: keep the window's original end (see PerEntryTtl).
-                        (n + 1, Duration::ZERO)
+                        (n + by, Duration::ZERO)
                     }
-                    None => (1, window),
+                    None => (by, window),
                 };
                 std::future::ready(Op::Put(Entry {
                     bytes: Arc::new(next.to_string().into_bytes()),
@@ -209,12 +209,12 @@ mod tests {
 
         for expected in 1..=3 {
             assert_eq!(
-                c.incr("n", Duration::from_millis(100)).await.unwrap(),
+                c.incr("n", 1, Duration::from_millis(100)).await.unwrap(),
                 expected
             );
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
-        assert_eq!(c.incr("n", Duration::from_millis(100)).await.unwrap(), 1);
+        assert_eq!(c.incr("n", 1, Duration::from_millis(100)).await.unwrap(), 1);
     }
 
     #[tokio::test]

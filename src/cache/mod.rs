@@ -10,10 +10,12 @@
 //!   schema version, so a deploy that changes a cached shape never reads old bytes.
 //! - No in-process layer sits in front of Redis but the catalogue
 //!   generation ([`generation`]), followed through Redis pub/sub with a
-//!   bounded staleness, and what is kept per generation
-//!   ([`Cache::catalogue_memo`]): several instances share one Redis, and an
-//!   edit through one instance is seen by all on the next read (within that
-//!   bound for what hangs on the generation).
+//!   bounded staleness, what is kept per generation
+//!   ([`Cache::catalogue_memo`]), and rate-limit counts reported in batches
+//!   ([`counter`], with a bounded overshoot): several instances share one
+//!   Redis, and an edit through one instance is seen by all on the next
+//!   read (within those bounds).
+mod counter;
 mod memory;
 mod redis_backend;
 
@@ -70,9 +72,10 @@ pub trait CacheBackend: Send + Sync + 'static {
         generation: &str,
         window: Duration,
     ) -> Result<i64, CacheError>;
-    /// Adds one to a counter that starts at zero and disappears `window` after
-    /// its first increment (a fixed window, for rate limits); returns the new count.
-    async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError>;
+    /// Adds `by` to a counter that starts at zero and disappears `window`
+    /// after its first increment (a fixed window, for rate limits); returns
+    /// the new count.
+    async fn incr(&self, key: &str, by: i64, window: Duration) -> Result<i64, CacheError>;
     async fn ping(&self) -> Result<(), CacheError>;
     /// Stores `value` only when `key` holds nothing (a lock between
     /// instances); true when this call stored it.
@@ -101,6 +104,9 @@ pub struct Cache {
     local_generation: Option<Arc<generation::LocalGeneration>>,
     /// Values derived from the catalogue, by generation and logical key.
     memo: moka::future::Cache<String, Arc<dyn Any + Send + Sync>>,
+    /// Windowed counters reported to a shared backend in batches (Redis
+    /// only; see [`counter`]).
+    counters: Option<Arc<counter::Counters>>,
 }
 
 /// The generation counter restarts after this; response-cache entries live
@@ -130,7 +136,16 @@ impl Cache {
                 .max_capacity(10_000)
                 .time_to_live(MEMO_TTL)
                 .build(),
+            counters: None,
         }
+    }
+
+    /// Counts rate-limit hits in process and reports them to the backend in
+    /// batches ([`counter`]); for a backend shared by instances, where each
+    /// report is a network round trip.
+    pub fn batch_counters(mut self, window: Duration) -> Self {
+        self.counters = Some(Arc::new(counter::Counters::new(window)));
+        self
     }
 
     /// Follows the catalogue generation through Redis pub/sub (`client`
@@ -385,13 +400,28 @@ impl Cache {
         })
     }
 
-    /// Counts one hit in a fixed window; `None` when the cache is unavailable
+    /// Counts one hit in a fixed window and returns the count (an estimate
+    /// within [`counter`]'s bound when counters are batched; `limit` sets
+    /// how often they report); `None` when the cache is unavailable
     /// (callers fail open: a dead cache must not lock everybody out).
-    pub async fn hit(&self, logical: &str, window: Duration) -> Option<i64> {
+    pub async fn hit(&self, logical: &str, window: Duration, limit: i64) -> Option<i64> {
         if self.skipping() {
             return None;
         }
-        match self.backend.incr(&self.key(logical), window).await {
+        let Some(counters) = &self.counters else {
+            return self.incr(logical, 1, window).await;
+        };
+        match counters.hit(logical, limit) {
+            counter::Hit::Counted(n) => Some(n),
+            counter::Hit::Report(report) => {
+                let count = self.incr(logical, report.hits, window).await;
+                counter::Counters::reported(report, count)
+            }
+        }
+    }
+
+    async fn incr(&self, logical: &str, by: i64, window: Duration) -> Option<i64> {
+        match self.backend.incr(&self.key(logical), by, window).await {
             Ok(n) => Some(n),
             Err(e) => {
                 self.failed("incr", e);

@@ -87,11 +87,11 @@ impl CacheBackend for RedisCache {
             .await
     }
 
-    async fn incr(&self, key: &str, window: Duration) -> Result<i64, CacheError> {
+    async fn incr(&self, key: &str, by: i64, window: Duration) -> Result<i64, CacheError> {
         let mut c = self.conn.clone();
         let mut pipe = redis::pipe();
         pipe.atomic();
-        counter_step(&mut pipe, key, window);
+        counter_step(&mut pipe, key, by, window);
         self.run(async move { pipe.query_async::<(i64,)>(&mut c).await.map(|(n,)| n) })
             .await
     }
@@ -148,7 +148,7 @@ static BUMP: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
 
 /// Adds a windowed counter's increment to an atomic pipeline: SET NX PX
 /// starts the window once, INCR counts (its reply is the pipeline's one value).
-fn counter_step(pipe: &mut redis::Pipeline, key: &str, window: Duration) {
+fn counter_step(pipe: &mut redis::Pipeline, key: &str, by: i64, window: Duration) {
     let ms = window.as_millis().max(1) as u64;
     pipe.cmd("SET")
         .arg(key)
@@ -157,5 +157,5 @@ fn counter_step(pipe: &mut redis::Pipeline, key: &str, window: Duration) {
         .arg(ms)
         .arg("NX")
         .ignore()
-        .incr(key, 1);
+        .incr(key, by);
 }

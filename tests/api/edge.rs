@@ -143,6 +143,32 @@ async fn instances_sharing_redis_share_the_graphql_rate_limit() {
     assert_eq!(error_code(&v), "RATE_LIMITED", "{v}");
 }
 
+/// Each instance reports its counts to Redis in batches (no round trip per
+/// request); a client spreading its requests over two instances still gets
+/// the limit, and at most an eighth of it more (README: rate limits).
+#[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL and TEST_REDIS_URL (CI's PostgreSQL pass)"]
+async fn a_limit_counted_in_batches_holds_across_instances() {
+    let limit = [("GRAPHQL_RATE_LIMIT_PER_MIN", "80")];
+    let one = spawn_app_with(&limit).await;
+    let two = spawn_second_with(&one, &limit).await;
+    let mut through = 0;
+    for i in 0..200 {
+        let app = if i % 2 == 0 { &one } else { &two };
+        let v = app.gql(None, "{ __typename }", json!({})).await;
+        if v["errors"].is_null() {
+            through += 1;
+        } else {
+            assert_eq!(error_code(&v), "RATE_LIMITED", "{v}");
+        }
+    }
+    assert!((80..=90).contains(&through), "{through} let through");
+    for app in [&one, &two] {
+        let v = app.gql(None, "{ __typename }", json!({})).await;
+        assert_eq!(error_code(&v), "RATE_LIMITED", "{v}");
+    }
+}
+
 // ------------------------------------------------------------ memory
 
 #[tokio::test]
