@@ -9,7 +9,10 @@ use crate::{
         PRODUCT_FIELDS, SET_PRODUCT_STATUS, SET_SKU_STOCK, create_category, create_product,
         create_supplier, lib, set_status, set_stock, supplier_token, update_product,
     },
-    helpers::{TestApp, closed_port, error_code, ok, spawn_app, spawn_app_with, spawn_second},
+    helpers::{
+        TestApp, closed_port, error_code, ok, response_cache_hits, spawn_app, spawn_app_with,
+        spawn_second,
+    },
 };
 
 async fn shopper_product(app: &TestApp, id: &str) -> Value {
@@ -743,7 +746,18 @@ async fn shoppers_get_cached_responses_that_follow_every_edit() {
     set_stock(&app, &admin, p["skus"][0]["id"].as_str().unwrap(), 9).await;
     let v = app.gql(None, q, json!({})).await;
     assert_eq!(v["data"]["hotProducts"][0]["skus"][0]["stock"], 9);
-    // ADMIN is never served a shopper's cached answer (it sees supplier links).
+    // ADMIN is never served a shopper's cached answer (it sees supplier
+    // links), even for the very bytes a shopper's answer is stored under.
+    let hits = response_cache_hits(&app).await;
+    let v = app.gql(Some(&admin), q, json!({})).await;
+    assert_eq!(v["data"]["hotProducts"][0]["skus"][0]["stock"], 9, "{v}");
+    assert_eq!(response_cache_hits(&app).await, hits, "executed for ADMIN");
+    app.gql_ok(None, q, json!({})).await;
+    assert_eq!(
+        response_cache_hits(&app).await,
+        hits + 1,
+        "a shopper's is cached"
+    );
     let v = app
         .gql(
             Some(&admin),

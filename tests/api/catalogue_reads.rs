@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::{
     fixtures::{create_category, create_product, lib, set_status, update_product},
-    helpers::{TestApp, spawn_app, spawn_second},
+    helpers::{TestApp, response_cache_hits, spawn_app, spawn_second},
 };
 
 /// What the mini-program sends for a list page: a named operation, a
@@ -47,15 +47,6 @@ async fn title(app: &TestApp) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
-}
-
-async fn response_cache_hits(app: &TestApp) -> u64 {
-    let text = app.get("/metrics").await.text().await.unwrap();
-    text.lines()
-        .find(|l| l.starts_with("siyu_response_cache_total{result=\"hit\"}"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }
 
 #[tokio::test]

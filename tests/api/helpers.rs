@@ -261,3 +261,13 @@ pub async fn csv_rows(
         })
         .collect()
 }
+
+/// Answers served by the response cache so far (`/metrics`).
+pub async fn response_cache_hits(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find(|l| l.starts_with("siyu_response_cache_total{result=\"hit\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}

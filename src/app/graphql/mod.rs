@@ -196,28 +196,48 @@ pub fn json_error(status: actix_web::http::StatusCode, code: &str, message: &str
     }))
 }
 
+/// The bearer token of a request: `None` without an `Authorization`
+/// header, `Some("")` for one that carries no usable token.
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map_or("", str::trim),
+    )
+}
+
 /// Who is calling: the viewer from `Authorization: Bearer …` and its
 /// session (see `auth`); one cache round trip for a well-formed token
 /// (its session may have ended), none otherwise.
 pub(crate) async fn caller(req: &HttpRequest, state: &AppState) -> Caller {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Caller::default();
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    let (viewer, session) = match token {
-        Some(t) if !t.is_empty() => {
-            crate::auth::session::authenticate(&state.jwt, &state.cache, t).await
-        }
-        _ => (Viewer::InvalidToken, None),
+    let (viewer, session) = match bearer(req) {
+        None => return Caller::default(),
+        Some("") => (Viewer::InvalidToken, None),
+        Some(t) => crate::auth::session::authenticate(&state.jwt, &state.cache, t).await,
     };
     Caller { viewer, session }
+}
+
+/// Whether the caller is one who shares answers from the response cache,
+/// told from the token alone: a customer's token whose session has ended
+/// makes its bearer an `InvalidToken` viewer, who shares them too, so the
+/// session is not looked up; a staff or supplier token says no here (the
+/// full check decides those).
+fn shares_cached_answers(req: &HttpRequest, state: &AppState) -> bool {
+    let viewer = match bearer(req) {
+        None => Viewer::Anonymous,
+        Some(t) => state
+            .jwt
+            .verify(t)
+            .map_or(Viewer::InvalidToken, |claims| claims.viewer()),
+    };
+    response_cache::shares(viewer)
 }
 
 /// The viewer and session of one HTTP request (every operation of a batch).
@@ -302,6 +322,10 @@ pub async fn graphql(
         }
         body.extend_from_slice(&chunk);
     }
+    let body = body.freeze();
+    if let Some(answer) = known_answer(&req, &body, &state, &responses).await {
+        return answer;
+    }
     let mut batch = match parse_batch(&body, state.settings.max_batch) {
         Ok(b) => b,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &message),
@@ -323,7 +347,13 @@ pub async fn graphql(
                 None => unreachable!("one check per request"),
             };
             let schema = schemas.for_request(&passed);
-            return single(request, passed, &caller, &ip, schema, &state, &responses).await;
+            let run = Single {
+                body,
+                caller: &caller,
+                ip: &ip,
+                state: &state,
+            };
+            return run.answer(request, passed, schema, &responses).await;
         }
         BatchRequest::Batch(requests) => requests,
     };
@@ -345,43 +375,82 @@ pub async fn graphql(
     HttpResponse::Ok().json(response)
 }
 
-/// One request (not a batch): from the response cache when it may be.
-async fn single(
-    mut request: async_graphql::Request,
-    passed: guard::Passed,
-    caller: &Caller,
-    ip: &ClientIp,
-    schema: &AppSchema,
+/// A stored answer to a body seen before (see
+/// [`ResponseCache::known`](response_cache::ResponseCache::known)), for a
+/// caller who shares answers, under the current catalogue generation:
+/// served without parsing, checking or executing the document again.
+async fn known_answer(
+    req: &HttpRequest,
+    body: &web::Bytes,
     state: &AppState,
     responses: &response_cache::ResponseCache,
-) -> HttpResponse {
-    if responses.enabled()
-        && let Some(key) = response_cache::shared_key(&mut request, caller.viewer)
-        && let Some(generation) = state.cache.catalogue_generation().await
-    {
-        if let Some(body) = responses.get(&key, generation).await {
-            crate::metrics::count_operation(&passed.label);
-            crate::metrics::count_response_cache(true);
-            return json_ok(body);
+) -> Option<HttpResponse> {
+    let known = responses.known(body)?;
+    if !shares_cached_answers(req, state) {
+        return None;
+    }
+    let generation = state.cache.catalogue_generation().await?;
+    let answer = responses.get(&known.key, generation).await?;
+    req.extensions_mut()
+        .insert(crate::app::access_log::Operation(known.label.clone()));
+    crate::metrics::count_operation(&known.label);
+    crate::metrics::count_response_cache(true);
+    Some(json_ok(answer))
+}
+
+/// One request (not a batch), with the body it came in.
+struct Single<'a> {
+    body: web::Bytes,
+    caller: &'a Caller,
+    ip: &'a ClientIp,
+    state: &'a AppState,
+}
+
+impl Single<'_> {
+    /// The answer, from the response cache when it may be.
+    async fn answer(
+        self,
+        mut request: async_graphql::Request,
+        passed: guard::Passed,
+        schema: &AppSchema,
+        responses: &response_cache::ResponseCache,
+    ) -> HttpResponse {
+        let Single {
+            body,
+            caller,
+            ip,
+            state,
+        } = self;
+        if responses.enabled()
+            && let Some(key) = response_cache::shared_key(&mut request, caller.viewer)
+            && let Some(generation) = state.cache.catalogue_generation().await
+        {
+            if let Some(answer) = responses.get(&key, generation).await {
+                responses.learn(body, &passed.label, key);
+                crate::metrics::count_operation(&passed.label);
+                crate::metrics::count_response_cache(true);
+                return json_ok(answer);
+            }
+            crate::metrics::count_response_cache(false);
+            let response = with_codes(
+                schema
+                    .execute(prepare(request, &passed.label, caller, ip, state))
+                    .await,
+            );
+            let answer = web::Bytes::from(serde_json::to_vec(&response).unwrap_or_default());
+            if response.errors.is_empty() {
+                responses.put(key, generation, answer.clone()).await;
+                responses.learn(body, &passed.label, key);
+            }
+            return json_ok(answer);
         }
-        crate::metrics::count_response_cache(false);
         let response = with_codes(
             schema
                 .execute(prepare(request, &passed.label, caller, ip, state))
                 .await,
         );
-        let body = web::Bytes::from(serde_json::to_vec(&response).unwrap_or_default());
-        if response.errors.is_empty() {
-            responses.put(key, generation, body.clone()).await;
-        }
-        return json_ok(body);
+        HttpResponse::Ok().json(response)
     }
-    let response = with_codes(
-        schema
-            .execute(prepare(request, &passed.label, caller, ip, state))
-            .await,
-    );
-    HttpResponse::Ok().json(response)
 }
 
 /// The GraphQL response of a request refused before it ran.

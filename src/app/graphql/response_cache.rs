@@ -52,7 +52,25 @@ const MAX_CANONICAL_BYTES: usize = 64 * 1024;
 pub struct ResponseCache {
     entries: moka::future::Cache<[u8; 32], Arc<(i64, Bytes)>>,
     max_bytes: u64,
+    /// Request bodies whose answer was stored, by their exact bytes: see
+    /// [`ResponseCache::known`].
+    bodies: moka::sync::Cache<Bytes, Arc<Known>>,
 }
+
+/// What a request body that was answered from here is known by. Both are
+/// functions of the body's bytes alone (the guard's checks and the key read
+/// the document, operation name and variables, nothing else), for any
+/// caller who [`shares`] answers.
+pub struct Known {
+    /// The operation's label for metrics and logs.
+    pub label: String,
+    /// The key its answer is stored under.
+    pub key: [u8; 32],
+}
+
+/// What the memo of known bodies may hold, in bytes of body (a share of a
+/// small cache: a body is at most [`MAX_QUERY_BYTES`] plus its variables).
+const MAX_KNOWN_BYTES: u64 = 4 * 1024 * 1024;
 
 /// What an entry holds besides its body: key, generation, moka's bookkeeping.
 const ENTRY_OVERHEAD: u64 = 128;
@@ -68,7 +86,40 @@ impl ResponseCache {
                 .time_to_live(Duration::from_secs(60))
                 .build(),
             max_bytes,
+            bodies: moka::sync::Cache::builder()
+                .max_capacity(if max_bytes > 0 { MAX_KNOWN_BYTES } else { 0 })
+                .weigher(|body: &Bytes, known: &Arc<Known>| {
+                    u32::try_from(body.len() + known.label.len()).unwrap_or(u32::MAX) + 64
+                })
+                .build(),
         }
+    }
+
+    /// The label and key of a request body whose answer was stored before,
+    /// so that serving it again skips parsing the JSON, the guard, and
+    /// printing the canonical document: a client asking for the home page
+    /// sends the same bytes every time. Whether the answer is still there,
+    /// and current, is [`ResponseCache::get`]'s to say.
+    pub fn known(&self, body: &Bytes) -> Option<Arc<Known>> {
+        if !self.enabled() {
+            return None;
+        }
+        self.bodies.get(body)
+    }
+
+    /// Remembers that `body` (a single request that passed the guard as
+    /// `label`) is answered under `key`.
+    pub fn learn(&self, body: Bytes, label: &str, key: [u8; 32]) {
+        if body.len() > MAX_QUERY_BYTES * 2 || self.bodies.contains_key(&body) {
+            return;
+        }
+        self.bodies.insert(
+            body,
+            Arc::new(Known {
+                label: label.to_string(),
+                key,
+            }),
+        );
     }
 
     /// Whether anything can be kept at all.
@@ -87,14 +138,19 @@ impl Default for ResponseCache {
     }
 }
 
+/// Whether `viewer` is one of the callers who share answers: shoppers and
+/// anonymous callers (ADMIN and SUPPLIER see more).
+pub fn shares(viewer: Viewer) -> bool {
+    matches!(
+        viewer,
+        Viewer::Anonymous | Viewer::Customer(_) | Viewer::InvalidToken
+    )
+}
+
 /// The key this request's answer is shared under, when it may be shared
 /// between shoppers at all.
 pub fn shared_key(request: &mut async_graphql::Request, viewer: Viewer) -> Option<[u8; 32]> {
-    if !matches!(
-        viewer,
-        Viewer::Anonymous | Viewer::Customer(_) | Viewer::InvalidToken
-    ) || request.query.len() > MAX_QUERY_BYTES
-    {
+    if !shares(viewer) || request.query.len() > MAX_QUERY_BYTES {
         return None;
     }
     let operation_name = request.operation_name.clone();
@@ -352,6 +408,20 @@ mod tests {
             with(serde_json::json!({"n": 1})),
             with(serde_json::json!({"n": 2}))
         );
+    }
+
+    #[test]
+    fn bodies_are_known_once_learned_and_not_when_off() {
+        let c = ResponseCache::default();
+        let body = Bytes::from_static(br#"{"query":"{ hotProducts { id } }"}"#);
+        assert!(c.known(&body).is_none());
+        c.learn(body.clone(), "anonymous", [7; 32]);
+        let k = c.known(&body).expect("learned");
+        assert_eq!((k.label.as_str(), k.key), ("anonymous", [7; 32]));
+        assert!(c.known(&Bytes::from_static(b"{}")).is_none());
+        let off = ResponseCache::new(0);
+        off.learn(body.clone(), "anonymous", [7; 32]);
+        assert!(off.known(&body).is_none());
     }
 
     #[tokio::test]
