@@ -5,23 +5,24 @@
 //! sees one count per client. Asking Redis on every hit would put a network
 //! round trip in front of every request, the response cache's answers
 //! included, so each instance keeps per key the count Redis last returned
-//! and the hits it has not reported yet, and reports them (one `INCRBY`,
-//! awaited by the hit that reports) only when:
-//! - it holds no count for the key yet (the key's first hit here),
-//! - the unreported hits exceed an allowance: an eighth of what the limit
-//!   left at the last report (so a limit of 5 reports every hit, exactly as
-//!   a plain counter, and a client busy against a limit of 1,200 a minute
-//!   costs a handful of reports a minute, not one per request),
-//! - or the last report is [`REPORT_EVERY`] old (a window that ended in
-//!   Redis is learned within that; also the only reports of a client that
-//!   is already refused, so a flood of refused requests does not become a
-//!   flood of Redis commands).
+//! and the hits it has not reported yet, and reports them (one `INCRBY`):
+//! - **waiting for the answer** while the count is within an allowance of
+//!   the limit: the allowance is an eighth of what the limit left at the
+//!   last report, so a limit of 5 reports every hit (exact, as a plain
+//!   counter), and a client busy against 1,200 a minute waits for Redis a
+//!   handful of times a minute, each time its unreported hits exceed that
+//!   eighth;
+//! - **in the background** (the hit goes on with the count it has) when the
+//!   key is new here with room under its limit, or its last report is
+//!   [`REPORT_EVERY`] old: that is how a window that ended in Redis is
+//!   learned, and all a client that is already refused causes, so a flood
+//!   of refused requests is not a flood of Redis commands either.
 //!
 //! Bound: one instance refuses exactly at the limit (it counts every hit
-//! before it reports it). With N instances each may let through at most an
+//! before it reports it). With N instances each may let through about an
 //! eighth of the limit that the others have not heard of yet, so a client
-//! spreading its requests over all of them gets at most (N − 1)/8 of the
-//! limit more per window.
+//! spreading its requests over all of them gets at most about (N − 1)/8 of
+//! the limit more per window.
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -66,8 +67,11 @@ pub struct Report {
 pub enum Hit {
     /// The estimated count with this hit; nothing to report.
     Counted(i64),
-    /// Send this report; [`Counters::reported`] gives the count.
+    /// Send this report and wait: [`Counters::reported`] gives the count.
     Report(Report),
+    /// The estimated count with this hit; send this report without
+    /// waiting for it ([`Counters::reported`] when it comes back).
+    Background(i64, Report),
 }
 
 impl Counters {
@@ -88,26 +92,36 @@ impl Counters {
         l.pending += 1;
         let estimate = l.reported + l.in_flight + l.pending;
         let allowance = (limit - l.reported).max(0) / ALLOWANCE_DIVISOR;
+        let under = estimate <= limit;
+        let wait = under && (allowance == 0 || (l.known && l.pending > allowance));
         let stale = l.last_report.is_none_or(|t| t.elapsed() >= REPORT_EVERY);
-        let due = !l.known || stale || (estimate <= limit && l.pending > allowance);
-        if !due {
+        let refresh = l.in_flight == 0 && (!l.known || stale);
+        if !wait && !refresh {
             return Hit::Counted(estimate);
         }
         let hits = std::mem::take(&mut l.pending);
         l.in_flight += hits;
         l.last_report = Some(Instant::now());
         l.sent += 1;
-        let seq = l.sent;
+        let report = Report {
+            local: local.clone(),
+            hits,
+            seq: l.sent,
+        };
         drop(l);
-        Hit::Report(Report { local, hits, seq })
+        if wait {
+            Hit::Report(report)
+        } else {
+            Hit::Background(estimate, report)
+        }
     }
 
     /// Applies what Redis answered to a report (`None`: it did not answer,
     /// and the hits are given up as the cache's failure lets requests
     /// through); the count for the hit that reported.
-    pub fn reported(report: Report, count: Option<i64>) -> Option<i64> {
+    pub fn reported(mut report: Report, count: Option<i64>) -> Option<i64> {
         let mut l = report.local.lock().unwrap_or_else(|e| e.into_inner());
-        l.in_flight -= report.hits;
+        l.in_flight -= std::mem::take(&mut report.hits);
         let count = count?;
         if report.seq > l.applied {
             l.applied = report.seq;
@@ -115,6 +129,17 @@ impl Counters {
             l.known = true;
         }
         Some(count)
+    }
+}
+
+/// A report dropped unanswered (the request that waited for it went away)
+/// is given up, so its hits do not stay in flight for good.
+impl Drop for Report {
+    fn drop(&mut self) {
+        if self.hits != 0 {
+            let mut l = self.local.lock().unwrap_or_else(|e| e.into_inner());
+            l.in_flight -= self.hits;
+        }
     }
 }
 
@@ -143,6 +168,12 @@ mod tests {
                     reports += 1;
                     let total = shared.add(r.hits);
                     Counters::reported(r, Some(total)).unwrap()
+                }
+                Hit::Background(c, r) => {
+                    reports += 1;
+                    let total = shared.add(r.hits);
+                    Counters::reported(r, Some(total));
+                    c
                 }
             };
             if count <= limit {
@@ -191,22 +222,51 @@ mod tests {
 
     #[test]
     fn a_late_answer_does_not_overwrite_a_newer_count() {
+        // A limit of 7 leaves no allowance: every hit waits for its report,
+        // so two can be in flight at once.
         let c = Counters::new(Duration::from_secs(60));
-        let Hit::Report(first) = c.hit("k", 1000) else {
-            panic!("a key's first hit reports");
+        let Hit::Report(first) = c.hit("k", 7) else {
+            panic!("a hit without allowance waits for its report");
         };
-        // Another hit reports too before the first comes back (stale: the
-        // first has not been answered, and REPORT_EVERY is not waited here,
-        // so force it through the unknown-key rule).
-        let Hit::Report(second) = c.hit("k", 1000) else {
-            panic!("an unknown key reports every hit");
+        let Hit::Report(second) = c.hit("k", 7) else {
+            panic!("a hit without allowance waits for its report");
         };
-        assert_eq!(Counters::reported(second, Some(500)), Some(500));
-        assert_eq!(Counters::reported(first, Some(1)), Some(1));
+        assert_eq!(Counters::reported(second, Some(5)), Some(5));
+        assert_eq!(Counters::reported(first, Some(4)), Some(4));
+        let Hit::Report(third) = c.hit("k", 7) else {
+            panic!("a hit without allowance waits for its report");
+        };
+        assert_eq!(Counters::reported(third, Some(6)), Some(6));
+        // A report whose request went away is given up, not left in flight.
+        let Hit::Report(dropped) = c.hit("k", 7) else {
+            panic!("a hit without allowance waits for its report");
+        };
+        drop(dropped);
+        let Hit::Report(fourth) = c.hit("k", 7) else {
+            panic!("a hit without allowance waits for its report");
+        };
+        assert_eq!(Counters::reported(fourth, Some(7)), Some(7));
+        // Known, fresh, over the limit: counted here on the newest count.
+        let Hit::Counted(8) = c.hit("k", 7) else {
+            panic!("over the limit and fresh, nothing is reported");
+        };
+    }
+
+    #[test]
+    fn a_key_with_room_is_reported_in_the_background() {
+        let c = Counters::new(Duration::from_secs(60));
+        let Hit::Background(1, first) = c.hit("k", 1000) else {
+            panic!("a new key with room reports in the background");
+        };
+        // While that report is out, hits are counted here.
+        let Hit::Counted(2) = c.hit("k", 1000) else {
+            panic!("one report in flight at a time");
+        };
+        assert_eq!(Counters::reported(first, Some(500)), Some(500));
         let Hit::Counted(n) = c.hit("k", 1000) else {
-            panic!("a known, fresh key below its allowance counts locally");
+            panic!("a known, fresh key within its allowance counts locally");
         };
-        assert_eq!(n, 501);
+        assert_eq!(n, 502, "Redis's count and the hit not reported yet");
     }
 
     #[test]

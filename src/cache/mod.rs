@@ -417,6 +417,14 @@ impl Cache {
                 let count = self.incr(logical, report.hits, window).await;
                 counter::Counters::reported(report, count)
             }
+            counter::Hit::Background(n, report) => {
+                let (cache, logical) = (self.clone(), logical.to_string());
+                tokio::spawn(async move {
+                    let count = cache.incr(&logical, report.hits, window).await;
+                    counter::Counters::reported(report, count);
+                });
+                Some(n)
+            }
         }
     }
 
