@@ -19,7 +19,10 @@
 //! connection): after that the value is no longer confirmed and every
 //! request reads the counter from Redis again, as before this layer, until
 //! a new subscription is up and has read the counter once. A dropped
-//! subscription, a failed PING or read stop the use of the value at once.
+//! subscription, or a PING or read answered with an error, stop the use of
+//! the value at once; one that is only slow (a busy machine) leaves it in
+//! use until its confirmation runs out, and after 1 s without an answer the
+//! feed subscribes again.
 use std::{
     sync::{
         Arc, Mutex, Weak,
@@ -138,16 +141,31 @@ pub fn spawn_feed(
     });
 }
 
+/// One step of the feed: `Ok(None)` when Redis did not answer in time.
 async fn step<T, E: std::fmt::Display>(
     what: &str,
     fut: impl Future<Output = Result<T, E>>,
-) -> Result<T, String> {
+) -> Result<Option<T>, String> {
     match tokio::time::timeout(STEP_TIMEOUT, fut).await {
-        Ok(Ok(v)) => Ok(v),
+        Ok(Ok(v)) => Ok(Some(v)),
         Ok(Err(e)) => Err(format!("{what}: {e}")),
-        Err(_) => Err(format!("{what}: no answer within {STEP_TIMEOUT:?}")),
+        Err(_) => Ok(None),
     }
 }
+
+/// A step that must answer for the subscription to go on.
+async fn required<T, E: std::fmt::Display>(
+    what: &str,
+    fut: impl Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    step(what, fut)
+        .await?
+        .ok_or_else(|| format!("{what}: no answer within {STEP_TIMEOUT:?}"))
+}
+
+/// Ticks in a row without an answer after which the subscription is given
+/// up and made again (the value went unconfirmed for [`STALE_AFTER`]).
+const SILENT_TICKS: u32 = (STALE_AFTER.as_millis() / REFRESH_EVERY.as_millis()) as u32;
 
 /// One subscription's life: returns when it fails, or `Ok` when the cache
 /// it serves is gone.
@@ -157,9 +175,10 @@ async fn follow(
     backend: &dyn CacheBackend,
     local: &Weak<LocalGeneration>,
 ) -> Result<(), String> {
-    let pubsub = step("connect", client.get_async_pubsub()).await?;
+    let pubsub = required("connect", client.get_async_pubsub()).await?;
     let (mut sink, mut stream) = pubsub.split();
-    step("subscribe", sink.subscribe(channel)).await?;
+    required("subscribe", sink.subscribe(channel)).await?;
+    let mut silent = 0;
     // The first tick is immediate: the counter is read once the
     // subscription is up, so no bump falls between the two.
     let mut tick = tokio::time::interval(REFRESH_EVERY);
@@ -179,10 +198,29 @@ async fn follow(
             }
             _ = tick.tick() => {
                 let Some(local) = local.upgrade() else { return Ok(()) };
-                step("ping", sink.ping::<redis::Value>()).await?;
-                let before = local.counted_so_far();
-                let value = step("read", backend.get(channel)).await?;
-                local.read(before, parse(value.as_deref()));
+                // A slow answer is not a lost subscription: on a machine
+                // this busy Redis may take longer than a step's bound, and
+                // dropping the value at once sent every request to Redis
+                // for the next half second. The value stays in use until
+                // its confirmation runs out, as the bound says; only a
+                // whole STALE_AFTER of silence makes the feed start over.
+                let answered = match step("ping", sink.ping::<redis::Value>()).await? {
+                    Some(_) => {
+                        let before = local.counted_so_far();
+                        step("read", backend.get(channel))
+                            .await?
+                            .map(|value| local.read(before, parse(value.as_deref())))
+                    }
+                    None => None,
+                };
+                if answered.is_some() {
+                    silent = 0;
+                } else {
+                    silent += 1;
+                    if silent >= SILENT_TICKS {
+                        return Err(format!("no answer for {STALE_AFTER:?}"));
+                    }
+                }
             }
         }
     }
