@@ -16,7 +16,10 @@
 //!   key is new here with room under its limit, or its last report is
 //!   [`REPORT_EVERY`] old: that is how a window that ended in Redis is
 //!   learned, and all a client that is already refused causes, so a flood
-//!   of refused requests is not a flood of Redis commands either.
+//!   of refused requests is not a flood of Redis commands either. A
+//!   background report that gets no answer gives up its hits; unlike a
+//!   failure on a request's path it does not make the instance leave Redis
+//!   alone for a second (`Cache::hit`).
 //!
 //! Bound: one instance refuses exactly at the limit (it counts every hit
 //! before it reports it). With N instances each may let through about an

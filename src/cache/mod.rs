@@ -418,9 +418,21 @@ impl Cache {
                 counter::Counters::reported(report, count)
             }
             counter::Hit::Background(n, report) => {
-                let (cache, logical) = (self.clone(), logical.to_string());
+                let (backend, key) = (self.backend.clone(), self.key(logical));
                 tokio::spawn(async move {
-                    let count = cache.incr(&logical, report.hits, window).await;
+                    // Nobody waits for this report: a slow or failed answer
+                    // costs its hits (given up), and is no reason to stop
+                    // using the cache for a second for every request, as a
+                    // failure on a request's path does. Under saturation
+                    // Redis can miss the 100 ms bound while it works.
+                    let count = match backend.incr(&key, report.hits, window).await {
+                        Ok(n) => Some(n),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "a background rate-limit report got no answer");
+                            crate::metrics::count_cache_error(backend.kind(), "incr");
+                            None
+                        }
+                    };
                     counter::Counters::reported(report, count);
                 });
                 Some(n)
