@@ -50,11 +50,10 @@ struct Local {
     pending: i64,
     /// Hits in reports that have not come back.
     in_flight: i64,
-    /// Whether any report came back (the key is known here).
-    known: bool,
     last_report: Option<Instant>,
     /// Reports sent and the newest one applied, so a late answer to an
-    /// older report does not overwrite a newer count.
+    /// older report does not overwrite a newer count (none applied yet:
+    /// this instance does not know the key's count).
     sent: u64,
     applied: u64,
 }
@@ -96,9 +95,10 @@ impl Counters {
         let estimate = l.reported + l.in_flight + l.pending;
         let allowance = (limit - l.reported).max(0) / ALLOWANCE_DIVISOR;
         let under = estimate <= limit;
-        let wait = under && (allowance == 0 || (l.known && l.pending > allowance));
+        let known = l.applied > 0;
+        let wait = under && (allowance == 0 || (known && l.pending > allowance));
         let stale = l.last_report.is_none_or(|t| t.elapsed() >= REPORT_EVERY);
-        let refresh = l.in_flight == 0 && (!l.known || stale);
+        let refresh = l.in_flight == 0 && (!known || stale);
         if !wait && !refresh {
             return Hit::Counted(estimate);
         }
@@ -129,7 +129,6 @@ impl Counters {
         if report.seq > l.applied {
             l.applied = report.seq;
             l.reported = count;
-            l.known = true;
         }
         Some(count)
     }

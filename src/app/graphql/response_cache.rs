@@ -87,7 +87,7 @@ impl ResponseCache {
                 .build(),
             max_bytes,
             bodies: moka::sync::Cache::builder()
-                .max_capacity(if max_bytes > 0 { MAX_KNOWN_BYTES } else { 0 })
+                .max_capacity(MAX_KNOWN_BYTES)
                 .weigher(|body: &Bytes, known: &Arc<Known>| {
                     u32::try_from(body.len() + known.label.len()).unwrap_or(u32::MAX) + 64
                 })
