@@ -9,7 +9,8 @@ use entity::{category, product, product_sales_daily, sku};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, SqlErr, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, ExprTrait, QueryFilter, SqlErr,
+    Statement, TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
 use serde::{Deserialize, Serialize};
@@ -526,15 +527,10 @@ pub async fn count_sales(
     if units.is_empty() {
         return Ok(());
     }
-    for (product_id, n) in units {
-        product::Entity::update_many()
-            .col_expr(
-                product::Column::SalesCount,
-                Expr::col(product::Column::SalesCount).add(*n),
-            )
-            .filter(product::Column::Id.eq(*product_id))
-            .exec(db)
-            .await?;
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        add_sales_at_once(db, units).await?;
+    } else {
+        add_sales_one_by_one(db, units).await?;
     }
     let rows = units
         .iter()
@@ -557,6 +553,53 @@ pub async fn count_sales(
         )
         .exec_without_returning(db)
         .await?;
+    Ok(())
+}
+
+/// PostgreSQL: every product's counter in one statement. The rows are
+/// locked in id order first (a materialized CTE, sorted, under
+/// `FOR UPDATE`), the lock order of every payment, whatever plan the
+/// update itself gets.
+async fn add_sales_at_once(db: &impl ConnectionTrait, units: &BTreeMap<i64, i64>) -> AppResult<()> {
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(units.len() * 2);
+    let mut rows = Vec::with_capacity(units.len());
+    for (i, (product_id, n)) in units.iter().enumerate() {
+        rows.push(format!("(${}::bigint, ${}::bigint)", 2 * i + 1, 2 * i + 2));
+        values.push((*product_id).into());
+        values.push((*n).into());
+    }
+    let sql = format!(
+        "WITH sold(id, n) AS (VALUES {}), \
+         locked AS MATERIALIZED \
+           (SELECT id FROM product WHERE id IN (SELECT id FROM sold) ORDER BY id FOR UPDATE) \
+         UPDATE product p SET sales_count = p.sales_count + sold.n \
+         FROM sold JOIN locked ON locked.id = sold.id WHERE p.id = sold.id",
+        rows.join(", ")
+    );
+    db.execute_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// SQLite (one writer): a statement per product.
+async fn add_sales_one_by_one(
+    db: &impl ConnectionTrait,
+    units: &BTreeMap<i64, i64>,
+) -> AppResult<()> {
+    for (product_id, n) in units {
+        product::Entity::update_many()
+            .col_expr(
+                product::Column::SalesCount,
+                Expr::col(product::Column::SalesCount).add(*n),
+            )
+            .filter(product::Column::Id.eq(*product_id))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 
