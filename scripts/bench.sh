@@ -124,8 +124,12 @@ fi
 # the better of them.
 # "[cache]" scenarios are answered by the response cache; "[executed]" ones
 # go to a second instance with the response cache off (RESPONSE_CACHE_MAX_BYTES=0),
-# so every request runs GraphQL, the entry caches and SQL, as a page a
-# client has never asked for before does.
+# so every request is parsed, checked and run by GraphQL, as a document
+# the cache has not seen does: a product from its entry cache, a shopper's
+# page from the rows kept per catalogue generation (read with SQL once per
+# generation). "[executed, SQL]" is the same page asked by ADMIN, whose
+# pages are read from the database every time (two statements), as every
+# shopper's first read of a page after a change is.
 RESPONSE_CACHE_MAX_BYTES=0 BIND="127.0.0.1:$exec_port" "$bin" &
 pids+=($!)
 exec_pid=$!
@@ -135,7 +139,7 @@ novars='{}'
 gql() { # query [variables JSON] → body
   python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1], "variables": json.loads(sys.argv[2])}))' "$1" "${2:-$novars}"
 }
-post() { curl -fs "http://127.0.0.1:$2/graphql" -H 'content-type: application/json' --data-binary "@$1"; }
+post() { curl -fs "http://127.0.0.1:$2/graphql" -H 'content-type: application/json' ${3:+-H "authorization: Bearer $3"} --data-binary "@$1"; }
 
 some_id=$(gql '{ products(first: 1, sort: PRICE_ASC) { nodes { id } } }' > "$work/q0.json"; post "$work/q0.json" "$api_port" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["products"]["nodes"][0]["id"])')
 
@@ -163,8 +167,9 @@ declare -A labels=(
   [productsFragment]="products page, fragment [cache]"
   [productFragment@exec]="product(id), fragment [executed]"
   [productsFragment@exec]="products page, fragment [executed]"
+  [productsFragment@staff]="products page, ADMIN [executed, SQL]"
 )
-order=(hotProducts hotFragment product productFragment products productsFragment productFragment@exec productsFragment@exec)
+order=(hotProducts hotFragment product productFragment products productsFragment productFragment@exec productsFragment@exec productsFragment@staff)
 
 mkdir -p "$work/bytes"
 for name in "${!queries[@]}"; do
@@ -184,6 +189,15 @@ wrk.headers["Content-Type"] = "application/json"
 local f = io.open("$work/$name.json", "rb"); wrk.body = f:read("*a"); f:close()
 LUA
 done
+
+# ADMIN's page: the same products (all on shelf), so the same bytes.
+gql 'mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken } }' \
+  "{\"u\": \"$ADMIN_USERNAME\", \"p\": \"$ADMIN_PASSWORD\"}" > "$work/login.json"
+admin_token=$(post "$work/login.json" "$exec_port" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["adminLogin"]["accessToken"])')
+post "$work/productsFragment.json" "$exec_port" "$admin_token" > "$work/productsFragment.staff.out"
+python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1])) != json.load(open(sys.argv[2])))' \
+  "$work/productsFragment.$api_port.out" "$work/productsFragment.staff.out" || { echo "ADMIN's page differs from a shopper's: $(cat "$work/productsFragment.staff.out")" >&2; exit 1; }
+sed 's/^wrk.method = "POST"$/&\nwrk.headers["Authorization"] = "Bearer '"$admin_token"'"/' "$work/productsFragment.lua" > "$work/productsFragment.staff.lua"
 
 # The baseline answers /NAME with that scenario's bytes.
 "$bench" baseline "127.0.0.1:$base_port" "$work/bytes" &
@@ -213,10 +227,11 @@ echo "measuring (${conns} connections, ${duration} each, baseline before and aft
 printf '\n%-36s %10s %8s %8s | %10s %8s | %8s %9s\n' "scenario" "req/s" "p50 ms" "p99 ms" "base req/s" "base p99" "vs base" "p99 x base"
 above=0
 for entry in "${order[@]}"; do
-  name="${entry%@exec}"
+  name="${entry%@*}"
   port="$api_port"; [ "$entry" != "$name" ] && port="$exec_port"
+  script="$work/$name.lua"; [ "$entry" = "$name@staff" ] && script="$work/$name.staff.lua"
   read -r b1_rps _ b1_p99 <<<"$(run "baseline $name" "http://127.0.0.1:$base_port/$name" "$work/$name.lua")"
-  read -r rps p50 p99 <<<"$(run "$entry" "http://127.0.0.1:$port/graphql" "$work/$name.lua")"
+  read -r rps p50 p99 <<<"$(run "$entry" "http://127.0.0.1:$port/graphql" "$script")"
   read -r b2_rps _ b2_p99 <<<"$(run "baseline $name" "http://127.0.0.1:$base_port/$name" "$work/$name.lua")"
   # The bound is the better of the two baseline runs around the scenario,
   # so a machine slowing down during the scenario cannot lift it above.
