@@ -30,6 +30,22 @@ pub fn product_count(include_off_shelf: bool, category: Option<i64>, keyword: &s
     format!("catalogue:count:{include_off_shelf}:{category}:{keyword}")
 }
 
+/// One page of a shopper's product list (in process, per catalogue
+/// generation): the category, the order, where it starts, its size, whether
+/// it carries SKUs, and the keyword last (it may hold any character).
+pub fn product_page(
+    category: Option<i64>,
+    sort: &str,
+    after: Option<(i64, i64)>,
+    first: u64,
+    with_skus: bool,
+    keyword: &str,
+) -> String {
+    let category = category.map_or_else(String::new, |c| c.to_string());
+    let after = after.map_or_else(String::new, |(k, id)| format!("{k}/{id}"));
+    format!("catalogue:page:{category}:{sort}:{after}:{first}:{with_skus}:{keyword}")
+}
+
 /// The store's RFM cutoffs and average order (`operations::service::store_scale`).
 pub const OPERATIONS_SCALE: &str = "operations:scale";
 

@@ -102,8 +102,9 @@ pub struct Cache {
     /// The catalogue generation followed in process (Redis only; see
     /// [`generation`]).
     local_generation: Option<Arc<generation::LocalGeneration>>,
-    /// Values derived from the catalogue, by generation and logical key.
-    memo: moka::future::Cache<String, Arc<dyn Any + Send + Sync>>,
+    /// Values derived from the catalogue, by generation and logical key,
+    /// each with its approximate size in bytes.
+    memo: moka::future::Cache<String, (Arc<dyn Any + Send + Sync>, u32)>,
     /// Windowed counters reported to a shared backend in batches (Redis
     /// only; see [`counter`]).
     counters: Option<Arc<counter::Counters>>,
@@ -116,6 +117,13 @@ const GENERATION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// A value kept per catalogue generation is dropped after this even if the
 /// generation has not moved (bounds memory, not freshness).
 const MEMO_TTL: Duration = Duration::from_secs(60);
+
+/// What is kept per catalogue generation weighs at most this much in all
+/// (pages of products are tens of kilobytes each; a count a few dozen bytes).
+const MEMO_MAX_BYTES: u64 = 8 << 20;
+
+/// The size a memoised value is taken to have when its caller does not say.
+const MEMO_SMALL_VALUE: usize = 256;
 
 /// How long a failed backend is left alone before it is tried again.
 const BACKOFF_AFTER_FAILURE: Duration = Duration::from_secs(1);
@@ -133,7 +141,12 @@ impl Cache {
                 .build(),
             local_generation: None,
             memo: moka::future::Cache::builder()
-                .max_capacity(10_000)
+                .max_capacity(MEMO_MAX_BYTES)
+                .weigher(|k: &String, v: &(Arc<dyn Any + Send + Sync>, u32)| {
+                    u32::try_from(k.len())
+                        .unwrap_or(u32::MAX)
+                        .saturating_add(v.1)
+                })
                 .time_to_live(MEMO_TTL)
                 .build(),
             counters: None,
@@ -383,15 +396,32 @@ impl Cache {
         T: Clone + Send + Sync + 'static,
         Fut: Future<Output = AppResult<T>>,
     {
+        self.catalogue_memo_sized(logical, |_| MEMO_SMALL_VALUE, load)
+            .await
+    }
+
+    /// [`Cache::catalogue_memo`] for a value whose size (`size`, in bytes,
+    /// roughly) counts against the memo's bound, like a page of products.
+    pub async fn catalogue_memo_sized<T, Fut>(
+        &self,
+        logical: &str,
+        size: impl FnOnce(&T) -> usize,
+        load: impl FnOnce() -> Fut,
+    ) -> AppResult<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        Fut: Future<Output = AppResult<T>>,
+    {
         let Some(generation) = self.catalogue_generation().await else {
             return load().await;
         };
-        let held = self
+        let (held, _) = self
             .memo
             .try_get_with(format!("{generation}:{logical}"), async {
-                load()
-                    .await
-                    .map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>)
+                load().await.map(|v| {
+                    let weight = u32::try_from(size(&v)).unwrap_or(u32::MAX);
+                    (Arc::new(v) as Arc<dyn Any + Send + Sync>, weight)
+                })
             })
             .await
             .map_err(AppError::from)?;

@@ -145,6 +145,31 @@ impl TestApp {
         res.json().await.expect("JSON response")
     }
 
+    /// POSTs a query that must succeed; returns its `data` and whether the
+    /// answer came from the response cache (its `x-cache` header).
+    pub async fn gql_cached(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (Value, bool) {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request sent");
+        let hit = res.headers().get("x-cache").is_some_and(|v| v == "HIT");
+        let v: Value = res.json().await.expect("JSON response");
+        assert!(
+            v["errors"].is_null() && v["data"].is_object(),
+            "a call that must succeed failed:\n{query}\n{v}"
+        );
+        (v["data"].clone(), hit)
+    }
+
     /// GETs a path of the app (`/healthz`, `/metrics`…).
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
@@ -260,14 +285,4 @@ pub async fn csv_rows(
                 .collect()
         })
         .collect()
-}
-
-/// Answers served by the response cache so far (`/metrics`).
-pub async fn response_cache_hits(app: &TestApp) -> u64 {
-    let text = app.get("/metrics").await.text().await.unwrap();
-    text.lines()
-        .find(|l| l.starts_with("siyu_response_cache_total{result=\"hit\"}"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }

@@ -395,7 +395,7 @@ async fn known_answer(
         .insert(crate::app::access_log::Operation(known.label.clone()));
     crate::metrics::count_operation(&known.label);
     crate::metrics::count_response_cache(true);
-    Some(json_ok(answer))
+    Some(json_ok(answer, Some(CacheStatus::Hit)))
 }
 
 /// One request (not a batch), with the body it came in.
@@ -429,7 +429,7 @@ impl Single<'_> {
                 responses.learn(body, &passed.label, key);
                 crate::metrics::count_operation(&passed.label);
                 crate::metrics::count_response_cache(true);
-                return json_ok(answer);
+                return json_ok(answer, Some(CacheStatus::Hit));
             }
             crate::metrics::count_response_cache(false);
             let response = with_codes(
@@ -442,7 +442,7 @@ impl Single<'_> {
                 responses.put(key, generation, answer.clone()).await;
                 responses.learn(body, &passed.label, key);
             }
-            return json_ok(answer);
+            return json_ok(answer, Some(CacheStatus::Miss));
         }
         let response = with_codes(
             schema
@@ -576,10 +576,30 @@ fn add_code(err: &mut ServerError) {
 }
 
 /// A 200 answer carrying bytes that are already JSON.
-fn json_ok(body: impl actix_web::body::MessageBody + 'static) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body)
+/// Whether a shareable answer came from the response cache, in its
+/// `x-cache` header (`HIT` or `MISS`, as CDNs say it): for operators
+/// reading a client's network log, and for tests, which cannot tell a
+/// cached answer by its bytes.
+#[derive(Clone, Copy)]
+enum CacheStatus {
+    Hit,
+    Miss,
+}
+
+fn json_ok(
+    body: impl actix_web::body::MessageBody + 'static,
+    cache: Option<CacheStatus>,
+) -> HttpResponse {
+    let mut answer = HttpResponse::Ok();
+    answer.content_type("application/json");
+    if let Some(status) = cache {
+        let value = match status {
+            CacheStatus::Hit => "HIT",
+            CacheStatus::Miss => "MISS",
+        };
+        answer.insert_header(("x-cache", value));
+    }
+    answer.body(body)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! (cache-aside, one entry per product so a stock change refreshes one
 //! entry), filtered and sorted lists on keyset cursors, and the hot list
 //! ranked by units sold in the window.
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::Utc;
 use entity::{product, sku};
@@ -129,6 +129,17 @@ pub enum Sort {
     PriceDesc,
 }
 
+impl Sort {
+    fn name(self) -> &'static str {
+        match self {
+            Sort::Hot => "hot",
+            Sort::Newest => "newest",
+            Sort::PriceAsc => "price-asc",
+            Sort::PriceDesc => "price-desc",
+        }
+    }
+}
+
 /// Filters of a product list.
 #[derive(Clone, Debug, Default)]
 pub struct ProductFilter {
@@ -203,8 +214,43 @@ pub(super) async fn filter_condition(
     Ok(cond)
 }
 
+/// One page of a product list: each product with its live SKUs when they
+/// were asked for, and whether more products follow.
+pub struct Page {
+    pub rows: Vec<(product::Model, Option<Vec<sku::Model>>)>,
+    pub more: bool,
+}
+
+impl Page {
+    /// Roughly the bytes it holds, for the memo's bound.
+    fn weight(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        self.rows
+            .iter()
+            .map(|(p, skus)| {
+                256 + p.title.len()
+                    + text(&p.subtitle)
+                    + text(&p.description)
+                    + p.images.len()
+                    + text(&p.brand)
+                    + skus
+                        .iter()
+                        .flatten()
+                        .map(|s| 160 + s.specs.len() + text(&s.image_url) + text(&s.code))
+                        .sum::<usize>()
+            })
+            .sum()
+    }
+}
+
 /// One page of products, their live SKUs when asked for (one more
 /// statement for the whole page), and whether more follow.
+///
+/// A shopper's page is kept in process per catalogue generation, as its
+/// count is: every change a shopper could see on it (an edit, stock, units
+/// sold) moves the generation, so it is as fresh as a cached response,
+/// while any document or viewer asking for the same page shares it. ADMIN's
+/// pages (off-shelf products too) are read from the database every time.
 pub async fn list_products_with_skus(
     state: &AppState,
     filter: &ProductFilter,
@@ -212,21 +258,56 @@ pub async fn list_products_with_skus(
     first: u64,
     after: Option<Position>,
     with_skus: bool,
-) -> AppResult<(Vec<(product::Model, Option<Vec<sku::Model>>)>, bool)> {
+) -> AppResult<Arc<Page>> {
+    // Boxed: the reads' futures are large, and nested in the memo's they
+    // would otherwise sit on the worker's stack.
+    let read = || {
+        Box::pin(async {
+            read_page(state, filter, sort, first, after.clone(), with_skus)
+                .await
+                .map(Arc::new)
+        })
+    };
+    if filter.include_off_shelf {
+        return read().await;
+    }
+    let key = keys::product_page(
+        filter.category_id,
+        sort.name(),
+        after.as_ref().map(|p| (p.key, p.id)),
+        first,
+        with_skus,
+        filter.keyword.as_deref().map_or("", str::trim),
+    );
+    state
+        .cache
+        .catalogue_memo_sized(&key, |page: &Arc<Page>| page.weight(), read)
+        .await
+}
+
+async fn read_page(
+    state: &AppState,
+    filter: &ProductFilter,
+    sort: Sort,
+    first: u64,
+    after: Option<Position>,
+    with_skus: bool,
+) -> AppResult<Page> {
     let (rows, more) = list_products(state, filter, sort, first, after).await?;
     if !with_skus || rows.is_empty() {
-        return Ok((rows.into_iter().map(|p| (p, None)).collect(), more));
+        let rows = rows.into_iter().map(|p| (p, None)).collect();
+        return Ok(Page { rows, more });
     }
     let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
     let mut skus = skus_by_products(&state.db, &ids).await?;
-    let page = rows
+    let rows = rows
         .into_iter()
         .map(|p| {
             let s = skus.remove(&p.id).unwrap_or_default();
             (p, Some(s))
         })
         .collect();
-    Ok((page, more))
+    Ok(Page { rows, more })
 }
 
 /// One page of products and whether more follow. Keyset pagination: a page

@@ -81,15 +81,21 @@ impl CatalogueQuery {
         let look = ctx.look_ahead();
         let with_skus = look.field("nodes").field("skus").exists()
             || look.field("edges").field("node").field("skus").exists();
-        let (rows, more) =
+        let page =
             service::list_products_with_skus(state, &filter, sort, first, after.clone(), with_skus)
                 .await?;
-        let mut conn =
-            Connection::with_additional_fields(after.is_some(), more, ProductListInfo { filter });
-        conn.edges.extend(rows.into_iter().map(|(model, skus)| {
+        let mut conn = Connection::with_additional_fields(
+            after.is_some(),
+            page.more,
+            ProductListInfo { filter },
+        );
+        conn.edges.extend(page.rows.iter().map(|(model, skus)| {
             Edge::new(
-                encode_cursor(&Position::of(sort, &model)),
-                Product { model, skus },
+                encode_cursor(&Position::of(sort, model)),
+                Product {
+                    model: model.clone(),
+                    skus: skus.clone(),
+                },
             )
         }));
         Ok(conn)
