@@ -597,7 +597,10 @@ fn json_ok(
             CacheStatus::Hit => "HIT",
             CacheStatus::Miss => "MISS",
         };
-        answer.insert_header(("x-cache", value));
+        answer.insert_header((
+            actix_web::http::header::HeaderName::from_static("x-cache"),
+            actix_web::http::header::HeaderValue::from_static(value),
+        ));
     }
     answer.body(body)
 }
