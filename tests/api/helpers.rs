@@ -134,6 +134,16 @@ pub async fn spawn_second_with(first: &TestApp, extra: &[(&str, &str)]) -> TestA
 impl TestApp {
     /// POSTs a query; returns the whole JSON response.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let res = self.post_gql(token, query, variables).await;
+        res.json().await.expect("JSON response")
+    }
+
+    async fn post_gql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> reqwest::Response {
         let mut req = self
             .client
             .post(format!("{}/graphql", self.address))
@@ -141,8 +151,7 @@ impl TestApp {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        let res = req.send().await.expect("request sent");
-        res.json().await.expect("JSON response")
+        req.send().await.expect("request sent")
     }
 
     /// POSTs a query that must succeed; returns its `data` and whether the
@@ -153,14 +162,7 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> (Value, bool) {
-        let mut req = self
-            .client
-            .post(format!("{}/graphql", self.address))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let res = req.send().await.expect("request sent");
+        let res = self.post_gql(token, query, variables).await;
         let hit = res.headers().get("x-cache").is_some_and(|v| v == "HIT");
         let v: Value = res.json().await.expect("JSON response");
         assert!(
