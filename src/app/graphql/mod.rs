@@ -575,7 +575,6 @@ fn add_code(err: &mut ServerError) {
         .set("code", code);
 }
 
-/// A 200 answer carrying bytes that are already JSON.
 /// Whether a shareable answer came from the response cache, in its
 /// `x-cache` header (`HIT` or `MISS`, as CDNs say it): for operators
 /// reading a client's network log, and for tests, which cannot tell a
@@ -586,6 +585,7 @@ enum CacheStatus {
     Miss,
 }
 
+/// A 200 answer carrying bytes that are already JSON.
 fn json_ok(
     body: impl actix_web::body::MessageBody + 'static,
     cache: Option<CacheStatus>,

@@ -263,9 +263,21 @@ pub async fn list_products_with_skus(
     // would otherwise sit on the worker's stack.
     let read = || {
         Box::pin(async {
-            read_page(state, filter, sort, first, after.clone(), with_skus)
-                .await
-                .map(Arc::new)
+            let (rows, more) = list_products(state, filter, sort, first, after.clone()).await?;
+            if !with_skus || rows.is_empty() {
+                let rows = rows.into_iter().map(|p| (p, None)).collect();
+                return Ok(Arc::new(Page { rows, more }));
+            }
+            let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
+            let mut skus = skus_by_products(&state.db, &ids).await?;
+            let rows = rows
+                .into_iter()
+                .map(|p| {
+                    let s = skus.remove(&p.id).unwrap_or_default();
+                    (p, Some(s))
+                })
+                .collect();
+            Ok(Arc::new(Page { rows, more }))
         })
     };
     if filter.include_off_shelf {
@@ -283,31 +295,6 @@ pub async fn list_products_with_skus(
         .cache
         .catalogue_memo_sized(&key, |page: &Arc<Page>| page.weight(), read)
         .await
-}
-
-async fn read_page(
-    state: &AppState,
-    filter: &ProductFilter,
-    sort: Sort,
-    first: u64,
-    after: Option<Position>,
-    with_skus: bool,
-) -> AppResult<Page> {
-    let (rows, more) = list_products(state, filter, sort, first, after).await?;
-    if !with_skus || rows.is_empty() {
-        let rows = rows.into_iter().map(|p| (p, None)).collect();
-        return Ok(Page { rows, more });
-    }
-    let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
-    let mut skus = skus_by_products(&state.db, &ids).await?;
-    let rows = rows
-        .into_iter()
-        .map(|p| {
-            let s = skus.remove(&p.id).unwrap_or_default();
-            (p, Some(s))
-        })
-        .collect();
-    Ok(Page { rows, more })
 }
 
 /// One page of products and whether more follow. Keyset pagination: a page
