@@ -1,4 +1,5 @@
-//! Prometheus metrics beyond the HTTP ones that actix-web-prom records.
+//! Prometheus metrics: HTTP requests, GraphQL operations and errors, caches,
+//! batches, WeChat calls, the database pool.
 //!
 //! The collectors are process-wide (an error can be counted from anywhere);
 //! each application registry registers clones of them, which share their data.
@@ -7,12 +8,43 @@ use std::sync::{
     atomic::{AtomicU64, Ordering},
 };
 
+use actix_web::http::StatusCode;
 use prometheus::{
-    Histogram, HistogramOpts, IntCounterVec, Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry,
     core::{Collector, Desc},
     proto::MetricFamily,
 };
 use sea_orm::DatabaseConnection;
+
+static HTTP_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    IntCounterVec::new(
+        Opts::new(
+            "siyu_http_requests_total",
+            "HTTP requests answered, by route pattern, method and status",
+        ),
+        &["endpoint", "method", "status"],
+    )
+    .expect("valid metric")
+});
+
+static HTTP_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+    HistogramVec::new(
+        HistogramOpts::new(
+            "siyu_http_requests_duration_seconds",
+            "Time from a request's arrival to its response head, by route pattern, method and status",
+        ),
+        &["endpoint", "method", "status"],
+    )
+    .expect("valid metric")
+});
+
+/// Counts one answered HTTP request (`app::access_log`); `endpoint` is the
+/// route's pattern, never the path, so ids in paths do not multiply series.
+pub fn count_http(endpoint: &str, method: &str, status: StatusCode, seconds: f64) {
+    let labels = [endpoint, method, status.as_str()];
+    HTTP_REQUESTS.with_label_values(&labels).inc();
+    HTTP_DURATION.with_label_values(&labels).observe(seconds);
+}
 
 static GRAPHQL_OPERATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     IntCounterVec::new(
@@ -255,27 +287,29 @@ impl Collector for DbPoolCollector {
     }
 }
 
+/// Answers a scrape with `registry`'s metrics in Prometheus' text format.
+pub async fn scrape(registry: actix_web::web::Data<Registry>) -> actix_web::HttpResponse {
+    use prometheus::Encoder;
+    let mut body = Vec::new();
+    let encoder = prometheus::TextEncoder::new();
+    match encoder.encode(&registry.gather(), &mut body) {
+        Ok(()) => actix_web::HttpResponse::Ok()
+            .content_type(encoder.format_type())
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "encoding metrics");
+            actix_web::HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
 /// Serves `/metrics` alone on `listener` (`METRICS_BIND`): scrapers reach
 /// it on an internal address while the public listener does not answer it.
 pub fn serve(
     listener: std::net::TcpListener,
     registry: Registry,
 ) -> std::io::Result<actix_web::dev::Server> {
-    use actix_web::{App, HttpResponse, HttpServer, web};
-    async fn scrape(registry: web::Data<Registry>) -> HttpResponse {
-        use prometheus::Encoder;
-        let mut body = Vec::new();
-        let encoder = prometheus::TextEncoder::new();
-        match encoder.encode(&registry.gather(), &mut body) {
-            Ok(()) => HttpResponse::Ok()
-                .content_type(encoder.format_type())
-                .body(body),
-            Err(e) => {
-                tracing::error!(error = %e, "encoding metrics");
-                HttpResponse::InternalServerError().finish()
-            }
-        }
-    }
+    use actix_web::{App, HttpServer, web};
     let registry = web::Data::new(registry);
     Ok(HttpServer::new(move || {
         App::new()
@@ -290,6 +324,8 @@ pub fn serve(
 /// A registry for one application: the shared collectors plus its pool gauges.
 pub fn registry(db: DatabaseConnection, statements: Arc<AtomicU64>) -> anyhow::Result<Registry> {
     let registry = Registry::new();
+    registry.register(Box::new(HTTP_REQUESTS.clone()))?;
+    registry.register(Box::new(HTTP_DURATION.clone()))?;
     registry.register(Box::new(GRAPHQL_OPERATIONS.clone()))?;
     registry.register(Box::new(ERRORS.clone()))?;
     registry.register(Box::new(CACHE_ERRORS.clone()))?;

@@ -5,18 +5,9 @@ use std::{
     time::Duration,
 };
 
-use actix_web::{
-    App, HttpMessage, HttpResponse, HttpServer,
-    body::MessageBody,
-    dev::{Server, ServiceRequest, ServiceResponse},
-    http::{StatusCode, header::HeaderValue},
-    middleware::Next,
-    web,
-};
-use actix_web_prom::PrometheusMetricsBuilder;
+use actix_web::{App, HttpResponse, HttpServer, dev::Server, http::StatusCode, web};
 use anyhow::Context;
 use serde_json::json;
-use tracing_actix_web::TracingLogger;
 
 use crate::{
     app::graphql::{self, Schemas},
@@ -242,17 +233,11 @@ fn run(
     let schemas: Schemas = graphql::build_schema(state.clone());
     let registry = crate::metrics::registry(state.db.clone(), state.db_statements.clone())?;
     let settings = state.settings.clone();
-    let mut prometheus = PrometheusMetricsBuilder::new("siyu")
-        .registry(registry.clone())
-        .mask_unmatched_patterns("UNKNOWN");
     // In production the public listener keeps /metrics to itself unless
     // METRICS_BIND gives it a listener of its own.
-    if settings.metrics_bind.is_none() && settings.app_env == crate::config::AppEnv::Development {
-        prometheus = prometheus.endpoint("/metrics");
-    }
-    let prometheus = prometheus
-        .build()
-        .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+    let metrics_here =
+        settings.metrics_bind.is_none() && settings.app_env == crate::config::AppEnv::Development;
+    let public_registry = web::Data::new(registry.clone());
     let metrics = match metrics_listener {
         Some(l) => Some((l.local_addr()?.port(), crate::metrics::serve(l, registry)?)),
         None => None,
@@ -271,14 +256,20 @@ fn run(
                 crate::app::edge::body_deadline,
             ))
             .wrap(crate::app::edge::cors(&origins))
-            .wrap(actix_web::middleware::from_fn(request_id_header))
-            .wrap(TracingLogger::<crate::app::access_log::AccessLog>::new())
-            .wrap(prometheus.clone())
+            .wrap(actix_web::middleware::from_fn(
+                crate::app::access_log::middleware,
+            ))
             .app_data(schemas.clone())
             .app_data(guard.clone())
             .app_data(responses.clone())
             .app_data(data.clone())
             .route("/graphql", web::post().to(graphql::graphql))
+            .configure(|cfg| {
+                if metrics_here {
+                    cfg.app_data(public_registry.clone())
+                        .route("/metrics", web::get().to(crate::metrics::scrape));
+                }
+            })
             .configure(super::graphiql::routes)
             .configure(super::admin_console::routes)
             .route("/healthz", web::get().to(healthz))
@@ -330,24 +321,6 @@ fn run(
 
 /// Echoes the request id of the tracing span as `x-request-id`, so a client
 /// report can be matched with the server's logs.
-async fn request_id_header(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = req
-        .extensions()
-        .get::<crate::app::access_log::ReqId>()
-        .map(|id| id.0.clone());
-    let mut res = next.call(req).await?;
-    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        res.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static("x-request-id"),
-            value,
-        );
-    }
-    Ok(res)
-}
-
 /// The process is up.
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))

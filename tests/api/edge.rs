@@ -532,6 +532,14 @@ fn access_lines_keep_the_request_id_and_have_no_colours() {
         !metrics.contains("siyu_graphql_errors_total{code=\"NOT_FOUND\"}"),
         "{metrics}"
     );
+    // Counted by route, not by path: every unknown path shares one series.
+    for series in [
+        "siyu_http_requests_total{endpoint=\"/graphql\",method=\"POST\",status=\"200\"} 1",
+        "siyu_http_requests_total{endpoint=\"UNKNOWN\",method=\"GET\",status=\"404\"} 3",
+    ] {
+        assert!(metrics.contains(series), "{series} missing in:\n{metrics}");
+    }
+    assert!(!metrics.contains("/nope"), "{metrics}");
 }
 
 // ------------------------------------------------------------ helpers
