@@ -16,9 +16,10 @@
 //! another instance is therefore seen as soon as Redis delivers its message
 //! (well under a millisecond on one machine or a LAN), and never later than
 //! 1 s even if the subscription dies without a word (a half-open TCP
-//! connection): after that the value is no longer confirmed and every
-//! request reads the counter from Redis again, as before this layer, until
-//! a new subscription is up and has read the counter once. A dropped
+//! connection): after that the value is no longer confirmed and requests
+//! read the counter from Redis again (one read in flight at a time, shared
+//! by the requests that arrive while it is; see `Cache::catalogue_generation`),
+//! until a new subscription is up and has read the counter once. A dropped
 //! subscription, or a PING or read answered with an error, stop the use of
 //! the value at once; one that is only slow (a busy machine) leaves it in
 //! use until its confirmation runs out, and after 1 s without an answer the
@@ -100,7 +101,9 @@ impl LocalGeneration {
         self.fresh_until_ms.store(0, Ordering::Release);
     }
 
-    fn counted_so_far(&self) -> u64 {
+    /// How many values Redis counted have been taken so far (changes with
+    /// every edit seen, own or not).
+    pub(crate) fn counted_so_far(&self) -> u64 {
         *self.counted.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -362,9 +362,37 @@ impl Cache {
     /// With Redis, the value followed in process while it is confirmed (no
     /// round trip; see [`generation`]), else read from Redis.
     pub async fn catalogue_generation(&self) -> Option<i64> {
-        if let Some(n) = self.local_generation.as_ref().and_then(|l| l.current()) {
+        let Some(local) = &self.local_generation else {
+            return self.read_generation().await;
+        };
+        if let Some(n) = local.current() {
             return Some(n);
         }
+        if self.skipping() {
+            return None;
+        }
+        // Unconfirmed: one read in flight at a time, shared by the requests
+        // that arrive meanwhile. Each request reading on its own sent a
+        // saturated machine's whole load to Redis at once, and timed it out.
+        // A flight is joined only by requests that came after the last value
+        // this instance counted (its own edits among them): an edit through
+        // this instance is never hidden from its next request, and one
+        // through another is missed by at most one round trip, far inside
+        // the bound of a confirmed value.
+        let flight = format!("catalogue-generation@{}", local.counted_so_far());
+        let read = self
+            .single_flight(&flight, || async {
+                self.read_generation()
+                    .await
+                    .map(|n| n.to_string().into_bytes())
+                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("no generation")))
+            })
+            .await;
+        read.ok().map(|bytes| generation::parse(Some(&bytes)))
+    }
+
+    /// The generation counter as the backend holds it.
+    async fn read_generation(&self) -> Option<i64> {
         if self.skipping() {
             return None;
         }
@@ -512,5 +540,104 @@ impl Cache {
     /// For `/readyz`: reachable or not, without the back-off.
     pub async fn ping(&self) -> Result<(), CacheError> {
         self.backend.ping().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// The memory store, with reads that take a while and are counted.
+    struct SlowReads {
+        inner: MemoryCache,
+        gets: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl CacheBackend for SlowReads {
+        fn kind(&self) -> &'static str {
+            "redis"
+        }
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+            self.gets.fetch_add(1, Ordering::SeqCst);
+            // The value as it was when asked, answered later (a round trip).
+            let value = self.inner.get(key).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            value
+        }
+        async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, CacheError> {
+            self.inner.get_many(keys).await
+        }
+        async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
+            self.inner.set(key, value, ttl).await
+        }
+        async fn delete_and_bump(
+            &self,
+            keys: &[String],
+            generation: &str,
+            window: Duration,
+        ) -> Result<i64, CacheError> {
+            self.inner.delete_and_bump(keys, generation, window).await
+        }
+        async fn incr(&self, key: &str, by: i64, window: Duration) -> Result<i64, CacheError> {
+            self.inner.incr(key, by, window).await
+        }
+        async fn ping(&self) -> Result<(), CacheError> {
+            Ok(())
+        }
+        async fn set_if_absent(
+            &self,
+            key: &str,
+            value: Vec<u8>,
+            ttl: Duration,
+        ) -> Result<bool, CacheError> {
+            self.inner.set_if_absent(key, value, ttl).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), CacheError> {
+            self.inner.delete(key).await
+        }
+    }
+
+    /// A cache whose followed generation is not confirmed (its subscription
+    /// is down), so every request has to ask the store.
+    fn unconfirmed() -> (Cache, Arc<SlowReads>) {
+        let backend = Arc::new(SlowReads {
+            inner: MemoryCache::new(1000),
+            gets: AtomicUsize::new(0),
+        });
+        let mut cache = Cache::new(backend.clone(), "t:");
+        cache.local_generation = Some(Arc::new(generation::LocalGeneration::default()));
+        (cache, backend)
+    }
+
+    #[tokio::test]
+    async fn requests_waiting_for_an_unconfirmed_generation_share_one_read() {
+        let (cache, backend) = unconfirmed();
+        let answers =
+            futures_util::future::join_all((0..50).map(|_| cache.catalogue_generation())).await;
+        assert!(answers.iter().all(|a| *a == Some(0)), "{answers:?}");
+        assert_eq!(backend.gets.load(Ordering::SeqCst), 1);
+        // The flight is over: the next request reads again.
+        assert_eq!(cache.catalogue_generation().await, Some(0));
+        assert_eq!(backend.gets.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_request_after_an_own_edit_does_not_join_a_read_from_before_it() {
+        let (cache, backend) = unconfirmed();
+        let cache = Arc::new(cache);
+        let before = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.catalogue_generation().await }
+        });
+        // The first read is in flight when the edit lands.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(backend.gets.load(Ordering::SeqCst), 1);
+        cache.invalidate(&["product:1".to_string()]).await;
+        assert_eq!(cache.catalogue_generation().await, Some(1));
+        assert_eq!(backend.gets.load(Ordering::SeqCst), 2);
+        assert_eq!(before.await.unwrap(), Some(0));
     }
 }
