@@ -18,7 +18,7 @@ use actix_web::{
     body::MessageBody,
     dev::{ServiceRequest, ServiceResponse},
     http::{
-        StatusCode,
+        Method, StatusCode,
         header::{HeaderName, HeaderValue},
     },
     middleware::Next,
@@ -49,7 +49,7 @@ pub async fn middleware<B: MessageBody>(
             let endpoint = req.match_pattern();
             crate::metrics::count_http(
                 endpoint.as_deref().unwrap_or("UNKNOWN"),
-                req.method().as_str(),
+                method_label(req.method()),
                 status,
                 elapsed.as_secs_f64(),
             );
@@ -85,6 +85,23 @@ fn access_line(req: &actix_web::HttpRequest, status: StatusCode, millis: f64, id
         request_id = %shown(id),
         "request"
     );
+}
+
+/// A method as a metric label: any other than the standard ones (a client
+/// may send whatever it likes) shares one series.
+fn method_label(method: &Method) -> &str {
+    match *method {
+        Method::GET
+        | Method::POST
+        | Method::PUT
+        | Method::DELETE
+        | Method::HEAD
+        | Method::OPTIONS
+        | Method::PATCH
+        | Method::CONNECT
+        | Method::TRACE => method.as_str(),
+        _ => "OTHER",
+    }
 }
 
 /// An id as logged (only ids that are plain ASCII are ever made or kept).

@@ -319,8 +319,6 @@ fn run(
     Ok((server.run(), metrics))
 }
 
-/// Echoes the request id of the tracing span as `x-request-id`, so a client
-/// report can be matched with the server's logs.
 /// The process is up.
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))

@@ -504,6 +504,12 @@ fn access_lines_keep_the_request_id_and_have_no_colours() {
         for _ in 0..3 {
             client.get(format!("{base}/nope")).send().await.unwrap();
         }
+        let brew = reqwest::Method::from_bytes(b"BREW").unwrap();
+        client
+            .request(brew, format!("{base}/nope"))
+            .send()
+            .await
+            .unwrap();
         let metrics = scrape(&base).await;
         (echoed, metrics)
     });
@@ -540,6 +546,10 @@ fn access_lines_keep_the_request_id_and_have_no_colours() {
         assert!(metrics.contains(series), "{series} missing in:\n{metrics}");
     }
     assert!(!metrics.contains("/nope"), "{metrics}");
+    assert!(
+        !metrics.contains("BREW") && metrics.contains("method=\"OTHER\""),
+        "{metrics}"
+    );
 }
 
 // ------------------------------------------------------------ helpers
