@@ -7,11 +7,14 @@
 //!   load against a running server;
 //! - `seed-bulk N`: N generated products into an empty catalogue (the
 //!   database and settings of `siyu`, from the environment);
+//! - `seed-history N`: a year of N completed orders by earlier customers
+//!   (PostgreSQL), so that the order load meets a store with history;
 //! - `customers N REPS`: N generated customers into an empty PostgreSQL
 //!   database, then every customer filter timed REPS times (same
 //!   environment).
 mod baseline;
 mod customers;
+mod history;
 mod load;
 
 use siyu::{
@@ -65,6 +68,13 @@ async fn main() {
                 fail(1, &format!("customers benchmark: {e:#}"));
             }
         }
+        "seed-history" => {
+            let state = state_from_env().await;
+            let count = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20_000);
+            if let Err(e) = history::seed(&state, count).await {
+                fail(1, &format!("seeding the order history failed: {e:#}"));
+            }
+        }
         "seed-bulk" => {
             let state = state_from_env().await;
             let count = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
@@ -75,7 +85,7 @@ async fn main() {
         other => fail(
             2,
             &format!(
-                "unknown command {other:?}; commands: baseline ADDR FILE|DIR, orders [BASE BUYERS FLASH_STOCK SPREAD_SKUS SPREAD_SECS], seed-bulk N, customers N REPS"
+                "unknown command {other:?}; commands: baseline ADDR FILE|DIR, orders [BASE BUYERS FLASH_STOCK SPREAD_SKUS SPREAD_SECS], seed-bulk N, seed-history N, customers N REPS"
             ),
         ),
     }
