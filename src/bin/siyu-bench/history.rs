@@ -7,9 +7,9 @@
 //! connection, and PostgreSQL settles on a generic plan after five runs;
 //! the foreign-key checks keep theirs too) until an ANALYZE of the table
 //! invalidates it. On empty order tables those plans are sequential scans,
-//! which then read the whole table per order as it grows: in one run, a
-//! quarter of the spread load's database time went to foreign-key checks
-//! on `shop_order` that scanned it. A live store has order history (and
+//! which then read the whole table per order as it grows: in one run,
+//! 7,640 sequential scans (foreign-key checks, a read of an order by id)
+//! read 94 million rows of `shop_order`. A live store has order history (and
 //! autovacuum analyzes a new store's tables within a minute or two of its
 //! first orders); the benchmark measures that steady state, with the history
 //! in place and analyzed before the server starts.
