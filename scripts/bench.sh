@@ -42,6 +42,7 @@ cd "$(dirname "$0")/.."
 
 scenario="${1:-all}"
 products="${BENCH_PRODUCTS:-10000}"
+history="${BENCH_HISTORY:-20000}"
 conns="${BENCH_CONNECTIONS:-64}"
 duration="${BENCH_DURATION:-10s}"
 pg="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
@@ -96,11 +97,11 @@ if [ "$scenario" = customers ]; then
   exit 0
 fi
 
-echo "seeding $products products and ${BENCH_HISTORY:-20000} past orders…" >&2
+echo "seeding $products products and $history past orders…" >&2
 "$bench" seed-bulk "$products"
 # A store that has been selling: the order load then meets order tables the
 # planner knows are not empty (see src/bin/siyu-bench/history.rs).
-"$bench" seed-history "${BENCH_HISTORY:-20000}"
+"$bench" seed-history "$history"
 # Planner statistics for the fresh tables now, not whenever autovacuum
 # gets to them: an executed page costs a third less once they exist.
 psql "$pg/$db" -qc ANALYZE
